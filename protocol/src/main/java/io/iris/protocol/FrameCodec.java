@@ -1,0 +1,132 @@
+package io.iris.protocol;
+
+import java.util.Arrays;
+import java.util.function.Supplier;
+import org.apache.thrift.TBase;
+import org.apache.thrift.TByteArrayOutputStream;
+import org.apache.thrift.TConfiguration;
+import org.apache.thrift.TException;
+import org.apache.thrift.protocol.TCompactProtocol;
+import org.apache.thrift.transport.TIOStreamTransport;
+import org.apache.thrift.transport.TMemoryInputTransport;
+import org.apache.thrift.transport.TTransportException;
+
+/**
+ * Encodes and decodes versioned frames: one version byte, then the Thrift compact encoding of one
+ * struct. This is the only place that knows the layout; every topic value and every MQTT payload
+ * goes through it.
+ *
+ * <p>Decoding is defensive: it never allocates more than the frame's own size for a string or a
+ * list (lengths are checked against the bytes that remain), refuses frames above {@link
+ * #maxFrameBytes()}, unknown versions, trailing bytes and missing required fields, and reports each
+ * case as a {@link FrameException} with a countable {@link FrameException.Reason}.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class FrameCodec {
+
+  /** The version this code writes, and the only one it reads. */
+  public static final byte VERSION_1 = 1;
+
+  /** Default upper bound of one frame: 1 MiB. */
+  public static final int DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+
+  private static final FrameCodec DEFAULT = new FrameCodec(DEFAULT_MAX_FRAME_BYTES);
+
+  private final int maxFrameBytes;
+  private final TConfiguration configuration;
+
+  public FrameCodec(int maxFrameBytes) {
+    if (maxFrameBytes < 2) {
+      throw new IllegalArgumentException("maxFrameBytes must be at least 2, was " + maxFrameBytes);
+    }
+    this.maxFrameBytes = maxFrameBytes;
+    this.configuration =
+        new TConfiguration(maxFrameBytes, maxFrameBytes, TConfiguration.DEFAULT_RECURSION_DEPTH);
+  }
+
+  /** A codec with the default 1 MiB frame limit. */
+  public static FrameCodec defaults() {
+    return DEFAULT;
+  }
+
+  public int maxFrameBytes() {
+    return maxFrameBytes;
+  }
+
+  /** Encodes {@code value} as a version-1 frame. */
+  public byte[] encode(TBase<?, ?> value) {
+    TByteArrayOutputStream out = new TByteArrayOutputStream(128);
+    out.write(VERSION_1);
+    try {
+      value.write(new TCompactProtocol(new TIOStreamTransport(configuration, out)));
+    } catch (TException e) {
+      // Only a struct with an unset required field fails here: a programming error.
+      throw new IllegalArgumentException(
+          "cannot encode " + value.getClass().getSimpleName() + ": " + e.getMessage(), e);
+    }
+    if (out.len() > maxFrameBytes) {
+      throw new FrameException(
+          FrameException.Reason.TOO_LARGE,
+          value.getClass().getSimpleName()
+              + " encodes to "
+              + out.len()
+              + " bytes, above the limit of "
+              + maxFrameBytes);
+    }
+    return Arrays.copyOf(out.get(), out.len());
+  }
+
+  /**
+   * Decodes a frame into a new instance from {@code factory}.
+   *
+   * @throws FrameException when the frame is empty, too large, of an unknown version, or does not
+   *     parse as exactly one complete struct
+   */
+  public <T extends TBase<?, ?>> T decode(byte[] frame, Supplier<T> factory) {
+    if (frame == null || frame.length == 0) {
+      throw new FrameException(FrameException.Reason.EMPTY, "empty frame");
+    }
+    if (frame.length > maxFrameBytes) {
+      throw new FrameException(
+          FrameException.Reason.TOO_LARGE,
+          "frame of " + frame.length + " bytes is above the limit of " + maxFrameBytes);
+    }
+    if (frame[0] != VERSION_1) {
+      throw new FrameException(
+          FrameException.Reason.UNSUPPORTED_VERSION,
+          "frame version "
+              + (frame[0] & 0xff)
+              + " is not supported (this side speaks "
+              + VERSION_1
+              + ")");
+    }
+    T value = factory.get();
+    try {
+      TMemoryInputTransport in =
+          new TMemoryInputTransport(configuration, frame, 1, frame.length - 1);
+      value.read(new TCompactProtocol(in, maxFrameBytes, maxFrameBytes));
+      if (in.getBytesRemainingInBuffer() != 0) {
+        throw new FrameException(
+            FrameException.Reason.MALFORMED,
+            in.getBytesRemainingInBuffer()
+                + " trailing bytes after "
+                + value.getClass().getSimpleName());
+      }
+    } catch (TTransportException e) {
+      throw new FrameException(
+          FrameException.Reason.MALFORMED,
+          "truncated or corrupt " + value.getClass().getSimpleName() + ": " + e.getMessage(),
+          e);
+    } catch (TException | RuntimeException e) {
+      if (e instanceof FrameException fe) {
+        throw fe;
+      }
+      throw new FrameException(
+          FrameException.Reason.MALFORMED,
+          "not a valid " + value.getClass().getSimpleName() + ": " + e.getMessage(),
+          e);
+    }
+    return value;
+  }
+}

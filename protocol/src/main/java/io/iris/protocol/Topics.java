@@ -1,0 +1,81 @@
+package io.iris.protocol;
+
+import io.iris.protocol.serde.ClientCommandSerde;
+import io.iris.protocol.serde.DeltaSerde;
+import io.iris.protocol.serde.DevicePointerSerde;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DevicePointer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * The typed registry of every topic in the contract (DESIGN.md, "Topics"). Names, key and value
+ * encodings live here and nowhere else.
+ */
+public final class Topics {
+  private Topics() {}
+
+  /** Commands from devices, keyed by thread id so every member sees one order per thread. */
+  public static final Topic<Long, ClientCommand> COMMANDS =
+      new Topic<>(
+          "iris.commands",
+          Serdes.Long(),
+          new ClientCommandSerde(),
+          Map.of(
+              TopicConfig.CLEANUP_POLICY_CONFIG,
+              TopicConfig.CLEANUP_POLICY_DELETE,
+              TopicConfig.RETENTION_MS_CONFIG,
+              millis(Duration.ofDays(3))),
+          "commands from devices, key thread id");
+
+  /** The Iris queue: one delta per user and change, with the user's gap-free seq. */
+  public static final Topic<Long, Delta> LOG =
+      new Topic<>(
+          "iris.log",
+          Serdes.Long(),
+          new DeltaSerde(),
+          Map.of(
+              TopicConfig.CLEANUP_POLICY_CONFIG,
+              TopicConfig.CLEANUP_POLICY_DELETE,
+              TopicConfig.RETENTION_MS_CONFIG,
+              millis(Duration.ofDays(7))),
+          "per-user ordered deltas (the Iris queue), key user id");
+
+  /** The device pointers: last acknowledged seq per (user, device). Compacted. */
+  public static final Topic<String, DevicePointer> DEVICE_POINTERS =
+      new Topic<>(
+          "iris.device-pointers",
+          Serdes.String(),
+          new DevicePointerSerde(),
+          Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
+          "last acknowledged seq per device, key \"<userId>:<deviceId>\"");
+
+  /** Rejected input, byte for byte as received, with the reason in headers. */
+  public static final Topic<byte[], byte[]> DLQ =
+      new Topic<>(
+          "iris.dlq",
+          Serdes.ByteArray(),
+          Serdes.ByteArray(),
+          Map.of(
+              TopicConfig.CLEANUP_POLICY_CONFIG,
+              TopicConfig.CLEANUP_POLICY_DELETE,
+              TopicConfig.RETENTION_MS_CONFIG,
+              millis(Duration.ofDays(30))),
+          "rejected input as received, reason in headers");
+
+  /** Every topic of the contract, in creation order. */
+  public static final List<Topic<?, ?>> ALL = List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ);
+
+  /** The key of a device's entry in {@link #DEVICE_POINTERS}. */
+  public static String devicePointerKey(long userId, String deviceId) {
+    return userId + ":" + deviceId;
+  }
+
+  private static String millis(Duration d) {
+    return Long.toString(d.toMillis());
+  }
+}

@@ -1,0 +1,12 @@
+package io.iris.protocol.serde;
+
+import io.iris.protocol.thrift.ClientCommand;
+
+/**
+ * Serde for {@link ClientCommand} values; usable by class name in Kafka client and Streams configs.
+ */
+public class ClientCommandSerde extends ThriftSerde<ClientCommand> {
+  public ClientCommandSerde() {
+    super(ClientCommand::new);
+  }
+}

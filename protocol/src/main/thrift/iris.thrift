@@ -1,0 +1,318 @@
+/*
+ * Iris sync protocol: the wire contract between devices, the MQTT bridge and the Kafka topics.
+ *
+ * Every frame on the wire and on a topic is:  [version byte][Thrift compact encoding of one struct]
+ * The version byte is written and checked by io.iris.protocol.FrameCodec, not by this file.
+ *
+ * Evolution rules (Thrift's own): never reuse or renumber a field id, never change a field's
+ * type, never make an optional field required. New union members and new optional fields are
+ * compatible: an old reader skips unknown fields; a union member it does not know arrives as an
+ * empty union, which readers must treat as "unsupported, skip" rather than as an error.
+ *
+ * Ids: users and threads are i64 (> 0). Device ids and client ids are strings chosen by the
+ * device (a UUID is fine), at most 64 bytes.
+ */
+
+namespace java io.iris.protocol.thrift
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+enum ErrorCode {
+  /** Not classified; the message says more. */
+  INTERNAL = 0,
+  /** The frame did not parse as the expected struct. */
+  MALFORMED_FRAME = 1,
+  /** The frame's version byte is not one this server speaks. */
+  UNSUPPORTED_VERSION = 2,
+  /** The frame exceeds the size limit. */
+  FRAME_TOO_LARGE = 3,
+  /** Bad credentials, or an attempt to read or act for another user. */
+  UNAUTHORISED = 4,
+  /** The thread does not exist. */
+  UNKNOWN_THREAD = 5,
+  /** The sender is not a member of the thread. */
+  NOT_A_MEMBER = 6,
+  /** A field is missing, empty or out of range; the message names it. */
+  INVALID_ARGUMENT = 7,
+  /** Message text exceeds the limit. */
+  MESSAGE_TOO_LARGE = 8,
+  /** The thread would exceed the participant limit. */
+  TOO_MANY_PARTICIPANTS = 9,
+  /** The device is too far behind to catch up by deltas: take a new snapshot (see ResnapshotRequired). */
+  RESNAPSHOT_REQUIRED = 10,
+  /** Too many requests; retry after a pause. */
+  RATE_LIMITED = 11,
+  /** A dependency is unavailable; retry with backoff, nothing was applied. */
+  UNAVAILABLE = 12,
+  /** A thread with this id already exists and was created by someone else. */
+  THREAD_EXISTS = 13,
+  /** The user id is not known to the server. */
+  UNKNOWN_USER = 14,
+}
+
+struct Error {
+  1: required ErrorCode code,
+  /** Human-readable, for logs and developers; never shown to end users as is. */
+  2: required string message,
+  /** The client id of the request this answers, if any. */
+  3: optional string clientId,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands: what a device asks for (device -> bridge), and what enters iris.commands
+// ---------------------------------------------------------------------------------------------
+
+struct SendMessage {
+  1: required string text,
+}
+
+struct CreateThread {
+  /** Every participant, the creator included or not (the creator is always added). */
+  1: required list<i64> participantUserIds,
+  2: optional string name,
+}
+
+struct AddParticipants {
+  1: required list<i64> userIds,
+}
+
+struct RemoveParticipants {
+  1: required list<i64> userIds,
+}
+
+struct MarkRead {
+  /** The reader has seen every message of the thread up to and including this one. */
+  1: required i64 upToMessageId,
+}
+
+/** Ephemeral: relayed device to device over QoS 0, never stored, never in iris.log. */
+struct Typing {
+  1: required bool typing,
+}
+
+union CommandBody {
+  1: SendMessage sendMessage,
+  2: CreateThread createThread,
+  3: AddParticipants addParticipants,
+  4: RemoveParticipants removeParticipants,
+  5: MarkRead markRead,
+  6: Typing typing,
+}
+
+/**
+ * What a device publishes to act on a thread. The sender is never taken from the frame: the
+ * bridge fills it from the authenticated connection.
+ */
+struct DeviceCommand {
+  /**
+   * Client-generated id (Messenger's "offline threading id"). Resending the same clientId after
+   * a timeout never applies the command twice. The sender learns of success from its own delta
+   * carrying this id.
+   */
+  1: required string clientId,
+  /** For createThread: 0 lets the server derive the id from (sender, clientId). */
+  2: required i64 threadId,
+  3: required CommandBody body,
+}
+
+/** The value of iris.commands (key: thread id). Written by the bridge, read by the streams app. */
+struct ClientCommand {
+  1: required i64 senderUserId,
+  2: required string senderDeviceId,
+  3: required string clientId,
+  4: required i64 threadId,
+  /** When the bridge accepted it, epoch milliseconds. */
+  5: required i64 receivedAtMs,
+  6: required CommandBody body,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deltas: the Iris queue (iris.log, key: user id)
+// ---------------------------------------------------------------------------------------------
+
+struct NewMessage {
+  /** Server-assigned, unique per thread, increasing in thread order. */
+  1: required i64 messageId,
+  2: required i64 senderUserId,
+  3: required string text,
+  /** Only in the sender's own deltas: the clientId of the send, its confirmation. */
+  4: optional string clientId,
+  5: optional string senderDeviceId,
+}
+
+struct ThreadCreated {
+  1: required i64 creatorUserId,
+  2: required list<i64> participantUserIds,
+  3: optional string name,
+  /** Only in the creator's own deltas. */
+  4: optional string clientId,
+}
+
+struct ParticipantsChanged {
+  1: required i64 actorUserId,
+  2: required list<i64> addedUserIds,
+  3: required list<i64> removedUserIds,
+  /** The membership after the change. */
+  4: required list<i64> participantUserIds,
+  /** Only in the actor's own deltas. */
+  5: optional string clientId,
+}
+
+struct ReadReceipt {
+  1: required i64 readerUserId,
+  2: required i64 upToMessageId,
+  /** Only in the reader's own deltas. */
+  3: optional string clientId,
+}
+
+/** A command of this user that the server refused; only in the sender's own queue. */
+struct CommandRejected {
+  1: required string clientId,
+  2: required ErrorCode code,
+  3: required string reason,
+}
+
+union DeltaBody {
+  1: NewMessage newMessage,
+  2: ThreadCreated threadCreated,
+  3: ParticipantsChanged participantsChanged,
+  4: ReadReceipt readReceipt,
+  5: CommandRejected commandRejected,
+}
+
+struct Delta {
+  1: required i64 userId,
+  /** The user's sequence number: 1, 2, 3 ... with no gaps and no repeats. */
+  2: required i64 seq,
+  /** seq - 1 (0 for the first): a device that holds a different last seq has a gap. */
+  3: required i64 prevSeq,
+  4: required i64 threadId,
+  5: required i64 serverTimestampMs,
+  6: required DeltaBody body,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pointers (iris.device-pointers, compacted, key: "<userId>:<deviceId>")
+// ---------------------------------------------------------------------------------------------
+
+struct DevicePointer {
+  1: required i64 userId,
+  2: required string deviceId,
+  /** The last seq the device acknowledged. */
+  3: required i64 ackedSeq,
+  4: required i64 updatedAtMs,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync: device requests and server frames
+// ---------------------------------------------------------------------------------------------
+
+struct SnapshotRequest {
+  1: optional i32 maxThreads = 20,
+  2: optional i32 messagesPerThread = 20,
+}
+
+struct Message {
+  1: required i64 messageId,
+  2: required i64 threadId,
+  3: required i64 senderUserId,
+  4: required string text,
+  5: required i64 serverTimestampMs,
+  /** The recipient's seq of the delta that delivered this message. */
+  6: required i64 seq,
+  7: optional string clientId,
+}
+
+struct ThreadSummary {
+  1: required i64 threadId,
+  2: optional string name,
+  3: required list<i64> participantUserIds,
+  /** Oldest first. */
+  4: required list<Message> lastMessages,
+  5: required i32 unreadCount,
+  6: required i64 lastActivityMs,
+}
+
+struct Snapshot {
+  1: required i64 userId,
+  /** Consistent with every delta up to and including this seq, and none after: resume at seq + 1. */
+  2: required i64 seq,
+  /** Most recently active first. */
+  3: required list<ThreadSummary> threads,
+  4: required i64 takenAtMs,
+}
+
+/** Deltas with afterSeq < seq <= toSeq (toSeq 0: up to the head). Also used to repair a gap. */
+struct SyncRequest {
+  1: required i64 afterSeq,
+  2: optional i64 toSeq = 0,
+  3: optional i32 maxDeltas = 500,
+}
+
+/** The device has durably applied every delta up to and including seq. Batched: send the highest. */
+struct Ack {
+  1: required i64 seq,
+}
+
+union DeviceRequestBody {
+  1: DeviceCommand command,
+  2: SyncRequest sync,
+  3: SnapshotRequest snapshot,
+  4: Ack ack,
+}
+
+/** What a device publishes on its up topic. */
+struct DeviceRequest {
+  /** Correlates the answer (SendResult, Snapshot, Error); chosen by the device. */
+  1: required string requestId,
+  2: required DeviceRequestBody body,
+}
+
+/** Several deltas of one user, in seq order. */
+struct DeltaBatch {
+  1: required list<Delta> deltas,
+  /** The user's highest seq known to the server when the batch was sent. */
+  2: required i64 headSeq,
+}
+
+/** The bridge's answer to a command: accepted into the queue, or refused before it. */
+struct SendResult {
+  1: required string clientId,
+  2: required bool accepted,
+  3: optional Error error,
+}
+
+/** The device is too far behind; the cost of both choices, so it can choose. */
+struct ResnapshotRequired {
+  1: required i64 afterSeq,
+  2: required i64 headSeq,
+  /** Deltas (and their bytes) a catch-up would transfer, -1 when not available from any tier. */
+  3: required i64 catchUpDeltas,
+  4: required i64 catchUpBytes,
+  /** Estimated bytes of a default snapshot. */
+  5: required i64 snapshotBytes,
+}
+
+struct TypingEvent {
+  1: required i64 threadId,
+  2: required i64 userId,
+  3: required bool typing,
+}
+
+union ServerFrameBody {
+  1: DeltaBatch deltas,
+  2: SendResult sendResult,
+  3: Snapshot snapshot,
+  4: Error error,
+  5: ResnapshotRequired resnapshotRequired,
+  6: TypingEvent typing,
+}
+
+/** What the bridge publishes to a device. */
+struct ServerFrame {
+  /** The requestId this answers; absent for pushed deltas and typing events. */
+  1: optional string requestId,
+  2: required ServerFrameBody body,
+}
