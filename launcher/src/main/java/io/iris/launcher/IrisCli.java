@@ -1,0 +1,176 @@
+package io.iris.launcher;
+
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code iris} command: run the stack, and the tools operators and data engineers use. */
+@Command(
+    name = "iris",
+    mixinStandardHelpOptions = true,
+    version = "iris 0.1.0",
+    description = "Iris on Kafka: push-based chat sync.",
+    subcommands = {IrisCli.Up.class, IrisCli.ConfigDoc.class, IrisCli.KafkaTool.class})
+public final class IrisCli {
+
+  /** Exit code for a configuration or start-up problem the user can fix. */
+  static final int EXIT_CONFIG = 2;
+
+  public static void main(String[] args) {
+    // Logging must know where to write before the first logger is created.
+    LogSetup.configure(args);
+    CommandLine cli = new CommandLine(new IrisCli());
+    // Everything after the tool name belongs to the Kafka tool, options included.
+    cli.getSubcommands().get("kafka").setStopAtPositional(true);
+    int rc = cli.execute(args);
+    if (rc != 0 || !isLongRunning(args)) {
+      LogSetup.shutdown();
+      System.exit(rc);
+    }
+  }
+
+  private static boolean isLongRunning(String[] args) {
+    return args.length > 0 && args[0].equals("up");
+  }
+
+  /** Options shared by commands that read the configuration. */
+  static final class ConfigOptions {
+    @Option(
+        names = {"-c", "--config"},
+        description = "Properties file (default: $IRIS_CONFIG, else ./iris.properties if present).")
+    Path file;
+
+    IrisConfig load() {
+      Path f = file;
+      if (f == null && System.getenv("IRIS_CONFIG") != null) {
+        f = Path.of(System.getenv("IRIS_CONFIG"));
+      }
+      if (f == null && Files.exists(Path.of("iris.properties"))) {
+        f = Path.of("iris.properties");
+      }
+      if (f != null && !Files.isReadable(f)) {
+        throw new StartupException("config file " + f.toAbsolutePath() + " is not readable");
+      }
+      try {
+        return IrisConfig.load(f, System.getenv());
+      } catch (org.apache.kafka.common.config.ConfigException e) {
+        throw new StartupException(
+            "bad configuration: " + e.getMessage() + " (see `iris config` for every key)");
+      }
+    }
+  }
+
+  @Command(
+      name = "up",
+      description =
+          "Start the whole stack (embedded Kafka, MariaDB, Connect and the MQTT edge unless"
+              + " configured to use external ones) and run until Ctrl-C.")
+  static final class Up implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Override
+    public Integer call() {
+      PrintStream out = System.out;
+      IrisStack stack;
+      long t0 = System.nanoTime();
+      try {
+        IrisConfig config = options.load();
+        LogSetup.useDirectory(config.dataDir().resolve("logs"));
+        stack = new IrisStack(config);
+        out.println("iris: starting; data in " + config.dataDir() + ", log in " + stack.logFile());
+        stack.preflight();
+        stack.start(line -> out.println("  up  " + line));
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+      out.printf("iris: up in %.1f s. Ctrl-C stops everything.%n", (System.nanoTime() - t0) / 1e9);
+      CountDownLatch stopped = new CountDownLatch(1);
+      final IrisStack running = stack;
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    long s0 = System.nanoTime();
+                    out.println("iris: stopping");
+                    running.close();
+                    out.printf("iris: stopped in %.1f s%n", (System.nanoTime() - s0) / 1e9);
+                    LogSetup.shutdown();
+                    stopped.countDown();
+                  },
+                  "iris-shutdown"));
+      try {
+        stopped.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "config", description = "Print every configuration key with its default.")
+  static final class ConfigDoc implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      System.out.print(IrisConfig.describe());
+      return 0;
+    }
+  }
+
+  /** Kafka's own command-line tools, run from the same jars as the stack. */
+  static final Map<String, String> KAFKA_TOOLS =
+      new TreeMap<>(
+          Map.of(
+              "kafka-topics", "org.apache.kafka.tools.TopicCommand",
+              "kafka-configs", "org.apache.kafka.tools.ConfigCommand",
+              "kafka-console-consumer", "org.apache.kafka.tools.consumer.ConsoleConsumer",
+              "kafka-console-producer", "org.apache.kafka.tools.ConsoleProducer",
+              "kafka-consumer-groups", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+              "kafka-producer-perf-test", "org.apache.kafka.tools.ProducerPerformance",
+              "kafka-consumer-perf-test", "org.apache.kafka.tools.ConsumerPerformance",
+              "kafka-e2e-latency", "org.apache.kafka.tools.EndToEndLatency"));
+
+  @Command(
+      name = "kafka",
+      description =
+          "Run one of Kafka's own tools from the same jars, e.g. `iris kafka kafka-topics --bootstrap-server 127.0.0.1:9092 --list`.")
+  static final class KafkaTool implements Callable<Integer> {
+    @Parameters(
+        index = "0",
+        description = "The tool: ${COMPLETION-CANDIDATES}",
+        completionCandidates = ToolNames.class)
+    String tool;
+
+    @Parameters(index = "1..*", description = "The tool's own arguments.")
+    List<String> args = List.of();
+
+    @Override
+    public Integer call() throws Exception {
+      String main = KAFKA_TOOLS.get(tool);
+      if (main == null) {
+        System.err.println("iris: unknown tool " + tool + "; one of " + KAFKA_TOOLS.keySet());
+        return EXIT_CONFIG;
+      }
+      Method m = Class.forName(main).getMethod("main", String[].class);
+      m.invoke(null, (Object) args.toArray(String[]::new));
+      return 0;
+    }
+  }
+
+  static final class ToolNames implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return KAFKA_TOOLS.keySet().iterator();
+    }
+  }
+}

@@ -1,0 +1,255 @@
+package io.iris.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.types.Password;
+
+/**
+ * Configuration of the whole stack. Every key has a documented default; values come, lowest
+ * precedence first, from the defaults, a properties file, then environment variables named {@code
+ * IRIS_} + the key in upper case with dots and dashes as underscores ({@code mysql.url} is {@code
+ * IRIS_MYSQL_URL}).
+ *
+ * <p>An empty {@code kafka.bootstrap.servers}, {@code mysql.url} or {@code connect.url} starts the
+ * embedded part; a value points the same code at a real cluster.
+ */
+public final class IrisConfig extends AbstractConfig {
+
+  public static final String ENV_PREFIX = "IRIS_";
+
+  public static final String DATA_DIR_CONFIG = "data.dir";
+  private static final String DATA_DIR_DOC =
+      "Directory for the embedded parts' data (Kafka logs, MariaDB, logs). Reused on restart.";
+
+  public static final String BIND_HOST_CONFIG = "bind.host";
+  private static final String BIND_HOST_DOC = "Address the embedded servers listen on.";
+
+  public static final String KAFKA_BOOTSTRAP_CONFIG = "kafka.bootstrap.servers";
+  private static final String KAFKA_BOOTSTRAP_DOC =
+      "Kafka cluster to use, host:port[,host:port]. Empty starts the embedded KRaft broker.";
+
+  public static final String KAFKA_PORT_CONFIG = "kafka.port";
+  private static final String KAFKA_PORT_DOC = "Client port of the embedded broker.";
+
+  public static final String KAFKA_CONTROLLER_PORT_CONFIG = "kafka.controller.port";
+  private static final String KAFKA_CONTROLLER_PORT_DOC =
+      "KRaft controller port of the embedded broker.";
+
+  public static final String TOPICS_REPLICATION_CONFIG = "topics.replication.factor";
+  private static final String TOPICS_REPLICATION_DOC =
+      "Replication factor of the project's topics when they are created (3 in production).";
+
+  public static final String TOPICS_COMMANDS_PARTITIONS_CONFIG = "topics.commands.partitions";
+  public static final String TOPICS_LOG_PARTITIONS_CONFIG = "topics.log.partitions";
+  public static final String TOPICS_POINTERS_PARTITIONS_CONFIG =
+      "topics.device-pointers.partitions";
+  public static final String TOPICS_DLQ_PARTITIONS_CONFIG = "topics.dlq.partitions";
+  private static final String PARTITIONS_DOC =
+      "Partitions of the topic when it is created. An existing topic is never changed; a"
+          + " difference is reported at start.";
+
+  public static final String LOG_RETENTION_MS_CONFIG = "topics.log.retention.ms";
+  private static final String LOG_RETENTION_MS_DOC =
+      "Retention of iris.log: how far back tier 2 (the log) reaches before MySQL must serve.";
+
+  public static final String MYSQL_URL_CONFIG = "mysql.url";
+  private static final String MYSQL_URL_DOC =
+      "JDBC URL of MySQL (jdbc:mysql://host:port/db). Empty starts the embedded MariaDB.";
+
+  public static final String MYSQL_USER_CONFIG = "mysql.user";
+  private static final String MYSQL_USER_DOC = "MySQL user.";
+
+  public static final String MYSQL_PASSWORD_CONFIG = "mysql.password";
+  private static final String MYSQL_PASSWORD_DOC = "MySQL password. Never logged.";
+
+  public static final String MYSQL_PORT_CONFIG = "mysql.port";
+  private static final String MYSQL_PORT_DOC = "Port of the embedded MariaDB (127.0.0.1 only).";
+
+  public static final String MYSQL_DATABASE_CONFIG = "mysql.database";
+  private static final String MYSQL_DATABASE_DOC = "Schema of the embedded MariaDB.";
+
+  public static final String CONNECT_URL_CONFIG = "connect.url";
+  private static final String CONNECT_URL_DOC =
+      "REST URL of a Kafka Connect cluster. Empty starts the embedded Connect worker.";
+
+  public static final String CONNECT_PORT_CONFIG = "connect.port";
+  private static final String CONNECT_PORT_DOC = "REST port of the embedded Connect worker.";
+
+  public static final String CONNECT_PLUGIN_PATH_CONFIG = "connect.plugin.path";
+  private static final String CONNECT_PLUGIN_PATH_DOC =
+      "plugin.path of the embedded Connect worker. Empty: the plugins built in this checkout"
+          + " (connectors/target/plugins).";
+
+  public static final String MQTT_PORT_CONFIG = "mqtt.port";
+  private static final String MQTT_PORT_DOC = "Port of the MQTT edge.";
+
+  public static final String MQTT_MAX_MESSAGE_BYTES_CONFIG = "mqtt.max.message.bytes";
+  private static final String MQTT_MAX_MESSAGE_BYTES_DOC =
+      "Largest MQTT message the edge accepts; larger ones are refused by the network layer.";
+
+  private static final Range PORT = Range.between(1, 65535);
+
+  public static final ConfigDef CONFIG =
+      new ConfigDef()
+          .define(DATA_DIR_CONFIG, Type.STRING, "iris-data", Importance.HIGH, DATA_DIR_DOC)
+          .define(BIND_HOST_CONFIG, Type.STRING, "127.0.0.1", Importance.MEDIUM, BIND_HOST_DOC)
+          .define(KAFKA_BOOTSTRAP_CONFIG, Type.STRING, "", Importance.HIGH, KAFKA_BOOTSTRAP_DOC)
+          .define(KAFKA_PORT_CONFIG, Type.INT, 9092, PORT, Importance.MEDIUM, KAFKA_PORT_DOC)
+          .define(
+              KAFKA_CONTROLLER_PORT_CONFIG,
+              Type.INT,
+              9093,
+              PORT,
+              Importance.LOW,
+              KAFKA_CONTROLLER_PORT_DOC)
+          .define(
+              TOPICS_REPLICATION_CONFIG,
+              Type.SHORT,
+              (short) 1,
+              Range.between(1, 32767),
+              Importance.HIGH,
+              TOPICS_REPLICATION_DOC)
+          .define(
+              TOPICS_COMMANDS_PARTITIONS_CONFIG,
+              Type.INT,
+              6,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              PARTITIONS_DOC)
+          .define(
+              TOPICS_LOG_PARTITIONS_CONFIG,
+              Type.INT,
+              12,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              PARTITIONS_DOC)
+          .define(
+              TOPICS_POINTERS_PARTITIONS_CONFIG,
+              Type.INT,
+              6,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              PARTITIONS_DOC)
+          .define(
+              TOPICS_DLQ_PARTITIONS_CONFIG,
+              Type.INT,
+              1,
+              Range.atLeast(1),
+              Importance.LOW,
+              PARTITIONS_DOC)
+          .define(
+              LOG_RETENTION_MS_CONFIG,
+              Type.LONG,
+              7L * 24 * 3600 * 1000,
+              Range.atLeast(60_000),
+              Importance.MEDIUM,
+              LOG_RETENTION_MS_DOC)
+          .define(MYSQL_URL_CONFIG, Type.STRING, "", Importance.HIGH, MYSQL_URL_DOC)
+          .define(MYSQL_USER_CONFIG, Type.STRING, "root", Importance.MEDIUM, MYSQL_USER_DOC)
+          .define(MYSQL_PASSWORD_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, MYSQL_PASSWORD_DOC)
+          .define(MYSQL_PORT_CONFIG, Type.INT, 3307, PORT, Importance.LOW, MYSQL_PORT_DOC)
+          .define(MYSQL_DATABASE_CONFIG, Type.STRING, "iris", Importance.LOW, MYSQL_DATABASE_DOC)
+          .define(CONNECT_URL_CONFIG, Type.STRING, "", Importance.MEDIUM, CONNECT_URL_DOC)
+          .define(CONNECT_PORT_CONFIG, Type.INT, 8083, PORT, Importance.LOW, CONNECT_PORT_DOC)
+          .define(
+              CONNECT_PLUGIN_PATH_CONFIG, Type.STRING, "", Importance.LOW, CONNECT_PLUGIN_PATH_DOC)
+          .define(MQTT_PORT_CONFIG, Type.INT, 1883, PORT, Importance.MEDIUM, MQTT_PORT_DOC)
+          .define(
+              MQTT_MAX_MESSAGE_BYTES_CONFIG,
+              Type.INT,
+              64 * 1024,
+              Range.between(1024, 16 * 1024 * 1024),
+              Importance.LOW,
+              MQTT_MAX_MESSAGE_BYTES_DOC);
+
+  public IrisConfig(Map<String, ?> originals) {
+    super(CONFIG, originals, false);
+  }
+
+  /**
+   * Loads the configuration: defaults, then {@code file} if not {@code null}, then the environment.
+   */
+  public static IrisConfig load(Path file, Map<String, String> env) {
+    Map<String, Object> values = new HashMap<>();
+    if (file != null) {
+      Properties p = new Properties();
+      try (InputStream in = Files.newInputStream(file)) {
+        p.load(in);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read config file " + file, e);
+      }
+      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k).trim()));
+    }
+    for (String key : CONFIG.names()) {
+      String value = env.get(envName(key));
+      if (value != null) {
+        values.put(key, value.trim());
+      }
+    }
+    return new IrisConfig(values);
+  }
+
+  /** The environment variable that sets {@code key}. */
+  public static String envName(String key) {
+    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  public Path dataDir() {
+    return Path.of(getString(DATA_DIR_CONFIG)).toAbsolutePath().normalize();
+  }
+
+  public String bindHost() {
+    return getString(BIND_HOST_CONFIG);
+  }
+
+  public boolean embeddedKafka() {
+    return getString(KAFKA_BOOTSTRAP_CONFIG).isBlank();
+  }
+
+  public boolean embeddedMysql() {
+    return getString(MYSQL_URL_CONFIG).isBlank();
+  }
+
+  public boolean embeddedConnect() {
+    return getString(CONNECT_URL_CONFIG).isBlank();
+  }
+
+  public Password mysqlPassword() {
+    return getPassword(MYSQL_PASSWORD_CONFIG);
+  }
+
+  /** The documentation of every key, as a table for the README and {@code iris config}. */
+  public static String describe() {
+    StringBuilder b = new StringBuilder();
+    b.append("| key | environment | default | description |\n|---|---|---|---|\n");
+    for (ConfigDef.ConfigKey k : CONFIG.configKeys().values()) {
+      Object def = k.defaultValue;
+      String shown = def == null || def.toString().isEmpty() ? "(empty)" : def.toString();
+      if (k.type == Type.PASSWORD) {
+        shown = "(empty)";
+      }
+      b.append("| `")
+          .append(k.name)
+          .append("` | `")
+          .append(envName(k.name))
+          .append("` | `")
+          .append(shown)
+          .append("` | ")
+          .append(k.documentation)
+          .append(" |\n");
+    }
+    return b.toString();
+  }
+}

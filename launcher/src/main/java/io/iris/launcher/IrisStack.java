@@ -1,0 +1,457 @@
+package io.iris.launcher;
+
+import io.iris.bridge.DeviceAuthenticator;
+import io.iris.bridge.MqttEdge;
+import io.iris.embedded.EmbeddedConnect;
+import io.iris.embedded.EmbeddedKafka;
+import io.iris.embedded.EmbeddedMariaDb;
+import io.iris.embedded.Ports;
+import io.iris.protocol.Topic;
+import io.iris.protocol.TopicInstaller;
+import io.iris.protocol.Topics;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.config.TopicConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole stack in one process: the embedded parts that are not configured to be external (Kafka,
+ * MariaDB, Connect), the project's topics, and the MQTT edge. Starts in dependency order, stops in
+ * reverse. Later parts (the streams app, the bridge's Kafka side) plug in as further {@link Part}s.
+ */
+public final class IrisStack implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IrisStack.class);
+
+  /** Something started that must be stopped. */
+  private record Part(String name, AutoCloseable closer) {}
+
+  private final IrisConfig config;
+  private final Deque<Part> started = new ArrayDeque<>();
+  private final Map<String, String> endpoints = new LinkedHashMap<>();
+  private FileChannel lockChannel;
+  private FileLock lock;
+  private EmbeddedKafka kafka;
+  private EmbeddedMariaDb mariaDb;
+  private EmbeddedConnect connect;
+  private MqttEdge mqtt;
+  private String bootstrapServers;
+  private String jdbcUrl;
+  private String connectUrl;
+
+  public IrisStack(IrisConfig config) {
+    this.config = config;
+  }
+
+  public IrisConfig config() {
+    return config;
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  public String jdbcUrl() {
+    return jdbcUrl;
+  }
+
+  public String connectUrl() {
+    return connectUrl;
+  }
+
+  public MqttEdge mqtt() {
+    return mqtt;
+  }
+
+  /** Name and address of each running part, in start order. */
+  public Map<String, String> endpoints() {
+    return Map.copyOf(endpoints);
+  }
+
+  public Path logFile() {
+    return config.dataDir().resolve("logs").resolve("iris.log");
+  }
+
+  /**
+   * Checks what can be checked before anything starts: the data directory, free ports, reachable
+   * external MySQL, Kafka and Connect.
+   *
+   * @throws StartupException with one line saying what to fix
+   */
+  public void preflight() {
+    Path dir = config.dataDir();
+    try {
+      Files.createDirectories(dir);
+      Path probe = Files.createTempFile(dir, ".write-test", "");
+      Files.delete(probe);
+    } catch (IOException | SecurityException e) {
+      throw new StartupException(
+          "data directory "
+              + dir
+              + " is not writable ("
+              + e.getClass().getSimpleName()
+              + "); set "
+              + IrisConfig.DATA_DIR_CONFIG
+              + " / "
+              + IrisConfig.envName(IrisConfig.DATA_DIR_CONFIG)
+              + " to a writable directory");
+    }
+    String host = config.bindHost();
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    if (config.embeddedKafka()) {
+      ports.put(IrisConfig.KAFKA_PORT_CONFIG, config.getInt(IrisConfig.KAFKA_PORT_CONFIG));
+      ports.put(
+          IrisConfig.KAFKA_CONTROLLER_PORT_CONFIG,
+          config.getInt(IrisConfig.KAFKA_CONTROLLER_PORT_CONFIG));
+    }
+    if (config.embeddedMysql()) {
+      ports.put(IrisConfig.MYSQL_PORT_CONFIG, config.getInt(IrisConfig.MYSQL_PORT_CONFIG));
+    }
+    if (config.embeddedConnect()) {
+      ports.put(IrisConfig.CONNECT_PORT_CONFIG, config.getInt(IrisConfig.CONNECT_PORT_CONFIG));
+    }
+    ports.put(IrisConfig.MQTT_PORT_CONFIG, config.getInt(IrisConfig.MQTT_PORT_CONFIG));
+    ports.forEach(
+        (key, port) -> {
+          String bindTo = key.equals(IrisConfig.MYSQL_PORT_CONFIG) ? "127.0.0.1" : host;
+          if (!Ports.isFree(bindTo, port)) {
+            throw new StartupException(
+                "port "
+                    + port
+                    + " ("
+                    + key
+                    + ") is already in use on "
+                    + bindTo
+                    + "; stop what uses it or set "
+                    + key
+                    + " / "
+                    + IrisConfig.envName(key)
+                    + " to a free port");
+          }
+        });
+    if (!config.embeddedMysql()) {
+      checkMysql(config.getString(IrisConfig.MYSQL_URL_CONFIG));
+    }
+    if (config.embeddedConnect()) {
+      Path plugins = pluginPath();
+      if (!Files.isDirectory(plugins)) {
+        throw new StartupException(
+            "Connect plugin directory "
+                + plugins
+                + " does not exist; build the project (mvn -DskipTests package) or set "
+                + IrisConfig.envName(IrisConfig.CONNECT_PLUGIN_PATH_CONFIG));
+      }
+    }
+  }
+
+  private void checkMysql(String url) {
+    DriverManager.setLoginTimeout(5);
+    try (Connection c =
+        DriverManager.getConnection(
+            url, config.getString(IrisConfig.MYSQL_USER_CONFIG), config.mysqlPassword().value())) {
+      c.isValid(5);
+    } catch (SQLException e) {
+      throw new StartupException(
+          "cannot reach MySQL at "
+              + redact(url)
+              + " ("
+              + firstLine(e.getMessage())
+              + "); check "
+              + IrisConfig.envName(IrisConfig.MYSQL_URL_CONFIG)
+              + ", user and password, or leave it empty for the embedded MariaDB");
+    }
+  }
+
+  /** A JDBC URL without anything that looks like a password parameter. */
+  static String redact(String url) {
+    return url.replaceAll("(?i)(password|pwd)=[^&;]*", "$1=***");
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "no message";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  Path pluginPath() {
+    String configured = config.getString(IrisConfig.CONNECT_PLUGIN_PATH_CONFIG);
+    if (!configured.isBlank()) {
+      return Path.of(configured).toAbsolutePath();
+    }
+    String home = System.getProperty("iris.home", ".");
+    return Path.of(home, "connectors", "target", "plugins").toAbsolutePath().normalize();
+  }
+
+  /**
+   * Starts every part. On failure everything already started is stopped again.
+   *
+   * @param progress receives one line per step, for the console
+   * @throws StartupException with one line saying what failed and where to look
+   */
+  public void start(Consumer<String> progress) {
+    try {
+      lockDataDir();
+      startKafkaAndMysql(progress);
+      installTopics(progress);
+      startConnect(progress);
+      startMqtt(progress);
+    } catch (RuntimeException e) {
+      log.error("Start failed; stopping what was started", e);
+      close();
+      if (e instanceof StartupException se) {
+        throw se;
+      }
+      throw new StartupException(firstLine(rootMessage(e)) + " (details in " + logFile() + ")", e);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof CompletionException || t.getMessage() == null) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+
+  private void lockDataDir() {
+    Path lockFile = config.dataDir().resolve(".lock");
+    try {
+      lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      lock = lockChannel.tryLock();
+    } catch (IOException e) {
+      throw new StartupException("cannot lock " + lockFile + ": " + e.getMessage());
+    }
+    if (lock == null) {
+      throw new StartupException(
+          "another iris process is using data directory "
+              + config.dataDir()
+              + "; stop it or set "
+              + IrisConfig.envName(IrisConfig.DATA_DIR_CONFIG)
+              + " to another directory");
+    }
+    started.push(
+        new Part(
+            "data directory lock",
+            () -> {
+              lock.release();
+              lockChannel.close();
+            }));
+  }
+
+  private void startKafkaAndMysql(Consumer<String> progress) {
+    Path dir = config.dataDir();
+    CompletableFuture<Void> kafkaUp = CompletableFuture.completedFuture(null);
+    CompletableFuture<Void> mysqlUp = CompletableFuture.completedFuture(null);
+    if (config.embeddedKafka()) {
+      kafka =
+          new EmbeddedKafka(
+              new EmbeddedKafka.Settings(
+                  dir.resolve("kafka"),
+                  config.bindHost(),
+                  config.getInt(IrisConfig.KAFKA_PORT_CONFIG),
+                  config.getInt(IrisConfig.KAFKA_CONTROLLER_PORT_CONFIG),
+                  Map.of()));
+      kafkaUp = CompletableFuture.runAsync(kafka::start);
+      bootstrapServers = kafka.bootstrapServers();
+    } else {
+      bootstrapServers = config.getString(IrisConfig.KAFKA_BOOTSTRAP_CONFIG);
+    }
+    if (config.embeddedMysql()) {
+      mariaDb =
+          new EmbeddedMariaDb(
+              new EmbeddedMariaDb.Settings(
+                  dir.resolve("mariadb"),
+                  config.getInt(IrisConfig.MYSQL_PORT_CONFIG),
+                  config.getString(IrisConfig.MYSQL_DATABASE_CONFIG)));
+      mysqlUp = CompletableFuture.runAsync(mariaDb::start);
+      jdbcUrl = mariaDb.jdbcUrl();
+    } else {
+      jdbcUrl = config.getString(IrisConfig.MYSQL_URL_CONFIG);
+    }
+    // Both must be registered for shutdown even if the other one fails.
+    Throwable failure = null;
+    try {
+      kafkaUp.join();
+      if (kafka != null) {
+        started.push(new Part("Kafka broker", kafka));
+        progress.accept(
+            "Kafka broker (KRaft)     " + bootstrapServers + "   data " + kafka.logDir());
+      }
+    } catch (CompletionException e) {
+      failure = e;
+    }
+    try {
+      mysqlUp.join();
+      if (mariaDb != null) {
+        started.push(new Part("MariaDB", mariaDb));
+        progress.accept(
+            "MariaDB                  " + redact(jdbcUrl) + "   data " + dir.resolve("mariadb"));
+      }
+    } catch (CompletionException e) {
+      failure = failure == null ? e : failure;
+    }
+    if (failure != null) {
+      throw (RuntimeException) failure;
+    }
+    endpoints.put("kafka", bootstrapServers);
+    endpoints.put("mysql", redact(jdbcUrl));
+  }
+
+  private void installTopics(Consumer<String> progress) {
+    short rf = config.getShort(IrisConfig.TOPICS_REPLICATION_CONFIG);
+    Map<Topic<?, ?>, Integer> partitions = new LinkedHashMap<>();
+    partitions.put(Topics.COMMANDS, config.getInt(IrisConfig.TOPICS_COMMANDS_PARTITIONS_CONFIG));
+    partitions.put(Topics.LOG, config.getInt(IrisConfig.TOPICS_LOG_PARTITIONS_CONFIG));
+    partitions.put(
+        Topics.DEVICE_POINTERS, config.getInt(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
+    partitions.put(Topics.DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
+    List<TopicInstaller.Plan> plans = new ArrayList<>();
+    partitions.forEach(
+        (topic, n) -> {
+          Map<String, String> configs = new HashMap<>(topic.configs());
+          if (topic == Topics.LOG) {
+            configs.put(
+                TopicConfig.RETENTION_MS_CONFIG,
+                Long.toString(config.getLong(IrisConfig.LOG_RETENTION_MS_CONFIG)));
+          }
+          plans.add(new TopicInstaller.Plan(topic, n, rf, configs));
+        });
+    try (Admin admin = Admin.create(adminConfig())) {
+      TopicInstaller.Report report = new TopicInstaller(admin, 30_000).install(plans);
+      progress.accept(
+          "Topics                   created "
+              + (report.created().isEmpty() ? "none" : String.join(", ", report.created()))
+              + (report.existing().isEmpty()
+                  ? ""
+                  : "; existing " + String.join(", ", report.existing())));
+      for (String diff : report.differences()) {
+        progress.accept("  warning: topic " + diff + " (left unchanged; see README, Operations)");
+        log.warn("Topic differs from configuration: {}", diff);
+      }
+    } catch (TimeoutException e) {
+      throw new StartupException(
+          "Kafka at "
+              + bootstrapServers
+              + " did not answer within 30 s; check "
+              + IrisConfig.envName(IrisConfig.KAFKA_BOOTSTRAP_CONFIG));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted while creating topics");
+    }
+  }
+
+  public Map<String, Object> adminConfig() {
+    return Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+  }
+
+  private void startConnect(Consumer<String> progress) {
+    if (config.embeddedConnect()) {
+      connect =
+          new EmbeddedConnect(
+              new EmbeddedConnect.Settings(
+                  bootstrapServers,
+                  config.bindHost(),
+                  config.getInt(IrisConfig.CONNECT_PORT_CONFIG),
+                  "iris-connect",
+                  pluginPath(),
+                  Map.of()));
+      connect.start();
+      started.push(new Part("Kafka Connect worker", connect));
+      connectUrl = connect.restUrl();
+      progress.accept("Kafka Connect            " + connectUrl + "   plugins " + pluginPath());
+    } else {
+      connectUrl = config.getString(IrisConfig.CONNECT_URL_CONFIG);
+      checkConnect(connectUrl);
+      progress.accept("Kafka Connect (external) " + connectUrl);
+    }
+    endpoints.put("connect", connectUrl);
+  }
+
+  private static void checkConnect(String url) {
+    try {
+      HttpResponse<Void> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create(url + "/connectors"))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.discarding());
+      if (r.statusCode() != 200) {
+        throw new StartupException(
+            "Kafka Connect at " + url + " answered HTTP " + r.statusCode() + "; check connect.url");
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      throw new StartupException(
+          "cannot reach Kafka Connect at "
+              + url
+              + " ("
+              + e.getClass().getSimpleName()
+              + "); check "
+              + IrisConfig.envName(IrisConfig.CONNECT_URL_CONFIG));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted");
+    }
+  }
+
+  private void startMqtt(Consumer<String> progress) {
+    mqtt =
+        new MqttEdge(
+            new MqttEdge.Settings(
+                config.bindHost(),
+                config.getInt(IrisConfig.MQTT_PORT_CONFIG),
+                config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
+            DeviceAuthenticator.DENY_ALL,
+            MqttEdge.denyAllTopics());
+    mqtt.start();
+    started.push(new Part("MQTT edge", mqtt));
+    String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
+    endpoints.put("mqtt", url);
+    progress.accept("MQTT edge (Moquette)     " + url);
+  }
+
+  /** Stops every started part in reverse order; idempotent. */
+  @Override
+  public synchronized void close() {
+    while (!started.isEmpty()) {
+      Part part = started.pop();
+      long t0 = System.nanoTime();
+      try {
+        part.closer().close();
+        log.info("Stopped {} in {} ms", part.name(), (System.nanoTime() - t0) / 1_000_000);
+      } catch (Exception e) {
+        log.warn("Stopping {} failed: {}", part.name(), e.toString());
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package io.iris.bridge;
+
+import io.moquette.broker.Server;
+import io.moquette.broker.config.MemoryConfig;
+import io.moquette.broker.security.IAuthenticator;
+import io.moquette.broker.security.IAuthorizatorPolicy;
+import io.moquette.broker.subscriptions.Topic;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded Moquette MQTT broker that devices connect to.
+ *
+ * <p>Choices, and why:
+ *
+ * <ul>
+ *   <li>Telemetry off: Moquette 0.17 otherwise calls hosts on the internet.
+ *   <li>Persistence off: a device's position is its last acknowledged {@code seq}, kept in Kafka
+ *       ({@code iris.device-pointers}); everything it missed is served from Iris, not from MQTT
+ *       session queues. Broker-side queues would be a second, weaker copy of the same data.
+ *   <li>Anonymous connections refused; authentication and authorisation are pluggable.
+ *   <li>Session queues raised from 1024 (which silently drops under load) to 65536.
+ * </ul>
+ */
+public final class MqttEdge implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MqttEdge.class);
+
+  /**
+   * @param host address to bind
+   * @param port MQTT port
+   * @param maxMessageBytes largest MQTT message accepted by the network layer
+   */
+  public record Settings(String host, int port, int maxMessageBytes) {}
+
+  private final Settings settings;
+  private final DeviceAuthenticator authenticator;
+  private final IAuthorizatorPolicy authorizer;
+  private final AtomicLong refusedConnects = new AtomicLong();
+  private Server server;
+
+  public MqttEdge(
+      Settings settings, DeviceAuthenticator authenticator, IAuthorizatorPolicy authorizer) {
+    this.settings = settings;
+    this.authenticator = authenticator;
+    this.authorizer = authorizer;
+  }
+
+  /** An edge that refuses everyone: nothing can read or write until devices exist. */
+  public static IAuthorizatorPolicy denyAllTopics() {
+    return new IAuthorizatorPolicy() {
+      @Override
+      public boolean canWrite(Topic topic, String user, String client) {
+        return false;
+      }
+
+      @Override
+      public boolean canRead(Topic topic, String user, String client) {
+        return false;
+      }
+    };
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Connections refused by authentication since start. */
+  public long refusedConnects() {
+    return refusedConnects.get();
+  }
+
+  public synchronized void start() {
+    if (server != null) {
+      throw new IllegalStateException("already started");
+    }
+    Properties p = new Properties();
+    p.setProperty("host", settings.host());
+    p.setProperty("port", Integer.toString(settings.port()));
+    p.setProperty("telemetry_enabled", "false");
+    p.setProperty("persistence_enabled", "false");
+    p.setProperty("allow_anonymous", "false");
+    p.setProperty("session_queue_size", "65536");
+    p.setProperty("netty.mqtt.message_size", Integer.toString(settings.maxMessageBytes()));
+    // No websocket listener unless configured.
+    p.setProperty("websocket_port", "disabled");
+    IAuthenticator auth =
+        (clientId, username, password) -> {
+          boolean ok = authenticator.authenticate(clientId, username, password);
+          if (!ok) {
+            refusedConnects.incrementAndGet();
+            // The password is never logged; the user name only as given.
+            log.info("MQTT connection refused: client id {}, user {}", clientId, username);
+          }
+          return ok;
+        };
+    Server s = new Server();
+    try {
+      s.startServer(new MemoryConfig(p), List.of(), null, auth, authorizer);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "MQTT broker could not listen on " + settings.host() + ":" + settings.port(), e);
+    }
+    server = s;
+    log.info("MQTT edge (Moquette) listening on {}:{}", settings.host(), settings.port());
+  }
+
+  public synchronized void close() {
+    if (server == null) {
+      return;
+    }
+    server.stopServer();
+    server = null;
+    log.info("MQTT edge on port {} stopped", settings.port());
+  }
+}
