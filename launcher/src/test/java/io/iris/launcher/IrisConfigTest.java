@@ -1,0 +1,82 @@
+package io.iris.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IrisConfigTest {
+
+  @Test
+  void shouldStartEverythingEmbeddedByDefault() {
+    IrisConfig c = IrisConfig.load(null, Map.of());
+    assertTrue(c.embeddedKafka());
+    assertTrue(c.embeddedMysql());
+    assertTrue(c.embeddedConnect());
+    assertEquals(9092, c.getInt(IrisConfig.KAFKA_PORT_CONFIG));
+    assertEquals("127.0.0.1", c.bindHost());
+  }
+
+  @Test
+  void environmentShouldWinOverFileWhichWinsOverDefaults(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("iris.properties");
+    Files.writeString(
+        file, "kafka.port=9100\nmqtt.port=1999\ntopics.device-pointers.partitions=3\n");
+    IrisConfig c = IrisConfig.load(file, Map.of("IRIS_MQTT_PORT", "2000"));
+    assertEquals(9100, c.getInt(IrisConfig.KAFKA_PORT_CONFIG));
+    assertEquals(2000, c.getInt(IrisConfig.MQTT_PORT_CONFIG));
+    assertEquals(3, c.getInt(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
+  }
+
+  @Test
+  void shouldMapKeysToEnvironmentNames() {
+    assertEquals("IRIS_MYSQL_URL", IrisConfig.envName("mysql.url"));
+    assertEquals(
+        "IRIS_TOPICS_DEVICE_POINTERS_PARTITIONS",
+        IrisConfig.envName(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
+  }
+
+  @Test
+  void externalUrlsShouldTurnEmbeddedPartsOff() {
+    IrisConfig c =
+        IrisConfig.load(
+            null,
+            Map.of(
+                "IRIS_KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092",
+                "IRIS_MYSQL_URL", "jdbc:mysql://db:3306/iris",
+                "IRIS_CONNECT_URL", "http://connect:8083"));
+    assertFalse(c.embeddedKafka());
+    assertFalse(c.embeddedMysql());
+    assertFalse(c.embeddedConnect());
+  }
+
+  @Test
+  void shouldRejectOutOfRangeValuesNamingTheKey() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class, () -> IrisConfig.load(null, Map.of("IRIS_MQTT_PORT", "70000")));
+    assertTrue(e.getMessage().contains("mqtt.port"), e.getMessage());
+  }
+
+  @Test
+  void shouldNeverShowThePassword() {
+    IrisConfig c = IrisConfig.load(null, Map.of("IRIS_MYSQL_PASSWORD", "s3cret"));
+    assertEquals("s3cret", c.mysqlPassword().value());
+    assertFalse(c.mysqlPassword().toString().contains("s3cret"));
+    assertFalse(IrisConfig.describe().contains("s3cret"));
+  }
+
+  @Test
+  void shouldRedactPasswordsInJdbcUrls() {
+    assertEquals(
+        "jdbc:mysql://h/db?user=u&password=***&ssl=true",
+        IrisStack.redact("jdbc:mysql://h/db?user=u&password=p4ss&ssl=true"));
+  }
+}
