@@ -158,6 +158,8 @@ struct ParticipantsChanged {
   4: required list<i64> participantUserIds,
   /** Only in the actor's own deltas. */
   5: optional string clientId,
+  /** The thread's name, so that a member added now knows it. */
+  6: optional string threadName,
 }
 
 struct ReadReceipt {
@@ -315,4 +317,25 @@ struct ServerFrame {
   /** The requestId this answers; absent for pushed deltas and typing events. */
   1: optional string requestId,
   2: required ServerFrameBody body,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal state of the streams app (state stores and their changelogs). Not seen by devices.
+// ---------------------------------------------------------------------------------------------
+
+/** One thread as the streams app knows it (store "threads", key: thread id). */
+struct ThreadState {
+  1: required i64 threadId,
+  2: required i64 creatorUserId,
+  /** Current members, in the order they joined. */
+  3: required list<i64> participantUserIds,
+  4: optional string name,
+  /** The last message id assigned in this thread (0: none yet). */
+  5: required i64 lastMessageId,
+  6: required i64 createdAtMs,
+  7: required i64 lastActivityMs,
+  /** The clientId of the command that created the thread. */
+  8: required string createdByClientId,
+  /** Per member, the highest message id they marked read. */
+  9: required map<i64, i64> readUpTo,
 }

@@ -1,0 +1,112 @@
+package io.iris.streams;
+
+import io.iris.protocol.Topics;
+import io.iris.protocol.serde.DeltaSerde;
+import io.iris.protocol.serde.ThriftSerde;
+import io.iris.protocol.thrift.ThreadState;
+import io.iris.streams.internals.CommandProcessor;
+import io.iris.streams.internals.Routed;
+import io.iris.streams.internals.SeqAssigner;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The Iris topology: {@code iris.commands} (key thread id) in, {@code iris.log} (key user id, each
+ * user's seq 1, 2, 3 … without gaps) and {@code iris.dlq} out.
+ *
+ * <pre>
+ * commands-source ─▶ apply-commands ─▶ route ─┬─▶ dead-letters ─▶ dlq-sink           (iris.dlq)
+ *   (bytes)          [threads, dedup]         └─▶ deltas-by-user (repartition by user)
+ *                                                   ─▶ assign-seq [user-seq] ─▶ log-sink (iris.log)
+ * </pre>
+ *
+ * Every processor, store and the repartition topic is named, so the topology can change without
+ * orphaning state (the changelogs are {@code <application.id>-threads-changelog} and so on).
+ */
+public final class IrisTopology {
+  public static final String SOURCE = "commands-source";
+  public static final String APPLY = "apply-commands";
+  public static final String THREADS_STORE = "threads";
+  public static final String DEDUP_STORE = "dedup";
+  public static final String SEQ_STORE = "user-seq";
+  public static final String REPARTITION = "deltas-by-user";
+  public static final String ASSIGN_SEQ = "assign-seq";
+
+  private IrisTopology() {}
+
+  /** Builds the topology; the same method serves {@code main} and the tests. */
+  public static Topology build(StreamsAppConfig config) {
+    StreamsBuilder builder = new StreamsBuilder();
+    CommandProcessor.Rules rules =
+        new CommandProcessor.Rules(
+            config.maxTextBytes(),
+            config.maxParticipants(),
+            config.dedupWindow(),
+            config.maxFrameBytes());
+    Duration window = config.dedupWindow();
+
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(THREADS_STORE),
+            Serdes.Long(),
+            new ThriftSerde<>(ThreadState::new)));
+    builder.addStateStore(
+        Stores.windowStoreBuilder(
+            // Retention twice the window: a resend is recognised up to a window after the first.
+            Stores.persistentWindowStore(DEDUP_STORE, window.multipliedBy(2), window, false),
+            Serdes.String(),
+            Serdes.Long()));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(SEQ_STORE), Serdes.Long(), Serdes.Long()));
+
+    KStream<Long, Routed> routed =
+        builder.stream(
+                Topics.COMMANDS.name(),
+                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(SOURCE))
+            .process(
+                () -> new CommandProcessor(rules, THREADS_STORE, DEDUP_STORE),
+                Named.as(APPLY),
+                THREADS_STORE,
+                DEDUP_STORE);
+
+    Map<String, KStream<Long, Routed>> branches =
+        routed
+            .split(Named.as("route-"))
+            .branch((k, v) -> v instanceof Routed.DeadLetter, Branched.as("dead-letters"))
+            .defaultBranch(Branched.as("deltas"));
+
+    branches
+        .get("route-dead-letters")
+        .map(
+            (k, v) -> {
+              Routed.DeadLetter d = (Routed.DeadLetter) v;
+              return KeyValue.pair(d.key(), d.value());
+            },
+            Named.as("unwrap-dead-letters"))
+        .to(
+            Topics.DLQ.name(),
+            Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dlq-sink"));
+
+    DeltaSerde deltas = new DeltaSerde();
+    branches
+        .get("route-deltas")
+        .mapValues(v -> ((Routed.UserDelta) v).draft(), Named.as("unwrap-deltas"))
+        .repartition(Repartitioned.with(Serdes.Long(), deltas).withName(REPARTITION))
+        .process(() -> new SeqAssigner(SEQ_STORE), Named.as(ASSIGN_SEQ), SEQ_STORE)
+        .to(Topics.LOG.name(), Produced.with(Serdes.Long(), deltas).withName("log-sink"));
+
+    return builder.build();
+  }
+}

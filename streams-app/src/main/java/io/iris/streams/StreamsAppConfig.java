@@ -1,0 +1,140 @@
+package io.iris.streams;
+
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.streams.StreamsConfig;
+
+/** Configuration of the streams app: the command rules and how Kafka Streams runs them. */
+public final class StreamsAppConfig extends AbstractConfig {
+
+  public static final String APPLICATION_ID_CONFIG = "streams.application.id";
+  private static final String APPLICATION_ID_DOC =
+      "Kafka Streams application id: the consumer group on iris.commands and the prefix of the"
+          + " app's internal topics. Every instance of one deployment uses the same id.";
+
+  public static final String PROCESSING_GUARANTEE_CONFIG = "streams.processing.guarantee";
+  private static final String PROCESSING_GUARANTEE_DOC =
+      "exactly_once_v2 (default) keeps each user's seq free of gaps and repeats across crashes;"
+          + " at_least_once can repeat deltas after a crash and is for experiments only.";
+
+  public static final String NUM_THREADS_CONFIG = "streams.num.threads";
+  private static final String NUM_THREADS_DOC = "Stream threads per instance.";
+
+  public static final String COMMIT_INTERVAL_MS_CONFIG = "streams.commit.interval.ms";
+  private static final String COMMIT_INTERVAL_MS_DOC =
+      "How often a transaction commits: the upper bound of added delivery latency under"
+          + " exactly_once_v2.";
+
+  public static final String REPLICATION_FACTOR_CONFIG = "streams.replication.factor";
+  private static final String REPLICATION_FACTOR_DOC =
+      "Replication factor of the app's internal topics (changelogs, repartition); -1 takes the"
+          + " broker's default.";
+
+  public static final String MAX_TEXT_BYTES_CONFIG = "commands.max.text.bytes";
+  private static final String MAX_TEXT_BYTES_DOC =
+      "Largest message text in UTF-8 bytes; longer sends are rejected (MESSAGE_TOO_LARGE).";
+
+  public static final String MAX_PARTICIPANTS_CONFIG = "commands.max.participants";
+  private static final String MAX_PARTICIPANTS_DOC =
+      "Most members a thread may have; commands that exceed it are rejected (TOO_MANY_PARTICIPANTS).";
+
+  public static final String DEDUP_WINDOW_MS_CONFIG = "commands.dedup.window.ms";
+  private static final String DEDUP_WINDOW_MS_DOC =
+      "How long a (sender, device, client id) is remembered: a resend within this window has no"
+          + " effect. Bounds the dedup store.";
+
+  public static final String MAX_FRAME_BYTES_CONFIG = "commands.max.frame.bytes";
+  private static final String MAX_FRAME_BYTES_DOC =
+      "Largest command frame accepted from iris.commands; larger ones go to iris.dlq.";
+
+  public static final ConfigDef CONFIG =
+      new ConfigDef()
+          .define(
+              APPLICATION_ID_CONFIG,
+              Type.STRING,
+              "iris-streams",
+              Importance.HIGH,
+              APPLICATION_ID_DOC)
+          .define(
+              PROCESSING_GUARANTEE_CONFIG,
+              Type.STRING,
+              StreamsConfig.EXACTLY_ONCE_V2,
+              ValidString.in(StreamsConfig.EXACTLY_ONCE_V2, StreamsConfig.AT_LEAST_ONCE),
+              Importance.HIGH,
+              PROCESSING_GUARANTEE_DOC)
+          .define(
+              NUM_THREADS_CONFIG,
+              Type.INT,
+              1,
+              Range.between(1, 64),
+              Importance.MEDIUM,
+              NUM_THREADS_DOC)
+          .define(
+              COMMIT_INTERVAL_MS_CONFIG,
+              Type.LONG,
+              100L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              COMMIT_INTERVAL_MS_DOC)
+          .define(
+              REPLICATION_FACTOR_CONFIG,
+              Type.INT,
+              -1,
+              Range.between(-1, 32767),
+              Importance.MEDIUM,
+              REPLICATION_FACTOR_DOC)
+          .define(
+              MAX_TEXT_BYTES_CONFIG,
+              Type.INT,
+              10_000,
+              Range.between(1, 1 << 20),
+              Importance.MEDIUM,
+              MAX_TEXT_BYTES_DOC)
+          .define(
+              MAX_PARTICIPANTS_CONFIG,
+              Type.INT,
+              250,
+              Range.between(2, 100_000),
+              Importance.MEDIUM,
+              MAX_PARTICIPANTS_DOC)
+          .define(
+              DEDUP_WINDOW_MS_CONFIG,
+              Type.LONG,
+              Duration.ofDays(1).toMillis(),
+              Range.atLeast(1000),
+              Importance.MEDIUM,
+              DEDUP_WINDOW_MS_DOC)
+          .define(
+              MAX_FRAME_BYTES_CONFIG,
+              Type.INT,
+              64 * 1024,
+              Range.between(64, 16 << 20),
+              Importance.LOW,
+              MAX_FRAME_BYTES_DOC);
+
+  public StreamsAppConfig(Map<?, ?> originals) {
+    super(CONFIG, originals, false);
+  }
+
+  public int maxTextBytes() {
+    return getInt(MAX_TEXT_BYTES_CONFIG);
+  }
+
+  public int maxParticipants() {
+    return getInt(MAX_PARTICIPANTS_CONFIG);
+  }
+
+  public Duration dedupWindow() {
+    return Duration.ofMillis(getLong(DEDUP_WINDOW_MS_CONFIG));
+  }
+
+  public int maxFrameBytes() {
+    return getInt(MAX_FRAME_BYTES_CONFIG);
+  }
+}

@@ -1,0 +1,469 @@
+package io.iris.streams;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.DeadLetters;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.RemoveParticipants;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.Typing;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class IrisTopologyTest {
+  static final Duration WINDOW = Duration.ofMinutes(10);
+
+  TopologyTestDriver driver;
+  TestInputTopic<byte[], byte[]> commands;
+  TestOutputTopic<Long, Delta> log;
+  TestOutputTopic<byte[], byte[]> dlq;
+  Instant now = Instant.parse("2026-11-28T12:00:00Z");
+  int clientIds;
+
+  @BeforeEach
+  void setUp() {
+    StreamsAppConfig config =
+        new StreamsAppConfig(
+            Map.of(
+                StreamsAppConfig.MAX_TEXT_BYTES_CONFIG, 100,
+                StreamsAppConfig.MAX_PARTICIPANTS_CONFIG, 5,
+                StreamsAppConfig.DEDUP_WINDOW_MS_CONFIG, WINDOW.toMillis(),
+                StreamsAppConfig.MAX_FRAME_BYTES_CONFIG, 1024));
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "iris-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    driver = new TopologyTestDriver(IrisTopology.build(config), props);
+    commands =
+        driver.createInputTopic(
+            Topics.COMMANDS.name(), new ByteArraySerializer(), new ByteArraySerializer());
+    log =
+        driver.createOutputTopic(
+            Topics.LOG.name(), new LongDeserializer(), Topics.LOG.valueSerde().deserializer());
+    dlq =
+        driver.createOutputTopic(
+            Topics.DLQ.name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+  }
+
+  // ----- helpers -------------------------------------------------------------------------------
+
+  static byte[] key(long threadId) {
+    return ByteBuffer.allocate(8).putLong(threadId).array();
+  }
+
+  ClientCommand command(long sender, long thread, CommandBody body) {
+    return new ClientCommand(
+        sender, "dev-" + sender, "c" + (++clientIds), thread, now.toEpochMilli(), body);
+  }
+
+  void send(ClientCommand c) {
+    commands.pipeInput(
+        new TestRecord<>(key(c.getThreadId()), FrameCodec.defaults().encode(c), now));
+    now = now.plusMillis(10);
+  }
+
+  ClientCommand create(long creator, long thread, Long... others) {
+    ClientCommand c =
+        command(
+            creator,
+            thread,
+            CommandBody.createThread(
+                new CreateThread(Arrays.asList(others)).setName("t" + thread)));
+    send(c);
+    return c;
+  }
+
+  ClientCommand say(long sender, long thread, String text) {
+    ClientCommand c = command(sender, thread, CommandBody.sendMessage(new SendMessage(text)));
+    send(c);
+    return c;
+  }
+
+  List<Delta> drainLog() {
+    List<Delta> out = new ArrayList<>();
+    while (!log.isEmpty()) {
+      TestRecord<Long, Delta> r = log.readRecord();
+      assertEquals(r.key(), r.value().getUserId(), "iris.log is keyed by user id");
+      out.add(r.value());
+    }
+    return out;
+  }
+
+  static Map<Long, List<Delta>> byUser(List<Delta> deltas) {
+    return deltas.stream().collect(Collectors.groupingBy(Delta::getUserId, Collectors.toList()));
+  }
+
+  double total(String operation) {
+    double sum = 0;
+    for (Map.Entry<MetricName, ? extends Metric> e : driver.metrics().entrySet()) {
+      if (e.getKey().name().equals(operation + "-total")) {
+        sum += ((Number) e.getValue().metricValue()).doubleValue();
+      }
+    }
+    return sum;
+  }
+
+  static String header(TestRecord<byte[], byte[]> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  TestRecord<byte[], byte[]> onlyDeadLetter(String reason) {
+    assertFalse(dlq.isEmpty(), "a dead letter is expected");
+    TestRecord<byte[], byte[]> r = dlq.readRecord();
+    assertTrue(dlq.isEmpty(), "exactly one dead letter");
+    assertEquals(reason, header(r, DeadLetters.REASON));
+    assertEquals(Topics.COMMANDS.name(), header(r, DeadLetters.SOURCE_TOPIC));
+    assertEquals("0", header(r, DeadLetters.SOURCE_PARTITION));
+    assertTrue(header(r, DeadLetters.SOURCE_OFFSET) != null);
+    assertEquals("streams-app", header(r, DeadLetters.REJECTED_BY));
+    return r;
+  }
+
+  void assertRejectedToSender(ClientCommand c, ErrorCode code) {
+    List<Delta> deltas = drainLog();
+    assertEquals(1, deltas.size(), "only the sender hears of a rejection: " + deltas);
+    Delta d = deltas.get(0);
+    assertEquals(c.getSenderUserId(), d.getUserId());
+    assertTrue(d.getBody().isSetCommandRejected());
+    assertEquals(c.getClientId(), d.getBody().getCommandRejected().getClientId());
+    assertEquals(code, d.getBody().getCommandRejected().getCode());
+  }
+
+  // ----- behaviour -----------------------------------------------------------------------------
+
+  @Test
+  void shouldCreateThreadAndTellEveryMemberWithTheClientIdOnlyInTheCreatorsDelta() {
+    ClientCommand c = create(1, 100, 2L, 3L);
+    Map<Long, List<Delta>> byUser = byUser(drainLog());
+    assertEquals(List.of(1L, 2L, 3L), byUser.keySet().stream().sorted().toList());
+    for (long u : List.of(1L, 2L, 3L)) {
+      Delta d = byUser.get(u).get(0);
+      assertEquals(1, d.getSeq());
+      assertEquals(0, d.getPrevSeq());
+      assertEquals(100, d.getThreadId());
+      assertEquals(List.of(1L, 2L, 3L), d.getBody().getThreadCreated().getParticipantUserIds());
+      assertEquals("t100", d.getBody().getThreadCreated().getName());
+      assertEquals(u == 1 ? c.getClientId() : null, d.getBody().getThreadCreated().getClientId());
+    }
+    assertTrue(dlq.isEmpty());
+    assertEquals(1, total("applied"));
+  }
+
+  @Test
+  void shouldGiveEveryUserGapFreeSeqsWithPrevSeqAcrossThreads() {
+    create(1, 100, 2L, 3L);
+    create(2, 200, 3L, 4L);
+    for (int i = 0; i < 20; i++) {
+      say(1 + (i % 3), 100, "m" + i);
+      say(2 + (i % 3), 200, "n" + i);
+    }
+    Map<Long, List<Delta>> byUser = byUser(drainLog());
+    assertEquals(4, byUser.size());
+    for (Map.Entry<Long, List<Delta>> e : byUser.entrySet()) {
+      List<Delta> ds = e.getValue();
+      for (int i = 0; i < ds.size(); i++) {
+        assertEquals(i + 1, ds.get(i).getSeq(), "user " + e.getKey());
+        assertEquals(i, ds.get(i).getPrevSeq(), "user " + e.getKey());
+      }
+    }
+    assertEquals(21, byUser.get(1L).size()); // create + 20 messages of thread 100
+    assertEquals(42, byUser.get(3L).size()); // member of both
+  }
+
+  @Test
+  void shouldShowEveryMemberTheSameOrderOfAThreadsMessages() {
+    create(1, 100, 2L, 3L);
+    create(3, 300, 1L);
+    for (int i = 0; i < 30; i++) {
+      say(1 + (i % 3), 100, "m" + i);
+      if (i % 4 == 0) {
+        say(1, 300, "x" + i);
+      }
+    }
+    Map<Long, List<Delta>> byUser = byUser(drainLog());
+    List<List<String>> orders = new ArrayList<>();
+    for (long u : List.of(1L, 2L, 3L)) {
+      List<Delta> msgs =
+          byUser.get(u).stream()
+              .filter(d -> d.getThreadId() == 100 && d.getBody().isSetNewMessage())
+              .toList();
+      for (int i = 1; i < msgs.size(); i++) {
+        assertTrue(
+            msgs.get(i).getBody().getNewMessage().getMessageId()
+                > msgs.get(i - 1).getBody().getNewMessage().getMessageId());
+        assertTrue(msgs.get(i).getServerTimestampMs() >= msgs.get(i - 1).getServerTimestampMs());
+      }
+      orders.add(msgs.stream().map(d -> d.getBody().getNewMessage().getText()).toList());
+    }
+    assertEquals(30, orders.get(0).size());
+    assertEquals(orders.get(0), orders.get(1));
+    assertEquals(orders.get(0), orders.get(2));
+  }
+
+  @Test
+  void shouldConfirmASendOnlyInTheSendersOwnDelta() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand c = say(2, 100, "hello");
+    Map<Long, List<Delta>> byUser = byUser(drainLog());
+    assertEquals(c.getClientId(), byUser.get(2L).get(0).getBody().getNewMessage().getClientId());
+    assertEquals("dev-2", byUser.get(2L).get(0).getBody().getNewMessage().getSenderDeviceId());
+    assertNull(byUser.get(1L).get(0).getBody().getNewMessage().getClientId());
+    assertEquals(1, byUser.get(1L).get(0).getBody().getNewMessage().getMessageId());
+  }
+
+  @Test
+  void shouldApplyAResentCommandOnceWithinTheWindow() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand c = say(1, 100, "only once");
+    send(c); // the phone timed out and resent the same client id
+    now = now.plus(WINDOW.dividedBy(2));
+    send(c);
+    List<Delta> deltas = drainLog();
+    assertEquals(2, deltas.size(), "one message, two members: " + deltas);
+    assertEquals(2, total("duplicates"));
+    assertTrue(dlq.isEmpty());
+  }
+
+  @Test
+  void shouldForgetClientIdsAfterTheWindowSoTheStoreStaysBounded() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand c = say(1, 100, "hi");
+    drainLog();
+    now = now.plus(WINDOW.multipliedBy(3));
+    say(2, 100, "advance stream time");
+    drainLog();
+    send(c);
+    assertEquals(2, drainLog().size(), "remembered for the window only");
+  }
+
+  @Test
+  void shouldTreatARecreateOfTheSameThreadByItsCreatorAsDone() {
+    ClientCommand c = create(1, 100, 2L);
+    drainLog();
+    now = now.plus(WINDOW.multipliedBy(3));
+    send(c);
+    assertTrue(drainLog().isEmpty());
+    assertTrue(dlq.isEmpty());
+  }
+
+  @Test
+  void shouldRejectUnknownThread() {
+    ClientCommand c = say(1, 999, "into the void");
+    TestRecord<byte[], byte[]> dead = onlyDeadLetter("UNKNOWN_THREAD");
+    assertArrayEquals(FrameCodec.defaults().encode(c), dead.value(), "kept byte for byte");
+    assertArrayEquals(key(999), dead.key());
+    assertTrue(header(dead, DeadLetters.MESSAGE).contains("999"));
+    assertRejectedToSender(c, ErrorCode.UNKNOWN_THREAD);
+    assertEquals(1, total("rejected-unknown-thread"));
+  }
+
+  @Test
+  void shouldRejectSenderWhoIsNotAMember() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand c = say(7, 100, "let me in");
+    onlyDeadLetter("NOT_A_MEMBER");
+    assertRejectedToSender(c, ErrorCode.NOT_A_MEMBER);
+    assertEquals(1, total("rejected-not-a-member"));
+  }
+
+  @Test
+  void shouldRejectEmptyAndOversizedText() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand empty = say(1, 100, "   ");
+    onlyDeadLetter("EMPTY_TEXT");
+    assertRejectedToSender(empty, ErrorCode.INVALID_ARGUMENT);
+    ClientCommand big = say(1, 100, "é".repeat(51)); // 102 bytes > 100
+    onlyDeadLetter("TEXT_TOO_LARGE");
+    assertRejectedToSender(big, ErrorCode.MESSAGE_TOO_LARGE);
+    say(1, 100, "x".repeat(100));
+    assertEquals(2, drainLog().size(), "exactly at the limit is fine");
+  }
+
+  @Test
+  void shouldRejectTooManyParticipantsOnCreateAndOnAdd() {
+    ClientCommand tooBig = create(1, 100, 2L, 3L, 4L, 5L, 6L);
+    onlyDeadLetter("TOO_MANY_PARTICIPANTS");
+    assertRejectedToSender(tooBig, ErrorCode.TOO_MANY_PARTICIPANTS);
+    create(1, 101, 2L, 3L, 4L);
+    drainLog();
+    ClientCommand add =
+        command(1, 101, CommandBody.addParticipants(new AddParticipants(List.of(5L, 6L))));
+    send(add);
+    onlyDeadLetter("TOO_MANY_PARTICIPANTS");
+    assertRejectedToSender(add, ErrorCode.TOO_MANY_PARTICIPANTS);
+  }
+
+  @Test
+  void shouldRejectAThreadIdTakenByAnotherCreator() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand c = create(3, 100, 4L);
+    onlyDeadLetter("THREAD_EXISTS");
+    assertRejectedToSender(c, ErrorCode.THREAD_EXISTS);
+  }
+
+  @Test
+  void shouldSendUndecodableInputToTheDeadLetterTopicAndCarryOn() {
+    byte[] good =
+        FrameCodec.defaults()
+            .encode(command(1, 100, CommandBody.sendMessage(new SendMessage("x"))));
+    byte[] truncated = Arrays.copyOf(good, good.length - 3);
+    byte[] badVersion = good.clone();
+    badVersion[0] = 9;
+    byte[] huge = new byte[2000];
+    huge[0] = FrameCodec.VERSION_1;
+
+    commands.pipeInput(new TestRecord<>(key(100), truncated, now));
+    onlyDeadLetter("MALFORMED");
+    commands.pipeInput(new TestRecord<>(key(100), badVersion, now));
+    onlyDeadLetter("UNSUPPORTED_VERSION");
+    commands.pipeInput(new TestRecord<>(key(100), huge, now));
+    onlyDeadLetter("TOO_LARGE");
+    commands.pipeInput(new TestRecord<>(new byte[] {1, 2}, good, now));
+    onlyDeadLetter("MALFORMED_KEY");
+    commands.pipeInput(new TestRecord<>(key(100), new byte[0], now));
+    onlyDeadLetter("EMPTY");
+    commands.pipeInput(new TestRecord<>(key(100), null, now));
+    onlyDeadLetter("EMPTY");
+    commands.pipeInput(new TestRecord<>(key(101), good, now));
+    onlyDeadLetter("INVALID_COMMAND");
+    assertEquals(1, drainLog().size(), "only the envelope error had a known sender to tell");
+
+    create(1, 100, 2L);
+    assertEquals(2, drainLog().size(), "the app carries on after bad input");
+    assertEquals(1, total("rejected-malformed"));
+    assertEquals(1, total("rejected-unsupported-version"));
+    assertEquals(1, total("rejected-too-large"));
+    assertEquals(1, total("rejected-malformed-key"));
+    assertEquals(2, total("rejected-empty"));
+    assertEquals(1, total("rejected-invalid-command"));
+  }
+
+  @Test
+  void shouldTellOldNewAndRemovedMembersOfMembershipChanges() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand add =
+        command(2, 100, CommandBody.addParticipants(new AddParticipants(List.of(3L))));
+    send(add);
+    Map<Long, List<Delta>> added = byUser(drainLog());
+    assertEquals(List.of(1L, 2L, 3L), added.keySet().stream().sorted().toList());
+    var change = added.get(3L).get(0).getBody().getParticipantsChanged();
+    assertEquals(List.of(3L), change.getAddedUserIds());
+    assertEquals(List.of(1L, 2L, 3L), change.getParticipantUserIds());
+    assertEquals("t100", change.getThreadName(), "a new member learns the thread's name");
+    assertEquals(1, added.get(3L).get(0).getSeq(), "user 3's queue starts here");
+    assertEquals(
+        add.getClientId(), added.get(2L).get(0).getBody().getParticipantsChanged().getClientId());
+
+    say(3, 100, "hi all");
+    assertEquals(3, drainLog().size());
+
+    send(command(1, 100, CommandBody.removeParticipants(new RemoveParticipants(List.of(3L)))));
+    Map<Long, List<Delta>> removed = byUser(drainLog());
+    assertEquals(List.of(1L, 2L, 3L), removed.keySet().stream().sorted().toList());
+    assertEquals(
+        List.of(1L, 2L),
+        removed.get(3L).get(0).getBody().getParticipantsChanged().getParticipantUserIds());
+
+    say(1, 100, "bye 3");
+    assertEquals(List.of(1L, 2L), byUser(drainLog()).keySet().stream().sorted().toList());
+    ClientCommand late = say(3, 100, "wait");
+    onlyDeadLetter("NOT_A_MEMBER");
+    assertRejectedToSender(late, ErrorCode.NOT_A_MEMBER);
+  }
+
+  @Test
+  void shouldFanOutReadReceiptsOnlyWhenTheMarkMovesForward() {
+    create(1, 100, 2L);
+    say(1, 100, "a");
+    say(1, 100, "b");
+    drainLog();
+    send(command(2, 100, CommandBody.markRead(new MarkRead(2))));
+    Map<Long, List<Delta>> byUser = byUser(drainLog());
+    assertEquals(2, byUser.get(1L).get(0).getBody().getReadReceipt().getUpToMessageId());
+    assertEquals(2L, byUser.get(1L).get(0).getBody().getReadReceipt().getReaderUserId());
+    send(command(2, 100, CommandBody.markRead(new MarkRead(1))));
+    assertTrue(drainLog().isEmpty(), "an older mark changes nothing");
+    ClientCommand beyond = command(2, 100, CommandBody.markRead(new MarkRead(3)));
+    send(beyond);
+    onlyDeadLetter("INVALID_READ_MARK");
+    assertRejectedToSender(beyond, ErrorCode.INVALID_ARGUMENT);
+  }
+
+  @Test
+  void shouldNeverPutTypingIntoTheLog() {
+    create(1, 100, 2L);
+    drainLog();
+    send(command(1, 100, CommandBody.typing(new Typing(true))));
+    assertTrue(drainLog().isEmpty());
+    assertTrue(dlq.isEmpty());
+    assertEquals(1, total("typing-dropped"));
+  }
+
+  @Test
+  void shouldNameEveryNodeAndStore() {
+    String description =
+        IrisTopology.build(new StreamsAppConfig(new HashMap<>())).describe().toString();
+    assertFalse(description.contains("KSTREAM-"), description);
+    assertFalse(description.contains("KTABLE-"), description);
+    for (String name :
+        List.of(
+            IrisTopology.SOURCE,
+            IrisTopology.APPLY,
+            IrisTopology.ASSIGN_SEQ,
+            IrisTopology.THREADS_STORE,
+            IrisTopology.DEDUP_STORE,
+            IrisTopology.SEQ_STORE,
+            IrisTopology.REPARTITION + "-repartition",
+            "dlq-sink",
+            "log-sink")) {
+      assertTrue(description.contains(name), name + " in\n" + description);
+    }
+  }
+}
