@@ -1,9 +1,11 @@
 package io.iris.launcher;
 
+import io.iris.streams.IrisStreamsApp;
 import java.io.PrintStream;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -20,7 +22,12 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "iris 0.1.0",
     description = "Iris on Kafka: push-based chat sync.",
-    subcommands = {IrisCli.Up.class, IrisCli.ConfigDoc.class, IrisCli.KafkaTool.class})
+    subcommands = {
+      IrisCli.Up.class,
+      IrisCli.Streams.class,
+      IrisCli.ConfigDoc.class,
+      IrisCli.KafkaTool.class
+    })
 public final class IrisCli {
 
   /** Exit code for a configuration or start-up problem the user can fix. */
@@ -40,7 +47,7 @@ public final class IrisCli {
   }
 
   private static boolean isLongRunning(String[] args) {
-    return args.length > 0 && args[0].equals("up");
+    return args.length > 0 && (args[0].equals("up") || args[0].equals("streams"));
   }
 
   /** Options shared by commands that read the configuration. */
@@ -95,27 +102,81 @@ public final class IrisCli {
         return EXIT_CONFIG;
       }
       out.printf("iris: up in %.1f s. Ctrl-C stops everything.%n", (System.nanoTime() - t0) / 1e9);
-      CountDownLatch stopped = new CountDownLatch(1);
-      final IrisStack running = stack;
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    long s0 = System.nanoTime();
-                    out.println("iris: stopping");
-                    running.close();
-                    out.printf("iris: stopped in %.1f s%n", (System.nanoTime() - s0) / 1e9);
-                    LogSetup.shutdown();
-                    stopped.countDown();
-                  },
-                  "iris-shutdown"));
-      try {
-        stopped.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return 0;
+      return runUntilStopped(out, stack::close);
     }
+  }
+
+  @Command(
+      name = "streams",
+      description =
+          "Run one streams-app instance against kafka.bootstrap.servers (or, when empty, the"
+              + " broker of a running `iris up` on this machine) until Ctrl-C. Start several to"
+              + " scale out; each needs its own --instance on one machine.")
+  static final class Streams implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Option(
+        names = "--instance",
+        defaultValue = "1",
+        description =
+            "Name of this instance's state directory under data.dir/streams (default ${DEFAULT-VALUE}).")
+    String instance;
+
+    @Override
+    public Integer call() {
+      PrintStream out = System.out;
+      IrisStreamsApp app;
+      try {
+        IrisConfig config = options.load();
+        LogSetup.useDirectory(config.dataDir().resolve("logs"));
+        String bootstrap =
+            config.embeddedKafka()
+                ? config.bindHost() + ":" + config.getInt(IrisConfig.KAFKA_PORT_CONFIG)
+                : config.getString(IrisConfig.KAFKA_BOOTSTRAP_CONFIG);
+        IrisStack.checkKafka(bootstrap);
+        Path stateDir = config.dataDir().resolve("streams").resolve(instance);
+        app = new IrisStreamsApp(config.streamsConfig(), bootstrap, stateDir);
+        out.println(
+            "iris: streams app instance "
+                + instance
+                + " joining "
+                + bootstrap
+                + "; state in "
+                + stateDir);
+        app.start(Duration.ofSeconds(120));
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      } catch (RuntimeException e) {
+        System.err.println("iris: the streams app did not start: " + e.getMessage());
+        return 1;
+      }
+      out.println("iris: streams app running. Ctrl-C stops it.");
+      return runUntilStopped(out, app::close);
+    }
+  }
+
+  /** Blocks until the JVM is asked to stop, then runs {@code stop} and reports how long it took. */
+  static int runUntilStopped(PrintStream out, Runnable stop) {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  long s0 = System.nanoTime();
+                  out.println("iris: stopping");
+                  stop.run();
+                  out.printf("iris: stopped in %.1f s%n", (System.nanoTime() - s0) / 1e9);
+                  LogSetup.shutdown();
+                  stopped.countDown();
+                },
+                "iris-shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
   }
 
   @Command(name = "config", description = "Print every configuration key with its default.")

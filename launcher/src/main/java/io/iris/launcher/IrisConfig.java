@@ -1,5 +1,6 @@
 package io.iris.launcher;
 
+import io.iris.streams.StreamsAppConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -99,80 +100,94 @@ public final class IrisConfig extends AbstractConfig {
   private static final String MQTT_MAX_MESSAGE_BYTES_DOC =
       "Largest MQTT message the edge accepts; larger ones are refused by the network layer.";
 
+  public static final String RUN_STREAMS_CONFIG = "run.streams";
+  private static final String RUN_STREAMS_DOC =
+      "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
+          + " app runs elsewhere (iris streams, or its own deployment).";
+
   private static final Range PORT = Range.between(1, 65535);
 
-  public static final ConfigDef CONFIG =
-      new ConfigDef()
-          .define(DATA_DIR_CONFIG, Type.STRING, "iris-data", Importance.HIGH, DATA_DIR_DOC)
-          .define(BIND_HOST_CONFIG, Type.STRING, "127.0.0.1", Importance.MEDIUM, BIND_HOST_DOC)
-          .define(KAFKA_BOOTSTRAP_CONFIG, Type.STRING, "", Importance.HIGH, KAFKA_BOOTSTRAP_DOC)
-          .define(KAFKA_PORT_CONFIG, Type.INT, 9092, PORT, Importance.MEDIUM, KAFKA_PORT_DOC)
-          .define(
-              KAFKA_CONTROLLER_PORT_CONFIG,
-              Type.INT,
-              9093,
-              PORT,
-              Importance.LOW,
-              KAFKA_CONTROLLER_PORT_DOC)
-          .define(
-              TOPICS_REPLICATION_CONFIG,
-              Type.SHORT,
-              (short) 1,
-              Range.between(1, 32767),
-              Importance.HIGH,
-              TOPICS_REPLICATION_DOC)
-          .define(
-              TOPICS_COMMANDS_PARTITIONS_CONFIG,
-              Type.INT,
-              6,
-              Range.atLeast(1),
-              Importance.MEDIUM,
-              PARTITIONS_DOC)
-          .define(
-              TOPICS_LOG_PARTITIONS_CONFIG,
-              Type.INT,
-              12,
-              Range.atLeast(1),
-              Importance.MEDIUM,
-              PARTITIONS_DOC)
-          .define(
-              TOPICS_POINTERS_PARTITIONS_CONFIG,
-              Type.INT,
-              6,
-              Range.atLeast(1),
-              Importance.MEDIUM,
-              PARTITIONS_DOC)
-          .define(
-              TOPICS_DLQ_PARTITIONS_CONFIG,
-              Type.INT,
-              1,
-              Range.atLeast(1),
-              Importance.LOW,
-              PARTITIONS_DOC)
-          .define(
-              LOG_RETENTION_MS_CONFIG,
-              Type.LONG,
-              7L * 24 * 3600 * 1000,
-              Range.atLeast(60_000),
-              Importance.MEDIUM,
-              LOG_RETENTION_MS_DOC)
-          .define(MYSQL_URL_CONFIG, Type.STRING, "", Importance.HIGH, MYSQL_URL_DOC)
-          .define(MYSQL_USER_CONFIG, Type.STRING, "root", Importance.MEDIUM, MYSQL_USER_DOC)
-          .define(MYSQL_PASSWORD_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, MYSQL_PASSWORD_DOC)
-          .define(MYSQL_PORT_CONFIG, Type.INT, 3307, PORT, Importance.LOW, MYSQL_PORT_DOC)
-          .define(MYSQL_DATABASE_CONFIG, Type.STRING, "iris", Importance.LOW, MYSQL_DATABASE_DOC)
-          .define(CONNECT_URL_CONFIG, Type.STRING, "", Importance.MEDIUM, CONNECT_URL_DOC)
-          .define(CONNECT_PORT_CONFIG, Type.INT, 8083, PORT, Importance.LOW, CONNECT_PORT_DOC)
-          .define(
-              CONNECT_PLUGIN_PATH_CONFIG, Type.STRING, "", Importance.LOW, CONNECT_PLUGIN_PATH_DOC)
-          .define(MQTT_PORT_CONFIG, Type.INT, 1883, PORT, Importance.MEDIUM, MQTT_PORT_DOC)
-          .define(
-              MQTT_MAX_MESSAGE_BYTES_CONFIG,
-              Type.INT,
-              64 * 1024,
-              Range.between(1024, 16 * 1024 * 1024),
-              Importance.LOW,
-              MQTT_MAX_MESSAGE_BYTES_DOC);
+  /** The stack's own keys, then those of the streams app (StreamsAppConfig). */
+  public static final ConfigDef CONFIG = ownKeys();
+
+  static {
+    CONFIG.embed("", "streams", CONFIG.names().size(), StreamsAppConfig.CONFIG);
+  }
+
+  private static ConfigDef ownKeys() {
+    return new ConfigDef()
+        .define(DATA_DIR_CONFIG, Type.STRING, "iris-data", Importance.HIGH, DATA_DIR_DOC)
+        .define(BIND_HOST_CONFIG, Type.STRING, "127.0.0.1", Importance.MEDIUM, BIND_HOST_DOC)
+        .define(KAFKA_BOOTSTRAP_CONFIG, Type.STRING, "", Importance.HIGH, KAFKA_BOOTSTRAP_DOC)
+        .define(KAFKA_PORT_CONFIG, Type.INT, 9092, PORT, Importance.MEDIUM, KAFKA_PORT_DOC)
+        .define(
+            KAFKA_CONTROLLER_PORT_CONFIG,
+            Type.INT,
+            9093,
+            PORT,
+            Importance.LOW,
+            KAFKA_CONTROLLER_PORT_DOC)
+        .define(
+            TOPICS_REPLICATION_CONFIG,
+            Type.SHORT,
+            (short) 1,
+            Range.between(1, 32767),
+            Importance.HIGH,
+            TOPICS_REPLICATION_DOC)
+        .define(
+            TOPICS_COMMANDS_PARTITIONS_CONFIG,
+            Type.INT,
+            6,
+            Range.atLeast(1),
+            Importance.MEDIUM,
+            PARTITIONS_DOC)
+        .define(
+            TOPICS_LOG_PARTITIONS_CONFIG,
+            Type.INT,
+            12,
+            Range.atLeast(1),
+            Importance.MEDIUM,
+            PARTITIONS_DOC)
+        .define(
+            TOPICS_POINTERS_PARTITIONS_CONFIG,
+            Type.INT,
+            6,
+            Range.atLeast(1),
+            Importance.MEDIUM,
+            PARTITIONS_DOC)
+        .define(
+            TOPICS_DLQ_PARTITIONS_CONFIG,
+            Type.INT,
+            1,
+            Range.atLeast(1),
+            Importance.LOW,
+            PARTITIONS_DOC)
+        .define(
+            LOG_RETENTION_MS_CONFIG,
+            Type.LONG,
+            7L * 24 * 3600 * 1000,
+            Range.atLeast(60_000),
+            Importance.MEDIUM,
+            LOG_RETENTION_MS_DOC)
+        .define(MYSQL_URL_CONFIG, Type.STRING, "", Importance.HIGH, MYSQL_URL_DOC)
+        .define(MYSQL_USER_CONFIG, Type.STRING, "root", Importance.MEDIUM, MYSQL_USER_DOC)
+        .define(MYSQL_PASSWORD_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, MYSQL_PASSWORD_DOC)
+        .define(MYSQL_PORT_CONFIG, Type.INT, 3307, PORT, Importance.LOW, MYSQL_PORT_DOC)
+        .define(MYSQL_DATABASE_CONFIG, Type.STRING, "iris", Importance.LOW, MYSQL_DATABASE_DOC)
+        .define(CONNECT_URL_CONFIG, Type.STRING, "", Importance.MEDIUM, CONNECT_URL_DOC)
+        .define(CONNECT_PORT_CONFIG, Type.INT, 8083, PORT, Importance.LOW, CONNECT_PORT_DOC)
+        .define(
+            CONNECT_PLUGIN_PATH_CONFIG, Type.STRING, "", Importance.LOW, CONNECT_PLUGIN_PATH_DOC)
+        .define(MQTT_PORT_CONFIG, Type.INT, 1883, PORT, Importance.MEDIUM, MQTT_PORT_DOC)
+        .define(
+            MQTT_MAX_MESSAGE_BYTES_CONFIG,
+            Type.INT,
+            64 * 1024,
+            Range.between(1024, 16 * 1024 * 1024),
+            Importance.LOW,
+            MQTT_MAX_MESSAGE_BYTES_DOC)
+        .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
+  }
 
   public IrisConfig(Map<String, ?> originals) {
     super(CONFIG, originals, false);
@@ -224,6 +239,11 @@ public final class IrisConfig extends AbstractConfig {
 
   public boolean embeddedConnect() {
     return getString(CONNECT_URL_CONFIG).isBlank();
+  }
+
+  /** The streams app's part of this configuration. */
+  public StreamsAppConfig streamsConfig() {
+    return new StreamsAppConfig(originals());
   }
 
   public Password mysqlPassword() {

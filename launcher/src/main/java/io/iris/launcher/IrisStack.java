@@ -9,6 +9,8 @@ import io.iris.embedded.Ports;
 import io.iris.protocol.Topic;
 import io.iris.protocol.TopicInstaller;
 import io.iris.protocol.Topics;
+import io.iris.streams.IrisStreamsApp;
+import io.iris.streams.StreamsAppConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -60,6 +62,7 @@ public final class IrisStack implements AutoCloseable {
   private EmbeddedMariaDb mariaDb;
   private EmbeddedConnect connect;
   private MqttEdge mqtt;
+  private IrisStreamsApp streams;
   private String bootstrapServers;
   private String jdbcUrl;
   private String connectUrl;
@@ -169,6 +172,27 @@ public final class IrisStack implements AutoCloseable {
     }
   }
 
+  /** Fails with one line unless a Kafka cluster answers at {@code bootstrap} within 15 s. */
+  static void checkKafka(String bootstrap) {
+    Map<String, Object> conf =
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+    try (Admin admin = Admin.create(conf)) {
+      admin.describeCluster().nodes().get(15, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new StartupException(
+          "no Kafka cluster answers at "
+              + bootstrap
+              + "; start one (./iris up) or set "
+              + IrisConfig.envName(IrisConfig.KAFKA_BOOTSTRAP_CONFIG));
+    }
+  }
+
   private void checkMysql(String url) {
     DriverManager.setLoginTimeout(5);
     try (Connection c =
@@ -220,6 +244,7 @@ public final class IrisStack implements AutoCloseable {
       lockDataDir();
       startKafkaAndMysql(progress);
       installTopics(progress);
+      startStreams(progress);
       startConnect(progress);
       startMqtt(progress);
     } catch (RuntimeException e) {
@@ -365,6 +390,28 @@ public final class IrisStack implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new StartupException("interrupted while creating topics");
     }
+  }
+
+  private void startStreams(Consumer<String> progress) {
+    if (!config.getBoolean(IrisConfig.RUN_STREAMS_CONFIG)) {
+      progress.accept("Streams app              not run here (run.streams=false)");
+      return;
+    }
+    streams = new IrisStreamsApp(config.streamsConfig(), bootstrapServers, streamsStateDir("0"));
+    started.push(new Part("streams app", streams));
+    streams.start(Duration.ofSeconds(120));
+    progress.accept(
+        "Streams app              "
+            + config.getString(StreamsAppConfig.APPLICATION_ID_CONFIG)
+            + " ("
+            + config.getString(StreamsAppConfig.PROCESSING_GUARANTEE_CONFIG)
+            + ")   state "
+            + streamsStateDir("0"));
+  }
+
+  /** The state directory of one streams-app instance on this machine. */
+  Path streamsStateDir(String instance) {
+    return config.dataDir().resolve("streams").resolve(instance);
   }
 
   public Map<String, Object> adminConfig() {

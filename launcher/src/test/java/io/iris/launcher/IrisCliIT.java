@@ -7,12 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.embedded.Ports;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,29 +22,10 @@ class IrisCliIT {
   record Result(int exitCode, String stdout, String stderr) {}
 
   static Result run(Map<String, String> env, String... args) throws Exception {
-    Path jar = Path.of("target", "iris.jar").toAbsolutePath();
-    assertTrue(Files.exists(jar), "the launcher jar is built in package: " + jar);
-    List<String> cmd =
-        new java.util.ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar",
-                jar.toString()));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().keySet().removeIf(k -> k.startsWith("IRIS_"));
-    pb.environment().putAll(env);
-    Path out = Files.createTempFile("iris-cli", ".out");
-    Path err = Files.createTempFile("iris-cli", ".err");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("iris did not exit: " + Files.readString(out));
+    try (LauncherProcess p = LauncherProcess.start(env, args)) {
+      int rc = p.waitFor(Duration.ofSeconds(60));
+      return new Result(rc, p.stdout(), p.stderr());
     }
-    return new Result(
-        p.exitValue(),
-        Files.readString(out, StandardCharsets.UTF_8),
-        Files.readString(err, StandardCharsets.UTF_8));
   }
 
   static Map<String, String> env(Path dataDir, Map<String, String> extra) {

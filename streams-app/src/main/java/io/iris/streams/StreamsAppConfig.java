@@ -31,6 +31,11 @@ public final class StreamsAppConfig extends AbstractConfig {
       "How often a transaction commits: the upper bound of added delivery latency under"
           + " exactly_once_v2.";
 
+  public static final String SESSION_TIMEOUT_MS_CONFIG = "streams.session.timeout.ms";
+  private static final String SESSION_TIMEOUT_MS_DOC =
+      "How long the group waits for an instance that stopped without leaving (killed, crashed)"
+          + " before its partitions move to the others: the worst-case pause after a hard failure.";
+
   public static final String REPLICATION_FACTOR_CONFIG = "streams.replication.factor";
   private static final String REPLICATION_FACTOR_DOC =
       "Replication factor of the app's internal topics (changelogs, repartition); -1 takes the"
@@ -82,6 +87,13 @@ public final class StreamsAppConfig extends AbstractConfig {
               Range.atLeast(1),
               Importance.MEDIUM,
               COMMIT_INTERVAL_MS_DOC)
+          .define(
+              SESSION_TIMEOUT_MS_CONFIG,
+              Type.INT,
+              45_000,
+              Range.between(6_000, 300_000),
+              Importance.LOW,
+              SESSION_TIMEOUT_MS_DOC)
           .define(
               REPLICATION_FACTOR_CONFIG,
               Type.INT,
