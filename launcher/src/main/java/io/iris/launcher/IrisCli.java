@@ -26,6 +26,7 @@ import picocli.CommandLine.Parameters;
       IrisCli.Up.class,
       IrisCli.Streams.class,
       IrisCli.ConfigDoc.class,
+      IrisCli.Bench.class,
       IrisCli.KafkaTool.class
     })
 public final class IrisCli {
@@ -177,6 +178,58 @@ public final class IrisCli {
       Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  @Command(
+      name = "bench",
+      description =
+          "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
+      subcommands = {BenchStreams.class})
+  static final class Bench {}
+
+  @Command(
+      name = "streams",
+      description =
+          "Streams-app throughput (commands/s in, deltas/s out, average fan-out 3) beside"
+              + " kafka-producer-perf-test's records/s for the same record size.")
+  static final class BenchStreams implements Callable<Integer> {
+    @Option(
+        names = "--commands",
+        defaultValue = "200000",
+        description = "Send commands (default ${DEFAULT-VALUE}).")
+    int commands;
+
+    @Option(
+        names = "--users",
+        defaultValue = "20000",
+        description = "Users (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "5000",
+        description = "Threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--text-bytes",
+        defaultValue = "40",
+        description = "Message text size (default ${DEFAULT-VALUE}).")
+    int textBytes;
+
+    @Option(
+        names = "--set",
+        description =
+            "A streams-app setting for this run, e.g. --set streams.commit.interval.ms=1000.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.StreamsBenchmark(
+              System.out, commands, users, threads, textBytes, overrides)
+          .run();
+      return 0;
+    }
   }
 
   @Command(name = "config", description = "Print every configuration key with its default.")

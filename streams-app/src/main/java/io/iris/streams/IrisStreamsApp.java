@@ -3,12 +3,15 @@ package io.iris.streams;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.Metric;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
@@ -128,6 +131,34 @@ public final class IrisStreamsApp implements AutoCloseable {
     }
     log.error("Stream thread failed; replacing it (the aborted transaction is re-run)", e);
     return StreamThreadExceptionResponse.REPLACE_THREAD;
+  }
+
+  /**
+   * This instance's metrics of one of the app's own counters, one per task, e.g. {@code
+   * applied-total}, {@code duplicates-total}, {@code rejected-unknown-thread-total} (group
+   * stream-iris-commands-metrics) or {@code sequenced-total} (group stream-iris-deltas-metrics).
+   * Tasks that move to this instance later bring new ones.
+   */
+  public synchronized List<Metric> metrics(String name) {
+    if (streams == null) {
+      return List.of();
+    }
+    List<Metric> found = new ArrayList<>();
+    for (var e : streams.metrics().entrySet()) {
+      if (e.getKey().name().equals(name) && e.getKey().group().startsWith("stream-iris-")) {
+        found.add(e.getValue());
+      }
+    }
+    return found;
+  }
+
+  /** The sum of {@code metrics}' values. */
+  public static double sum(List<Metric> metrics) {
+    double sum = 0;
+    for (Metric m : metrics) {
+      sum += ((Number) m.metricValue()).doubleValue();
+    }
+    return sum;
   }
 
   public synchronized KafkaStreams.State state() {

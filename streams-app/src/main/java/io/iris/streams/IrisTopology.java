@@ -58,9 +58,10 @@ public final class IrisTopology {
 
     builder.addStateStore(
         Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(THREADS_STORE),
-            Serdes.Long(),
-            new ThriftSerde<>(ThreadState::new)));
+                Stores.persistentKeyValueStore(THREADS_STORE),
+                Serdes.Long(),
+                new ThriftSerde<>(ThreadState::new))
+            .withCachingEnabled());
     builder.addStateStore(
         Stores.windowStoreBuilder(
             // Retention twice the window: a resend is recognised up to a window after the first.
@@ -69,7 +70,8 @@ public final class IrisTopology {
             Serdes.Long()));
     builder.addStateStore(
         Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(SEQ_STORE), Serdes.Long(), Serdes.Long()));
+                Stores.persistentKeyValueStore(SEQ_STORE), Serdes.Long(), Serdes.Long())
+            .withCachingEnabled());
 
     KStream<Long, Routed> routed =
         builder.stream(

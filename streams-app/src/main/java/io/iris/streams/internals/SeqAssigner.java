@@ -1,6 +1,7 @@
 package io.iris.streams.internals;
 
 import io.iris.protocol.thrift.Delta;
+import org.apache.kafka.common.metrics.Sensor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -15,6 +16,7 @@ public final class SeqAssigner implements Processor<Long, Delta, Long, Delta> {
   private final String storeName;
   private ProcessorContext<Long, Delta> context;
   private KeyValueStore<Long, Long> seqs;
+  private Sensor sequenced;
 
   public SeqAssigner(String storeName) {
     this.storeName = storeName;
@@ -24,6 +26,19 @@ public final class SeqAssigner implements Processor<Long, Delta, Long, Delta> {
   public void init(ProcessorContext<Long, Delta> context) {
     this.context = context;
     this.seqs = context.getStateStore(storeName);
+    this.sequenced =
+        context
+            .metrics()
+            .addRateTotalSensor(
+                "iris-deltas",
+                context.taskId().toString(),
+                "sequenced",
+                Sensor.RecordingLevel.INFO);
+  }
+
+  @Override
+  public void close() {
+    context.metrics().removeSensor(sequenced);
   }
 
   @Override
@@ -36,5 +51,6 @@ public final class SeqAssigner implements Processor<Long, Delta, Long, Delta> {
     Delta delta = draft.setSeq(prev + 1).setPrevSeq(prev);
     seqs.put(userId, prev + 1);
     context.forward(record.withKey(userId).withValue(delta));
+    sequenced.record();
   }
 }
