@@ -1,0 +1,145 @@
+package io.iris.connect;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.ReadReceipt;
+import io.iris.protocol.thrift.ThreadCreated;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.apache.kafka.connect.data.SchemaAndValue;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.errors.DataException;
+import org.apache.kafka.connect.storage.Converter;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class IrisDeltaConverterTest {
+  IrisDeltaConverter converter;
+
+  @BeforeEach
+  void setUp() {
+    converter = new IrisDeltaConverter();
+    converter.configure(Map.of(), false);
+  }
+
+  static Delta delta(DeltaBody body) {
+    return new Delta(42L, 7L, 6L, 1001L, 1_700_000_000_000L, body);
+  }
+
+  static List<Delta> everyKind() {
+    return List.of(
+        delta(
+            DeltaBody.newMessage(
+                new NewMessage(5L, 43L, "hello").setClientId("c1").setSenderDeviceId("phone"))),
+        delta(DeltaBody.newMessage(new NewMessage(6L, 44L, "no client id"))),
+        delta(
+            DeltaBody.threadCreated(
+                new ThreadCreated(43L, new ArrayList<>(List.of(42L, 43L))).setName("lunch"))),
+        delta(
+            DeltaBody.participantsChanged(
+                new ParticipantsChanged(
+                        43L,
+                        new ArrayList<>(List.of(45L)),
+                        new ArrayList<>(),
+                        new ArrayList<>(List.of(42L, 43L, 45L)))
+                    .setThreadName("lunch"))),
+        delta(DeltaBody.readReceipt(new ReadReceipt(44L, 5L).setClientId("c9"))),
+        delta(
+            DeltaBody.commandRejected(
+                new CommandRejected("c2", ErrorCode.NOT_A_MEMBER, "not a member"))));
+  }
+
+  @Test
+  void shouldRoundTripEveryKindThroughAFlatStruct() {
+    for (Delta d : everyKind()) {
+      byte[] frame = FrameCodec.defaults().encode(d);
+      SchemaAndValue sv = converter.toConnectData("iris.log", frame);
+      assertEquals(DeltaSchema.SCHEMA, sv.schema());
+      Struct s = (Struct) sv.value();
+      s.validate();
+      assertEquals(42L, s.getInt64("user_id"));
+      assertEquals(7L, s.getInt64("seq"));
+      assertEquals(d, DeltaSchema.fromStruct(s), s.toString());
+      assertEquals(
+          Arrays.toString(frame),
+          Arrays.toString(converter.fromConnectData("iris.log", sv.schema(), s)));
+    }
+  }
+
+  @Test
+  void shouldFlattenTheUnionIntoTypedColumns() {
+    Struct m =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(0)))
+                .value();
+    assertEquals("new_message", m.getString("kind"));
+    assertEquals(43L, m.getInt64("actor_user_id"));
+    assertEquals(5L, m.getInt64("message_id"));
+    assertEquals("hello", m.getString("text"));
+    assertNull(m.getString("participant_ids"));
+    Struct c =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(3)))
+                .value();
+    assertEquals("participants_changed", c.getString("kind"));
+    assertEquals("42,43,45", c.getString("participant_ids"));
+    assertEquals("45", c.getString("added_ids"));
+    assertEquals("", c.getString("removed_ids"));
+  }
+
+  @Test
+  void shouldTurnATombstoneIntoNull() {
+    assertEquals(SchemaAndValue.NULL, converter.toConnectData("iris.log", null));
+    assertNull(converter.fromConnectData("iris.log", null, null));
+  }
+
+  @Test
+  void shouldSayWhatIsWrongWithBytesThatAreNotADelta() {
+    byte[] frame = FrameCodec.defaults().encode(everyKind().get(0));
+    frame[0] = 7;
+    DataException e =
+        assertThrows(DataException.class, () -> converter.toConnectData("iris.log", frame));
+    assertTrue(e.getMessage().contains("UNSUPPORTED_VERSION"), e.getMessage());
+    assertTrue(e.getMessage().contains("value.converter"), e.getMessage());
+    DataException junk =
+        assertThrows(
+            DataException.class, () -> converter.toConnectData("iris.log", new byte[] {1, 2, 3}));
+    assertTrue(junk.getMessage().contains("MALFORMED"), junk.getMessage());
+  }
+
+  @Test
+  void shouldRefuseFramesAboveTheConfiguredLimit() {
+    IrisDeltaConverter small = new IrisDeltaConverter();
+    small.configure(Map.of(IrisDeltaConverterConfig.MAX_FRAME_BYTES_CONFIG, "16"), false);
+    byte[] frame = FrameCodec.defaults().encode(everyKind().get(0));
+    DataException e =
+        assertThrows(DataException.class, () -> small.toConnectData("iris.log", frame));
+    assertTrue(e.getMessage().contains("TOO_LARGE"), e.getMessage());
+  }
+
+  @Test
+  void shouldBeFoundByServiceLoaderAsConnectDoesWithPluginDiscoveryServiceLoad() {
+    boolean found = false;
+    for (Converter c : ServiceLoader.load(Converter.class)) {
+      found |= c instanceof IrisDeltaConverter;
+    }
+    assertTrue(found, "META-INF/services/org.apache.kafka.connect.storage.Converter lists it");
+    assertTrue(
+        converter.config().names().contains(IrisDeltaConverterConfig.MAX_FRAME_BYTES_CONFIG));
+  }
+}
