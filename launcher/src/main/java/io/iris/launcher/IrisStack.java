@@ -1,5 +1,7 @@
 package io.iris.launcher;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.iris.bridge.DeviceAuthenticator;
 import io.iris.bridge.MqttEdge;
 import io.iris.embedded.EmbeddedConnect;
@@ -9,6 +11,7 @@ import io.iris.embedded.Ports;
 import io.iris.protocol.Topic;
 import io.iris.protocol.TopicInstaller;
 import io.iris.protocol.Topics;
+import io.iris.storage.StorageSchema;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
 import java.io.IOException;
@@ -244,8 +247,10 @@ public final class IrisStack implements AutoCloseable {
       lockDataDir();
       startKafkaAndMysql(progress);
       installTopics(progress);
+      migrateSchema(progress);
       startStreams(progress);
       startConnect(progress);
+      registerSink(progress);
       startMqtt(progress);
     } catch (RuntimeException e) {
       log.error("Start failed; stopping what was started", e);
@@ -357,6 +362,7 @@ public final class IrisStack implements AutoCloseable {
     partitions.put(
         Topics.DEVICE_POINTERS, config.getInt(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
     partitions.put(Topics.DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
+    partitions.put(Topics.SINK_DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
     List<TopicInstaller.Plan> plans = new ArrayList<>();
     partitions.forEach(
         (topic, n) -> {
@@ -390,6 +396,48 @@ public final class IrisStack implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new StartupException("interrupted while creating topics");
     }
+  }
+
+  private String mysqlUser() {
+    return config.embeddedMysql() ? mariaDb.user() : config.getString(IrisConfig.MYSQL_USER_CONFIG);
+  }
+
+  private String mysqlPassword() {
+    return config.embeddedMysql() ? "" : config.mysqlPassword().value();
+  }
+
+  private void migrateSchema(Consumer<String> progress) {
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(jdbcUrl);
+    hc.setUsername(mysqlUser());
+    hc.setPassword(mysqlPassword());
+    hc.setMaximumPoolSize(2);
+    hc.setPoolName("iris-migrations");
+    try (HikariDataSource ds = new HikariDataSource(hc)) {
+      String version = StorageSchema.migrate(ds);
+      progress.accept(
+          "MySQL schema             version " + version + " (" + StorageSchema.DELTAS_TABLE + ")");
+    }
+  }
+
+  private void registerSink(Consumer<String> progress) {
+    String sinkUrl =
+        jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + "rewriteBatchedStatements=true";
+    String json =
+        SinkRegistration.render(
+            Map.of(
+                "mysql.url", sinkUrl,
+                "mysql.user", mysqlUser(),
+                "mysql.password", mysqlPassword(),
+                "replication.factor",
+                    Short.toString(config.getShort(IrisConfig.TOPICS_REPLICATION_CONFIG))));
+    new SinkRegistration(connectUrl).register(json, Duration.ofSeconds(90));
+    progress.accept(
+        "MySQL sink               "
+            + SinkRegistration.NAME
+            + " on iris.log (storage pointer: group connect-"
+            + SinkRegistration.NAME
+            + ")");
   }
 
   private void startStreams(Consumer<String> progress) {

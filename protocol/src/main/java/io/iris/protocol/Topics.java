@@ -67,8 +67,25 @@ public final class Topics {
               millis(Duration.ofDays(30))),
           "rejected input as received, reason in headers");
 
+  /**
+   * Records of iris.log that the MySQL sink could not write (its Connect dead-letter topic), with
+   * Connect's {@code __connect.errors.*} headers.
+   */
+  public static final Topic<byte[], byte[]> SINK_DLQ =
+      new Topic<>(
+          "iris.sink-dlq",
+          Serdes.ByteArray(),
+          Serdes.ByteArray(),
+          Map.of(
+              TopicConfig.CLEANUP_POLICY_CONFIG,
+              TopicConfig.CLEANUP_POLICY_DELETE,
+              TopicConfig.RETENTION_MS_CONFIG,
+              millis(Duration.ofDays(30))),
+          "iris.log records the MySQL sink set aside, Connect's error headers");
+
   /** Every topic of the contract, in creation order. */
-  public static final List<Topic<?, ?>> ALL = List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ);
+  public static final List<Topic<?, ?>> ALL =
+      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ);
 
   /** The key of a device's entry in {@link #DEVICE_POINTERS}. */
   public static String devicePointerKey(long userId, String deviceId) {
