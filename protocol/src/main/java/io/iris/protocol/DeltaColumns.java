@@ -1,0 +1,215 @@
+package io.iris.protocol;
+
+import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.ReadReceipt;
+import io.iris.protocol.thrift.ThreadCreated;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * A {@link Delta} as one flat row: the fields of the delta, then its body union flattened into
+ * optional columns, {@code kind} saying which member the row holds. Columns that do not apply to a
+ * kind are null. Lists of user ids are comma-separated strings. The one mapping shared by the
+ * Connect converter (rows the JDBC sink writes) and the storage tier (rows read back).
+ */
+public final class DeltaColumns {
+  private DeltaColumns() {}
+
+  public static final String USER_ID = "user_id";
+  public static final String SEQ = "seq";
+  public static final String PREV_SEQ = "prev_seq";
+  public static final String THREAD_ID = "thread_id";
+  public static final String SERVER_TS_MS = "server_ts_ms";
+  public static final String KIND = "kind";
+  public static final String ACTOR_USER_ID = "actor_user_id";
+  public static final String MESSAGE_ID = "message_id";
+  public static final String TEXT = "text";
+  public static final String CLIENT_ID = "client_id";
+  public static final String SENDER_DEVICE_ID = "sender_device_id";
+  public static final String THREAD_NAME = "thread_name";
+  public static final String PARTICIPANT_IDS = "participant_ids";
+  public static final String ADDED_IDS = "added_ids";
+  public static final String REMOVED_IDS = "removed_ids";
+  public static final String READ_UP_TO_MESSAGE_ID = "read_up_to_message_id";
+  public static final String ERROR_CODE = "error_code";
+
+  public static final String KIND_NEW_MESSAGE = "new_message";
+  public static final String KIND_THREAD_CREATED = "thread_created";
+  public static final String KIND_PARTICIPANTS_CHANGED = "participants_changed";
+  public static final String KIND_READ_RECEIPT = "read_receipt";
+  public static final String KIND_COMMAND_REJECTED = "command_rejected";
+
+  /** Thrown for a delta or a row that cannot be mapped. */
+  public static final class MappingException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    MappingException(String message) {
+      super(message);
+    }
+  }
+
+  /** Writes every column of {@code d} (nulls included) to {@code column}. */
+  public static void write(Delta d, BiConsumer<String, Object> column) {
+    column.accept(USER_ID, d.getUserId());
+    column.accept(SEQ, d.getSeq());
+    column.accept(PREV_SEQ, d.getPrevSeq());
+    column.accept(THREAD_ID, d.getThreadId());
+    column.accept(SERVER_TS_MS, d.getServerTimestampMs());
+    DeltaBody body = d.getBody();
+    if (body == null || body.getSetField() == null) {
+      throw new MappingException(
+          "delta seq "
+              + d.getSeq()
+              + " of user "
+              + d.getUserId()
+              + " has a body kind this version does not know");
+    }
+    Long actor = null;
+    Long messageId = null;
+    String text = null;
+    String clientId = null;
+    String device = null;
+    String threadName = null;
+    String participants = null;
+    String added = null;
+    String removed = null;
+    Long readUpTo = null;
+    String error = null;
+    String kind;
+    switch (body.getSetField()) {
+      case NEW_MESSAGE -> {
+        NewMessage m = body.getNewMessage();
+        kind = KIND_NEW_MESSAGE;
+        actor = m.getSenderUserId();
+        messageId = m.getMessageId();
+        text = m.getText();
+        clientId = m.getClientId();
+        device = m.getSenderDeviceId();
+      }
+      case THREAD_CREATED -> {
+        ThreadCreated t = body.getThreadCreated();
+        kind = KIND_THREAD_CREATED;
+        actor = t.getCreatorUserId();
+        participants = ids(t.getParticipantUserIds());
+        threadName = t.getName();
+        clientId = t.getClientId();
+      }
+      case PARTICIPANTS_CHANGED -> {
+        ParticipantsChanged p = body.getParticipantsChanged();
+        kind = KIND_PARTICIPANTS_CHANGED;
+        actor = p.getActorUserId();
+        participants = ids(p.getParticipantUserIds());
+        added = ids(p.getAddedUserIds());
+        removed = ids(p.getRemovedUserIds());
+        threadName = p.getThreadName();
+        clientId = p.getClientId();
+      }
+      case READ_RECEIPT -> {
+        ReadReceipt r = body.getReadReceipt();
+        kind = KIND_READ_RECEIPT;
+        actor = r.getReaderUserId();
+        readUpTo = r.getUpToMessageId();
+        clientId = r.getClientId();
+      }
+      case COMMAND_REJECTED -> {
+        CommandRejected c = body.getCommandRejected();
+        kind = KIND_COMMAND_REJECTED;
+        actor = d.getUserId();
+        clientId = c.getClientId();
+        error = c.getCode().name();
+        text = c.getReason();
+      }
+      default -> throw new MappingException("unknown body " + body.getSetField());
+    }
+    column.accept(KIND, kind);
+    column.accept(ACTOR_USER_ID, actor);
+    column.accept(MESSAGE_ID, messageId);
+    column.accept(TEXT, text);
+    column.accept(CLIENT_ID, clientId);
+    column.accept(SENDER_DEVICE_ID, device);
+    column.accept(THREAD_NAME, threadName);
+    column.accept(PARTICIPANT_IDS, participants);
+    column.accept(ADDED_IDS, added);
+    column.accept(REMOVED_IDS, removed);
+    column.accept(READ_UP_TO_MESSAGE_ID, readUpTo);
+    column.accept(ERROR_CODE, error);
+  }
+
+  /** Reads a delta back from its columns; the inverse of {@link #write}. */
+  public static Delta read(Function<String, Object> column) {
+    String kind = (String) column.apply(KIND);
+    long actor = longOr0(column.apply(ACTOR_USER_ID));
+    String clientId = (String) column.apply(CLIENT_ID);
+    DeltaBody body;
+    if (KIND_NEW_MESSAGE.equals(kind)) {
+      body =
+          DeltaBody.newMessage(
+              new NewMessage(longOr0(column.apply(MESSAGE_ID)), actor, (String) column.apply(TEXT))
+                  .setClientId(clientId)
+                  .setSenderDeviceId((String) column.apply(SENDER_DEVICE_ID)));
+    } else if (KIND_THREAD_CREATED.equals(kind)) {
+      body =
+          DeltaBody.threadCreated(
+              new ThreadCreated(actor, parse(column.apply(PARTICIPANT_IDS)))
+                  .setName((String) column.apply(THREAD_NAME))
+                  .setClientId(clientId));
+    } else if (KIND_PARTICIPANTS_CHANGED.equals(kind)) {
+      body =
+          DeltaBody.participantsChanged(
+              new ParticipantsChanged(
+                      actor,
+                      parse(column.apply(ADDED_IDS)),
+                      parse(column.apply(REMOVED_IDS)),
+                      parse(column.apply(PARTICIPANT_IDS)))
+                  .setThreadName((String) column.apply(THREAD_NAME))
+                  .setClientId(clientId));
+    } else if (KIND_READ_RECEIPT.equals(kind)) {
+      body =
+          DeltaBody.readReceipt(
+              new ReadReceipt(actor, longOr0(column.apply(READ_UP_TO_MESSAGE_ID)))
+                  .setClientId(clientId));
+    } else if (KIND_COMMAND_REJECTED.equals(kind)) {
+      body =
+          DeltaBody.commandRejected(
+              new CommandRejected(
+                  clientId,
+                  ErrorCode.valueOf((String) column.apply(ERROR_CODE)),
+                  (String) column.apply(TEXT)));
+    } else {
+      throw new MappingException("unknown delta kind '" + kind + "'");
+    }
+    return new Delta(
+        longOr0(column.apply(USER_ID)),
+        longOr0(column.apply(SEQ)),
+        longOr0(column.apply(PREV_SEQ)),
+        longOr0(column.apply(THREAD_ID)),
+        longOr0(column.apply(SERVER_TS_MS)),
+        body);
+  }
+
+  private static long longOr0(Object o) {
+    return o == null ? 0L : ((Number) o).longValue();
+  }
+
+  static String ids(List<Long> ids) {
+    return ids == null ? null : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
+  }
+
+  static List<Long> parse(Object ids) {
+    List<Long> out = new ArrayList<>();
+    if (ids != null && !ids.toString().isEmpty()) {
+      for (String id : ids.toString().split(",")) {
+        out.add(Long.valueOf(id));
+      }
+    }
+    return out;
+  }
+}
