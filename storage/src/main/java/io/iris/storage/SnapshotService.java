@@ -1,0 +1,162 @@
+package io.iris.storage;
+
+import io.iris.protocol.thrift.Message;
+import io.iris.protocol.thrift.Snapshot;
+import io.iris.protocol.thrift.ThreadSummary;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * Inbox snapshots from MySQL: a user's most recently active threads with their last messages,
+ * members and unread counts, and the seq S they are consistent with: every delta of the user with
+ * seq <= S is reflected, none after. A device applies the snapshot, then deltas from S + 1.
+ *
+ * <p>All reads happen in one read-only REPEATABLE READ transaction, so they see one consistent
+ * state of the tables. The sink writes each user's deltas in seq order, so what MySQL holds for a
+ * user is normally a prefix 1..S; should it ever hold a gap, the snapshot is built by replaying the
+ * deltas up to the gap ({@link SnapshotBuilder}) instead of from the trigger-kept thread table.
+ */
+public final class SnapshotService {
+  private final DataSource dataSource;
+
+  public SnapshotService(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  public Snapshot snapshot(long userId, int maxThreads, int messagesPerThread) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      int isolation = c.getTransactionIsolation();
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      c.setReadOnly(true);
+      c.setAutoCommit(false);
+      try {
+        Snapshot s = read(c, userId, maxThreads, messagesPerThread);
+        c.commit();
+        return s;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
+        c.setReadOnly(false);
+        c.setTransactionIsolation(isolation);
+      }
+    }
+  }
+
+  private Snapshot read(Connection c, long userId, int maxThreads, int messagesPerThread)
+      throws SQLException {
+    long max;
+    long count;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM iris_deltas WHERE user_id = ?")) {
+      ps.setLong(1, userId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        max = rs.getLong(1);
+        count = rs.getLong(2);
+      }
+    }
+    long now = System.currentTimeMillis();
+    if (count != max) {
+      return replayUpToGap(c, userId, maxThreads, messagesPerThread, now);
+    }
+    List<ThreadSummary> threads = new ArrayList<>();
+    try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT thread_id, thread_name, participant_ids, last_activity_ms, read_up_to_message_id"
+                    + " FROM iris_user_threads WHERE user_id = ? AND is_member = 1"
+                    + " ORDER BY last_activity_ms DESC, thread_id DESC LIMIT ?");
+        PreparedStatement messages =
+            c.prepareStatement(
+                "SELECT message_id, actor_user_id, text, server_ts_ms, seq, client_id FROM iris_deltas"
+                    + " WHERE user_id = ? AND thread_id = ? AND kind = 'new_message'"
+                    + " ORDER BY seq DESC LIMIT ?");
+        PreparedStatement unread =
+            c.prepareStatement(
+                "SELECT COUNT(*) FROM iris_deltas WHERE user_id = ? AND thread_id = ?"
+                    + " AND kind = 'new_message' AND message_id > ? AND actor_user_id <> ?")) {
+      ps.setLong(1, userId);
+      ps.setInt(2, maxThreads);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          long threadId = rs.getLong(1);
+          List<Message> last = new ArrayList<>();
+          messages.setLong(1, userId);
+          messages.setLong(2, threadId);
+          messages.setInt(3, messagesPerThread);
+          try (ResultSet m = messages.executeQuery()) {
+            while (m.next()) {
+              Message msg =
+                  new Message(
+                      m.getLong(1),
+                      threadId,
+                      m.getLong(2),
+                      m.getString(3),
+                      m.getLong(4),
+                      m.getLong(5));
+              msg.setClientId(m.getString(6));
+              last.add(msg);
+            }
+          }
+          Collections.reverse(last);
+          unread.setLong(1, userId);
+          unread.setLong(2, threadId);
+          unread.setLong(3, rs.getLong(5));
+          unread.setLong(4, userId);
+          int unreadCount;
+          try (ResultSet u = unread.executeQuery()) {
+            u.next();
+            unreadCount = u.getInt(1);
+          }
+          ThreadSummary t =
+              new ThreadSummary(threadId, ids(rs.getString(3)), last, unreadCount, rs.getLong(4));
+          t.setName(rs.getString(2));
+          threads.add(t);
+        }
+      }
+    }
+    return new Snapshot(userId, max, threads, now);
+  }
+
+  private Snapshot replayUpToGap(
+      Connection c, long userId, int maxThreads, int messagesPerThread, long now)
+      throws SQLException {
+    SnapshotBuilder builder = new SnapshotBuilder(userId);
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT "
+                + DeltaHistory.COLUMNS
+                + " FROM iris_deltas WHERE user_id = ? ORDER BY seq")) {
+      ps.setLong(1, userId);
+      try (ResultSet rs = ps.executeQuery()) {
+        long expected = 1;
+        for (var d : DeltaHistory.read(rs)) {
+          if (d.getSeq() != expected) {
+            break;
+          }
+          builder.apply(d);
+          expected++;
+        }
+      }
+    }
+    return builder.build(maxThreads, messagesPerThread, now);
+  }
+
+  static List<Long> ids(String csv) {
+    List<Long> out = new ArrayList<>();
+    if (csv != null && !csv.isEmpty()) {
+      Arrays.stream(csv.split(",")).map(Long::valueOf).forEach(out::add);
+    }
+    return out;
+  }
+}
