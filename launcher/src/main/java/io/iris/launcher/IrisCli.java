@@ -184,7 +184,7 @@ public final class IrisCli {
       name = "bench",
       description =
           "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
-      subcommands = {BenchStreams.class})
+      subcommands = {BenchStreams.class, BenchSnapshot.class})
   static final class Bench {}
 
   @Command(
@@ -228,6 +228,37 @@ public final class IrisCli {
       new io.iris.launcher.bench.StreamsBenchmark(
               System.out, commands, users, threads, textBytes, overrides)
           .run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "snapshot",
+      description =
+          "Snapshot latency (p50/p99) for a heavy user on a fresh MariaDB, beside a primary-key"
+              + " point read.")
+  static final class BenchSnapshot implements Callable<Integer> {
+    @Option(
+        names = "--threads",
+        defaultValue = "200",
+        description = "Threads of the user (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--messages",
+        defaultValue = "20000",
+        description = "Messages of the user (default ${DEFAULT-VALUE}).")
+    int messages;
+
+    @Option(
+        names = "--runs",
+        defaultValue = "1000",
+        description = "Snapshots timed (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.SnapshotBenchmark(System.out, threads, messages, runs).run();
       return 0;
     }
   }

@@ -56,14 +56,14 @@ public final class SnapshotService {
       throws SQLException {
     long max;
     long count;
+    // Kept by the insert trigger (V3): equal means the stored deltas are exactly 1..max.
     try (PreparedStatement ps =
-        c.prepareStatement(
-            "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM iris_deltas WHERE user_id = ?")) {
+        c.prepareStatement("SELECT max_seq, stored_count FROM iris_user_seq WHERE user_id = ?")) {
       ps.setLong(1, userId);
       try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        max = rs.getLong(1);
-        count = rs.getLong(2);
+        boolean any = rs.next();
+        max = any ? rs.getLong(1) : 0;
+        count = any ? rs.getLong(2) : 0;
       }
     }
     long now = System.currentTimeMillis();
