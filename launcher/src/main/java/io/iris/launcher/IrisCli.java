@@ -184,7 +184,7 @@ public final class IrisCli {
       name = "bench",
       description =
           "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
-      subcommands = {BenchStreams.class, BenchSnapshot.class})
+      subcommands = {BenchStreams.class, BenchSnapshot.class, BenchSink.class})
   static final class Bench {}
 
   @Command(
@@ -259,6 +259,31 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       new io.iris.launcher.bench.SnapshotBenchmark(System.out, threads, messages, runs).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "sink",
+      description =
+          "MySQL sink rows/s and storage-pointer lag under a steady delta rate on a fresh stack,"
+              + " beside a direct JDBC batch upsert.")
+  static final class BenchSink implements Callable<Integer> {
+    @Option(
+        names = "--deltas",
+        defaultValue = "200000",
+        description = "Deltas (default ${DEFAULT-VALUE}).")
+    int deltas;
+
+    @Option(
+        names = "--rate",
+        defaultValue = "10000",
+        description = "Deltas per second offered (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.SinkBenchmark(System.out, deltas, rate).run();
       return 0;
     }
   }
