@@ -1,5 +1,6 @@
 package io.iris.launcher;
 
+import io.iris.embedded.Ports;
 import io.iris.streams.StreamsAppConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -214,6 +215,21 @@ public final class IrisConfig extends AbstractConfig {
       }
     }
     return new IrisConfig(values);
+  }
+
+  /**
+   * Settings for a stack of embedded parts on ports the OS says are free, with its data in {@code
+   * dataDir}: for tests and benchmarks that run beside anything else on the machine.
+   */
+  public static Map<String, Object> onFreePorts(Path dataDir) {
+    Map<String, Object> c = new HashMap<>();
+    c.put(DATA_DIR_CONFIG, dataDir.toString());
+    c.put(KAFKA_PORT_CONFIG, Ports.freePort());
+    c.put(KAFKA_CONTROLLER_PORT_CONFIG, Ports.freePort());
+    c.put(MYSQL_PORT_CONFIG, Ports.freePort());
+    c.put(CONNECT_PORT_CONFIG, Ports.freePort());
+    c.put(MQTT_PORT_CONFIG, Ports.freePort());
+    return c;
   }
 
   /** The environment variable that sets {@code key}. */

@@ -1,12 +1,10 @@
 package io.iris.launcher;
 
-import io.iris.embedded.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -41,14 +39,7 @@ final class TestStacks {
 
   /** A configuration with every embedded port free and data in {@code dataDir}. */
   static Map<String, Object> ephemeralConfig(Path dataDir) {
-    Map<String, Object> c = new HashMap<>();
-    c.put(IrisConfig.DATA_DIR_CONFIG, dataDir.toString());
-    c.put(IrisConfig.KAFKA_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.KAFKA_CONTROLLER_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.MYSQL_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.CONNECT_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.MQTT_PORT_CONFIG, Ports.freePort());
-    return c;
+    return IrisConfig.onFreePorts(dataDir);
   }
 
   static Path newDataDir(String name) {

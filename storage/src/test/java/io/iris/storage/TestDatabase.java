@@ -4,16 +4,12 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.iris.embedded.EmbeddedMariaDb;
 import io.iris.embedded.Ports;
-import io.iris.protocol.DeltaColumns;
 import io.iris.protocol.thrift.Delta;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -66,34 +62,8 @@ final class TestDatabase {
 
   /** Writes deltas as the JDBC sink does: upsert keyed by (user_id, seq), one batch. */
   static void upsert(List<Delta> deltas) throws Exception {
-    List<String> cols = new ArrayList<>();
-    DeltaColumns.write(deltas.get(0), (k, v) -> cols.add(k));
-    String sql =
-        "INSERT INTO iris_deltas ("
-            + String.join(", ", cols)
-            + ") VALUES ("
-            + String.join(", ", cols.stream().map(c -> "?").toList())
-            + ") ON DUPLICATE KEY UPDATE "
-            + String.join(", ", cols.stream().map(c -> c + " = VALUES(" + c + ")").toList());
-    try (Connection c = get().getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      c.setAutoCommit(false);
-      for (Delta d : deltas) {
-        int[] i = {1};
-        DeltaColumns.write(
-            d,
-            (k, v) -> {
-              try {
-                ps.setObject(i[0]++, v);
-              } catch (SQLException e) {
-                throw new IllegalStateException(e);
-              }
-            });
-        ps.addBatch();
-      }
-      ps.executeBatch();
-      c.commit();
-      c.setAutoCommit(true);
+    try (Connection c = get().getConnection()) {
+      DeltaRows.upsert(c, deltas, Math.max(1, deltas.size()));
     }
   }
 }

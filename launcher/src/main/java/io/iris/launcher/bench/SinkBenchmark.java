@@ -1,6 +1,5 @@
 package io.iris.launcher.bench;
 
-import io.iris.embedded.Ports;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
@@ -49,13 +48,7 @@ public final class SinkBenchmark {
 
   public void run() throws Exception {
     Path dir = Files.createTempDirectory("iris-bench-sink");
-    Map<String, Object> c = new HashMap<>();
-    c.put(IrisConfig.DATA_DIR_CONFIG, dir.toString());
-    c.put(IrisConfig.KAFKA_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.KAFKA_CONTROLLER_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.MYSQL_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.CONNECT_PORT_CONFIG, Ports.freePort());
-    c.put(IrisConfig.MQTT_PORT_CONFIG, Ports.freePort());
+    Map<String, Object> c = IrisConfig.onFreePorts(dir);
     c.put(IrisConfig.RUN_STREAMS_CONFIG, false);
     try (IrisStack stack = new IrisStack(new IrisConfig(c))) {
       stack.preflight();

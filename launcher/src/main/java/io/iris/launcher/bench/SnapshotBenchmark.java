@@ -4,7 +4,6 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.iris.embedded.EmbeddedMariaDb;
 import io.iris.embedded.Ports;
-import io.iris.protocol.DeltaColumns;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
@@ -12,6 +11,7 @@ import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.ThreadCreated;
+import io.iris.storage.DeltaRows;
 import io.iris.storage.SnapshotService;
 import io.iris.storage.StorageSchema;
 import java.io.PrintStream;
@@ -163,38 +163,8 @@ public final class SnapshotBenchmark {
   }
 
   private static void write(HikariDataSource ds, List<Delta> deltas) throws SQLException {
-    List<String> cols = new ArrayList<>();
-    DeltaColumns.write(deltas.get(0), (k, v) -> cols.add(k));
-    String sql =
-        "INSERT INTO iris_deltas ("
-            + String.join(", ", cols)
-            + ") VALUES ("
-            + String.join(", ", cols.stream().map(x -> "?").toList())
-            + ")";
-    try (Connection c = ds.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      c.setAutoCommit(false);
-      int n = 0;
-      for (Delta d : deltas) {
-        int[] i = {1};
-        DeltaColumns.write(
-            d,
-            (k, v) -> {
-              try {
-                ps.setObject(i[0]++, v);
-              } catch (SQLException e) {
-                throw new IllegalStateException(e);
-              }
-            });
-        ps.addBatch();
-        if (++n % 2000 == 0) {
-          ps.executeBatch();
-          c.commit();
-        }
-      }
-      ps.executeBatch();
-      c.commit();
-      c.setAutoCommit(true);
+    try (Connection c = ds.getConnection()) {
+      DeltaRows.upsert(c, deltas, 2000);
     }
   }
 
