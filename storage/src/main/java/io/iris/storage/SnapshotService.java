@@ -10,7 +10,9 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import javax.sql.DataSource;
 
 /**
@@ -70,62 +72,77 @@ public final class SnapshotService {
     if (count != max) {
       return replayUpToGap(c, userId, maxThreads, messagesPerThread, now);
     }
-    List<ThreadSummary> threads = new ArrayList<>();
+    // Three round trips whatever the number of threads: the threads, their last messages (one
+    // indexed LIMIT per thread, in one UNION ALL), their unread counts (one GROUP BY).
+    Map<Long, ThreadSummary> threads = new LinkedHashMap<>();
     try (PreparedStatement ps =
-            c.prepareStatement(
-                "SELECT thread_id, thread_name, participant_ids, last_activity_ms, read_up_to_message_id"
-                    + " FROM iris_user_threads WHERE user_id = ? AND is_member = 1"
-                    + " ORDER BY last_activity_ms DESC, thread_id DESC LIMIT ?");
-        PreparedStatement messages =
-            c.prepareStatement(
-                "SELECT message_id, actor_user_id, text, server_ts_ms, seq, client_id FROM iris_deltas"
-                    + " WHERE user_id = ? AND thread_id = ? AND kind = 'new_message'"
-                    + " ORDER BY seq DESC LIMIT ?");
-        PreparedStatement unread =
-            c.prepareStatement(
-                "SELECT COUNT(*) FROM iris_deltas WHERE user_id = ? AND thread_id = ?"
-                    + " AND kind = 'new_message' AND message_id > ? AND actor_user_id <> ?")) {
+        c.prepareStatement(
+            "SELECT thread_id, thread_name, participant_ids, last_activity_ms"
+                + " FROM iris_user_threads WHERE user_id = ? AND is_member = 1"
+                + " ORDER BY last_activity_ms DESC, thread_id DESC LIMIT ?")) {
       ps.setLong(1, userId);
       ps.setInt(2, maxThreads);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          long threadId = rs.getLong(1);
-          List<Message> last = new ArrayList<>();
-          messages.setLong(1, userId);
-          messages.setLong(2, threadId);
-          messages.setInt(3, messagesPerThread);
-          try (ResultSet m = messages.executeQuery()) {
-            while (m.next()) {
-              Message msg =
-                  new Message(
-                      m.getLong(1),
-                      threadId,
-                      m.getLong(2),
-                      m.getString(3),
-                      m.getLong(4),
-                      m.getLong(5));
-              msg.setClientId(m.getString(6));
-              last.add(msg);
-            }
-          }
-          Collections.reverse(last);
-          unread.setLong(1, userId);
-          unread.setLong(2, threadId);
-          unread.setLong(3, rs.getLong(5));
-          unread.setLong(4, userId);
-          int unreadCount;
-          try (ResultSet u = unread.executeQuery()) {
-            u.next();
-            unreadCount = u.getInt(1);
-          }
           ThreadSummary t =
-              new ThreadSummary(threadId, ids(rs.getString(3)), last, unreadCount, rs.getLong(4));
+              new ThreadSummary(
+                  rs.getLong(1), ids(rs.getString(3)), new ArrayList<>(), 0, rs.getLong(4));
           t.setName(rs.getString(2));
-          threads.add(t);
+          threads.put(t.getThreadId(), t);
         }
       }
     }
-    return new Snapshot(userId, max, threads, now);
+    if (threads.isEmpty()) {
+      return new Snapshot(userId, max, new ArrayList<>(), now);
+    }
+    String one =
+        "(SELECT thread_id, message_id, actor_user_id, text, server_ts_ms, seq, client_id"
+            + " FROM iris_deltas WHERE user_id = ? AND thread_id = ? AND kind = 'new_message'"
+            + " ORDER BY seq DESC LIMIT ?)";
+    try (PreparedStatement ps =
+        c.prepareStatement(String.join(" UNION ALL ", Collections.nCopies(threads.size(), one)))) {
+      int i = 1;
+      for (long threadId : threads.keySet()) {
+        ps.setLong(i++, userId);
+        ps.setLong(i++, threadId);
+        ps.setInt(i++, messagesPerThread);
+      }
+      try (ResultSet m = ps.executeQuery()) {
+        while (m.next()) {
+          long threadId = m.getLong(1);
+          Message msg =
+              new Message(
+                  m.getLong(2), threadId, m.getLong(3), m.getString(4), m.getLong(5), m.getLong(6));
+          msg.setClientId(m.getString(7));
+          threads.get(threadId).getLastMessages().add(msg);
+        }
+      }
+    }
+    String in = String.join(", ", Collections.nCopies(threads.size(), "?"));
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT d.thread_id, COUNT(*) FROM iris_deltas d JOIN iris_user_threads t"
+                + " ON t.user_id = d.user_id AND t.thread_id = d.thread_id"
+                + " WHERE d.user_id = ? AND d.thread_id IN ("
+                + in
+                + ") AND d.kind = 'new_message' AND d.message_id > t.read_up_to_message_id"
+                + " AND d.actor_user_id <> ? GROUP BY d.thread_id")) {
+      int i = 1;
+      ps.setLong(i++, userId);
+      for (long threadId : threads.keySet()) {
+        ps.setLong(i++, threadId);
+      }
+      ps.setLong(i, userId);
+      try (ResultSet u = ps.executeQuery()) {
+        while (u.next()) {
+          threads.get(u.getLong(1)).setUnreadCount(u.getInt(2));
+        }
+      }
+    }
+    for (ThreadSummary t : threads.values()) {
+      Collections.reverse(t.getLastMessages());
+    }
+    return new Snapshot(userId, max, new ArrayList<>(threads.values()), now);
   }
 
   private Snapshot replayUpToGap(
