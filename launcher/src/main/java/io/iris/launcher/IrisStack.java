@@ -90,6 +90,11 @@ public final class IrisStack implements AutoCloseable {
     return connectUrl;
   }
 
+  /** The embedded MariaDB, or null when an external MySQL is configured. */
+  public EmbeddedMariaDb embeddedMysql() {
+    return mariaDb;
+  }
+
   public MqttEdge mqtt() {
     return mqtt;
   }

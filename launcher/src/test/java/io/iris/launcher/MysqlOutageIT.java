@@ -1,0 +1,198 @@
+package io.iris.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.SendMessage;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * MySQL stopped for a minute during a stream of sends: the device path (iris.log) keeps moving, the
+ * sink stalls and resumes by itself, and MySQL ends with every delta once.
+ */
+class MysqlOutageIT {
+  static final long THREAD = 9_000_001L;
+  static final List<Long> MEMBERS = List.of(9001L, 9002L, 9003L);
+  static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("outage.seconds", 60));
+
+  @Test
+  void shouldStallTheSinkOnlyAndLoseOrDoubleNothing() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    AtomicBoolean sending = new AtomicBoolean(true);
+    AtomicInteger sent = new AtomicInteger();
+    AtomicLong logDeltas = new AtomicLong();
+    Thread sender = new Thread(() -> sendSteadily(stack, sending, sent), "outage-sender");
+    Thread device = new Thread(() -> followLog(stack, sending, logDeltas), "outage-device");
+    device.start();
+    sender.start();
+
+    Thread.sleep(5_000);
+    long beforeOutage = logDeltas.get();
+    stack.embeddedMysql().close();
+    long outageStart = System.nanoTime();
+    Thread.sleep(OUTAGE.toMillis());
+    long duringOutage = logDeltas.get() - beforeOutage;
+    stack.embeddedMysql().start();
+    long restartedIn = System.nanoTime() - outageStart;
+    Thread.sleep(5_000);
+    sending.set(false);
+    sender.join();
+    device.join();
+
+    long expected = 3L * (sent.get() + 1);
+    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+    long rows = 0;
+    long caughtUpAt = 0;
+    while (System.nanoTime() < deadline) {
+      rows = rows(stack, "COUNT(*)");
+      if (rows >= expected) {
+        caughtUpAt = System.nanoTime();
+        break;
+      }
+      Thread.sleep(500);
+    }
+    assertTrue(beforeOutage > 0, "deltas flowed before the outage");
+    assertTrue(
+        duringOutage > 50, "the device path kept delivering while MySQL was down: " + duringOutage);
+    assertEquals(expected, rows, "every delta in MySQL after it came back");
+    for (long user : MEMBERS) {
+      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+          Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery(
+                  "SELECT COUNT(*), MIN(seq), MAX(seq), COUNT(DISTINCT client_id) FROM iris_deltas WHERE user_id = "
+                      + user)) {
+        rs.next();
+        assertEquals(sent.get() + 1, rs.getLong(1), "user " + user);
+        assertEquals(1, rs.getLong(2));
+        assertEquals(rs.getLong(1), rs.getLong(3), "no gap for user " + user);
+      }
+    }
+    HttpResponse<String> status =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            stack.connectUrl()
+                                + "/connectors/"
+                                + SinkRegistration.NAME
+                                + "/status"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertTrue(!status.body().contains("FAILED"), status.body());
+    System.out.printf(
+        "mysql outage: %.0f s down, %d sends, %d deltas delivered on iris.log during the outage, MySQL"
+            + " complete %.1f s after it came back%n",
+        OUTAGE.toSeconds() * 1.0,
+        sent.get(),
+        duringOutage,
+        (caughtUpAt - outageStart - restartedIn) / 1e9 + 0.0);
+  }
+
+  static long rows(IrisStack stack, String what) throws Exception {
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT " + what + " FROM iris_deltas WHERE thread_id = " + THREAD)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  static void sendSteadily(IrisStack stack, AtomicBoolean sending, AtomicInteger sent) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    try (KafkaProducer<Long, byte[]> producer =
+        new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
+      long now = System.currentTimeMillis();
+      send(
+          producer,
+          new ClientCommand(
+              MEMBERS.get(0),
+              "d",
+              "outage-create",
+              THREAD,
+              now,
+              CommandBody.createThread(new CreateThread(MEMBERS.subList(1, 3)))));
+      int i = 0;
+      while (sending.get()) {
+        long sender = MEMBERS.get(i % 3);
+        send(
+            producer,
+            new ClientCommand(
+                sender,
+                "d" + sender,
+                "outage-" + i,
+                THREAD,
+                System.currentTimeMillis(),
+                CommandBody.sendMessage(new SendMessage("during the outage " + i))));
+        sent.incrementAndGet();
+        i++;
+        Thread.sleep(20); // 50 sends/s
+      }
+      producer.flush();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
+    producer.send(
+        new ProducerRecord<>(
+            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+  }
+
+  /** What a device sees: deltas of the thread's members arriving on iris.log. */
+  static void followLog(IrisStack stack, AtomicBoolean sending, AtomicLong count) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "outage-device");
+    try (KafkaConsumer<Long, Delta> consumer =
+        new KafkaConsumer<>(p, new LongDeserializer(), Topics.LOG.valueSerde().deserializer())) {
+      consumer.subscribe(List.of(Topics.LOG.name()));
+      long quietUntil = 0;
+      while (sending.get() || System.nanoTime() < quietUntil) {
+        for (ConsumerRecord<Long, Delta> r : consumer.poll(Duration.ofMillis(200))) {
+          if (r.value().getThreadId() == THREAD) {
+            count.incrementAndGet();
+          }
+        }
+        if (!sending.get() && quietUntil == 0) {
+          quietUntil = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        }
+      }
+    }
+  }
+}
