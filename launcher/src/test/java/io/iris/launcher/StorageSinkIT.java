@@ -1,12 +1,16 @@
 package io.iris.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -124,6 +128,64 @@ class StorageSinkIT {
         replayOffset,
         Duration.ofSeconds(60));
     assertEquals(perUser * MEMBERS.size(), rows(stack), "a replay adds no row");
+  }
+
+  @Test
+  void shouldSetAPoisonRecordAsideAndKeepWriting() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    byte[] junk = {1, 2, 3, 4};
+    Delta after =
+        new Delta(
+            7778L,
+            1,
+            0,
+            7_000_002L,
+            System.currentTimeMillis(),
+            DeltaBody.newMessage(new NewMessage(1, 7779L, "after the poison")));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    try (KafkaProducer<Long, byte[]> producer =
+        new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
+      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, 7777L, junk)).get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  Topics.LOG.name(), 0, 7778L, FrameCodec.defaults().encode(after)))
+          .get();
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    boolean written = false;
+    while (!written && System.nanoTime() < deadline) {
+      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT text FROM iris_deltas WHERE user_id = 7778")) {
+        written = rs.next() && rs.getString(1).equals("after the poison");
+      }
+      Thread.sleep(250);
+    }
+    assertTrue(written, "the pipeline kept writing after the poison record");
+
+    Properties cp = new Properties();
+    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    cp.put(ConsumerConfig.GROUP_ID_CONFIG, "storage-it-sink-dlq");
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(Topics.SINK_DLQ.name()));
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < until) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          if (java.util.Arrays.equals(junk, r.value())) {
+            var reason = r.headers().lastHeader("__connect.errors.exception.message");
+            assertTrue(
+                reason != null && new String(reason.value()).contains("not a Delta frame"),
+                "the reason travels with it");
+            return;
+          }
+        }
+      }
+    }
+    throw new AssertionError("the poison record is not in " + Topics.SINK_DLQ.name());
   }
 
   static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
