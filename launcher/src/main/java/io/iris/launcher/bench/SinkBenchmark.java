@@ -128,20 +128,38 @@ public final class SinkBenchmark {
       long medianLag = lags.length == 0 ? 0 : lags[lags.length / 2];
 
       double reference = referenceUpsert(stack.jdbcUrl());
+      StringBuilder table = new StringBuilder();
+      table.append("| measurement (same stack, same run) | figure |\n|---|---:|\n");
+      table.append(
+          String.format(
+              "| offered delta rate into iris.log | %,d deltas/s for %.0f s |%n",
+              rate, produceSecs));
+      table.append(
+          String.format(
+              "| MySQL sink, rows written | %,.0f rows/s over %.1f s (all %,d rows) |%n",
+              deltas / sinkSecs, sinkSecs, deltas));
+      table.append(
+          String.format(
+              "| storage-pointer lag, median / max of 1 s samples | %,d / %,d records |%n",
+              medianLag, maxLag));
+      table.append(
+          String.format(
+              "| reference: JDBC batch upsert of the same rows, same database | %,.0f rows/s |%n",
+              reference));
       out.println();
-      out.println("| measurement (same stack, same run) | figure |");
-      out.println("|---|---:|");
-      out.printf(
-          "| offered delta rate into iris.log | %,d deltas/s for %.0f s |%n", rate, produceSecs);
-      out.printf(
-          "| MySQL sink, rows written | %,.0f rows/s over %.1f s (all %,d rows) |%n",
-          deltas / sinkSecs, sinkSecs, deltas);
-      out.printf(
-          "| storage-pointer lag, median / max of 1 s samples | %,d / %,d records |%n",
-          medianLag, maxLag);
-      out.printf(
-          "| reference: JDBC batch upsert of the same rows, same database | %,.0f rows/s |%n",
-          reference);
+      out.print(table);
+      double[] rowsSeries = samples.stream().mapToDouble(x -> x[1]).toArray();
+      double[] lagSeries = samples.stream().mapToDouble(x -> x[2]).toArray();
+      Path report =
+          HtmlChart.write(
+              Path.of("bench-results", "sink-" + System.currentTimeMillis() + ".html"),
+              "iris bench sink: rows in MySQL and storage-pointer lag",
+              "seconds",
+              table.toString(),
+              List.of(
+                  new HtmlChart.Series("rows in MySQL", "#1f77b4", rowsSeries),
+                  new HtmlChart.Series("sink lag (records)", "#d62728", lagSeries)));
+      out.println("report: " + report);
     } finally {
       StreamsBenchmark.deleteTree(dir);
     }
