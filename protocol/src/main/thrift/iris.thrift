@@ -339,3 +339,21 @@ struct ThreadState {
   /** Per member, the highest message id they marked read. */
   9: required map<i64, i64> readUpTo,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Devices (iris.devices, compacted, key: "<userId>:<deviceId>")
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A device allowed to connect as a user. The token is 32 random bytes shown once when the device
+ * is added; only SHA-256(salt || token) is stored. (A slow password hash buys nothing against a
+ * 256-bit random secret and would make every reconnect storm CPU-bound.)
+ */
+struct DeviceRecord {
+  1: required i64 userId,
+  2: required string deviceId,
+  3: required binary tokenHash,
+  4: required binary salt,
+  5: required i64 createdAtMs,
+  6: optional bool revoked = false,
+}

@@ -27,6 +27,7 @@ import picocli.CommandLine.Parameters;
       IrisCli.Streams.class,
       IrisCli.ConfigDoc.class,
       IrisCli.Bench.class,
+      IrisCli.Device.class,
       IrisCli.KafkaTool.class
     })
 public final class IrisCli {
@@ -285,6 +286,86 @@ public final class IrisCli {
     public Integer call() throws Exception {
       new io.iris.launcher.bench.SinkBenchmark(System.out, deltas, rate).run();
       return 0;
+    }
+  }
+
+  @Command(
+      name = "device",
+      description = "Add or revoke a device allowed to connect as a user.",
+      subcommands = {DeviceAdd.class, DeviceRevoke.class})
+  static final class Device {}
+
+  /** Options naming a device, and where the cluster is. */
+  static final class DeviceOptions {
+    @CommandLine.Mixin ConfigOptions config = new ConfigOptions();
+
+    @Option(names = "--user", required = true, description = "User id (a positive number).")
+    long user;
+
+    @Option(
+        names = "--device",
+        required = true,
+        description = "Device id, 1-64 characters without '/', '+', '#'.")
+    String device;
+
+    String bootstrap() {
+      IrisConfig c = config.load();
+      String bootstrap =
+          c.embeddedKafka()
+              ? c.bindHost() + ":" + c.getInt(IrisConfig.KAFKA_PORT_CONFIG)
+              : c.getString(IrisConfig.KAFKA_BOOTSTRAP_CONFIG);
+      IrisStack.checkKafka(bootstrap);
+      return bootstrap;
+    }
+  }
+
+  @Command(
+      name = "add",
+      description =
+          "Register a device and print its token, once: the token is not stored anywhere, only its"
+              + " salted hash. Adding an existing device replaces its token.")
+  static final class DeviceAdd implements Callable<Integer> {
+    @CommandLine.Mixin DeviceOptions d = new DeviceOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      try {
+        String token = io.iris.bridge.DeviceRegistry.register(d.bootstrap(), d.user, d.device);
+        var id = new io.iris.bridge.DeviceTopics.DeviceId(d.user, d.device);
+        System.out.println(
+            "device " + id.clientId() + " added; its token (shown once, keep it on the device):");
+        System.out.println(token);
+        System.out.println(
+            "connect with MQTT client id '"
+                + id.clientId()
+                + "', user name '"
+                + d.user
+                + "', the token as password; publish to "
+                + id.up()
+                + ", subscribe to "
+                + id.down());
+        return 0;
+      } catch (StartupException | IllegalArgumentException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+    }
+  }
+
+  @Command(name = "revoke", description = "Revoke a device: it can no longer connect.")
+  static final class DeviceRevoke implements Callable<Integer> {
+    @CommandLine.Mixin DeviceOptions d = new DeviceOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      try {
+        io.iris.bridge.DeviceRegistry.revoke(d.bootstrap(), d.user, d.device);
+        System.out.println("device " + d.user + "/" + d.device + " revoked");
+        return 0;
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
     }
   }
 

@@ -2,7 +2,8 @@ package io.iris.launcher;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.iris.bridge.DeviceAuthenticator;
+import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.DeviceTopicPolicy;
 import io.iris.bridge.MqttEdge;
 import io.iris.embedded.EmbeddedConnect;
 import io.iris.embedded.EmbeddedKafka;
@@ -65,6 +66,8 @@ public final class IrisStack implements AutoCloseable {
   private EmbeddedMariaDb mariaDb;
   private EmbeddedConnect connect;
   private MqttEdge mqtt;
+  private DeviceRegistry devices;
+  private DeviceTopicPolicy topicPolicy;
   private IrisStreamsApp streams;
   private String bootstrapServers;
   private String jdbcUrl;
@@ -368,6 +371,8 @@ public final class IrisStack implements AutoCloseable {
         Topics.DEVICE_POINTERS, config.getInt(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
     partitions.put(Topics.DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
     partitions.put(Topics.SINK_DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
+    // Small and read whole by every bridge at start: one partition.
+    partitions.put(Topics.DEVICES, 1);
     List<TopicInstaller.Plan> plans = new ArrayList<>();
     partitions.forEach(
         (topic, n) -> {
@@ -525,19 +530,32 @@ public final class IrisStack implements AutoCloseable {
   }
 
   private void startMqtt(Consumer<String> progress) {
+    devices = new DeviceRegistry(bootstrapServers);
+    started.push(new Part("device registry", devices));
+    devices.start(Duration.ofSeconds(60));
+    topicPolicy = new DeviceTopicPolicy();
     mqtt =
         new MqttEdge(
             new MqttEdge.Settings(
                 config.bindHost(),
                 config.getInt(IrisConfig.MQTT_PORT_CONFIG),
                 config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
-            DeviceAuthenticator.DENY_ALL,
-            MqttEdge.denyAllTopics());
+            devices,
+            topicPolicy);
     mqtt.start();
     started.push(new Part("MQTT edge", mqtt));
     String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
     endpoints.put("mqtt", url);
-    progress.accept("MQTT edge (Moquette)     " + url);
+    progress.accept(
+        "MQTT edge (Moquette)     " + url + "   " + devices.size() + " devices registered");
+  }
+
+  public DeviceRegistry devices() {
+    return devices;
+  }
+
+  public DeviceTopicPolicy topicPolicy() {
+    return topicPolicy;
   }
 
   /** Stops every started part in reverse order; idempotent. */

@@ -14,7 +14,4 @@ public interface DeviceAuthenticator {
    * @return whether the connection is allowed
    */
   boolean authenticate(String clientId, String username, byte[] password);
-
-  /** Refuses every connection: the edge is closed until devices are registered. */
-  DeviceAuthenticator DENY_ALL = (clientId, username, password) -> false;
 }

@@ -4,7 +4,6 @@ import io.moquette.broker.Server;
 import io.moquette.broker.config.MemoryConfig;
 import io.moquette.broker.security.IAuthenticator;
 import io.moquette.broker.security.IAuthorizatorPolicy;
-import io.moquette.broker.subscriptions.Topic;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -48,21 +47,6 @@ public final class MqttEdge implements AutoCloseable {
     this.settings = settings;
     this.authenticator = authenticator;
     this.authorizer = authorizer;
-  }
-
-  /** An edge that refuses everyone: nothing can read or write until devices exist. */
-  public static IAuthorizatorPolicy denyAllTopics() {
-    return new IAuthorizatorPolicy() {
-      @Override
-      public boolean canWrite(Topic topic, String user, String client) {
-        return false;
-      }
-
-      @Override
-      public boolean canRead(Topic topic, String user, String client) {
-        return false;
-      }
-    };
   }
 
   public Settings settings() {

@@ -3,9 +3,11 @@ package io.iris.protocol;
 import io.iris.protocol.serde.ClientCommandSerde;
 import io.iris.protocol.serde.DeltaSerde;
 import io.iris.protocol.serde.DevicePointerSerde;
+import io.iris.protocol.serde.ThriftSerde;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
+import io.iris.protocol.thrift.DeviceRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -83,11 +85,20 @@ public final class Topics {
               millis(Duration.ofDays(30))),
           "iris.log records the MySQL sink set aside, Connect's error headers");
 
+  /** The devices allowed to connect, with their token hashes. Compacted: the latest per device. */
+  public static final Topic<String, DeviceRecord> DEVICES =
+      new Topic<>(
+          "iris.devices",
+          Serdes.String(),
+          new ThriftSerde<>(DeviceRecord::new),
+          Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
+          "devices and their token hashes, key \"<userId>:<deviceId>\"");
+
   /** Every topic of the contract, in creation order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ);
+      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES);
 
-  /** The key of a device's entry in {@link #DEVICE_POINTERS}. */
+  /** The key of a device's entry in {@link #DEVICE_POINTERS} and {@link #DEVICES}. */
   public static String devicePointerKey(long userId, String deviceId) {
     return userId + ":" + deviceId;
   }

@@ -159,7 +159,7 @@ class FrameCodecTest {
       assertTrue(names.add(t.name()), "duplicate topic " + t.name());
       assertTrue(t.name().startsWith("iris."), t.name());
     }
-    assertEquals(5, names.size());
+    assertEquals(6, names.size());
     assertEquals("compact", Topics.DEVICE_POINTERS.configs().get("cleanup.policy"));
     assertEquals("42:phone-1", Topics.devicePointerKey(42, "phone-1"));
   }
