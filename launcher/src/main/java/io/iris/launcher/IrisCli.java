@@ -131,10 +131,7 @@ public final class IrisCli {
       try {
         IrisConfig config = options.load();
         LogSetup.useDirectory(config.dataDir().resolve("logs"));
-        String bootstrap =
-            config.embeddedKafka()
-                ? config.bindHost() + ":" + config.getInt(IrisConfig.KAFKA_PORT_CONFIG)
-                : config.getString(IrisConfig.KAFKA_BOOTSTRAP_CONFIG);
+        String bootstrap = config.kafkaBootstrapServers();
         IrisStack.checkKafka(bootstrap);
         Path stateDir = config.dataDir().resolve("streams").resolve(instance);
         app = new IrisStreamsApp(config.streamsConfig(), bootstrap, stateDir);
@@ -310,10 +307,7 @@ public final class IrisCli {
 
     String bootstrap() {
       IrisConfig c = config.load();
-      String bootstrap =
-          c.embeddedKafka()
-              ? c.bindHost() + ":" + c.getInt(IrisConfig.KAFKA_PORT_CONFIG)
-              : c.getString(IrisConfig.KAFKA_BOOTSTRAP_CONFIG);
+      String bootstrap = c.kafkaBootstrapServers();
       IrisStack.checkKafka(bootstrap);
       return bootstrap;
     }

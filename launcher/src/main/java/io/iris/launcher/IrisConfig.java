@@ -249,6 +249,16 @@ public final class IrisConfig extends AbstractConfig {
     return getString(KAFKA_BOOTSTRAP_CONFIG).isBlank();
   }
 
+  /**
+   * Where Kafka is: the configured cluster, or the embedded broker's address (that of a running
+   * {@code iris up} on this machine).
+   */
+  public String kafkaBootstrapServers() {
+    return embeddedKafka()
+        ? bindHost() + ":" + getInt(KAFKA_PORT_CONFIG)
+        : getString(KAFKA_BOOTSTRAP_CONFIG);
+  }
+
   public boolean embeddedMysql() {
     return getString(MYSQL_URL_CONFIG).isBlank();
   }
