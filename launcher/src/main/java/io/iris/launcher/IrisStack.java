@@ -67,6 +67,7 @@ public final class IrisStack implements AutoCloseable {
   private EmbeddedConnect connect;
   private MqttEdge mqtt;
   private DeviceRegistry devices;
+  private SinkSupervisor sinkSupervisor;
   private DeviceTopicPolicy topicPolicy;
   private IrisStreamsApp streams;
   private String bootstrapServers;
@@ -442,6 +443,9 @@ public final class IrisStack implements AutoCloseable {
                 "replication.factor",
                     Short.toString(config.getShort(IrisConfig.TOPICS_REPLICATION_CONFIG))));
     new SinkRegistration(connectUrl).register(json, Duration.ofSeconds(90));
+    sinkSupervisor = new SinkSupervisor(connectUrl);
+    sinkSupervisor.start();
+    started.push(new Part("sink supervisor", sinkSupervisor));
     progress.accept(
         "MySQL sink               "
             + SinkRegistration.NAME
@@ -548,6 +552,11 @@ public final class IrisStack implements AutoCloseable {
     endpoints.put("mqtt", url);
     progress.accept(
         "MQTT edge (Moquette)     " + url + "   " + devices.size() + " devices registered");
+  }
+
+  /** Restarts of the MySQL sink's failed tasks since start. */
+  public long sinkRestarts() {
+    return sinkSupervisor == null ? 0 : sinkSupervisor.restarts();
   }
 
   public DeviceRegistry devices() {

@@ -112,11 +112,12 @@ class MysqlOutageIT {
     assertTrue(!status.body().contains("FAILED"), status.body());
     System.out.printf(
         "mysql outage: %.0f s down, %d sends, %d deltas delivered on iris.log during the outage, MySQL"
-            + " complete %.1f s after it came back%n",
+            + " complete %.1f s after it came back, sink task restarts %d%n",
         OUTAGE.toSeconds() * 1.0,
         sent.get(),
         duringOutage,
-        (caughtUpAt - outageStart - restartedIn) / 1e9 + 0.0);
+        (caughtUpAt - outageStart - restartedIn) / 1e9 + 0.0,
+        stack.sinkRestarts());
   }
 
   static long rows(IrisStack stack, String what) throws Exception {
