@@ -68,6 +68,7 @@ public final class IrisStack implements AutoCloseable {
   private MqttEdge mqtt;
   private DeviceRegistry devices;
   private SinkSupervisor sinkSupervisor;
+  private String sinkConfigJson;
   private DeviceTopicPolicy topicPolicy;
   private IrisStreamsApp streams;
   private String bootstrapServers;
@@ -442,6 +443,7 @@ public final class IrisStack implements AutoCloseable {
                 "mysql.password", mysqlPassword(),
                 "replication.factor",
                     Short.toString(config.getShort(IrisConfig.TOPICS_REPLICATION_CONFIG))));
+    sinkConfigJson = json;
     new SinkRegistration(connectUrl).register(json, Duration.ofSeconds(90));
     sinkSupervisor = new SinkSupervisor(connectUrl);
     sinkSupervisor.start();
@@ -552,6 +554,11 @@ public final class IrisStack implements AutoCloseable {
     endpoints.put("mqtt", url);
     progress.accept(
         "MQTT edge (Moquette)     " + url + "   " + devices.size() + " devices registered");
+  }
+
+  /** The sink configuration registered at start (it holds the MySQL password: never log it). */
+  String sinkConfigJson() {
+    return sinkConfigJson;
   }
 
   /** Restarts of the MySQL sink's failed tasks since start. */
