@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.iris.bridge.DeviceRegistry;
 import io.iris.bridge.DeviceTopicPolicy;
 import io.iris.bridge.MqttEdge;
+import io.iris.bridge.SendPath;
 import io.iris.embedded.EmbeddedConnect;
 import io.iris.embedded.EmbeddedKafka;
 import io.iris.embedded.EmbeddedMariaDb;
@@ -70,6 +71,7 @@ public final class IrisStack implements AutoCloseable {
   private SinkSupervisor sinkSupervisor;
   private String sinkConfigJson;
   private DeviceTopicPolicy topicPolicy;
+  private SendPath sendPath;
   private IrisStreamsApp streams;
   private String bootstrapServers;
   private String jdbcUrl;
@@ -540,6 +542,12 @@ public final class IrisStack implements AutoCloseable {
     started.push(new Part("device registry", devices));
     devices.start(Duration.ofSeconds(60));
     topicPolicy = new DeviceTopicPolicy();
+    sendPath =
+        new SendPath(
+            bootstrapServers,
+            config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
+            (device, frame) -> mqtt.publish(device.down(), frame));
+    started.push(new Part("send path", sendPath));
     mqtt =
         new MqttEdge(
             new MqttEdge.Settings(
@@ -547,7 +555,8 @@ public final class IrisStack implements AutoCloseable {
                 config.getInt(IrisConfig.MQTT_PORT_CONFIG),
                 config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
             devices,
-            topicPolicy);
+            topicPolicy,
+            List.of(sendPath));
     mqtt.start();
     started.push(new Part("MQTT edge", mqtt));
     String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
@@ -568,6 +577,10 @@ public final class IrisStack implements AutoCloseable {
 
   public DeviceRegistry devices() {
     return devices;
+  }
+
+  public SendPath sendPath() {
+    return sendPath;
   }
 
   public DeviceTopicPolicy topicPolicy() {

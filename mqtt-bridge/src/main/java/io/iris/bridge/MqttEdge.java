@@ -4,6 +4,11 @@ import io.moquette.broker.Server;
 import io.moquette.broker.config.MemoryConfig;
 import io.moquette.broker.security.IAuthenticator;
 import io.moquette.broker.security.IAuthorizatorPolicy;
+import io.moquette.interception.InterceptHandler;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttQoS;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -40,13 +45,35 @@ public final class MqttEdge implements AutoCloseable {
   private final DeviceAuthenticator authenticator;
   private final IAuthorizatorPolicy authorizer;
   private final AtomicLong refusedConnects = new AtomicLong();
-  private Server server;
+  private volatile Server server;
+
+  private final List<InterceptHandler> handlers;
 
   public MqttEdge(
-      Settings settings, DeviceAuthenticator authenticator, IAuthorizatorPolicy authorizer) {
+      Settings settings,
+      DeviceAuthenticator authenticator,
+      IAuthorizatorPolicy authorizer,
+      List<InterceptHandler> handlers) {
     this.settings = settings;
     this.authenticator = authenticator;
     this.authorizer = authorizer;
+    this.handlers = List.copyOf(handlers);
+  }
+
+  /** Publishes {@code frame} at QoS 1 to {@code topic}, as the broker (no client is charged). */
+  public void publish(String topic, byte[] frame) {
+    Server s = server;
+    if (s == null) {
+      return;
+    }
+    MqttPublishMessage msg =
+        MqttMessageBuilders.publish()
+            .topicName(topic)
+            .qos(MqttQoS.AT_LEAST_ONCE)
+            .retained(false)
+            .payload(Unpooled.wrappedBuffer(frame))
+            .build();
+    s.internalPublish(msg, "iris-bridge");
   }
 
   public Settings settings() {
@@ -84,7 +111,7 @@ public final class MqttEdge implements AutoCloseable {
         };
     Server s = new Server();
     try {
-      s.startServer(new MemoryConfig(p), List.of(), null, auth, authorizer);
+      s.startServer(new MemoryConfig(p), handlers, null, auth, authorizer);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "MQTT broker could not listen on " + settings.host() + ":" + settings.port(), e);

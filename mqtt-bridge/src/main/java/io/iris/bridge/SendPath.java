@@ -1,0 +1,264 @@
+package io.iris.bridge;
+
+import io.iris.protocol.DeadLetters;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DeviceRequest;
+import io.iris.protocol.thrift.Error;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerFrame;
+import io.iris.protocol.thrift.ServerFrameBody;
+import io.moquette.interception.AbstractInterceptHandler;
+import io.moquette.interception.messages.InterceptPublishMessage;
+import io.netty.buffer.ByteBufUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The send path: a device's command frame on its up topic becomes a {@link ClientCommand} on
+ * iris.commands (idempotent producer, acks=all), with the sender taken from the authenticated
+ * connection, never from the frame. The device is answered on its down topic: a SendResult once
+ * Kafka has the command (Moquette's PUBACK comes before this handler runs and proves nothing), or
+ * an error frame. A frame that does not decode is answered with an error, counted, and its bytes go
+ * to iris.dlq; the connection stays up.
+ */
+public final class SendPath extends AbstractInterceptHandler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SendPath.class);
+
+  /** Publishes a frame to a device's down topic. */
+  @FunctionalInterface
+  public interface Replier {
+    void reply(DeviceTopics.DeviceId device, byte[] frame);
+  }
+
+  private final FrameCodec codec;
+  private final KafkaProducer<Long, byte[]> commands;
+  private final KafkaProducer<byte[], byte[]> deadLetters;
+  private final Replier replier;
+  private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
+
+  public SendPath(String bootstrapServers, int maxFrameBytes, Replier replier) {
+    this.codec = new FrameCodec(maxFrameBytes);
+    this.replier = replier;
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-commands");
+    this.commands = new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-dlq");
+    this.deadLetters = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  @Override
+  public String getID() {
+    return "iris-send-path";
+  }
+
+  @Override
+  public Class<?>[] getInterceptedMessageTypes() {
+    return new Class<?>[] {InterceptPublishMessage.class};
+  }
+
+  @Override
+  public void onSessionLoopError(Throwable error) {
+    log.error("MQTT session loop error", error);
+  }
+
+  /** How many frames ended how: accepted, rejected-&lt;reason&gt;, unavailable. */
+  public long count(String outcome) {
+    AtomicLong c = counters.get(outcome);
+    return c == null ? 0 : c.get();
+  }
+
+  private void count(String outcome, int n) {
+    counters.computeIfAbsent(outcome, k -> new AtomicLong()).addAndGet(n);
+  }
+
+  @Override
+  public void onPublish(InterceptPublishMessage msg) {
+    try {
+      DeviceTopics.DeviceId device = DeviceTopics.parseClientId(msg.getClientID());
+      if (device == null || !device.up().equals(msg.getTopicName())) {
+        return; // not a device's up topic (the topic policy refuses these before routing)
+      }
+      handle(device, ByteBufUtil.getBytes(msg.getPayload()));
+    } catch (RuntimeException e) {
+      log.error("Send path failed on a frame of {}", msg.getClientID(), e);
+    } finally {
+      msg.getPayload().release();
+    }
+  }
+
+  void handle(DeviceTopics.DeviceId device, byte[] frame) {
+    DeviceRequest request;
+    try {
+      request = codec.decode(frame, DeviceRequest::new);
+    } catch (FrameException e) {
+      reject(device, null, null, e.errorCode(), e.reason().name(), e.getMessage(), frame);
+      return;
+    }
+    if (request.getBody().getSetField() == null) {
+      reject(
+          device,
+          request.getRequestId(),
+          null,
+          ErrorCode.INVALID_ARGUMENT,
+          "UNSUPPORTED_REQUEST",
+          "request type unknown to this server",
+          frame);
+      return;
+    }
+    if (!request.getBody().isSetCommand()) {
+      // Sync, snapshot and ack requests are served by the push path (not built yet).
+      reject(
+          device,
+          request.getRequestId(),
+          null,
+          ErrorCode.UNAVAILABLE,
+          "NOT_SERVED",
+          request.getBody().getSetField().getFieldName() + " requests are not served yet",
+          null);
+      return;
+    }
+    DeviceCommand c = request.getBody().getCommand();
+    String clientId = c.getClientId();
+    if (clientId == null
+        || clientId.isBlank()
+        || clientId.getBytes(StandardCharsets.UTF_8).length > 64) {
+      reject(
+          device,
+          request.getRequestId(),
+          clientId,
+          ErrorCode.INVALID_ARGUMENT,
+          "INVALID_CLIENT_ID",
+          "clientId must be 1 to 64 bytes",
+          frame);
+      return;
+    }
+    long threadId = c.getThreadId();
+    if (c.getBody().isSetCreateThread() && threadId == 0) {
+      threadId = derivedThreadId(device.userId(), clientId);
+    }
+    if (threadId <= 0 || c.getBody().getSetField() == null) {
+      reject(
+          device,
+          request.getRequestId(),
+          clientId,
+          ErrorCode.INVALID_ARGUMENT,
+          "INVALID_COMMAND",
+          "threadId must be positive (0 only to create a thread) and the command known",
+          frame);
+      return;
+    }
+    ClientCommand command =
+        new ClientCommand(
+            device.userId(),
+            device.deviceId(),
+            clientId,
+            threadId,
+            System.currentTimeMillis(),
+            c.getBody());
+    String requestId = request.getRequestId();
+    commands.send(
+        new ProducerRecord<>(Topics.COMMANDS.name(), threadId, codec.encode(command)),
+        (metadata, e) -> {
+          if (e == null) {
+            count("accepted", 1);
+            replier.reply(
+                device,
+                codec.encode(
+                    new ServerFrame(ServerFrameBody.sendResult(new SendResult(clientId, true)))
+                        .setRequestId(requestId)));
+          } else {
+            count("unavailable", 1);
+            log.warn(
+                "Could not hand a command of {} to Kafka: {}", device.clientId(), e.toString());
+            replier.reply(
+                device,
+                codec.encode(
+                    new ServerFrame(
+                            ServerFrameBody.sendResult(
+                                new SendResult(clientId, false)
+                                    .setError(
+                                        new Error(
+                                            ErrorCode.UNAVAILABLE,
+                                            "retry later: " + e.getClass().getSimpleName()))))
+                        .setRequestId(requestId)));
+          }
+        });
+  }
+
+  /** A stable, positive thread id for a create without one: a resend maps to the same thread. */
+  public static long derivedThreadId(long userId, String clientId) {
+    long h = 1125899906842597L;
+    for (byte b : (userId + "/" + clientId).getBytes(StandardCharsets.UTF_8)) {
+      h = 31 * h + b;
+    }
+    h ^= (h >>> 33);
+    h *= 0xff51afd7ed558ccdL;
+    h ^= (h >>> 33);
+    long id = h & Long.MAX_VALUE;
+    return id == 0 ? 1 : id;
+  }
+
+  private void reject(
+      DeviceTopics.DeviceId device,
+      String requestId,
+      String clientId,
+      ErrorCode code,
+      String reason,
+      String message,
+      byte[] frame) {
+    count("rejected-" + reason.toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
+    Error error = new Error(code, message);
+    if (clientId != null) {
+      error.setClientId(clientId);
+    }
+    ServerFrame answer = new ServerFrame(ServerFrameBody.error(error));
+    if (requestId != null) {
+      answer.setRequestId(requestId);
+    }
+    replier.reply(device, codec.encode(answer));
+    if (frame != null) {
+      RecordHeaders h = new RecordHeaders();
+      h.add(DeadLetters.REASON, reason.getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetters.MESSAGE, message.getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetters.REJECTED_BY, "mqtt-bridge".getBytes(StandardCharsets.UTF_8));
+      h.add(DeadLetters.SOURCE_TOPIC, device.up().getBytes(StandardCharsets.UTF_8));
+      h.add(
+          DeadLetters.REJECTED_AT,
+          Long.toString(System.currentTimeMillis()).getBytes(StandardCharsets.UTF_8));
+      deadLetters.send(
+          new ProducerRecord<>(
+              Topics.DLQ.name(),
+              null,
+              null,
+              device.clientId().getBytes(StandardCharsets.UTF_8),
+              frame,
+              h));
+    }
+  }
+
+  @Override
+  public void close() {
+    commands.close(java.time.Duration.ofSeconds(10));
+    deadLetters.close(java.time.Duration.ofSeconds(10));
+  }
+}
