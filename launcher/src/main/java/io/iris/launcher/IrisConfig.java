@@ -101,6 +101,10 @@ public final class IrisConfig extends AbstractConfig {
   private static final String MQTT_MAX_MESSAGE_BYTES_DOC =
       "Largest MQTT message the edge accepts; larger ones are refused by the network layer.";
 
+  public static final String MQTT_DELTA_BATCH_SIZE_CONFIG = "mqtt.delta.batch.size";
+  private static final String MQTT_DELTA_BATCH_SIZE_DOC =
+      "Most deltas pushed to a device in one frame (Messenger's delta_batch_size).";
+
   public static final String RUN_STREAMS_CONFIG = "run.streams";
   private static final String RUN_STREAMS_DOC =
       "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
@@ -187,6 +191,13 @@ public final class IrisConfig extends AbstractConfig {
             Range.between(1024, 16 * 1024 * 1024),
             Importance.LOW,
             MQTT_MAX_MESSAGE_BYTES_DOC)
+        .define(
+            MQTT_DELTA_BATCH_SIZE_CONFIG,
+            Type.INT,
+            50,
+            Range.between(1, 10_000),
+            Importance.LOW,
+            MQTT_DELTA_BATCH_SIZE_DOC)
         .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
   }
 

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.iris.bridge.DeviceRegistry;
 import io.iris.bridge.DeviceTopicPolicy;
 import io.iris.bridge.MqttEdge;
+import io.iris.bridge.PushPath;
 import io.iris.bridge.SendPath;
 import io.iris.embedded.EmbeddedConnect;
 import io.iris.embedded.EmbeddedKafka;
@@ -72,6 +73,7 @@ public final class IrisStack implements AutoCloseable {
   private String sinkConfigJson;
   private DeviceTopicPolicy topicPolicy;
   private SendPath sendPath;
+  private PushPath pushPath;
   private IrisStreamsApp streams;
   private String bootstrapServers;
   private String jdbcUrl;
@@ -548,6 +550,12 @@ public final class IrisStack implements AutoCloseable {
             config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
             (device, frame) -> mqtt.publish(device.down(), frame));
     started.push(new Part("send path", sendPath));
+    pushPath =
+        new PushPath(
+            bootstrapServers,
+            config.getInt(IrisConfig.MQTT_DELTA_BATCH_SIZE_CONFIG),
+            (device, frame) -> mqtt.publish(device.down(), frame));
+    started.push(new Part("push path", pushPath));
     mqtt =
         new MqttEdge(
             new MqttEdge.Settings(
@@ -556,7 +564,8 @@ public final class IrisStack implements AutoCloseable {
                 config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
             devices,
             topicPolicy,
-            List.of(sendPath));
+            List.of(sendPath, pushPath));
+    pushPath.start();
     mqtt.start();
     started.push(new Part("MQTT edge", mqtt));
     String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
@@ -577,6 +586,10 @@ public final class IrisStack implements AutoCloseable {
 
   public DeviceRegistry devices() {
     return devices;
+  }
+
+  public PushPath pushPath() {
+    return pushPath;
   }
 
   public SendPath sendPath() {

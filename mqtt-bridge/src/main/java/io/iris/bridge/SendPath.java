@@ -6,6 +6,7 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
@@ -125,8 +126,21 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           frame);
       return;
     }
+    if (request.getBody().isSetAck()) {
+      long seq = request.getBody().getAck().getSeq();
+      DevicePointer pointer =
+          new DevicePointer(device.userId(), device.deviceId(), seq, System.currentTimeMillis());
+      deadLetters.send(
+          new ProducerRecord<>(
+              Topics.DEVICE_POINTERS.name(),
+              Topics.devicePointerKey(device.userId(), device.deviceId())
+                  .getBytes(StandardCharsets.UTF_8),
+              codec.encode(pointer)));
+      count("acks", 1);
+      return;
+    }
     if (!request.getBody().isSetCommand()) {
-      // Sync, snapshot and ack requests are served by the push path (not built yet).
+      // Sync and snapshot requests are served by catch-up (not built yet).
       reject(
           device,
           request.getRequestId(),

@@ -1,0 +1,234 @@
+package io.iris.bridge;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBatch;
+import io.iris.protocol.thrift.ServerFrame;
+import io.iris.protocol.thrift.ServerFrameBody;
+import io.moquette.interception.AbstractInterceptHandler;
+import io.moquette.interception.messages.InterceptConnectionLostMessage;
+import io.moquette.interception.messages.InterceptDisconnectMessage;
+import io.moquette.interception.messages.InterceptSubscribeMessage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The push path, live part: consumer group {@code iris-mqtt-bridge} on iris.log pushes each delta
+ * at once to every device of its user that is subscribed to its down topic here, several deltas of
+ * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size).
+ * Offsets are committed after the push: at least once toward devices, which drop a seq they already
+ * hold. A device that is not connected misses nothing: it catches up by seq when it returns (not
+ * built yet). Records that are not Delta frames are skipped and counted.
+ */
+public final class PushPath extends AbstractInterceptHandler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PushPath.class);
+  public static final String GROUP = "iris-mqtt-bridge";
+
+  private final String bootstrapServers;
+  private final int batchSize;
+  private final SendPath.Replier replier;
+  private final FrameCodec codec = FrameCodec.defaults();
+  private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
+  private final AtomicLong pushed = new AtomicLong();
+  private final AtomicLong skipped = new AtomicLong();
+  private KafkaConsumer<Long, byte[]> consumer;
+  private Thread thread;
+  private volatile boolean running;
+
+  public PushPath(String bootstrapServers, int batchSize, SendPath.Replier replier) {
+    this.bootstrapServers = bootstrapServers;
+    this.batchSize = batchSize;
+    this.replier = replier;
+  }
+
+  @Override
+  public String getID() {
+    return "iris-push-path";
+  }
+
+  @Override
+  public Class<?>[] getInterceptedMessageTypes() {
+    return new Class<?>[] {
+      InterceptSubscribeMessage.class,
+      InterceptDisconnectMessage.class,
+      InterceptConnectionLostMessage.class
+    };
+  }
+
+  @Override
+  public void onSubscribe(InterceptSubscribeMessage msg) {
+    DeviceTopics.DeviceId id = DeviceTopics.parseClientId(msg.getClientID());
+    if (id != null && id.down().equals(msg.getTopicFilter())) {
+      subscribed.computeIfAbsent(id.userId(), k -> ConcurrentHashMap.newKeySet()).add(id);
+    }
+  }
+
+  @Override
+  public void onDisconnect(InterceptDisconnectMessage msg) {
+    forget(msg.getClientID());
+  }
+
+  @Override
+  public void onConnectionLost(InterceptConnectionLostMessage msg) {
+    forget(msg.getClientID());
+  }
+
+  @Override
+  public void onSessionLoopError(Throwable error) {
+    log.error("MQTT session loop error", error);
+  }
+
+  private void forget(String clientId) {
+    DeviceTopics.DeviceId id = DeviceTopics.parseClientId(clientId);
+    if (id != null) {
+      subscribed.computeIfPresent(
+          id.userId(),
+          (k, set) -> {
+            set.remove(id);
+            return set.isEmpty() ? null : set;
+          });
+    }
+  }
+
+  /** Deltas pushed to devices since start (one per device it reached). */
+  public long pushed() {
+    return pushed.get();
+  }
+
+  /** Records of iris.log that were not Delta frames. */
+  public long skipped() {
+    return skipped.get();
+  }
+
+  public synchronized void start() {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // Live push only: a bridge that starts serves what arrives from now on; devices catch up by
+    // seq.
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    consumer = new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
+    CountDownLatch assigned = new CountDownLatch(1);
+    consumer.subscribe(
+        List.of(Topics.LOG.name()),
+        new ConsumerRebalanceListener() {
+          @Override
+          public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+
+          @Override
+          public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            assigned.countDown();
+          }
+        });
+    running = true;
+    thread = new Thread(this::run, "iris-push-path");
+    thread.setDaemon(true);
+    thread.start();
+    // Live push starts at the end of the log: be in the group before devices are let in.
+    try {
+      if (!assigned.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException(
+            "the push path did not join group " + GROUP + " within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private void run() {
+    try {
+      while (running) {
+        ConsumerRecords<Long, byte[]> records = consumer.poll(Duration.ofMillis(200));
+        if (records.isEmpty()) {
+          continue;
+        }
+        Map<Long, List<Delta>> byUser = new LinkedHashMap<>();
+        for (ConsumerRecord<Long, byte[]> r : records) {
+          if (r.key() == null || !subscribed.containsKey(r.key())) {
+            continue;
+          }
+          try {
+            byUser
+                .computeIfAbsent(r.key(), k -> new ArrayList<>())
+                .add(codec.decode(r.value(), Delta::new));
+          } catch (FrameException e) {
+            skipped.incrementAndGet();
+          }
+        }
+        byUser.forEach(this::push);
+        consumer.commitAsync();
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      log.error("Push path stopped: deltas are not pushed until the bridge restarts", e);
+    } finally {
+      try {
+        consumer.commitSync(Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        // best effort on the way out
+      }
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  private void push(long user, List<Delta> deltas) {
+    Set<DeviceTopics.DeviceId> devices = subscribed.get(user);
+    if (devices == null) {
+      return;
+    }
+    long head = deltas.get(deltas.size() - 1).getSeq();
+    for (int from = 0; from < deltas.size(); from += batchSize) {
+      List<Delta> chunk =
+          new ArrayList<>(deltas.subList(from, Math.min(deltas.size(), from + batchSize)));
+      byte[] frame =
+          codec.encode(new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(chunk, head))));
+      for (DeviceTopics.DeviceId d : devices) {
+        replier.reply(d, frame);
+        pushed.addAndGet(chunk.size());
+      }
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (thread == null) {
+      return;
+    }
+    running = false;
+    consumer.wakeup();
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    thread = null;
+  }
+}
