@@ -101,7 +101,7 @@ final class SinkRegistration {
         if (last.contains("\"FAILED\"")) {
           throw new StartupException(
               "the MySQL sink failed to start: "
-                  + firstLine(trace(last))
+                  + failure(last)
                   + " (GET "
                   + connectUrl
                   + "/connectors/"
@@ -126,6 +126,11 @@ final class SinkRegistration {
       n++;
     }
     return n;
+  }
+
+  /** The first line of the failure trace in a connector status document. */
+  static String failure(String statusJson) {
+    return firstLine(trace(statusJson));
   }
 
   private static String trace(String statusJson) {

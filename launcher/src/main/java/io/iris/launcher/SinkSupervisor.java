@@ -72,7 +72,7 @@ final class SinkSupervisor implements AutoCloseable {
       log.warn(
           "The MySQL sink has a failed task ({}); restarting it. It resumes from the storage pointer."
               + " If this repeats, check that MySQL is reachable and GET {}/status.",
-          firstLine(status.body()),
+          SinkRegistration.failure(status.body()),
           base);
       HttpResponse<String> r =
           http.send(
@@ -94,13 +94,6 @@ final class SinkSupervisor implements AutoCloseable {
       }
       log.debug("Sink status check failed: {}", e.toString());
     }
-  }
-
-  private static String firstLine(String json) {
-    int i = json.indexOf("\"trace\":\"");
-    String s = i < 0 ? json : json.substring(i + 9);
-    int nl = s.indexOf("\\n");
-    return nl < 0 ? s : s.substring(0, nl);
   }
 
   @Override

@@ -29,7 +29,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
@@ -137,7 +136,7 @@ class MysqlOutageIT {
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
       long now = System.currentTimeMillis();
-      send(
+      TestStacks.sendCommand(
           producer,
           new ClientCommand(
               MEMBERS.get(0),
@@ -149,7 +148,7 @@ class MysqlOutageIT {
       int i = 0;
       while (sending.get()) {
         long sender = MEMBERS.get(i % 3);
-        send(
+        TestStacks.sendCommand(
             producer,
             new ClientCommand(
                 sender,
@@ -166,12 +165,6 @@ class MysqlOutageIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   /** What a device sees: deltas of the thread's members arriving on iris.log. */

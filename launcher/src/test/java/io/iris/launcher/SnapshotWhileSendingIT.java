@@ -26,7 +26,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
@@ -59,7 +58,7 @@ class SnapshotWhileSendingIT {
       Random r = new Random(5);
       int[] messages = new int[5];
       for (int t = 0; t < 5; t++) {
-        send(
+        TestStacks.sendCommand(
             producer,
             new ClientCommand(
                 USER,
@@ -81,7 +80,7 @@ class SnapshotWhileSendingIT {
           body = CommandBody.sendMessage(new SendMessage("m" + i));
           messages[t]++;
         }
-        send(
+        TestStacks.sendCommand(
             producer,
             new ClientCommand(
                 sender,
@@ -113,12 +112,6 @@ class SnapshotWhileSendingIT {
     System.out.printf(
         "snapshots while sending: %d taken, seqs %d..%d of %d deltas%n",
         taken.size(), taken.get(0).getSeq(), taken.get(taken.size() - 1).getSeq(), log.size());
-  }
-
-  static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   /** Every delta of the user on iris.log, in seq order (it settles when no more arrive). */

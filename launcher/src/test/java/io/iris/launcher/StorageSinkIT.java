@@ -53,7 +53,7 @@ class StorageSinkIT {
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
       long now = System.currentTimeMillis();
-      send(
+      TestStacks.sendCommand(
           producer,
           new ClientCommand(
               MEMBERS.get(0),
@@ -65,7 +65,7 @@ class StorageSinkIT {
                   new CreateThread(MEMBERS.subList(1, 3)).setName("storage"))));
       for (int i = 0; i < SENDS; i++) {
         long sender = MEMBERS.get(i % 3);
-        send(
+        TestStacks.sendCommand(
             producer,
             new ClientCommand(
                 sender,
@@ -186,12 +186,6 @@ class StorageSinkIT {
       }
     }
     throw new AssertionError("the poison record is not in " + Topics.SINK_DLQ.name());
-  }
-
-  static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   static long rows(IrisStack stack) throws Exception {

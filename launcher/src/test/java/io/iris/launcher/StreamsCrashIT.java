@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.embedded.EmbeddedKafka;
-import io.iris.protocol.FrameCodec;
 import io.iris.protocol.TopicInstaller;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
@@ -29,7 +28,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
 import org.apache.kafka.common.serialization.LongSerializer;
@@ -94,7 +92,7 @@ class StreamsCrashIT {
         long now = System.currentTimeMillis();
         for (var e : members.entrySet()) {
           List<Long> m = e.getValue();
-          send(
+          TestStacks.sendCommand(
               producer,
               new ClientCommand(
                   m.get(0),
@@ -117,7 +115,7 @@ class StreamsCrashIT {
           long sender = members.get(t).get(random.nextInt(3));
           String clientId = "m" + i;
           senderOf.put(clientId, sender);
-          send(
+          TestStacks.sendCommand(
               producer,
               new ClientCommand(
                   sender,
@@ -202,12 +200,6 @@ class StreamsCrashIT {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     return new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
-  }
-
-  static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   static Map<Long, List<Delta>> readLog(String bootstrap, int expected, Duration timeout) {

@@ -1,5 +1,8 @@
 package io.iris.launcher;
 
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.ClientCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -7,6 +10,8 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The embedded stack for integration tests: started once per test JVM on ports from the OS, in a
@@ -61,5 +66,12 @@ final class TestStacks {
     } catch (IOException e) {
       // best effort: target/ is cleaned by the next build
     }
+  }
+
+  /** Produces a command to iris.commands as the bridge does: key thread id, value a frame. */
+  static void sendCommand(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
+    producer.send(
+        new ProducerRecord<>(
+            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 }
