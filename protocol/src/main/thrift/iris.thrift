@@ -251,6 +251,11 @@ struct SyncRequest {
   1: required i64 afterSeq,
   2: optional i64 toSeq = 0,
   3: optional i32 maxDeltas = 500,
+  /**
+   * Catch up by deltas even when the server would rather have the device take a snapshot (after a
+   * ResnapshotRequired, the device may choose the deltas).
+   */
+  4: optional bool force = false,
 }
 
 /** The device has durably applied every delta up to and including seq. Batched: send the highest. */
@@ -272,11 +277,26 @@ struct DeviceRequest {
   2: required DeviceRequestBody body,
 }
 
-/** Several deltas of one user, in seq order. */
+/** Where a catch-up batch was read from (DESIGN.md, "Three tiers of storage"). */
+enum CatchUpTier {
+  /** The bridge's memory: the newest deltas of each active user. */
+  MEMORY = 1,
+  /** iris.log on the brokers, found through the per-user offset bookmarks (iris.log-index). */
+  LOG = 2,
+  /** MySQL, for what the log no longer holds. */
+  STORAGE = 3,
+}
+
+/**
+ * Several deltas of one user, in seq order. Pushed live (no requestId, no tier), or the answer to a
+ * SyncRequest (requestId set; possibly empty; ask again after the last seq while it is below
+ * headSeq).
+ */
 struct DeltaBatch {
   1: required list<Delta> deltas,
   /** The user's highest seq known to the server when the batch was sent. */
   2: required i64 headSeq,
+  3: optional CatchUpTier tier,
 }
 
 /** The bridge's answer to a command: accepted into the queue, or refused before it. */
@@ -338,6 +358,18 @@ struct ThreadState {
   8: required string createdByClientId,
   /** Per member, the highest message id they marked read. */
   9: required map<i64, i64> readUpTo,
+}
+
+/**
+ * Where some of a user's deltas sit in iris.log (topic iris.log-index, compacted, key: user id as
+ * in iris.log, so partition p of the index describes partition p of the log). seqs[i] is at offset
+ * offsets[i] of that partition; one bookmark per block of seqs, newest last. Kept by the bridges.
+ */
+struct LogBookmarks {
+  1: required i64 userId,
+  2: required i32 partition,
+  3: required list<i64> seqs,
+  4: required list<i64> offsets,
 }
 
 // ---------------------------------------------------------------------------------------------

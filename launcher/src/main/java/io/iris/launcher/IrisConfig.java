@@ -105,6 +105,48 @@ public final class IrisConfig extends AbstractConfig {
   private static final String MQTT_DELTA_BATCH_SIZE_DOC =
       "Most deltas pushed to a device in one frame (Messenger's delta_batch_size).";
 
+  public static final String MQTT_TLS_PORT_CONFIG = "mqtt.tls.port";
+  private static final String MQTT_TLS_PORT_DOC =
+      "Port of the MQTT edge's TLS listener; 0 for none. Needs mqtt.tls.keystore.path.";
+
+  public static final String MQTT_TLS_KEYSTORE_PATH_CONFIG = "mqtt.tls.keystore.path";
+  private static final String MQTT_TLS_KEYSTORE_PATH_DOC =
+      "PKCS12 or JKS key store holding the edge's private key and certificate chain.";
+
+  public static final String MQTT_TLS_KEYSTORE_PASSWORD_CONFIG = "mqtt.tls.keystore.password";
+  private static final String MQTT_TLS_KEYSTORE_PASSWORD_DOC =
+      "Password of the key store and of the key in it (never logged).";
+
+  public static final String MQTT_TIER1_DELTAS_PER_USER_CONFIG = "mqtt.tier1.deltas.per.user";
+  private static final String MQTT_TIER1_DELTAS_PER_USER_DOC =
+      "Catch-up tier 1: the newest deltas of each active user kept in the bridge's memory.";
+
+  public static final String MQTT_TIER1_USERS_CONFIG = "mqtt.tier1.users";
+  private static final String MQTT_TIER1_USERS_DOC =
+      "Catch-up tier 1: users whose newest deltas are kept (least recently active dropped first).";
+
+  public static final String MQTT_TIER2_BOOKMARK_EVERY_CONFIG = "mqtt.tier2.bookmark.every";
+  private static final String MQTT_TIER2_BOOKMARK_EVERY_DOC =
+      "Catch-up tier 2: one offset bookmark into iris.log per this many seqs of a user.";
+
+  public static final String MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG = "mqtt.tier2.bookmarks.per.user";
+  private static final String MQTT_TIER2_BOOKMARKS_PER_USER_DOC =
+      "Catch-up tier 2: bookmarks kept per user (older ranges are read from MySQL).";
+
+  public static final String MQTT_CATCHUP_THREADS_CONFIG = "mqtt.catchup.threads";
+  private static final String MQTT_CATCHUP_THREADS_DOC =
+      "Catch-up and snapshot requests served at once; 4 times as many may wait, more are refused"
+          + " with RATE_LIMITED.";
+
+  public static final String MQTT_CATCHUP_MAX_DELTAS_CONFIG = "mqtt.catchup.max.deltas";
+  private static final String MQTT_CATCHUP_MAX_DELTAS_DOC =
+      "Most deltas in one catch-up answer, whatever the device asks.";
+
+  public static final String MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG = "mqtt.resnapshot.after.deltas";
+  private static final String MQTT_RESNAPSHOT_AFTER_DELTAS_DOC =
+      "A device further behind than this is answered 'resnapshot required' with the cost of both"
+          + " choices (it may still insist on deltas).";
+
   public static final String RUN_STREAMS_CONFIG = "run.streams";
   private static final String RUN_STREAMS_DOC =
       "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
@@ -198,6 +240,74 @@ public final class IrisConfig extends AbstractConfig {
             Range.between(1, 10_000),
             Importance.LOW,
             MQTT_DELTA_BATCH_SIZE_DOC)
+        .define(
+            MQTT_TLS_PORT_CONFIG,
+            Type.INT,
+            0,
+            Range.between(0, 65535),
+            Importance.MEDIUM,
+            MQTT_TLS_PORT_DOC)
+        .define(
+            MQTT_TLS_KEYSTORE_PATH_CONFIG,
+            Type.STRING,
+            "",
+            Importance.MEDIUM,
+            MQTT_TLS_KEYSTORE_PATH_DOC)
+        .define(
+            MQTT_TLS_KEYSTORE_PASSWORD_CONFIG,
+            Type.PASSWORD,
+            "",
+            Importance.MEDIUM,
+            MQTT_TLS_KEYSTORE_PASSWORD_DOC)
+        .define(
+            MQTT_TIER1_DELTAS_PER_USER_CONFIG,
+            Type.INT,
+            64,
+            Range.between(0, 100_000),
+            Importance.LOW,
+            MQTT_TIER1_DELTAS_PER_USER_DOC)
+        .define(
+            MQTT_TIER1_USERS_CONFIG,
+            Type.INT,
+            50_000,
+            Range.atLeast(1),
+            Importance.LOW,
+            MQTT_TIER1_USERS_DOC)
+        .define(
+            MQTT_TIER2_BOOKMARK_EVERY_CONFIG,
+            Type.INT,
+            32,
+            Range.atLeast(1),
+            Importance.LOW,
+            MQTT_TIER2_BOOKMARK_EVERY_DOC)
+        .define(
+            MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG,
+            Type.INT,
+            64,
+            Range.between(1, 10_000),
+            Importance.LOW,
+            MQTT_TIER2_BOOKMARKS_PER_USER_DOC)
+        .define(
+            MQTT_CATCHUP_THREADS_CONFIG,
+            Type.INT,
+            4,
+            Range.between(1, 256),
+            Importance.LOW,
+            MQTT_CATCHUP_THREADS_DOC)
+        .define(
+            MQTT_CATCHUP_MAX_DELTAS_CONFIG,
+            Type.INT,
+            500,
+            Range.between(1, 100_000),
+            Importance.LOW,
+            MQTT_CATCHUP_MAX_DELTAS_DOC)
+        .define(
+            MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG,
+            Type.LONG,
+            5_000L,
+            Range.atLeast(1),
+            Importance.MEDIUM,
+            MQTT_RESNAPSHOT_AFTER_DELTAS_DOC)
         .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
   }
 

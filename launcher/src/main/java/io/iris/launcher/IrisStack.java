@@ -2,11 +2,16 @@ package io.iris.launcher;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.iris.bridge.CatchUp;
+import io.iris.bridge.DevicePointers;
 import io.iris.bridge.DeviceRegistry;
 import io.iris.bridge.DeviceTopicPolicy;
+import io.iris.bridge.LogIndex;
 import io.iris.bridge.MqttEdge;
 import io.iris.bridge.PushPath;
 import io.iris.bridge.SendPath;
+import io.iris.bridge.TypingRelay;
+import io.iris.bridge.UserLogs;
 import io.iris.embedded.EmbeddedConnect;
 import io.iris.embedded.EmbeddedKafka;
 import io.iris.embedded.EmbeddedMariaDb;
@@ -14,6 +19,8 @@ import io.iris.embedded.Ports;
 import io.iris.protocol.Topic;
 import io.iris.protocol.TopicInstaller;
 import io.iris.protocol.Topics;
+import io.iris.storage.DeltaHistory;
+import io.iris.storage.SnapshotService;
 import io.iris.storage.StorageSchema;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
@@ -73,6 +80,12 @@ public final class IrisStack implements AutoCloseable {
   private String sinkConfigJson;
   private DeviceTopicPolicy topicPolicy;
   private SendPath sendPath;
+  private DevicePointers pointers;
+  private HikariDataSource bridgeDb;
+  private LogIndex logIndex;
+  private UserLogs userLogs;
+  private CatchUp catchUp;
+  private TypingRelay typing;
   private PushPath pushPath;
   private IrisStreamsApp streams;
   private String bootstrapServers;
@@ -379,6 +392,8 @@ public final class IrisStack implements AutoCloseable {
     partitions.put(Topics.SINK_DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
     // Small and read whole by every bridge at start: one partition.
     partitions.put(Topics.DEVICES, 1);
+    // Co-partitioned with iris.log: bookmarks of log partition p live in index partition p.
+    partitions.put(Topics.LOG_INDEX, config.getInt(IrisConfig.TOPICS_LOG_PARTITIONS_CONFIG));
     List<TopicInstaller.Plan> plans = new ArrayList<>();
     partitions.forEach(
         (topic, n) -> {
@@ -543,35 +558,118 @@ public final class IrisStack implements AutoCloseable {
     devices = new DeviceRegistry(bootstrapServers);
     started.push(new Part("device registry", devices));
     devices.start(Duration.ofSeconds(60));
+    pointers = new DevicePointers(bootstrapServers);
+    started.push(new Part("device pointers", pointers));
+    pointers.start(Duration.ofSeconds(60));
     topicPolicy = new DeviceTopicPolicy();
-    sendPath =
-        new SendPath(
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(jdbcUrl);
+    hc.setUsername(mysqlUser());
+    hc.setPassword(mysqlPassword());
+    hc.setMaximumPoolSize(config.getInt(IrisConfig.MQTT_CATCHUP_THREADS_CONFIG) + 1);
+    hc.setPoolName("iris-bridge");
+    // Start even when MySQL is away: catch-up from storage answers UNAVAILABLE until it is back.
+    hc.setInitializationFailTimeout(-1);
+    hc.setConnectionTimeout(5_000);
+    bridgeDb = new HikariDataSource(hc);
+    started.push(new Part("bridge MySQL pool", bridgeDb));
+    DeltaHistory history = new DeltaHistory(bridgeDb);
+    logIndex = new LogIndex(bootstrapServers);
+    started.push(new Part("log index", logIndex));
+    userLogs =
+        new UserLogs(
+            config.getInt(IrisConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG),
+            config.getInt(IrisConfig.MQTT_TIER1_USERS_CONFIG),
+            config.getInt(IrisConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG),
+            config.getInt(IrisConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG),
+            logIndex::write);
+    SendPath.Replier qos1 = (device, frame) -> mqtt.publish(device.down(), frame);
+    int catchUpThreads = config.getInt(IrisConfig.MQTT_CATCHUP_THREADS_CONFIG);
+    catchUp =
+        new CatchUp(
             bootstrapServers,
-            config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
-            (device, frame) -> mqtt.publish(device.down(), frame));
-    started.push(new Part("send path", sendPath));
+            userLogs,
+            history,
+            new SnapshotService(bridgeDb),
+            new CatchUp.Settings(
+                catchUpThreads,
+                catchUpThreads * 4,
+                config.getInt(IrisConfig.MQTT_CATCHUP_MAX_DELTAS_CONFIG),
+                config.getLong(IrisConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG)),
+            qos1);
+    started.push(new Part("catch-up", catchUp));
     pushPath =
         new PushPath(
             bootstrapServers,
             config.getInt(IrisConfig.MQTT_DELTA_BATCH_SIZE_CONFIG),
-            (device, frame) -> mqtt.publish(device.down(), frame));
+            qos1,
+            userLogs,
+            logIndex);
     started.push(new Part("push path", pushPath));
+    typing =
+        new TypingRelay(
+            history,
+            pushPath::devicesOf,
+            (device, frame) -> mqtt.publishAtMostOnce(device.down(), frame),
+            10_000);
+    sendPath =
+        new SendPath(
+            bootstrapServers,
+            config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
+            qos1,
+            new SendPath.Services(catchUp, typing, pointers, userLogs));
+    started.push(new Part("send path", sendPath));
+    int tlsPort = config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG);
+    MqttEdge.Tls tls = null;
+    if (tlsPort > 0) {
+      tls =
+          new MqttEdge.Tls(
+              tlsPort,
+              Path.of(config.getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
+              config.getPassword(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG).value());
+    }
     mqtt =
         new MqttEdge(
             new MqttEdge.Settings(
                 config.bindHost(),
                 config.getInt(IrisConfig.MQTT_PORT_CONFIG),
-                config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
+                config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
+                tls),
             devices,
             topicPolicy,
             List.of(sendPath, pushPath));
+    devices.onRevoked(mqtt::disconnect);
     pushPath.start();
     mqtt.start();
     started.push(new Part("MQTT edge", mqtt));
     String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
     endpoints.put("mqtt", url);
+    if (tls != null) {
+      endpoints.put("mqtts", "ssl://" + config.bindHost() + ":" + tlsPort);
+    }
     progress.accept(
-        "MQTT edge (Moquette)     " + url + "   " + devices.size() + " devices registered");
+        "MQTT edge (Moquette)     "
+            + url
+            + (tls == null ? "" : "   ssl://" + config.bindHost() + ":" + tlsPort)
+            + "   "
+            + devices.size()
+            + " devices registered");
+  }
+
+  public CatchUp catchUp() {
+    return catchUp;
+  }
+
+  public UserLogs userLogs() {
+    return userLogs;
+  }
+
+  public DevicePointers pointers() {
+    return pointers;
+  }
+
+  public TypingRelay typing() {
+    return typing;
   }
 
   /** The sink configuration registered at start (it holds the MySQL password: never log it). */

@@ -26,7 +26,19 @@ final class TestStacks {
   static synchronized IrisStack shared() {
     if (shared == null) {
       Path dir = newDataDir("shared");
-      IrisStack stack = new IrisStack(new IrisConfig(ephemeralConfig(dir)));
+      Map<String, Object> config = ephemeralConfig(dir);
+      // Small catch-up tiers, so that tests reach each tier with a few dozen deltas.
+      config.put(IrisConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG, 8);
+      config.put(IrisConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG, 4);
+      config.put(IrisConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG, 8);
+      config.put(IrisConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG, 150L);
+      // TLS beside plain MQTT, with a certificate made for this run.
+      Path keyStore = dir.resolve("edge.p12");
+      keyStore(keyStore, TLS_PASSWORD);
+      config.put(IrisConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
+      config.put(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
+      config.put(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
+      IrisStack stack = new IrisStack(new IrisConfig(config));
       stack.preflight();
       stack.start(line -> {});
       Runtime.getRuntime()
@@ -40,6 +52,48 @@ final class TestStacks {
       shared = stack;
     }
     return shared;
+  }
+
+  static final String TLS_PASSWORD = "edge-test-secret";
+
+  /** A self-signed key pair for 127.0.0.1, made with the JDK's keytool. */
+  static void keyStore(Path file, String password) {
+    Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+    try {
+      Process p =
+          new ProcessBuilder(
+                  keytool.toString(),
+                  "-genkeypair",
+                  "-alias",
+                  "edge",
+                  "-keyalg",
+                  "EC",
+                  "-groupname",
+                  "secp256r1",
+                  "-dname",
+                  "CN=127.0.0.1",
+                  "-ext",
+                  "SAN=ip:127.0.0.1",
+                  "-validity",
+                  "7",
+                  "-storetype",
+                  "PKCS12",
+                  "-keystore",
+                  file.toString(),
+                  "-storepass",
+                  password)
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes());
+      if (p.waitFor() != 0) {
+        throw new IllegalStateException("keytool failed: " + out);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   /** A configuration with every embedded port free and data in {@code dataDir}. */

@@ -3,21 +3,14 @@ package io.iris.bridge;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.DeviceRecord;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,73 +22,41 @@ import org.slf4j.LoggerFactory;
 public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DeviceRegistry.class);
 
-  private final String bootstrapServers;
   private final Map<String, DeviceRecord> devices = new ConcurrentHashMap<>();
-  private final CountDownLatch loaded = new CountDownLatch(1);
-  private KafkaConsumer<String, DeviceRecord> consumer;
-  private Thread follower;
-  private volatile boolean running;
+  private final CompactedTopicView<String, DeviceRecord> view;
+  private volatile Consumer<String> onRevoked = clientId -> {};
 
   public DeviceRegistry(String bootstrapServers) {
-    this.bootstrapServers = bootstrapServers;
+    this.view =
+        new CompactedTopicView<>(
+            bootstrapServers,
+            Topics.DEVICES.name(),
+            Topics.DEVICES.keySerde().deserializer(),
+            Topics.DEVICES.valueSerde().deserializer(),
+            this::apply);
+  }
+
+  /**
+   * Called with the MQTT client id of a device that was revoked or removed while the bridge runs,
+   * so that its open connection can be closed (authentication only guards new connections).
+   */
+  public void onRevoked(Consumer<String> listener) {
+    this.onRevoked = listener;
+  }
+
+  private void apply(String key, DeviceRecord r) {
+    DeviceRecord before = r == null ? devices.remove(key) : devices.put(key, r);
+    if (before != null && !before.isRevoked() && (r == null || r.isRevoked())) {
+      log.info(
+          "Device {} revoked: closing its connection if it has one",
+          before.getUserId() + "/" + before.getDeviceId());
+      onRevoked.accept(before.getUserId() + "/" + before.getDeviceId());
+    }
   }
 
   /** Reads the whole topic, then keeps following it; returns once it has read to the end. */
-  public synchronized void start(Duration timeout) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    consumer =
-        new KafkaConsumer<>(
-            p,
-            Topics.DEVICES.keySerde().deserializer(),
-            Topics.DEVICES.valueSerde().deserializer());
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(Topics.DEVICES.name(), Duration.ofSeconds(30)).stream()
-            .map(i -> new TopicPartition(i.topic(), i.partition()))
-            .collect(Collectors.toList());
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-    running = true;
-    follower =
-        new Thread(
-            () -> {
-              try {
-                while (running) {
-                  for (ConsumerRecord<String, DeviceRecord> r :
-                      consumer.poll(Duration.ofMillis(500))) {
-                    if (r.value() == null) {
-                      devices.remove(r.key());
-                    } else {
-                      devices.put(r.key(), r.value());
-                    }
-                  }
-                  if (loaded.getCount() > 0
-                      && ends.entrySet().stream()
-                          .allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
-                    loaded.countDown();
-                  }
-                }
-              } catch (WakeupException e) {
-                // closing
-              } finally {
-                consumer.close();
-              }
-            },
-            "iris-device-registry");
-    follower.setDaemon(true);
-    follower.start();
-    try {
-      if (!loaded.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new IllegalStateException(
-            "could not read " + Topics.DEVICES.name() + " within " + timeout);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
+  public void start(Duration timeout) {
+    view.start(timeout);
     log.info("Device registry loaded: {} devices", devices.size());
   }
 
@@ -171,17 +132,7 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
   }
 
   @Override
-  public synchronized void close() {
-    if (follower == null) {
-      return;
-    }
-    running = false;
-    consumer.wakeup();
-    try {
-      follower.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    follower = null;
+  public void close() {
+    view.close();
   }
 }

@@ -39,7 +39,21 @@ public final class MqttEdge implements AutoCloseable {
    * @param port MQTT port
    * @param maxMessageBytes largest MQTT message accepted by the network layer
    */
-  public record Settings(String host, int port, int maxMessageBytes) {}
+  public record Settings(String host, int port, int maxMessageBytes, Tls tls) {}
+
+  /**
+   * A TLS listener beside the plain one.
+   *
+   * @param port TLS port
+   * @param keyStore PKCS12 or JKS key store with the edge's key and certificate chain
+   * @param password of the key store and of the key (never logged)
+   */
+  public record Tls(int port, java.nio.file.Path keyStore, String password) {
+    @Override
+    public String toString() {
+      return "Tls[port=" + port + ", keyStore=" + keyStore + "]";
+    }
+  }
 
   private final Settings settings;
   private final DeviceAuthenticator authenticator;
@@ -62,6 +76,21 @@ public final class MqttEdge implements AutoCloseable {
 
   /** Publishes {@code frame} at QoS 1 to {@code topic}, as the broker (no client is charged). */
   public void publish(String topic, byte[] frame) {
+    publish(topic, frame, MqttQoS.AT_LEAST_ONCE);
+  }
+
+  /** Publishes at QoS 0: for what may be lost (typing indicators). */
+  public void publishAtMostOnce(String topic, byte[] frame) {
+    publish(topic, frame, MqttQoS.AT_MOST_ONCE);
+  }
+
+  /** Closes a client's connection, if it has one here. */
+  public boolean disconnect(String clientId) {
+    Server s = server;
+    return s != null && s.disconnectClient(clientId);
+  }
+
+  private void publish(String topic, byte[] frame, MqttQoS qos) {
     Server s = server;
     if (s == null) {
       return;
@@ -69,7 +98,7 @@ public final class MqttEdge implements AutoCloseable {
     MqttPublishMessage msg =
         MqttMessageBuilders.publish()
             .topicName(topic)
-            .qos(MqttQoS.AT_LEAST_ONCE)
+            .qos(qos)
             .retained(false)
             .payload(Unpooled.wrappedBuffer(frame))
             .build();
@@ -97,6 +126,28 @@ public final class MqttEdge implements AutoCloseable {
     p.setProperty("allow_anonymous", "false");
     p.setProperty("session_queue_size", "65536");
     p.setProperty("netty.mqtt.message_size", Integer.toString(settings.maxMessageBytes()));
+    Tls tls = settings.tls();
+    if (tls != null) {
+      String type = tls.keyStore().toString().endsWith(".jks") ? "jks" : "pkcs12";
+      // Moquette logs and carries on without TLS when the key store is wrong: refuse to start.
+      try (java.io.InputStream in = java.nio.file.Files.newInputStream(tls.keyStore())) {
+        java.security.KeyStore.getInstance(type).load(in, tls.password().toCharArray());
+      } catch (Exception e) {
+        throw new IllegalStateException(
+            "TLS key store "
+                + tls.keyStore()
+                + " cannot be read with the configured password ("
+                + e.getMessage()
+                + "): check mqtt.tls.keystore.path and mqtt.tls.keystore.password",
+            e);
+      }
+      p.setProperty("ssl_provider", "JDK");
+      p.setProperty("ssl_port", Integer.toString(tls.port()));
+      p.setProperty("jks_path", tls.keyStore().toAbsolutePath().toString());
+      p.setProperty("key_store_type", type);
+      p.setProperty("key_store_password", tls.password());
+      p.setProperty("key_manager_password", tls.password());
+    }
     // No websocket listener unless configured.
     p.setProperty("websocket_port", "disabled");
     IAuthenticator auth =
@@ -117,7 +168,11 @@ public final class MqttEdge implements AutoCloseable {
           "MQTT broker could not listen on " + settings.host() + ":" + settings.port(), e);
     }
     server = s;
-    log.info("MQTT edge (Moquette) listening on {}:{}", settings.host(), settings.port());
+    log.info(
+        "MQTT edge (Moquette) listening on {}:{}{}",
+        settings.host(),
+        settings.port(),
+        tls == null ? "" : ", TLS on " + settings.host() + ":" + tls.port());
   }
 
   public synchronized void close() {

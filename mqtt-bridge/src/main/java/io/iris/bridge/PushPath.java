@@ -50,6 +50,8 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final String bootstrapServers;
   private final int batchSize;
   private final SendPath.Replier replier;
+  private final UserLogs logs;
+  private final LogIndex index;
   private final FrameCodec codec = FrameCodec.defaults();
   private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
   private final AtomicLong pushed = new AtomicLong();
@@ -58,10 +60,27 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private Thread thread;
   private volatile boolean running;
 
-  public PushPath(String bootstrapServers, int batchSize, SendPath.Replier replier) {
+  public PushPath(
+      String bootstrapServers,
+      int batchSize,
+      SendPath.Replier replier,
+      UserLogs logs,
+      LogIndex index) {
     this.bootstrapServers = bootstrapServers;
     this.batchSize = batchSize;
     this.replier = replier;
+    this.logs = logs;
+    this.index = index;
+  }
+
+  /** The devices of {@code userId} subscribed to their down topic on this bridge, or null. */
+  public Set<DeviceTopics.DeviceId> devicesOf(long userId) {
+    return subscribed.get(userId);
+  }
+
+  /** Devices subscribed to their down topic here. */
+  public int connectedDevices() {
+    return subscribed.values().stream().mapToInt(Set::size).sum();
   }
 
   @Override
@@ -143,6 +162,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
           @Override
           public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            index.restore(partitions, logs);
             assigned.countDown();
           }
         });
@@ -171,15 +191,20 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
         }
         Map<Long, List<Delta>> byUser = new LinkedHashMap<>();
         for (ConsumerRecord<Long, byte[]> r : records) {
-          if (r.key() == null || !subscribed.containsKey(r.key())) {
+          if (r.key() == null) {
+            skipped.incrementAndGet();
             continue;
           }
+          Delta d;
           try {
-            byUser
-                .computeIfAbsent(r.key(), k -> new ArrayList<>())
-                .add(codec.decode(r.value(), Delta::new));
+            d = codec.decode(r.value(), Delta::new);
           } catch (FrameException e) {
             skipped.incrementAndGet();
+            continue;
+          }
+          logs.append(r.key(), r.partition(), r.offset(), d.getSeq(), r.value());
+          if (subscribed.containsKey(r.key())) {
+            byUser.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(d);
           }
         }
         byUser.forEach(this::push);

@@ -6,7 +6,6 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.DeviceCommand;
-import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
@@ -53,9 +52,16 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   private final Replier replier;
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
-  public SendPath(String bootstrapServers, int maxFrameBytes, Replier replier) {
+  /** What the send path hands requests other than commands to. */
+  public record Services(
+      CatchUp catchUp, TypingRelay typing, DevicePointers pointers, UserLogs logs) {}
+
+  private final Services services;
+
+  public SendPath(String bootstrapServers, int maxFrameBytes, Replier replier, Services services) {
     this.codec = new FrameCodec(maxFrameBytes);
     this.replier = replier;
+    this.services = services;
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -126,29 +132,32 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           frame);
       return;
     }
+    String rid = request.getRequestId();
     if (request.getBody().isSetAck()) {
       long seq = request.getBody().getAck().getSeq();
-      DevicePointer pointer =
-          new DevicePointer(device.userId(), device.deviceId(), seq, System.currentTimeMillis());
-      deadLetters.send(
-          new ProducerRecord<>(
-              Topics.DEVICE_POINTERS.name(),
-              Topics.devicePointerKey(device.userId(), device.deviceId())
-                  .getBytes(StandardCharsets.UTF_8),
-              codec.encode(pointer)));
-      count("acks", 1);
+      DevicePointers.Outcome o =
+          services.pointers().ack(device, seq, services.logs().head(device.userId()));
+      count("ack-" + o.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
+      if (o == DevicePointers.Outcome.AHEAD_OF_HEAD) {
+        reject(
+            device,
+            rid,
+            null,
+            ErrorCode.INVALID_ARGUMENT,
+            "ACK_AHEAD_OF_HEAD",
+            "ack of seq " + seq + " is beyond the last seq sent to this user",
+            null);
+      }
       return;
     }
-    if (!request.getBody().isSetCommand()) {
-      // Sync and snapshot requests are served by catch-up (not built yet).
-      reject(
-          device,
-          request.getRequestId(),
-          null,
-          ErrorCode.UNAVAILABLE,
-          "NOT_SERVED",
-          request.getBody().getSetField().getFieldName() + " requests are not served yet",
-          null);
+    if (request.getBody().isSetSync()) {
+      count("sync", 1);
+      services.catchUp().sync(device, rid, request.getBody().getSync());
+      return;
+    }
+    if (request.getBody().isSetSnapshot()) {
+      count("snapshot", 1);
+      services.catchUp().snapshot(device, rid, request.getBody().getSnapshot());
       return;
     }
     DeviceCommand c = request.getBody().getCommand();
@@ -179,6 +188,10 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           "INVALID_COMMAND",
           "threadId must be positive (0 only to create a thread) and the command known",
           frame);
+      return;
+    }
+    if (c.getBody().isSetTyping()) {
+      typing(device, rid, c);
       return;
     }
     ClientCommand command =
@@ -217,6 +230,26 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
                         .setRequestId(requestId)));
           }
         });
+  }
+
+  /** Typing never enters Kafka: relayed at QoS 0 to the thread's other members here. */
+  private void typing(DeviceTopics.DeviceId device, String requestId, DeviceCommand c) {
+    try {
+      if (services.typing().relay(device, c.getThreadId(), c.getBody().getTyping().isTyping())) {
+        count("typing", 1);
+      } else {
+        reject(
+            device,
+            requestId,
+            c.getClientId(),
+            ErrorCode.NOT_A_MEMBER,
+            "TYPING_NOT_A_MEMBER",
+            "not a member of thread " + c.getThreadId(),
+            null);
+      }
+    } catch (java.sql.SQLException e) {
+      count("typing-unavailable", 1); // ephemeral: dropped, nothing to keep
+    }
   }
 
   /** A stable, positive thread id for a create without one: a resend maps to the same thread. */

@@ -8,6 +8,7 @@ import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRecord;
+import io.iris.protocol.thrift.LogBookmarks;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -94,9 +95,22 @@ public final class Topics {
           Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
           "devices and their token hashes, key \"<userId>:<deviceId>\"");
 
+  /**
+   * Per-user offset bookmarks into iris.log, kept by the bridges (tier 2 catch-up). Same key and
+   * partition count as iris.log, so each bridge restores the bookmarks of the log partitions it
+   * owns. Compacted: the latest bookmarks per user.
+   */
+  public static final Topic<Long, LogBookmarks> LOG_INDEX =
+      new Topic<>(
+          "iris.log-index",
+          Serdes.Long(),
+          new ThriftSerde<>(LogBookmarks::new),
+          Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
+          "per-user offset bookmarks into iris.log, key user id, co-partitioned with iris.log");
+
   /** Every topic of the contract, in creation order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES);
+      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES, LOG_INDEX);
 
   /** The key of a device's entry in {@link #DEVICE_POINTERS} and {@link #DEVICES}. */
   public static String devicePointerKey(long userId, String deviceId) {

@@ -66,6 +66,44 @@ public final class DeltaHistory {
     }
   }
 
+  /** The highest seq of the user stored in MySQL (the storage pointer), 0 when none. */
+  public long maxSeq(long userId) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT max_seq FROM iris_user_seq WHERE user_id = ?")) {
+      ps.setLong(1, userId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0;
+      }
+    }
+  }
+
+  /**
+   * The members of a thread as the user's stored deltas leave it, if the user is one of them;
+   * otherwise empty. (Typing indicators are relayed to these.)
+   */
+  public List<Long> membersIfMember(long userId, long threadId) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT participant_ids FROM iris_user_threads"
+                    + " WHERE user_id = ? AND thread_id = ? AND is_member = 1")) {
+      ps.setLong(1, userId);
+      ps.setLong(2, threadId);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<Long> out = new ArrayList<>();
+        if (rs.next()) {
+          for (String id : rs.getString(1).split(",")) {
+            if (!id.isBlank()) {
+              out.add(Long.parseLong(id.trim()));
+            }
+          }
+        }
+        return out;
+      }
+    }
+  }
+
   /** The deltas of a result set whose columns are {@link #COLUMNS}. */
   static List<Delta> read(ResultSet rs) throws SQLException {
     List<Delta> out = new ArrayList<>();

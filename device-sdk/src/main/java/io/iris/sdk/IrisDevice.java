@@ -1,0 +1,777 @@
+package io.iris.sdk;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.thrift.Ack;
+import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBatch;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DeviceRequest;
+import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.RemoveParticipants;
+import io.iris.protocol.thrift.ResnapshotRequired;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerFrame;
+import io.iris.protocol.thrift.Snapshot;
+import io.iris.protocol.thrift.SnapshotRequest;
+import io.iris.protocol.thrift.SyncRequest;
+import io.iris.protocol.thrift.Typing;
+import io.iris.protocol.thrift.TypingEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.SocketFactory;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
+import org.eclipse.paho.client.mqttv3.MqttCallback;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reference Iris device: connects one device of one user to the MQTT edge and follows the sync
+ * protocol (docs/PROTOCOL.md). It hands the app every delta of its user exactly once, in seq order
+ * and without gaps, whatever the network does:
+ *
+ * <ul>
+ *   <li>on connect it asks for what it missed after the last seq it applied (or for a snapshot when
+ *       it has none), and keeps asking while the answer is below the head;
+ *   <li>a delta whose {@code prevSeq} is not the last applied seq is held back and the missing
+ *       range is asked for; duplicates (a seq already applied) are dropped;
+ *   <li>applied seqs are acknowledged in batches (the device pointer);
+ *   <li>a send carries a client id and is repeated with the same id until the user's own delta
+ *       carrying it arrives (the confirmation) or the server refuses it for good; the server
+ *       applies it once;
+ *   <li>a lost connection is re-established with exponential backoff and jitter, then the device
+ *       catches up and repeats unconfirmed sends.
+ * </ul>
+ *
+ * All protocol state lives on one thread per device; listener calls are made from it, so a listener
+ * must not block.
+ */
+public final class IrisDevice implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IrisDevice.class);
+
+  /** What the app hears. Called on the device's own thread: do not block. */
+  public interface Listener {
+    /** Deltas applied, in seq order, each once, no gap before the first. */
+    default void onDeltas(List<Delta> deltas) {}
+
+    /** A snapshot was applied: the inbox as of {@code snapshot.seq}; deltas resume after it. */
+    default void onSnapshot(Snapshot snapshot) {}
+
+    /** Someone else in a thread started or stopped typing (best effort, QoS 0). */
+    default void onTyping(TypingEvent event) {}
+
+    /**
+     * The device is too far behind. Return true to take a snapshot (the default), false to catch up
+     * by deltas anyway.
+     */
+    default boolean onResnapshotRequired(ResnapshotRequired costs) {
+      return true;
+    }
+
+    /** The connection went up (true) or down (false). */
+    default void onConnection(boolean up) {}
+  }
+
+  /** A command the server refused: the code says why; sending it again will not help. */
+  public static final class RejectedException extends RuntimeException {
+    private final ErrorCode code;
+
+    public RejectedException(ErrorCode code, String message) {
+      super(code + ": " + message);
+      this.code = code;
+    }
+
+    public ErrorCode code() {
+      return code;
+    }
+  }
+
+  /** Builds a device. userId, deviceId and token are required. */
+  public static final class Builder {
+    private String serverUri = "tcp://127.0.0.1:1883";
+    private long userId;
+    private String deviceId;
+    private String token;
+    private long lastSeq = -1;
+    private Listener listener = new Listener() {};
+    private Duration resendAfter = Duration.ofSeconds(5);
+    private Duration sendDeadline = Duration.ofMinutes(2);
+    private Duration maxReconnectDelay = Duration.ofSeconds(30);
+    private int ackEvery = 50;
+    private Duration ackDelay = Duration.ofMillis(200);
+    private int syncPage = 500;
+    private SocketFactory socketFactory;
+
+    /** tcp://host:port, or ssl://host:port for the TLS listener (see socketFactory). */
+    public Builder serverUri(String uri) {
+      this.serverUri = uri;
+      return this;
+    }
+
+    public Builder user(long userId) {
+      this.userId = userId;
+      return this;
+    }
+
+    public Builder device(String deviceId) {
+      this.deviceId = deviceId;
+      return this;
+    }
+
+    /** The token shown once by {@code iris device add}. */
+    public Builder token(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /** The last seq this device applied before (kept by the app); -1: none, take a snapshot. */
+    public Builder lastSeq(long seq) {
+      this.lastSeq = seq;
+      return this;
+    }
+
+    public Builder listener(Listener listener) {
+      this.listener = listener;
+      return this;
+    }
+
+    /** How long a send waits for its confirmation before it is sent again (same client id). */
+    public Builder resendAfter(Duration d) {
+      this.resendAfter = d;
+      return this;
+    }
+
+    /** How long a send is retried before its future fails with a TimeoutException. */
+    public Builder sendDeadline(Duration d) {
+      this.sendDeadline = d;
+      return this;
+    }
+
+    public Builder maxReconnectDelay(Duration d) {
+      this.maxReconnectDelay = d;
+      return this;
+    }
+
+    /** Acknowledge after this many applied deltas, or after ackDelay, whichever comes first. */
+    public Builder ackEvery(int n, Duration delay) {
+      this.ackEvery = n;
+      this.ackDelay = delay;
+      return this;
+    }
+
+    /** Deltas asked for per catch-up request. */
+    public Builder syncPage(int n) {
+      this.syncPage = n;
+      return this;
+    }
+
+    /** For ssl:// URIs, e.g. an SSLContext's socket factory trusting the edge's certificate. */
+    public Builder socketFactory(SocketFactory f) {
+      this.socketFactory = f;
+      return this;
+    }
+
+    public IrisDevice build() {
+      if (userId <= 0 || deviceId == null || token == null) {
+        throw new IllegalArgumentException("user, device and token are required");
+      }
+      return new IrisDevice(this);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private static final class PendingSend {
+    final DeviceCommand command;
+    final CompletableFuture<Delta> result = new CompletableFuture<>();
+    final long deadlineNanos;
+    long sentAtNanos;
+    int attempts;
+
+    PendingSend(DeviceCommand command, long deadlineNanos) {
+      this.command = command;
+      this.deadlineNanos = deadlineNanos;
+    }
+  }
+
+  private final Builder cfg;
+  private final FrameCodec codec = FrameCodec.defaults();
+  private final ScheduledExecutorService loop;
+  private final MqttAsyncClient client;
+  private final String up;
+  private final String down;
+  // --- state, touched only on the loop thread ---
+  private long lastSeq;
+  private long headSeq;
+  private final TreeMap<Long, Delta> held = new TreeMap<>();
+  private final Map<String, PendingSend> sends = new HashMap<>();
+  private final Map<String, CompletableFuture<Snapshot>> snapshots = new HashMap<>();
+  private String syncRequestId;
+  private long syncSentAtNanos;
+  private long ackedSeq;
+  private int unacked;
+  private ScheduledFuture<?> ackTimer;
+  private boolean closed;
+  private int reconnectAttempt;
+  private volatile boolean connected;
+  private volatile long lastSeqView;
+  private long duplicates;
+  private long gapsRepaired;
+
+  private IrisDevice(Builder b) {
+    this.cfg = b;
+    this.lastSeq = b.lastSeq;
+    this.lastSeqView = b.lastSeq;
+    this.ackedSeq = Math.max(0, b.lastSeq);
+    String clientId = b.userId + "/" + b.deviceId;
+    this.up = "iris/" + b.userId + "/" + b.deviceId + "/up";
+    this.down = "iris/" + b.userId + "/" + b.deviceId + "/down";
+    this.loop =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "iris-device-" + clientId);
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      this.client = new MqttAsyncClient(b.serverUri, clientId, new MemoryPersistence());
+    } catch (MqttException e) {
+      throw new IllegalArgumentException("bad server URI " + b.serverUri, e);
+    }
+    client.setCallback(
+        new MqttCallback() {
+          @Override
+          public void connectionLost(Throwable cause) {
+            connected = false;
+            loop.execute(() -> lost(cause));
+          }
+
+          @Override
+          public void messageArrived(String topic, MqttMessage message) {
+            byte[] payload = message.getPayload();
+            loop.execute(() -> onFrame(payload));
+          }
+
+          @Override
+          public void deliveryComplete(IMqttDeliveryToken token) {}
+        });
+    loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+  }
+
+  /** Connects, subscribes and starts catching up; fails if the first connection is refused. */
+  public void connect(Duration timeout) throws MqttException {
+    client.connect(options()).waitForCompletion(timeout.toMillis());
+    client.subscribe(down, 1).waitForCompletion(timeout.toMillis());
+    connected = true;
+    loop.execute(this::resume);
+  }
+
+  private MqttConnectOptions options() {
+    MqttConnectOptions o = new MqttConnectOptions();
+    o.setUserName(Long.toString(cfg.userId));
+    o.setPassword(cfg.token.toCharArray());
+    o.setCleanSession(true); // the position is the seq, kept by the app and the server
+    o.setAutomaticReconnect(false); // reconnects here, to resume the protocol after
+    o.setMaxInflight(1000);
+    o.setKeepAliveInterval(30);
+    o.setConnectionTimeout(10);
+    if (cfg.socketFactory != null) {
+      o.setSocketFactory(cfg.socketFactory);
+    }
+    return o;
+  }
+
+  public boolean isConnected() {
+    return connected;
+  }
+
+  /** The last seq applied (handed to the listener); readable after close, to resume later. */
+  public long lastSeq() {
+    return lastSeqView;
+  }
+
+  /** Deltas received again and dropped. */
+  public long duplicatesDropped() {
+    return call(() -> duplicates);
+  }
+
+  /** Gaps detected and asked for. */
+  public long gapsRepaired() {
+    return call(() -> gapsRepaired);
+  }
+
+  /** Sends a message; completes with the user's own delta confirming it. */
+  public CompletableFuture<Delta> send(long threadId, String text) {
+    return command(threadId, CommandBody.sendMessage(new SendMessage(text)));
+  }
+
+  /** Creates a thread (id derived by the server); completes with the ThreadCreated delta. */
+  public CompletableFuture<Delta> createThread(List<Long> participants, String name) {
+    CreateThread c = new CreateThread(participants);
+    if (name != null) {
+      c.setName(name);
+    }
+    return command(0, CommandBody.createThread(c));
+  }
+
+  public CompletableFuture<Delta> addParticipants(long threadId, List<Long> userIds) {
+    return command(threadId, CommandBody.addParticipants(new AddParticipants(userIds)));
+  }
+
+  public CompletableFuture<Delta> removeParticipants(long threadId, List<Long> userIds) {
+    return command(threadId, CommandBody.removeParticipants(new RemoveParticipants(userIds)));
+  }
+
+  public CompletableFuture<Delta> markRead(long threadId, long upToMessageId) {
+    return command(threadId, CommandBody.markRead(new MarkRead(upToMessageId)));
+  }
+
+  /** Best effort, never confirmed, never stored. */
+  public void typing(long threadId, boolean typing) {
+    DeviceCommand c =
+        new DeviceCommand(
+            UUID.randomUUID().toString(), threadId, CommandBody.typing(new Typing(typing)));
+    publish(new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.command(c)), 0);
+  }
+
+  /** Asks for an inbox snapshot; deltas resume after its seq. */
+  public CompletableFuture<Snapshot> snapshot(int maxThreads, int messagesPerThread) {
+    CompletableFuture<Snapshot> f = new CompletableFuture<>();
+    loop.execute(
+        () -> {
+          String id = UUID.randomUUID().toString();
+          snapshots.put(id, f);
+          publish(
+              new DeviceRequest(
+                  id,
+                  DeviceRequestBody.snapshot(
+                      new SnapshotRequest()
+                          .setMaxThreads(maxThreads)
+                          .setMessagesPerThread(messagesPerThread))),
+              1);
+        });
+    return f;
+  }
+
+  /**
+   * Sends a command with a fresh client id. Also usable to repeat a command with a known client id
+   * (the server applies it once).
+   */
+  public CompletableFuture<Delta> command(long threadId, CommandBody body) {
+    return command(new DeviceCommand(UUID.randomUUID().toString(), threadId, body));
+  }
+
+  public CompletableFuture<Delta> command(DeviceCommand command) {
+    PendingSend p = new PendingSend(command, System.nanoTime() + cfg.sendDeadline.toNanos());
+    loop.execute(
+        () -> {
+          sends.put(command.getClientId(), p);
+          transmit(p);
+        });
+    return p.result;
+  }
+
+  private void transmit(PendingSend p) {
+    p.sentAtNanos = System.nanoTime();
+    p.attempts++;
+    publish(new DeviceRequest(p.command.getClientId(), DeviceRequestBody.command(p.command)), 1);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Loop thread
+  // ------------------------------------------------------------------------------------------
+
+  private void resume() {
+    reconnectAttempt = 0;
+    cfg.listener.onConnection(true);
+    if (lastSeq < 0) {
+      snapshot(20, 20);
+    } else {
+      requestSync(0);
+    }
+    for (PendingSend p : sends.values()) {
+      transmit(p);
+    }
+  }
+
+  private void onFrame(byte[] payload) {
+    ServerFrame f;
+    try {
+      f = codec.decode(payload, ServerFrame::new);
+    } catch (FrameException e) {
+      log.warn(
+          "Device {}/{} got a frame it cannot read: {}", cfg.userId, cfg.deviceId, e.getMessage());
+      return;
+    }
+    String rid = f.isSetRequestId() ? f.getRequestId() : null;
+    if (f.getBody().getSetField() == null) {
+      return; // a frame type newer than this SDK: skipped, as the protocol asks
+    }
+    switch (f.getBody().getSetField()) {
+      case DELTAS -> onBatch(rid, f.getBody().getDeltas());
+      case SEND_RESULT -> onSendResult(f.getBody().getSendResult());
+      case SNAPSHOT -> onSnapshot(rid, f.getBody().getSnapshot());
+      case ERROR -> onError(rid, f.getBody().getError());
+      case RESNAPSHOT_REQUIRED -> onResnapshot(rid, f.getBody().getResnapshotRequired());
+      case TYPING -> cfg.listener.onTyping(f.getBody().getTyping());
+      default -> log.debug("Device {}/{}: frame type unknown, skipped", cfg.userId, cfg.deviceId);
+    }
+  }
+
+  private void onBatch(String rid, DeltaBatch b) {
+    boolean answer = rid != null && rid.equals(syncRequestId);
+    if (answer) {
+      syncRequestId = null;
+    }
+    headSeq = Math.max(headSeq, b.getHeadSeq());
+    if (lastSeq < 0) {
+      // Waiting for a snapshot: deltas after it are kept until it arrives.
+      b.getDeltas().forEach(d -> held.put(d.getSeq(), d));
+      return;
+    }
+    for (Delta d : b.getDeltas()) {
+      if (d.getSeq() <= lastSeq || held.containsKey(d.getSeq())) {
+        duplicates++;
+      } else {
+        held.put(d.getSeq(), d);
+      }
+    }
+    drain();
+    if (answer && b.getDeltasSize() == 0 && lastSeq < headSeq && held.isEmpty()) {
+      // The tier that answered holds nothing newer yet (storage behind): ask again shortly.
+      syncSentAtNanos = System.nanoTime();
+      syncRequestId = "wait";
+      loop.schedule(
+          () -> {
+            if ("wait".equals(syncRequestId)) {
+              syncRequestId = null;
+              maybeSync();
+            }
+          },
+          500,
+          TimeUnit.MILLISECONDS);
+      return;
+    }
+    maybeSync();
+  }
+
+  private void drain() {
+    List<Delta> applied = new ArrayList<>();
+    while (!held.isEmpty() && held.firstKey() <= lastSeq + 1) {
+      Delta d = held.pollFirstEntry().getValue();
+      if (d.getSeq() <= lastSeq) {
+        duplicates++;
+        continue;
+      }
+      applied.add(d);
+      lastSeq = d.getSeq();
+      lastSeqView = lastSeq;
+      confirm(d);
+    }
+    if (!applied.isEmpty()) {
+      headSeq = Math.max(headSeq, lastSeq);
+      cfg.listener.onDeltas(applied);
+      unacked += applied.size();
+      if (unacked >= cfg.ackEvery) {
+        ack();
+      } else if (ackTimer == null) {
+        ackTimer = loop.schedule(this::ack, cfg.ackDelay.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  /** Asks for the next range if something is missing and no request is out. */
+  private void maybeSync() {
+    if (syncRequestId != null || lastSeq < 0) {
+      return;
+    }
+    if (!held.isEmpty()) {
+      gapsRepaired++;
+      requestSync(held.firstKey() - 1);
+    } else if (lastSeq < headSeq) {
+      requestSync(0);
+    }
+  }
+
+  private void requestSync(long toSeq) {
+    syncRequestId = UUID.randomUUID().toString();
+    syncSentAtNanos = System.nanoTime();
+    publish(
+        new DeviceRequest(
+            syncRequestId,
+            DeviceRequestBody.sync(
+                new SyncRequest(Math.max(0, lastSeq)).setToSeq(toSeq).setMaxDeltas(cfg.syncPage))),
+        1);
+  }
+
+  private void confirm(Delta d) {
+    String clientId =
+        switch (d.getBody().getSetField()) {
+          case NEW_MESSAGE -> d.getBody().getNewMessage().getClientId();
+          case THREAD_CREATED -> d.getBody().getThreadCreated().getClientId();
+          case PARTICIPANTS_CHANGED -> d.getBody().getParticipantsChanged().getClientId();
+          case READ_RECEIPT -> d.getBody().getReadReceipt().getClientId();
+          case COMMAND_REJECTED -> d.getBody().getCommandRejected().getClientId();
+          default -> null;
+        };
+    PendingSend p = clientId == null ? null : sends.remove(clientId);
+    if (p == null) {
+      return;
+    }
+    if (d.getBody().isSetCommandRejected()) {
+      p.result.completeExceptionally(
+          new RejectedException(
+              d.getBody().getCommandRejected().getCode(),
+              d.getBody().getCommandRejected().getReason()));
+    } else {
+      p.result.complete(d);
+    }
+  }
+
+  private void onSendResult(SendResult r) {
+    PendingSend p = sends.get(r.getClientId());
+    if (p == null || r.isAccepted()) {
+      return; // accepted into Kafka: the confirmation is the delta that follows
+    }
+    ErrorCode code = r.isSetError() ? r.getError().getCode() : ErrorCode.INTERNAL;
+    if (code != ErrorCode.UNAVAILABLE && code != ErrorCode.RATE_LIMITED) {
+      sends.remove(r.getClientId());
+      p.result.completeExceptionally(
+          new RejectedException(code, r.isSetError() ? r.getError().getMessage() : "refused"));
+    }
+    // UNAVAILABLE / RATE_LIMITED: the resend timer repeats it
+  }
+
+  private void onSnapshot(String rid, Snapshot s) {
+    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
+    if (s.getSeq() >= lastSeq) {
+      lastSeq = s.getSeq();
+      lastSeqView = lastSeq;
+      headSeq = Math.max(headSeq, lastSeq);
+      held.headMap(lastSeq, true).clear();
+      cfg.listener.onSnapshot(s);
+      drain();
+      maybeSync();
+    }
+    if (f != null) {
+      f.complete(s);
+    }
+  }
+
+  private void onError(String rid, io.iris.protocol.thrift.Error e) {
+    if (rid != null && rid.equals(syncRequestId)) {
+      syncRequestId = null; // retried by the tick after a pause
+      syncSentAtNanos = System.nanoTime();
+      syncRequestId = "wait";
+      loop.schedule(
+          () -> {
+            if ("wait".equals(syncRequestId)) {
+              syncRequestId = null;
+              maybeSync();
+            }
+          },
+          1,
+          TimeUnit.SECONDS);
+      return;
+    }
+    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
+    if (f != null) {
+      f.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
+      return;
+    }
+    PendingSend p = e.isSetClientId() ? sends.get(e.getClientId()) : null;
+    if (p != null
+        && e.getCode() != ErrorCode.UNAVAILABLE
+        && e.getCode() != ErrorCode.RATE_LIMITED) {
+      sends.remove(e.getClientId());
+      p.result.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
+      return;
+    }
+    log.debug("Device {}/{}: error {} {}", cfg.userId, cfg.deviceId, e.getCode(), e.getMessage());
+  }
+
+  private void onResnapshot(String rid, ResnapshotRequired r) {
+    if (rid != null && rid.equals(syncRequestId)) {
+      syncRequestId = null;
+    }
+    headSeq = Math.max(headSeq, r.getHeadSeq());
+    if (r.getCatchUpDeltas() < 0 || cfg.listener.onResnapshotRequired(r)) {
+      lastSeq = -1; // deltas arriving meanwhile wait for the snapshot
+      held.clear();
+      snapshot(20, 20);
+    } else {
+      syncRequestId = UUID.randomUUID().toString();
+      syncSentAtNanos = System.nanoTime();
+      publish(
+          new DeviceRequest(
+              syncRequestId,
+              DeviceRequestBody.sync(
+                  new SyncRequest(lastSeq).setMaxDeltas(cfg.syncPage).setForce(true))),
+          1);
+    }
+  }
+
+  private void ack() {
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
+    if (lastSeq > ackedSeq && connected) {
+      publish(
+          new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.ack(new Ack(lastSeq))),
+          1);
+      ackedSeq = lastSeq;
+      unacked = 0;
+    }
+  }
+
+  /** Every 250 ms: resend unconfirmed commands, retry a lost sync answer, fail expired sends. */
+  private void tick() {
+    if (closed) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (var it = sends.entrySet().iterator(); it.hasNext(); ) {
+      PendingSend p = it.next().getValue();
+      if (now > p.deadlineNanos) {
+        it.remove();
+        p.result.completeExceptionally(
+            new TimeoutException(
+                "not confirmed after " + p.attempts + " attempts in " + cfg.sendDeadline));
+      } else if (connected && now - p.sentAtNanos > cfg.resendAfter.toNanos()) {
+        transmit(p);
+      }
+    }
+    if (connected
+        && syncRequestId != null
+        && now - syncSentAtNanos > TimeUnit.SECONDS.toNanos(10)) {
+      syncRequestId = null; // the answer was lost: ask again
+      maybeSync();
+    }
+  }
+
+  private void lost(Throwable cause) {
+    if (closed) {
+      return;
+    }
+    cfg.listener.onConnection(false);
+    syncRequestId = null;
+    log.info(
+        "Device {}/{} lost its connection ({}); reconnecting",
+        cfg.userId,
+        cfg.deviceId,
+        cause == null ? "closed" : cause.getMessage());
+    scheduleReconnect();
+  }
+
+  private void scheduleReconnect() {
+    long base = Math.min(cfg.maxReconnectDelay.toMillis(), 250L << Math.min(reconnectAttempt, 10));
+    long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+    reconnectAttempt++;
+    loop.schedule(this::reconnect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void reconnect() {
+    if (closed) {
+      return;
+    }
+    try {
+      client.connect(options()).waitForCompletion(15_000);
+      client.subscribe(down, 1).waitForCompletion(15_000);
+      connected = true;
+      resume();
+    } catch (MqttException e) {
+      connected = false;
+      try {
+        if (client.isConnected()) {
+          client.disconnect().waitForCompletion(2000);
+        }
+      } catch (MqttException ignored) {
+        // retried below
+      }
+      if (e.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+          || e.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED) {
+        log.warn(
+            "Device {}/{} is no longer accepted by the server (revoked?); not reconnecting",
+            cfg.userId,
+            cfg.deviceId);
+        return;
+      }
+      scheduleReconnect();
+    }
+  }
+
+  private void publish(DeviceRequest request, int qos) {
+    if (!connected) {
+      return; // resent on reconnect
+    }
+    try {
+      client.publish(up, codec.encode(request), qos, false);
+    } catch (MqttException e) {
+      log.debug("Device {}/{}: publish failed: {}", cfg.userId, cfg.deviceId, e.getMessage());
+    }
+  }
+
+  private <T> T call(java.util.concurrent.Callable<T> c) {
+    try {
+      return loop.submit(c).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Sends the last ack, then disconnects. */
+  @Override
+  public void close() {
+    try {
+      loop.submit(this::ack).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // closing anyway
+    }
+    loop.execute(() -> closed = true);
+    try {
+      if (client.isConnected()) {
+        client.disconnect(2000).waitForCompletion(3000);
+      }
+    } catch (MqttException e) {
+      // closing anyway
+    }
+    try {
+      client.close();
+    } catch (MqttException e) {
+      // closing anyway
+    }
+    loop.shutdown();
+  }
+
+  /** For logs: never the token. */
+  @Override
+  public String toString() {
+    return "IrisDevice[" + cfg.userId + "/" + cfg.deviceId + " " + cfg.serverUri + "]";
+  }
+}

@@ -1,0 +1,466 @@
+package io.iris.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DeviceRequest;
+import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.ResnapshotRequired;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ServerFrame;
+import io.iris.protocol.thrift.Snapshot;
+import io.iris.protocol.thrift.TypingEvent;
+import io.iris.sdk.IrisDevice;
+import io.iris.storage.DeltaHistory;
+import java.io.File;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two users on three devices, through the device SDK over real sockets: live push, catch-up of an
+ * offline device from each tier in turn (memory, the log through its bookmarks, MySQL after the log
+ * lost the range), "resnapshot required" with both costs, a resend that creates one message, typing
+ * over QoS 0, TLS, revocation closing a live connection, and a stock mosquitto_sub.
+ */
+class DeviceSyncIT {
+  private static final long ANA = 901;
+  private static final long BEN = 902;
+
+  /** A device and everything it applied. */
+  static final class Phone implements IrisDevice.Listener {
+    final List<Delta> applied = new CopyOnWriteArrayList<>();
+    final List<TypingEvent> typing = new CopyOnWriteArrayList<>();
+    final List<ResnapshotRequired> resnapshots = new CopyOnWriteArrayList<>();
+    final List<Snapshot> snapshots = new CopyOnWriteArrayList<>();
+    IrisDevice device;
+
+    @Override
+    public void onDeltas(List<Delta> deltas) {
+      applied.addAll(deltas);
+    }
+
+    @Override
+    public void onTyping(TypingEvent event) {
+      typing.add(event);
+    }
+
+    @Override
+    public boolean onResnapshotRequired(ResnapshotRequired costs) {
+      resnapshots.add(costs);
+      return true;
+    }
+
+    @Override
+    public void onSnapshot(Snapshot snapshot) {
+      snapshots.add(snapshot);
+    }
+
+    long last() {
+      return device.lastSeq();
+    }
+  }
+
+  static Phone open(IrisStack stack, long user, String name, String token, long lastSeq)
+      throws Exception {
+    Phone p = new Phone();
+    p.device =
+        IrisDevice.builder()
+            .serverUri(DeviceAuthIT.url(stack))
+            .user(user)
+            .device(name)
+            .token(token)
+            .lastSeq(lastSeq)
+            .listener(p)
+            .resendAfter(Duration.ofSeconds(3))
+            .build();
+    p.device.connect(Duration.ofSeconds(10));
+    return p;
+  }
+
+  static void await(String what, BooleanSupplier done) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** Every delta once, in order, no gap, from {@code first}. */
+  static void assertContiguous(List<Delta> deltas, long first) {
+    for (int i = 0; i < deltas.size(); i++) {
+      assertEquals(first + i, deltas.get(i).getSeq(), "seq at position " + i);
+      assertEquals(deltas.get(i).getSeq() - 1, deltas.get(i).getPrevSeq());
+    }
+  }
+
+  static void sendAll(Phone from, long thread, String prefix, int n) throws Exception {
+    List<CompletableFuture<Delta>> sent = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      sent.add(from.device.send(thread, prefix + " " + i));
+    }
+    for (CompletableFuture<Delta> f : sent) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void shouldDeliverEveryDeltaOnceAndCatchUpFromEachTier() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String anaPhoneToken = DeviceRegistry.register(stack.bootstrapServers(), ANA, "phone");
+    String anaTabletToken = DeviceRegistry.register(stack.bootstrapServers(), ANA, "tablet");
+    String benToken = DeviceRegistry.register(stack.bootstrapServers(), BEN, "phone");
+    DeviceAuthIT.awaitRegistered(stack, before + 3);
+
+    Phone anaPhone = open(stack, ANA, "phone", anaPhoneToken, 0);
+    Phone anaTablet = open(stack, ANA, "tablet", anaTabletToken, 0);
+    Phone ben = open(stack, BEN, "phone", benToken, 0);
+
+    // Live: a thread, then messages both ways.
+    Delta created = anaPhone.device.createThread(List.of(BEN), "sync").get(30, TimeUnit.SECONDS);
+    long thread = created.getThreadId();
+    sendAll(anaPhone, thread, "ana", 5);
+    sendAll(ben, thread, "ben", 5);
+    await("ana's devices at ben's last", () -> anaTablet.applied.size() == 11);
+    await("ben at 11", () -> ben.applied.size() == 11);
+    assertContiguous(anaPhone.applied, 1);
+    assertContiguous(anaTablet.applied, 1);
+    assertContiguous(ben.applied, 1);
+    assertEquals(
+        anaPhone.applied.stream().map(Delta::getSeq).toList(),
+        anaTablet.applied.stream().map(Delta::getSeq).toList());
+    await(
+        "the tablet's pointer at its last seq",
+        () -> stack.pointers().get(ANA, "tablet") == anaTablet.last());
+
+    // Typing: to the other member's devices, never to iris.log.
+    // Best effort by design (QoS 0, membership as MySQL has it so far): repeated until it shows.
+    Phone tablet0 = anaTablet;
+    await(
+        "typing at ana's devices",
+        () -> {
+          ben.device.typing(thread, true);
+          sleep(300);
+          return !anaPhone.typing.isEmpty() && !tablet0.typing.isEmpty();
+        });
+    assertEquals(BEN, anaPhone.typing.get(0).getUserId());
+    assertTrue(ben.typing.isEmpty(), "not echoed to the typist");
+
+    // Tier 1: a short absence is served from the bridge's memory.
+    long tier1 = stack.catchUp().count("sync-memory");
+    Phone tab1 = reopenAfter(stack, anaTablet, anaTabletToken, () -> sendAll(ben, thread, "t1", 3));
+    await("tablet caught up (memory)", sameAs(anaPhone, tab1));
+    assertTrue(stack.catchUp().count("sync-memory") > tier1, "served from memory");
+
+    // Tier 2: more than memory holds (8 per user here), fewer than the bookmarks cover (32).
+    long tier2 = stack.catchUp().count("sync-log");
+    Phone tab2 = reopenAfter(stack, tab1, anaTabletToken, () -> sendAll(ben, thread, "t2", 20));
+    await("tablet caught up (log)", sameAs(anaPhone, tab2));
+    assertTrue(stack.catchUp().count("sync-log") > tier2, "served from iris.log");
+
+    // Tier 3: the log loses the range (as retention would), MySQL still has it.
+    long tier3 = stack.catchUp().count("sync-storage");
+    Phone tab3 =
+        reopenAfter(
+            stack,
+            tab2,
+            anaTabletToken,
+            () -> {
+              sendAll(ben, thread, "t3", 12);
+              truncateLogOnceStored(stack, ANA, stack.userLogs().head(ANA));
+            });
+    await("tablet caught up (storage)", sameAs(anaPhone, tab3));
+    assertTrue(stack.catchUp().count("sync-storage") > tier3, "served from MySQL");
+    assertContiguous(tab3.applied, tab3.applied.get(0).getSeq());
+
+    // Too far behind: resnapshot required, with both costs; the SDK takes the snapshot.
+    Phone tablet = tab3;
+    tab3.device.close();
+    sendAll(ben, thread, "far", 160);
+    Phone again = open(stack, ANA, "tablet", anaTabletToken, tablet.last());
+    await("resnapshot offered", () -> !again.resnapshots.isEmpty());
+    ResnapshotRequired r = again.resnapshots.get(0);
+    assertTrue(r.getCatchUpDeltas() > 150, r.toString());
+    assertTrue(r.getCatchUpBytes() > 0 && r.getSnapshotBytes() > 0, r.toString());
+    await("snapshot taken", () -> !again.snapshots.isEmpty());
+    assertTrue(
+        again.snapshots.get(0).getThreads().stream().anyMatch(t -> t.getThreadId() == thread),
+        "the snapshot holds the thread");
+    await("tablet at the head after the snapshot", sameAs(anaPhone, again));
+
+    // A resend of the same command (a lost confirmation) creates one message.
+    resendTwice(stack, ANA, "raw", thread, "said once");
+    await("ben got it", () -> count(ben, "said once") >= 1);
+    Thread.sleep(3000);
+    assertEquals(1, count(ben, "said once"), "one message for two sends");
+
+    // Revocation closes a live connection, and the SDK does not retry it.
+    DeviceRegistry.revoke(stack.bootstrapServers(), ANA, "tablet");
+    await("revoked tablet disconnected", () -> !again.device.isConnected());
+
+    for (Phone p : List.of(anaPhone, again, ben)) {
+      p.device.close();
+    }
+  }
+
+  @Test
+  void shouldRefuseTypingAndSendsOutsideTheThread() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String a = DeviceRegistry.register(stack.bootstrapServers(), 911, "phone");
+    String c = DeviceRegistry.register(stack.bootstrapServers(), 913, "phone");
+    DeviceAuthIT.awaitRegistered(stack, before + 2);
+    Phone owner = open(stack, 911, "phone", a, 0);
+    Phone outsider = open(stack, 913, "phone", c, 0);
+    long thread =
+        owner.device.createThread(List.of(912L), "private").get(30, TimeUnit.SECONDS).getThreadId();
+    long refused = stack.typing().refused();
+    outsider.device.typing(thread, true);
+    await("typing refused", () -> stack.typing().refused() > refused);
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> outsider.device.send(thread, "let me in").get(30, TimeUnit.SECONDS));
+    assertInstanceOf(IrisDevice.RejectedException.class, e.getCause());
+    assertEquals(ErrorCode.NOT_A_MEMBER, ((IrisDevice.RejectedException) e.getCause()).code());
+    assertTrue(owner.typing.isEmpty());
+    owner.device.close();
+    outsider.device.close();
+  }
+
+  @Test
+  void shouldServeDevicesOverTls() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), 921, "tls");
+    DeviceAuthIT.awaitRegistered(stack, before + 1);
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    try (InputStream in =
+        Files.newInputStream(
+            java.nio.file.Path.of(
+                stack.config().getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)))) {
+      trust.load(in, TestStacks.TLS_PASSWORD.toCharArray());
+    }
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext ssl = SSLContext.getInstance("TLS");
+    ssl.init(null, tmf.getTrustManagers(), null);
+    Phone p = new Phone();
+    p.device =
+        IrisDevice.builder()
+            .serverUri(stack.endpoints().get("mqtts"))
+            .user(921)
+            .device("tls")
+            .token(token)
+            .lastSeq(-1)
+            .listener(p)
+            .socketFactory(ssl.getSocketFactory())
+            .build();
+    p.device.connect(Duration.ofSeconds(10));
+    await("snapshot over TLS", () -> !p.snapshots.isEmpty());
+    Delta d = p.device.createThread(List.of(922L), "over tls").get(30, TimeUnit.SECONDS);
+    assertTrue(d.getBody().isSetThreadCreated());
+    p.device.close();
+  }
+
+  @Test
+  void shouldPushToAStockMosquittoSubscriber() throws Exception {
+    assumeTrue(
+        new File("/usr/bin/mosquitto_sub").canExecute(), "mosquitto-clients are not installed");
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String subToken = DeviceRegistry.register(stack.bootstrapServers(), 931, "cli");
+    String senderToken = DeviceRegistry.register(stack.bootstrapServers(), 932, "phone");
+    DeviceAuthIT.awaitRegistered(stack, before + 2);
+    Process sub =
+        new ProcessBuilder(
+                "mosquitto_sub",
+                "-V",
+                "mqttv311",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                Integer.toString(stack.mqtt().settings().port()),
+                "-i",
+                "931/cli",
+                "-u",
+                "931",
+                "-P",
+                subToken,
+                "-t",
+                "iris/931/cli/down",
+                "-q",
+                "1",
+                "-C",
+                "1",
+                "-W",
+                "40",
+                "-F",
+                "%x")
+            .redirectErrorStream(true)
+            .start();
+    Thread.sleep(1500); // subscribed
+    Phone sender = open(stack, 932, "phone", senderToken, 0);
+    sender.device.createThread(List.of(931L), "to the cli").get(30, TimeUnit.SECONDS);
+    assertTrue(sub.waitFor(45, TimeUnit.SECONDS), "mosquitto_sub got nothing");
+    String out = new String(sub.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    assertEquals(0, sub.exitValue(), out);
+    ServerFrame f = FrameCodec.defaults().decode(HexFormat.of().parseHex(out), ServerFrame::new);
+    assertTrue(f.getBody().isSetDeltas(), f.toString());
+    Delta d = f.getBody().getDeltas().getDeltas().get(0);
+    assertEquals(931, d.getUserId());
+    assertTrue(d.getBody().isSetThreadCreated());
+    sender.device.close();
+  }
+
+  static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  interface Step {
+    void run() throws Exception;
+  }
+
+  /** Closes the device, runs {@code meanwhile}, and reconnects it from its last seq. */
+  static Phone reopenAfter(IrisStack stack, Phone p, String token, Step meanwhile)
+      throws Exception {
+    long last = p.last();
+    String[] id = p.device.toString().replaceAll(".*\\[(\\S+) .*", "$1").split("/");
+    p.device.close();
+    meanwhile.run();
+    Phone again = open(stack, Long.parseLong(id[0]), id[1], token, last);
+    return again;
+  }
+
+  static BooleanSupplier sameAs(Phone reference, Phone p) {
+    return () -> {
+      long head = reference.last();
+      return head > 0 && p.last() == head;
+    };
+  }
+
+  static long count(Phone p, String text) {
+    return p.applied.stream()
+        .filter(d -> d.getBody().isSetNewMessage())
+        .filter(d -> text.equals(d.getBody().getNewMessage().getText()))
+        .count();
+  }
+
+  /** The same command frame published twice by one device, as a phone resending after a timeout. */
+  static void resendTwice(IrisStack stack, long user, String device, long thread, String text)
+      throws Exception {
+    int before = stack.devices().size();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), user, device);
+    DeviceAuthIT.awaitRegistered(stack, before + 1);
+    MqttClient c =
+        new MqttClient(DeviceAuthIT.url(stack), user + "/" + device, new MemoryPersistence());
+    c.connect(DeviceAuthIT.options(user, token));
+    byte[] frame =
+        FrameCodec.defaults()
+            .encode(
+                new DeviceRequest(
+                    "resend",
+                    DeviceRequestBody.command(
+                        new DeviceCommand(
+                            "resent-once",
+                            thread,
+                            CommandBody.sendMessage(new SendMessage(text))))));
+    String up = "iris/" + user + "/" + device + "/up";
+    c.publish(up, frame, 1, false);
+    Thread.sleep(1000);
+    c.publish(up, frame, 1, false);
+    c.disconnect();
+    c.close();
+  }
+
+  /**
+   * Waits until MySQL holds {@code user}'s deltas up to {@code seq} and the sink has committed past
+   * the partition's end, then deletes the partition's records below its end offset: the log no
+   * longer holds the range.
+   */
+  static void truncateLogOnceStored(IrisStack stack, long user, long seq) throws Exception {
+    com.zaxxer.hikari.HikariConfig hc = new com.zaxxer.hikari.HikariConfig();
+    hc.setJdbcUrl(stack.jdbcUrl());
+    hc.setUsername("root");
+    hc.setMaximumPoolSize(1);
+    try (com.zaxxer.hikari.HikariDataSource ds = new com.zaxxer.hikari.HikariDataSource(hc)) {
+      DeltaHistory h = new DeltaHistory(ds);
+      await(
+          "MySQL at seq " + seq,
+          () -> {
+            try {
+              return h.maxSeq(user) >= seq;
+            } catch (Exception e) {
+              return false;
+            }
+          });
+    }
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    try (Admin admin = Admin.create(p)) {
+      // The bridge's bookmarks know the user's partition of iris.log.
+      TopicPartition tp =
+          new TopicPartition(
+              Topics.LOG.name(),
+              stack.userLogs().bookmarkAtOrBefore(user, Long.MAX_VALUE).partition());
+      long end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
+      await(
+          "the sink past offset " + end,
+          () -> {
+            try {
+              Map<TopicPartition, OffsetAndMetadata> committed =
+                  admin
+                      .listConsumerGroupOffsets("connect-iris-mysql-sink")
+                      .partitionsToOffsetAndMetadata()
+                      .get();
+              OffsetAndMetadata o = committed.get(tp);
+              // The last offset is the commit marker of the last transaction, never consumed.
+              return o != null && o.offset() >= end - 1;
+            } catch (Exception e) {
+              return false;
+            }
+          });
+      admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(end))).all().get();
+    }
+  }
+}
