@@ -182,7 +182,7 @@ public final class IrisCli {
       name = "bench",
       description =
           "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
-      subcommands = {BenchStreams.class, BenchSnapshot.class, BenchSink.class})
+      subcommands = {BenchStreams.class, BenchSnapshot.class, BenchSink.class, BenchEdge.class})
   static final class Bench {}
 
   @Command(
@@ -282,6 +282,45 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       new io.iris.launcher.bench.SinkBenchmark(System.out, deltas, rate).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "edge",
+      description =
+          "Device edge on a fresh stack: connections one bridge holds and memory per connection,"
+              + " then push throughput and send-to-delivery latency between SDK devices, beside"
+              + " Kafka's EndToEndLatency on the same broker.")
+  static final class BenchEdge implements Callable<Integer> {
+    @Option(
+        names = "--connections",
+        defaultValue = "10000",
+        description =
+            "Idle devices connected (default ${DEFAULT-VALUE}; the open-file limit here is 20,000 per process).")
+    int connections;
+
+    @Option(
+        names = "--pairs",
+        defaultValue = "50",
+        description = "Pairs of devices exchanging messages (default ${DEFAULT-VALUE}).")
+    int pairs;
+
+    @Option(
+        names = "--rate",
+        defaultValue = "500",
+        description = "Messages per second in total (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(
+        names = "--seconds",
+        defaultValue = "30",
+        description = "How long messages are sent (default ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.EdgeBenchmark(System.out, connections, pairs, rate, seconds).run();
       return 0;
     }
   }

@@ -3,6 +3,7 @@ package io.iris.bridge;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.DeviceRecord;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,21 +83,34 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
    */
   public static String register(String bootstrapServers, long userId, String deviceId)
       throws Exception {
-    if (DeviceTopics.parseClientId(userId + "/" + deviceId) == null) {
-      throw new IllegalArgumentException(
-          "user id must be positive and device id 1-64 characters without '/', '+' or '#'");
+    return registerAll(bootstrapServers, List.of(Map.entry(userId, deviceId))).get(0);
+  }
+
+  /** Adds many devices through one producer; returns their tokens in the same order. */
+  public static List<String> registerAll(
+      String bootstrapServers, List<Map.Entry<Long, String>> devices) throws Exception {
+    List<DeviceRecord> records = new java.util.ArrayList<>();
+    List<String> tokens = new java.util.ArrayList<>();
+    for (Map.Entry<Long, String> d : devices) {
+      long userId = d.getKey();
+      String deviceId = d.getValue();
+      if (DeviceTopics.parseClientId(userId + "/" + deviceId) == null) {
+        throw new IllegalArgumentException(
+            "user id must be positive and device id 1-64 characters without '/', '+' or '#'");
+      }
+      String token = DeviceTokens.newToken();
+      byte[] salt = DeviceTokens.newSalt();
+      records.add(
+          new DeviceRecord(
+              userId,
+              deviceId,
+              java.nio.ByteBuffer.wrap(DeviceTokens.hash(salt, token)),
+              java.nio.ByteBuffer.wrap(salt),
+              System.currentTimeMillis()));
+      tokens.add(token);
     }
-    String token = DeviceTokens.newToken();
-    byte[] salt = DeviceTokens.newSalt();
-    DeviceRecord r =
-        new DeviceRecord(
-            userId,
-            deviceId,
-            java.nio.ByteBuffer.wrap(DeviceTokens.hash(salt, token)),
-            java.nio.ByteBuffer.wrap(salt),
-            System.currentTimeMillis());
-    write(bootstrapServers, r);
-    return token;
+    write(bootstrapServers, records);
+    return tokens;
   }
 
   /** Marks a device revoked: it can no longer connect. */
@@ -110,10 +124,10 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
                 java.nio.ByteBuffer.wrap(new byte[16]),
                 System.currentTimeMillis())
             .setRevoked(true);
-    write(bootstrapServers, r);
+    write(bootstrapServers, List.of(r));
   }
 
-  private static void write(String bootstrapServers, DeviceRecord r) throws Exception {
+  private static void write(String bootstrapServers, List<DeviceRecord> records) throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -121,13 +135,18 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
     try (KafkaProducer<String, DeviceRecord> producer =
         new KafkaProducer<>(
             p, Topics.DEVICES.keySerde().serializer(), Topics.DEVICES.valueSerde().serializer())) {
-      producer
-          .send(
-              new ProducerRecord<>(
-                  Topics.DEVICES.name(),
-                  Topics.devicePointerKey(r.getUserId(), r.getDeviceId()),
-                  r))
-          .get(30, TimeUnit.SECONDS);
+      List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+      for (DeviceRecord r : records) {
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    Topics.DEVICES.name(),
+                    Topics.devicePointerKey(r.getUserId(), r.getDeviceId()),
+                    r)));
+      }
+      for (java.util.concurrent.Future<?> f : sent) {
+        f.get(30, TimeUnit.SECONDS);
+      }
     }
   }
 
