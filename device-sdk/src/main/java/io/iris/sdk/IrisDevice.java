@@ -241,6 +241,8 @@ public final class IrisDevice implements AutoCloseable {
   private volatile boolean connected;
   private volatile long lastSeqView;
   private long duplicates;
+  private long progressSeq = -1;
+  private long progressAtNanos;
   private long gapsRepaired;
 
   private IrisDevice(Builder b) {
@@ -477,7 +479,12 @@ public final class IrisDevice implements AutoCloseable {
           TimeUnit.MILLISECONDS);
       return;
     }
-    maybeSync();
+    if (answer || !held.isEmpty()) {
+      // Catching up: ask for the next page. Live: only a gap is asked for at once; being behind
+      // the head of a live batch is normal (the rest of the user's deltas follow in the next
+      // batches) and is checked by the tick when it lasts.
+      maybeSync();
+    }
   }
 
   private void drain() {
@@ -672,6 +679,17 @@ public final class IrisDevice implements AutoCloseable {
         && now - syncSentAtNanos > TimeUnit.SECONDS.toNanos(10)) {
       syncRequestId = null; // the answer was lost: ask again
       maybeSync();
+    }
+    if (lastSeq != progressSeq) {
+      progressSeq = lastSeq;
+      progressAtNanos = now;
+    } else if (connected
+        && syncRequestId == null
+        && lastSeq >= 0
+        && lastSeq < headSeq
+        && now - progressAtNanos > TimeUnit.SECONDS.toNanos(1)) {
+      maybeSync(); // behind the head for a second without progress: a push was lost
+      progressAtNanos = now;
     }
   }
 

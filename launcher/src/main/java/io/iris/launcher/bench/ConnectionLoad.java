@@ -73,6 +73,21 @@ public final class ConnectionLoad {
                             .addLast(MqttEncoder.INSTANCE)
                             .addLast(
                                 new SimpleChannelInboundHandler<MqttMessage>() {
+                                  private boolean settled;
+
+                                  private void settle(boolean ok) {
+                                    if (!settled) {
+                                      settled = true;
+                                      (ok ? subscribed : failed).incrementAndGet();
+                                      inFlight.release();
+                                    }
+                                  }
+
+                                  @Override
+                                  public void channelInactive(ChannelHandlerContext ctx) {
+                                    settle(false); // closed before it was subscribed
+                                  }
+
                                   @Override
                                   public void channelActive(ChannelHandlerContext ctx) {
                                     ctx.writeAndFlush(
@@ -92,8 +107,7 @@ public final class ConnectionLoad {
                                     if (msg instanceof MqttConnAckMessage ack) {
                                       if (ack.variableHeader().connectReturnCode()
                                           != MqttConnectReturnCode.CONNECTION_ACCEPTED) {
-                                        failed.incrementAndGet();
-                                        inFlight.release();
+                                        settle(false);
                                         ctx.close();
                                         return;
                                       }
@@ -105,8 +119,7 @@ public final class ConnectionLoad {
                                                   "iris/" + d[0] + "/" + d[1] + "/down")
                                               .build());
                                     } else if (msg instanceof MqttSubAckMessage) {
-                                      subscribed.incrementAndGet();
-                                      inFlight.release();
+                                      settle(true);
                                     }
                                   }
 
@@ -127,7 +140,9 @@ public final class ConnectionLoad {
                   }
                 });
       }
-      inFlight.acquire(200);
+      if (!inFlight.tryAcquire(200, 120, java.util.concurrent.TimeUnit.SECONDS)) {
+        System.out.println("progress: some connections unanswered after 120 s");
+      }
       System.out.println("connected " + subscribed.get() + " failed " + failed.get());
       System.out.flush();
       // Hold the connections until the benchmark closes our stdin.
