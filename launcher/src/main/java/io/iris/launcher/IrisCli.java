@@ -318,9 +318,23 @@ public final class IrisCli {
         description = "How long messages are sent (default ${DEFAULT-VALUE}).")
     int seconds;
 
+    @Option(
+        names = "--warmup",
+        defaultValue = "60",
+        description =
+            "Seconds of unmeasured traffic first, for the JIT (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(
+        names = "--set",
+        description = "A stack setting for this run, e.g. --set streams.commit.interval.ms=20.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
     @Override
     public Integer call() throws Exception {
-      new io.iris.launcher.bench.EdgeBenchmark(System.out, connections, pairs, rate, seconds).run();
+      new io.iris.launcher.bench.EdgeBenchmark(
+              System.out, connections, pairs, rate, seconds, warmup, overrides)
+          .run();
       return 0;
     }
   }

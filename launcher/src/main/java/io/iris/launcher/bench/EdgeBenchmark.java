@@ -46,8 +46,19 @@ public final class EdgeBenchmark {
   private final int pairs;
   private final int rate;
   private final int seconds;
+  private final int warmup;
+  private final Map<String, String> overrides;
 
-  public EdgeBenchmark(PrintStream out, int connections, int pairs, int rate, int seconds) {
+  public EdgeBenchmark(
+      PrintStream out,
+      int connections,
+      int pairs,
+      int rate,
+      int seconds,
+      int warmup,
+      Map<String, String> overrides) {
+    this.warmup = warmup;
+    this.overrides = overrides;
     this.out = out;
     this.connections = connections;
     this.pairs = pairs;
@@ -58,6 +69,7 @@ public final class EdgeBenchmark {
   public void run() throws Exception {
     Path dir = Files.createTempDirectory("iris-bench-edge");
     Map<String, Object> c = IrisConfig.onFreePorts(dir);
+    c.putAll(overrides);
     StringBuilder table = new StringBuilder();
     try (IrisStack stack = new IrisStack(new IrisConfig(c))) {
       stack.preflight();
@@ -214,40 +226,30 @@ public final class EdgeBenchmark {
               .get(60, TimeUnit.SECONDS)
               .getThreadId();
     }
-    // wait until both ends saw the thread, then measure from a clean counter
-    Thread.sleep(2000);
+    // Warm up first: on 2 cores the JIT compiles for the first minute or more (C2 alone took a
+    // core's worth of 20 s in the first 60 s here), and a cold run measures the compiler.
+    if (warmup > 0) {
+      out.printf("bench: warm-up: %,d messages/s for %d s (not measured)%n", rate, warmup);
+      long warm =
+          drive(devices, threads, "w=", warmup, new ArrayList<>(), new ArrayList<>(), delivered);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (delivered.get() < 2 * warm && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+    }
+    Thread.sleep(1000);
     delivered.set(0);
     latencyCount.set(0);
     out.printf(
         "bench: push: %d pairs, %,d messages/s for %d s (%,d idle connections held)%n",
         pairs, rate, seconds, connections);
-    String pad = "x".repeat(40);
     long total = (long) rate * seconds;
+    HopProbe probe = new HopProbe(stack.bootstrapServers(), (int) total);
+    probe.start();
     List<CompletableFuture<Delta>> sends = new ArrayList<>();
     List<double[]> perSecond = new ArrayList<>();
     long t0 = System.nanoTime();
-    long sent = 0;
-    long nextReport = t0 + 1_000_000_000L;
-    long lastDelivered = 0;
-    while (sent < total) {
-      long due = Math.min(total, (System.nanoTime() - t0) * rate / 1_000_000_000L);
-      for (; sent < due; sent++) {
-        int pair = (int) (sent % pairs);
-        int from = 2 * pair + (int) ((sent / pairs) % 2);
-        sends.add(devices.get(from).send(threads[pair], "t=" + System.nanoTime() + " " + pad));
-      }
-      long now = System.nanoTime();
-      if (now >= nextReport) {
-        long d = delivered.get();
-        perSecond.add(new double[] {d - lastDelivered});
-        out.printf(
-            "bench:   %3d s  sent %,8d  delivered %,9d deltas%n",
-            (now - t0) / 1_000_000_000L, sent, d);
-        lastDelivered = d;
-        nextReport += 1_000_000_000L;
-      }
-      Thread.sleep(1);
-    }
+    drive(devices, threads, "t=", seconds, sends, perSecond, delivered);
     long confirmed = 0;
     for (CompletableFuture<Delta> f : sends) {
       try {
@@ -270,6 +272,7 @@ public final class EdgeBenchmark {
       dups += d.duplicatesDropped();
       d.close();
     }
+    probe.close();
     catchUp(stack, ids.get(1).getKey(), table);
     int m = (int) Math.min(latencyCount.get(), latencies.length);
     long[] lat = Arrays.copyOf(latencies, m);
@@ -291,6 +294,7 @@ public final class EdgeBenchmark {
             e2e[0], e2e[1], e2e[2]));
     table.append(
         String.format("| gaps repaired / duplicates dropped by devices | %d / %d |%n", gaps, dups));
+    probe.report(table);
     double[] series = perSecond.stream().mapToDouble(a -> a[0]).toArray();
     if (series.length > 1) {
       Path html = Path.of("bench-results", "edge-push.html");
@@ -303,6 +307,47 @@ public final class EdgeBenchmark {
           List.of(new HtmlChart.Series("deltas delivered/s", "#1f77b4", series)));
       out.println("bench: chart written to " + html.toAbsolutePath());
     }
+  }
+
+  /**
+   * Sends at {@code rate} for {@code secs}, texts "&lt;tag&gt;&lt;nanoTime&gt; …"; returns how
+   * many.
+   */
+  private long drive(
+      List<IrisDevice> devices,
+      long[] threads,
+      String tag,
+      int secs,
+      List<CompletableFuture<Delta>> sends,
+      List<double[]> perSecond,
+      AtomicLong delivered)
+      throws InterruptedException {
+    String pad = "x".repeat(40);
+    long total = (long) rate * secs;
+    long t0 = System.nanoTime();
+    long sent = 0;
+    long nextReport = t0 + 1_000_000_000L;
+    long lastDelivered = delivered.get();
+    while (sent < total) {
+      long due = Math.min(total, (System.nanoTime() - t0) * rate / 1_000_000_000L);
+      for (; sent < due; sent++) {
+        int pair = (int) (sent % pairs);
+        int from = 2 * pair + (int) ((sent / pairs) % 2);
+        sends.add(devices.get(from).send(threads[pair], tag + System.nanoTime() + " " + pad));
+      }
+      long now = System.nanoTime();
+      if (now >= nextReport) {
+        long d = delivered.get();
+        perSecond.add(new double[] {d - lastDelivered});
+        out.printf(
+            "bench:   %3d s  sent %,8d  delivered %,9d deltas%n",
+            (now - t0) / 1_000_000_000L, sent, d);
+        lastDelivered = d;
+        nextReport += 1_000_000_000L;
+      }
+      Thread.sleep(1);
+    }
+    return total;
   }
 
   /**
