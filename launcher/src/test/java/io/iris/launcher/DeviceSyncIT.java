@@ -156,7 +156,9 @@ class DeviceSyncIT {
     long thread = created.getThreadId();
     sendAll(anaPhone, thread, "ana", 5);
     sendAll(ben, thread, "ben", 5);
-    await("ana's devices at ben's last", () -> anaTablet.applied.size() == 11);
+    await(
+        "both of ana's devices at 11",
+        () -> anaTablet.applied.size() == 11 && anaPhone.applied.size() == 11);
     await("ben at 11", () -> ben.applied.size() == 11);
     assertContiguous(anaPhone.applied, 1);
     assertContiguous(anaTablet.applied, 1);
@@ -208,10 +210,11 @@ class DeviceSyncIT {
     assertTrue(stack.catchUp().count("sync-storage") > tier3, "served from MySQL");
     assertContiguous(tab3.applied, tab3.applied.get(0).getSeq());
 
-    // Too far behind: resnapshot required, with both costs; the SDK takes the snapshot.
+    // Too far behind (more than 150 here): resnapshot required, with both costs; the SDK takes
+    // the snapshot.
     Phone tablet = tab3;
     tab3.device.close();
-    sendAll(ben, thread, "far", 160);
+    sendAll(ben, thread, "far", 220);
     Phone again = open(stack, ANA, "tablet", anaTabletToken, tablet.last());
     await("resnapshot offered", () -> !again.resnapshots.isEmpty());
     ResnapshotRequired r = again.resnapshots.get(0);
@@ -261,6 +264,37 @@ class DeviceSyncIT {
     assertTrue(owner.typing.isEmpty());
     owner.device.close();
     outsider.device.close();
+  }
+
+  @Test
+  void shouldAnswerAGapRequestWithExactlyTheMissingRange() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String a = DeviceRegistry.register(stack.bootstrapServers(), 941, "phone");
+    String raw = DeviceRegistry.register(stack.bootstrapServers(), 941, "raw");
+    DeviceAuthIT.awaitRegistered(stack, before + 2);
+    Phone phone = open(stack, 941, "phone", a, 0);
+    long thread =
+        phone.device.createThread(List.of(942L), "gaps").get(30, TimeUnit.SECONDS).getThreadId();
+    sendAll(phone, thread, "gap", 9);
+    await("ten deltas", () -> phone.last() == 10);
+    PushPathIT.Device d = PushPathIT.connect(stack, 941, "raw", raw);
+    PushPathIT.send(
+        d,
+        new DeviceRequest(
+            "gap-4-6",
+            DeviceRequestBody.sync(new io.iris.protocol.thrift.SyncRequest(3).setToSeq(6))));
+    List<Long> got = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Delta x = d.deltas().poll(30, TimeUnit.SECONDS);
+      assertTrue(x != null, "missing delta " + (4 + i));
+      got.add(x.getSeq());
+    }
+    assertEquals(List.of(4L, 5L, 6L), got);
+    assertEquals(null, d.deltas().poll(1, TimeUnit.SECONDS), "nothing beyond the range");
+    d.client().disconnect();
+    d.client().close();
+    phone.device.close();
   }
 
   @Test
