@@ -28,7 +28,9 @@ import picocli.CommandLine.Parameters;
       IrisCli.ConfigDoc.class,
       IrisCli.Bench.class,
       IrisCli.Device.class,
-      IrisCli.KafkaTool.class
+      IrisCli.KafkaTool.class,
+      IrisCli.Pointers.class,
+      IrisCli.Tail.class
     })
 public final class IrisCli {
 
@@ -335,6 +337,74 @@ public final class IrisCli {
       new io.iris.launcher.bench.EdgeBenchmark(
               System.out, connections, pairs, rate, seconds, warmup, overrides)
           .run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pointers",
+      description =
+          "One user's head seq, each device's pointer, the storage pointer, and how far behind"
+              + " each is; the two consumer groups on the user's partition.")
+  static final class Pointers implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Option(names = "--user", required = true, description = "User id.")
+    long user;
+
+    @Override
+    public Integer call() throws Exception {
+      IrisConfig c;
+      try {
+        c = options.load();
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+      io.iris.launcher.tools.UserInspector.print(
+          new io.iris.launcher.tools.UserInspector(
+                  c.kafkaBootstrapServers(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword())
+              .report(user),
+          System.out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "tail",
+      description = "Print one user's deltas from iris.log as JSON lines, following new ones.")
+  static final class Tail implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Option(names = "--user", required = true, description = "User id.")
+    long user;
+
+    @Option(names = "--from-beginning", description = "Start at the oldest delta the log holds.")
+    boolean fromBeginning;
+
+    @Option(
+        names = "--max",
+        defaultValue = "0",
+        description = "Stop after this many deltas (default: never).")
+    long max;
+
+    @Option(
+        names = "--idle-ms",
+        defaultValue = "0",
+        description = "Stop after this long without a new delta (default: never).")
+    long idleMs;
+
+    @Override
+    public Integer call() {
+      IrisConfig c;
+      try {
+        c = options.load();
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+      new io.iris.launcher.tools.UserInspector(c.kafkaBootstrapServers(), c.jdbcUrl(), "", "")
+          .tail(user, fromBeginning, max, idleMs, System.out);
       return 0;
     }
   }

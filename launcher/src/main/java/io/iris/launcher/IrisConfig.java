@@ -384,6 +384,26 @@ public final class IrisConfig extends AbstractConfig {
     return getString(MYSQL_URL_CONFIG).isBlank();
   }
 
+  /** The JDBC URL of MySQL: the configured one, or the embedded MariaDB's (of a running stack). */
+  public String jdbcUrl() {
+    return embeddedMysql()
+        ? "jdbc:mysql://127.0.0.1:"
+            + getInt(MYSQL_PORT_CONFIG)
+            + "/"
+            + getString(MYSQL_DATABASE_CONFIG)
+        : getString(MYSQL_URL_CONFIG);
+  }
+
+  /** The MySQL user (root for the embedded MariaDB). */
+  public String jdbcUser() {
+    return embeddedMysql() ? "root" : getString(MYSQL_USER_CONFIG);
+  }
+
+  /** The MySQL password (empty for the embedded MariaDB). Never log it. */
+  public String jdbcPassword() {
+    return embeddedMysql() ? "" : mysqlPassword().value();
+  }
+
   public boolean embeddedConnect() {
     return getString(CONNECT_URL_CONFIG).isBlank();
   }

@@ -1,0 +1,143 @@
+package io.iris.launcher.tools;
+
+import io.iris.protocol.Topic;
+import io.iris.protocol.Topics;
+import io.iris.protocol.thrift.DeviceRecord;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.MessageFormatter;
+import org.apache.kafka.common.header.Header;
+import org.apache.thrift.TBase;
+import org.apache.thrift.TException;
+import org.apache.thrift.TSerializer;
+import org.apache.thrift.protocol.TSimpleJSONProtocol;
+
+/**
+ * Prints the project's records as one JSON object per line, for Kafka's stock console consumer:
+ *
+ * <pre>
+ * ./iris kafka kafka-console-consumer --bootstrap-server 127.0.0.1:9092 --topic iris.log \
+ *     --from-beginning --formatter io.iris.launcher.tools.IrisRecordFormatter
+ * </pre>
+ *
+ * Keys and values are decoded as the topic registry ({@link Topics}) says; a value that does not
+ * decode is printed as base64 with the reason, dead letters with their headers. Device token hashes
+ * and salts are never printed.
+ */
+public final class IrisRecordFormatter implements MessageFormatter {
+  @Override
+  public void configure(Map<String, ?> configs) {}
+
+  @Override
+  public void writeTo(ConsumerRecord<byte[], byte[]> record, PrintStream output) {
+    output.println(toJson(record));
+  }
+
+  /** One record as a JSON object. */
+  public static String toJson(ConsumerRecord<byte[], byte[]> r) {
+    Topic<?, ?> topic =
+        Topics.ALL.stream().filter(t -> t.name().equals(r.topic())).findFirst().orElse(null);
+    StringBuilder b = new StringBuilder("{");
+    b.append("\"topic\":").append(quote(r.topic()));
+    b.append(",\"partition\":").append(r.partition());
+    b.append(",\"offset\":").append(r.offset());
+    b.append(",\"timestamp\":").append(r.timestamp());
+    b.append(",\"key\":").append(key(topic, r));
+    b.append(",\"value\":").append(value(topic, r));
+    if (r.headers().toArray().length > 0) {
+      b.append(",\"headers\":{");
+      boolean first = true;
+      for (Header h : r.headers()) {
+        if (!first) {
+          b.append(',');
+        }
+        first = false;
+        b.append(quote(h.key()))
+            .append(':')
+            .append(
+                h.value() == null ? "null" : quote(new String(h.value(), StandardCharsets.UTF_8)));
+      }
+      b.append('}');
+    }
+    return b.append('}').toString();
+  }
+
+  private static String key(Topic<?, ?> topic, ConsumerRecord<byte[], byte[]> r) {
+    byte[] k = r.key();
+    if (k == null) {
+      return "null";
+    }
+    if (topic != null
+        && topic.keySerde().deserializer()
+            instanceof org.apache.kafka.common.serialization.LongDeserializer
+        && k.length == 8) {
+      return Long.toString(ByteBuffer.wrap(k).getLong());
+    }
+    return quote(new String(k, StandardCharsets.UTF_8));
+  }
+
+  private static String value(Topic<?, ?> topic, ConsumerRecord<byte[], byte[]> r) {
+    byte[] v = r.value();
+    if (v == null) {
+      return "null";
+    }
+    if (topic == null || topic == Topics.DLQ || topic == Topics.SINK_DLQ) {
+      return "{\"base64\":" + quote(Base64.getEncoder().encodeToString(v)) + "}";
+    }
+    try {
+      Object o = topic.valueSerde().deserializer().deserialize(r.topic(), v);
+      if (o instanceof DeviceRecord d) {
+        d = d.deepCopy(); // hash and salt are not the token, but are nobody's business either
+        d.setTokenHash(new byte[0]);
+        d.setSalt(new byte[0]);
+        o = d;
+      }
+      return json((TBase<?, ?>) o);
+    } catch (RuntimeException e) {
+      if (topic == Topics.DEVICES) {
+        return "{\"undecodable\":\"not a DeviceRecord frame\"}"; // its message may hold the hash
+      }
+      return "{\"undecodable\":"
+          + quote(String.valueOf(e.getMessage()))
+          + ",\"base64\":"
+          + quote(Base64.getEncoder().encodeToString(v))
+          + "}";
+    }
+  }
+
+  /** A Thrift struct as JSON with field names (Thrift's simple JSON protocol). */
+  public static String json(TBase<?, ?> struct) {
+    try {
+      return new String(
+          new TSerializer(new TSimpleJSONProtocol.Factory()).serialize(struct),
+          StandardCharsets.UTF_8);
+    } catch (TException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> {
+          if (c < 0x20) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
+  }
+}
