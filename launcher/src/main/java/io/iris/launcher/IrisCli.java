@@ -126,10 +126,19 @@ public final class IrisCli {
             "Name of this instance's state directory under data.dir/streams (default ${DEFAULT-VALUE}).")
     String instance;
 
+    @Option(
+        names = "--ops-port",
+        defaultValue = "-1",
+        description =
+            "Port of this instance's /metrics, /health, /ready (default: ops.port + 1; 0: none)."
+                + " Give each instance on one host its own.")
+    int opsPort;
+
     @Override
     public Integer call() {
       PrintStream out = System.out;
       IrisStreamsApp app;
+      OpsServer ops = null;
       try {
         IrisConfig config = options.load();
         LogSetup.useDirectory(config.dataDir().resolve("logs"));
@@ -145,6 +154,31 @@ public final class IrisCli {
                 + "; state in "
                 + stateDir);
         app.start(Duration.ofSeconds(120));
+        int port = opsPort >= 0 ? opsPort : config.getInt(IrisConfig.OPS_PORT_CONFIG) + 1;
+        if (port > 0) {
+          var registry =
+              new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                  io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+          new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+          new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
+          app.bindMetrics(registry);
+          IrisStreamsApp running = app;
+          ops =
+              new OpsServer(
+                  config.bindHost(),
+                  port,
+                  registry,
+                  () ->
+                      java.util.Map.of(
+                          "streams",
+                          running.state() == org.apache.kafka.streams.KafkaStreams.State.RUNNING
+                              ? "UP"
+                              : "streams app " + running.state()),
+                  () -> {});
+          ops.start();
+          out.println(
+              "iris: metrics and health on http://" + config.bindHost() + ":" + port + "/metrics");
+        }
       } catch (StartupException e) {
         System.err.println("iris: " + e.getMessage());
         return EXIT_CONFIG;
@@ -153,7 +187,16 @@ public final class IrisCli {
         return 1;
       }
       out.println("iris: streams app running. Ctrl-C stops it.");
-      return runUntilStopped(out, app::close);
+      IrisStreamsApp stopping = app;
+      OpsServer opsToStop = ops;
+      return runUntilStopped(
+          out,
+          () -> {
+            stopping.close();
+            if (opsToStop != null) {
+              opsToStop.close();
+            }
+          });
     }
   }
 

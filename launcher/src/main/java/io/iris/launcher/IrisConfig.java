@@ -147,6 +147,10 @@ public final class IrisConfig extends AbstractConfig {
       "A device further behind than this is answered 'resnapshot required' with the cost of both"
           + " choices (it may still insist on deltas).";
 
+  public static final String OPS_PORT_CONFIG = "ops.port";
+  private static final String OPS_PORT_DOC =
+      "Port of the operations endpoint: /metrics (Prometheus), /health, /ready. 0: none.";
+
   public static final String RUN_STREAMS_CONFIG = "run.streams";
   private static final String RUN_STREAMS_DOC =
       "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
@@ -308,6 +312,13 @@ public final class IrisConfig extends AbstractConfig {
             Range.atLeast(1),
             Importance.MEDIUM,
             MQTT_RESNAPSHOT_AFTER_DELTAS_DOC)
+        .define(
+            OPS_PORT_CONFIG,
+            Type.INT,
+            9400,
+            Range.between(0, 65535),
+            Importance.MEDIUM,
+            OPS_PORT_DOC)
         .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
   }
 
@@ -350,6 +361,7 @@ public final class IrisConfig extends AbstractConfig {
     c.put(MYSQL_PORT_CONFIG, Ports.freePort());
     c.put(CONNECT_PORT_CONFIG, Ports.freePort());
     c.put(MQTT_PORT_CONFIG, Ports.freePort());
+    c.put(OPS_PORT_CONFIG, Ports.freePort());
     return c;
   }
 

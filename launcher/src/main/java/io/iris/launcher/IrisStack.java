@@ -86,6 +86,8 @@ public final class IrisStack implements AutoCloseable {
   private UserLogs userLogs;
   private CatchUp catchUp;
   private TypingRelay typing;
+  private IrisMetrics metrics;
+  private OpsServer ops;
   private PushPath pushPath;
   private IrisStreamsApp streams;
   private String bootstrapServers;
@@ -169,6 +171,12 @@ public final class IrisStack implements AutoCloseable {
       ports.put(IrisConfig.CONNECT_PORT_CONFIG, config.getInt(IrisConfig.CONNECT_PORT_CONFIG));
     }
     ports.put(IrisConfig.MQTT_PORT_CONFIG, config.getInt(IrisConfig.MQTT_PORT_CONFIG));
+    if (config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG) > 0) {
+      ports.put(IrisConfig.MQTT_TLS_PORT_CONFIG, config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG));
+    }
+    if (config.getInt(IrisConfig.OPS_PORT_CONFIG) > 0) {
+      ports.put(IrisConfig.OPS_PORT_CONFIG, config.getInt(IrisConfig.OPS_PORT_CONFIG));
+    }
     ports.forEach(
         (key, port) -> {
           String bindTo = key.equals(IrisConfig.MYSQL_PORT_CONFIG) ? "127.0.0.1" : host;
@@ -279,6 +287,7 @@ public final class IrisStack implements AutoCloseable {
       startConnect(progress);
       registerSink(progress);
       startMqtt(progress);
+      startOps(progress);
     } catch (RuntimeException e) {
       log.error("Start failed; stopping what was started", e);
       close();
@@ -658,6 +667,97 @@ public final class IrisStack implements AutoCloseable {
 
   public CatchUp catchUp() {
     return catchUp;
+  }
+
+  private void startOps(Consumer<String> progress) {
+    int port = config.getInt(IrisConfig.OPS_PORT_CONFIG);
+    if (port <= 0) {
+      return;
+    }
+    metrics = new IrisMetrics(adminConfig());
+    started.push(new Part("metrics", metrics));
+    if (streams != null) {
+      streams.bindMetrics(metrics.registry);
+    }
+    metrics.counter(
+        "iris_deltas_pushed",
+        "Deltas pushed live to devices (one per device reached)",
+        pushPath,
+        PushPath::pushed);
+    metrics.counter(
+        "iris_log_records_skipped",
+        "Records of iris.log the push path could not read",
+        pushPath,
+        PushPath::skipped);
+    metrics.gauge(
+        "iris_devices_connected",
+        "Devices subscribed to their down topic on this bridge",
+        pushPath,
+        PushPath::connectedDevices);
+    metrics.gauge(
+        "iris_devices_registered",
+        "Devices allowed to connect (iris.devices)",
+        devices,
+        DeviceRegistry::size);
+    metrics.counter(
+        "iris_mqtt_refused",
+        "Refused by the edge",
+        mqtt,
+        MqttEdge::refusedConnects,
+        "what",
+        "connect");
+    metrics.counter(
+        "iris_mqtt_refused",
+        "Refused by the edge",
+        topicPolicy,
+        DeviceTopicPolicy::refusedPublishes,
+        "what",
+        "publish");
+    metrics.counter(
+        "iris_mqtt_refused",
+        "Refused by the edge",
+        topicPolicy,
+        DeviceTopicPolicy::refusedSubscribes,
+        "what",
+        "subscribe");
+    metrics.counter(
+        "iris_typing_relayed", "Typing events delivered to devices", typing, TypingRelay::relayed);
+    metrics.counter("iris_typing_refused", "Typing from non-members", typing, TypingRelay::refused);
+    metrics.gauge(
+        "iris_tier1_users",
+        "Users with deltas in the bridge's memory (catch-up tier 1)",
+        userLogs,
+        UserLogs::usersInMemory);
+    metrics.counter(
+        "iris_sink_restarts", "Restarts of failed MySQL sink tasks", this, IrisStack::sinkRestarts);
+    ops =
+        new OpsServer(
+            config.bindHost(),
+            port,
+            metrics.registry,
+            this::readiness,
+            () -> metrics.refreshBridge(sendPath, catchUp));
+    ops.start();
+    started.push(new Part("ops endpoint", ops));
+    String url = "http://" + config.bindHost() + ":" + ops.port();
+    endpoints.put("ops", url);
+    progress.accept("Ops endpoint             " + url + "/metrics  /health  /ready");
+  }
+
+  /** Each part's state for /ready: "UP" or what is wrong. */
+  Map<String, String> readiness() {
+    Map<String, String> r = new LinkedHashMap<>();
+    if (config.getBoolean(IrisConfig.RUN_STREAMS_CONFIG)) {
+      var state = streams == null ? null : streams.state();
+      r.put(
+          "streams",
+          state == org.apache.kafka.streams.KafkaStreams.State.RUNNING
+              ? "UP"
+              : "streams app " + state);
+    }
+    r.put("push", pushPath != null && pushPath.running() ? "UP" : "push path stopped");
+    r.put("mqtt", mqtt != null && mqtt.running() ? "UP" : "MQTT edge not listening");
+    return r;
   }
 
   public UserLogs userLogs() {

@@ -36,6 +36,7 @@ class IrisCliIT {
     env.put("IRIS_MYSQL_PORT", Integer.toString(Ports.freePort()));
     env.put("IRIS_CONNECT_PORT", Integer.toString(Ports.freePort()));
     env.put("IRIS_MQTT_PORT", Integer.toString(Ports.freePort()));
+    env.put("IRIS_OPS_PORT", Integer.toString(Ports.freePort()));
     env.putAll(extra);
     return env;
   }

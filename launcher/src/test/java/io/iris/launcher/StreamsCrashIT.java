@@ -85,7 +85,8 @@ class StreamsCrashIT {
         members.put(t, m);
       }
 
-      LauncherProcess first = LauncherProcess.start(env, "streams", "--instance", "a");
+      LauncherProcess first =
+          LauncherProcess.start(env, "streams", "--instance", "a", "--ops-port", "0");
       LauncherProcess second = null;
       try (KafkaProducer<Long, byte[]> producer = producer(kafka.bootstrapServers())) {
         first.awaitOutput("streams app running", Duration.ofSeconds(90));
@@ -128,7 +129,7 @@ class StreamsCrashIT {
           if (i == SENDS / 3) {
             first.kill();
             killedAt = System.nanoTime();
-            second = LauncherProcess.start(env, "streams", "--instance", "a");
+            second = LauncherProcess.start(env, "streams", "--instance", "a", "--ops-port", "0");
           }
           if (second != null
               && restartedIn == 0

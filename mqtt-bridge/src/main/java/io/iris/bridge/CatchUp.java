@@ -104,6 +104,11 @@ public final class CatchUp implements AutoCloseable {
             });
   }
 
+  /** The counters that exist so far (for metrics). */
+  public java.util.Set<String> names() {
+    return java.util.Set.copyOf(counters.keySet());
+  }
+
   /**
    * Counters: sync-memory, sync-log, sync-storage (answers per tier), deltas-memory, deltas-log,
    * deltas-storage, log-records-read (records of iris.log read for tier 2, other users' included),

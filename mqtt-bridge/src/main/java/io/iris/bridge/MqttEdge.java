@@ -109,6 +109,10 @@ public final class MqttEdge implements AutoCloseable {
     return settings;
   }
 
+  public boolean running() {
+    return server != null;
+  }
+
   /** Connections refused by authentication since start. */
   public long refusedConnects() {
     return refusedConnects.get();

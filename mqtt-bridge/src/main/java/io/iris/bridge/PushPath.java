@@ -78,6 +78,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     return subscribed.get(userId);
   }
 
+  /** Whether the consumer loop runs. */
+  public boolean running() {
+    return running && thread != null && thread.isAlive();
+  }
+
   /** Devices subscribed to their down topic here. */
   public int connectedDevices() {
     return subscribed.values().stream().mapToInt(Set::size).sum();

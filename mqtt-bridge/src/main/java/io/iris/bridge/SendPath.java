@@ -88,6 +88,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     log.error("MQTT session loop error", error);
   }
 
+  /** The counters that exist so far (for metrics). */
+  public java.util.Set<String> outcomes() {
+    return java.util.Set.copyOf(counters.keySet());
+  }
+
   /** How many frames ended how: accepted, rejected-&lt;reason&gt;, unavailable. */
   public long count(String outcome) {
     AtomicLong c = counters.get(outcome);

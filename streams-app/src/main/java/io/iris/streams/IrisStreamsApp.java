@@ -162,6 +162,13 @@ public final class IrisStreamsApp implements AutoCloseable {
     return sum;
   }
 
+  /** Binds Kafka Streams' own metrics (the app's sensors included) to a Micrometer registry. */
+  public synchronized void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    if (streams != null) {
+      new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams).bindTo(registry);
+    }
+  }
+
   public synchronized KafkaStreams.State state() {
     return streams == null ? KafkaStreams.State.NOT_RUNNING : streams.state();
   }

@@ -1,0 +1,101 @@
+package io.iris.launcher;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+/**
+ * The operations endpoint of a process, on {@code ops.port}:
+ *
+ * <ul>
+ *   <li>{@code GET /metrics}: Prometheus text format (the project's counters and gauges, Kafka's
+ *       own client and streams metrics, JVM metrics);
+ *   <li>{@code GET /health}: 200 while the process runs (liveness);
+ *   <li>{@code GET /ready}: 200 when every part says UP, else 503; the body names each part's state
+ *       (readiness).
+ * </ul>
+ *
+ * Plain HTTP from the JDK; bind it to a management network in production.
+ */
+public final class OpsServer implements AutoCloseable {
+  private final HttpServer server;
+
+  /**
+   * @param readiness each part's state: "UP", or what is wrong
+   * @param beforeScrape called before each scrape (to register meters that appeared since)
+   */
+  public OpsServer(
+      String host,
+      int port,
+      PrometheusMeterRegistry registry,
+      Supplier<Map<String, String>> readiness,
+      Runnable beforeScrape) {
+    try {
+      server = HttpServer.create(new InetSocketAddress(host, port), 16);
+    } catch (IOException e) {
+      throw new UncheckedIOException("ops endpoint cannot listen on " + host + ":" + port, e);
+    }
+    server.setExecutor(
+        Executors.newFixedThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "iris-ops-http");
+              t.setDaemon(true);
+              return t;
+            }));
+    server.createContext(
+        "/metrics",
+        x -> {
+          beforeScrape.run();
+          respond(x, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+        });
+    server.createContext("/health", x -> respond(x, 200, "text/plain", "UP\n"));
+    server.createContext(
+        "/ready",
+        x -> {
+          Map<String, String> parts = readiness.get();
+          boolean ready = parts.values().stream().allMatch("UP"::equals);
+          StringBuilder b = new StringBuilder("{\"status\":\"" + (ready ? "UP" : "DOWN") + "\"");
+          parts.forEach(
+              (k, v) ->
+                  b.append(",\"")
+                      .append(k)
+                      .append("\":\"")
+                      .append(v.replace("\"", "'"))
+                      .append('"'));
+          respond(x, ready ? 200 : 503, "application/json", b.append("}\n").toString());
+        });
+  }
+
+  public void start() {
+    server.start();
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private static void respond(HttpExchange x, int code, String type, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    x.getResponseHeaders().set("Content-Type", type);
+    x.sendResponseHeaders(code, bytes.length);
+    try (OutputStream out = x.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(1);
+    ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+  }
+}
