@@ -112,6 +112,7 @@ public final class IrisDevice implements AutoCloseable {
   /** Builds a device. userId, deviceId and token are required. */
   public static final class Builder {
     private String serverUri = "tcp://127.0.0.1:1883";
+    private String[] serverUris;
     private long userId;
     private String deviceId;
     private String token;
@@ -128,6 +129,17 @@ public final class IrisDevice implements AutoCloseable {
     /** tcp://host:port, or ssl://host:port for the TLS listener (see socketFactory). */
     public Builder serverUri(String uri) {
       this.serverUri = uri;
+      this.serverUris = null;
+      return this;
+    }
+
+    /**
+     * Several bridges, tried in order on every (re)connect: when one dies, the device moves to the
+     * next and catches up there by seq (any bridge serves any user).
+     */
+    public Builder serverUris(String... uris) {
+      this.serverUri = uris[0];
+      this.serverUris = uris.clone();
       return this;
     }
 
@@ -270,19 +282,28 @@ public final class IrisDevice implements AutoCloseable {
           @Override
           public void connectionLost(Throwable cause) {
             connected = false;
-            loop.execute(() -> lost(cause));
+            onLoop(() -> lost(cause));
           }
 
           @Override
           public void messageArrived(String topic, MqttMessage message) {
             byte[] payload = message.getPayload();
-            loop.execute(() -> onFrame(payload));
+            onLoop(() -> onFrame(payload));
           }
 
           @Override
           public void deliveryComplete(IMqttDeliveryToken token) {}
         });
     loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+  }
+
+  /** Runs on the device's thread; dropped once the device is closed. */
+  private void onLoop(Runnable r) {
+    try {
+      loop.execute(r);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed
+    }
   }
 
   /** Connects, subscribes and starts catching up; fails if the first connection is refused. */
@@ -304,6 +325,9 @@ public final class IrisDevice implements AutoCloseable {
     o.setConnectionTimeout(10);
     if (cfg.socketFactory != null) {
       o.setSocketFactory(cfg.socketFactory);
+    }
+    if (cfg.serverUris != null) {
+      o.setServerURIs(cfg.serverUris);
     }
     return o;
   }
@@ -422,6 +446,9 @@ public final class IrisDevice implements AutoCloseable {
   }
 
   private void onFrame(byte[] payload) {
+    if (closed) {
+      return; // after close nothing more is applied: lastSeq() is final
+    }
     ServerFrame f;
     try {
       f = codec.decode(payload, ServerFrame::new);
@@ -763,7 +790,10 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
-  /** Sends the last ack, then disconnects. */
+  /**
+   * Sends the last ack, then disconnects. Once it returns nothing more is applied, so {@link
+   * #lastSeq()} is the seq to resume from.
+   */
   @Override
   public void close() {
     try {
@@ -785,6 +815,11 @@ public final class IrisDevice implements AutoCloseable {
       // closing anyway
     }
     loop.shutdown();
+    try {
+      loop.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** For logs: never the token. */

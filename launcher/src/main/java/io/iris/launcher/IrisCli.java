@@ -30,6 +30,7 @@ import picocli.CommandLine.Parameters;
       IrisCli.Device.class,
       IrisCli.KafkaTool.class,
       IrisCli.Pointers.class,
+      IrisCli.Bridge.class,
       IrisCli.Tail.class
     })
 public final class IrisCli {
@@ -51,7 +52,8 @@ public final class IrisCli {
   }
 
   private static boolean isLongRunning(String[] args) {
-    return args.length > 0 && (args[0].equals("up") || args[0].equals("streams"));
+    return args.length > 0
+        && (args[0].equals("up") || args[0].equals("streams") || args[0].equals("bridge"));
   }
 
   /** Options shared by commands that read the configuration. */
@@ -381,6 +383,44 @@ public final class IrisCli {
               System.out, connections, pairs, rate, seconds, warmup, overrides)
           .run();
       return 0;
+    }
+  }
+
+  @Command(
+      name = "bridge",
+      description =
+          "Run one MQTT bridge (edge, send and push paths, catch-up) against an existing Kafka"
+              + " cluster and MySQL: for scale-out. Needs kafka.bootstrap.servers and mysql.url.")
+  static final class Bridge implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Override
+    public Integer call() {
+      PrintStream out = System.out;
+      IrisStack stack;
+      long t0 = System.nanoTime();
+      try {
+        IrisConfig loaded = options.load();
+        if (loaded.embeddedKafka() || loaded.embeddedMysql()) {
+          throw new StartupException(
+              "iris bridge joins a running system: set kafka.bootstrap.servers"
+                  + " (IRIS_KAFKA_BOOTSTRAP_SERVERS) and mysql.url (IRIS_MYSQL_URL)");
+        }
+        Map<String, Object> values = new java.util.HashMap<>(loaded.originals());
+        values.put(IrisConfig.RUN_STREAMS_CONFIG, false);
+        values.put(IrisConfig.RUN_CONNECT_CONFIG, false);
+        IrisConfig config = new IrisConfig(values);
+        LogSetup.useDirectory(config.dataDir().resolve("logs"));
+        stack = new IrisStack(config);
+        out.println("iris: starting a bridge; log in " + stack.logFile());
+        stack.preflight();
+        stack.start(line -> out.println("  up  " + line));
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+      out.printf("iris: bridge up in %.1f s. Ctrl-C stops it.%n", (System.nanoTime() - t0) / 1e9);
+      return runUntilStopped(out, stack::close);
     }
   }
 

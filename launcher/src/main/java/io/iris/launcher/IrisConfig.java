@@ -151,6 +151,11 @@ public final class IrisConfig extends AbstractConfig {
   private static final String OPS_PORT_DOC =
       "Port of the operations endpoint: /metrics (Prometheus), /health, /ready. 0: none.";
 
+  public static final String RUN_CONNECT_CONFIG = "run.connect";
+  private static final String RUN_CONNECT_DOC =
+      "Whether this process starts (or registers with) Kafka Connect and the MySQL sink. Off for"
+          + " a bridge-only process (iris bridge).";
+
   public static final String RUN_STREAMS_CONFIG = "run.streams";
   private static final String RUN_STREAMS_DOC =
       "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
@@ -319,6 +324,7 @@ public final class IrisConfig extends AbstractConfig {
             Range.between(0, 65535),
             Importance.MEDIUM,
             OPS_PORT_DOC)
+        .define(RUN_CONNECT_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_CONNECT_DOC)
         .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
   }
 

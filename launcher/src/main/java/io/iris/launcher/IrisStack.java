@@ -284,8 +284,10 @@ public final class IrisStack implements AutoCloseable {
       installTopics(progress);
       migrateSchema(progress);
       startStreams(progress);
-      startConnect(progress);
-      registerSink(progress);
+      if (config.getBoolean(IrisConfig.RUN_CONNECT_CONFIG)) {
+        startConnect(progress);
+        registerSink(progress);
+      }
       startMqtt(progress);
       startOps(progress);
     } catch (RuntimeException e) {

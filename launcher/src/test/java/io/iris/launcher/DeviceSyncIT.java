@@ -398,9 +398,9 @@ class DeviceSyncIT {
   /** Closes the device, runs {@code meanwhile}, and reconnects it from its last seq. */
   static Phone reopenAfter(IrisStack stack, Phone p, String token, Step meanwhile)
       throws Exception {
-    long last = p.last();
     String[] id = p.device.toString().replaceAll(".*\\[(\\S+) .*", "$1").split("/");
     p.device.close();
+    long last = p.last(); // final once closed
     meanwhile.run();
     Phone again = open(stack, Long.parseLong(id[0]), id[1], token, last);
     return again;

@@ -13,21 +13,18 @@ import io.moquette.interception.messages.InterceptDisconnectMessage;
 import io.moquette.interception.messages.InterceptSubscribeMessage;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -147,44 +144,43 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     return skipped.get();
   }
 
+  /**
+   * Reads every partition of iris.log (assigned, not subscribed): every bridge sees every delta, so
+   * a device may connect to any bridge and move between them; its position is its seq, not the
+   * bridge. Offsets are committed to {@code iris-mqtt-bridge} as a simple group (no members): where
+   * the bridges have got to, as {@code kafka-consumer-groups --describe} shows. A bridge resumes
+   * from there (to rebuild tier 1 and the bookmarks), or from the end the first time. Partitions
+   * added to iris.log later are read after a restart.
+   */
   public synchronized void start() {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    // Live push only: a bridge that starts serves what arrives from now on; devices catch up by
-    // seq.
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
     consumer = new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
-    CountDownLatch assigned = new CountDownLatch(1);
-    consumer.subscribe(
-        List.of(Topics.LOG.name()),
-        new ConsumerRebalanceListener() {
-          @Override
-          public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
-
-          @Override
-          public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            index.restore(partitions, logs);
-            assigned.countDown();
-          }
-        });
+    List<TopicPartition> partitions =
+        consumer.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(60)).stream()
+            .map(i -> new TopicPartition(i.topic(), i.partition()))
+            .toList();
+    consumer.assign(partitions);
+    index.restore(partitions, logs);
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        consumer.committed(new java.util.HashSet<>(partitions), Duration.ofSeconds(30));
+    for (TopicPartition tp : partitions) {
+      OffsetAndMetadata o = committed.get(tp);
+      if (o == null) {
+        consumer.seekToEnd(List.of(tp));
+      } else {
+        consumer.seek(tp, o.offset());
+      }
+      consumer.position(tp, Duration.ofSeconds(30)); // fixed now, before devices are let in
+    }
     running = true;
     thread = new Thread(this::run, "iris-push-path");
     thread.setDaemon(true);
     thread.start();
-    // Live push starts at the end of the log: be in the group before devices are let in.
-    try {
-      if (!assigned.await(60, TimeUnit.SECONDS)) {
-        throw new IllegalStateException(
-            "the push path did not join group " + GROUP + " within 60 s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
   }
 
   private void run() {
