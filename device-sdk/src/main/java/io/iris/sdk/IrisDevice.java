@@ -308,8 +308,33 @@ public final class IrisDevice implements AutoCloseable {
 
   /** Connects, subscribes and starts catching up; fails if the first connection is refused. */
   public void connect(Duration timeout) throws MqttException {
-    client.connect(options()).waitForCompletion(timeout.toMillis());
-    client.subscribe(down, 1).waitForCompletion(timeout.toMillis());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        client.connect(options()).waitForCompletion(timeout.toMillis());
+        client.subscribe(down, 1).waitForCompletion(timeout.toMillis());
+        break;
+      } catch (MqttException e) {
+        // Moquette 0.17 sends CONNACK before it marks the connection connected, and drops a
+        // connection whose SUBSCRIBE arrives in between: a fast client loses that race now and
+        // then. Anything but a refusal is tried again, briefly.
+        boolean refused =
+            e.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+                || e.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED;
+        if (refused || System.nanoTime() > deadline) {
+          throw e;
+        }
+        if (client.isConnected()) {
+          client.disconnectForcibly(100, 1000);
+        }
+        try {
+          Thread.sleep(Math.min(1000, 50L * attempt));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
     connected = true;
     loop.execute(this::resume);
   }

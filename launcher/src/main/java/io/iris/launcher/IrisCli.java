@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
       IrisCli.KafkaTool.class,
       IrisCli.Pointers.class,
       IrisCli.Bridge.class,
+      IrisCli.ResinkCommand.class,
       IrisCli.Tail.class
     })
 public final class IrisCli {
@@ -421,6 +422,53 @@ public final class IrisCli {
       }
       out.printf("iris: bridge up in %.1f s. Ctrl-C stops it.%n", (System.nanoTime() - t0) / 1e9);
       return runUntilStopped(out, stack::close);
+    }
+  }
+
+  @Command(
+      name = "resink",
+      description =
+          "Rebuild MySQL from iris.log: stop the sink, delete its offsets, empty the tables,"
+              + " resume. Destructive: needs --yes.")
+  static final class ResinkCommand implements Callable<Integer> {
+    @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
+
+    @Option(names = "--yes", description = "Yes, empty the MySQL tables and rebuild them.")
+    boolean yes;
+
+    @Option(
+        names = "--allow-partial",
+        description = "Rebuild even though retention has deleted the log's oldest records.")
+    boolean allowPartial;
+
+    @Override
+    public Integer call() throws Exception {
+      IrisConfig c;
+      try {
+        c = options.load();
+      } catch (StartupException e) {
+        System.err.println("iris: " + e.getMessage());
+        return EXIT_CONFIG;
+      }
+      if (!yes) {
+        System.err.println(
+            "iris: resink empties iris_deltas, iris_user_threads and iris_user_seq and rebuilds"
+                + " them from iris.log; run again with --yes");
+        return EXIT_CONFIG;
+      }
+      try {
+        new io.iris.launcher.tools.Resink(
+                c.kafkaBootstrapServers(),
+                c.connectUrl(),
+                c.jdbcUrl(),
+                c.jdbcUser(),
+                c.jdbcPassword())
+            .run(allowPartial, System.out);
+        return 0;
+      } catch (IllegalStateException e) {
+        System.err.println("iris: " + e.getMessage());
+        return 1;
+      }
     }
   }
 

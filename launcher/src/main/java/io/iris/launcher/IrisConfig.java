@@ -412,6 +412,15 @@ public final class IrisConfig extends AbstractConfig {
         : getString(MYSQL_URL_CONFIG);
   }
 
+  /**
+   * Kafka Connect's REST URL: the configured one, or the embedded worker's (of a running stack).
+   */
+  public String connectUrl() {
+    return embeddedConnect()
+        ? "http://" + bindHost() + ":" + getInt(CONNECT_PORT_CONFIG)
+        : getString(CONNECT_URL_CONFIG);
+  }
+
   /** The MySQL user (root for the embedded MariaDB). */
   public String jdbcUser() {
     return embeddedMysql() ? "root" : getString(MYSQL_USER_CONFIG);

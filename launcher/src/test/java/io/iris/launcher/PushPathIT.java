@@ -45,9 +45,38 @@ class PushPathIT {
     BlockingQueue<Delta> deltas = new LinkedBlockingQueue<>();
     MqttClient c =
         new MqttClient(DeviceAuthIT.url(stack), user + "/" + name, new MemoryPersistence());
-    c.connect(DeviceAuthIT.options(user, token));
+    connectAndSubscribe(c, user, token, "iris/" + user + "/" + name + "/down", deltas);
+    return new Device(c, deltas, "iris/" + user + "/" + name + "/up");
+  }
+
+  /**
+   * Connects and subscribes, again if the edge dropped the connection in between (Moquette 0.17
+   * sends CONNACK before it marks the connection connected; see IrisDevice.connect).
+   */
+  static void connectAndSubscribe(
+      MqttClient c, long user, String token, String down, BlockingQueue<Delta> deltas)
+      throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        c.connect(DeviceAuthIT.options(user, token));
+        subscribe(c, down, deltas);
+        return;
+      } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+        if (c.isConnected()) {
+          c.disconnectForcibly();
+        }
+        Thread.sleep(100L * attempt);
+      }
+    }
+  }
+
+  private static void subscribe(MqttClient c, String down, BlockingQueue<Delta> deltas)
+      throws Exception {
     c.subscribe(
-        "iris/" + user + "/" + name + "/down",
+        down,
         1,
         (t, m) -> {
           ServerFrame f = FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new);
@@ -55,7 +84,6 @@ class PushPathIT {
             deltas.addAll(f.getBody().getDeltas().getDeltas());
           }
         });
-    return new Device(c, deltas, "iris/" + user + "/" + name + "/up");
   }
 
   static void send(Device d, DeviceRequest r) throws Exception {
