@@ -97,6 +97,37 @@ class ResinkIT {
       }
       assertEquals(before, after, "MySQL rebuilt from the log is what it was");
 
+      // Moving the sink's group back (a replay) with Connect's offsets API: the group is where
+      // it was put, and MySQL is unchanged by the replay (upserts, forward-only triggers).
+      int partition =
+          stack.userLogs().bookmarkAtOrBefore(MEMBERS.get(0), Long.MAX_VALUE).partition();
+      connect(stack, "PUT", "/connectors/iris-mysql-sink/stop", null, 202, 204);
+      awaitConnector(stack, "STOPPED");
+      connect(
+          stack,
+          "PATCH",
+          "/connectors/iris-mysql-sink/offsets",
+          "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"iris.log\",\"kafka_partition\":"
+              + partition
+              + "},\"offset\":{\"kafka_offset\":0}}]}",
+          200);
+      try (Admin admin = Admin.create(stack.adminConfig())) {
+        TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
+        assertEquals(
+            0,
+            admin
+                .listConsumerGroupOffsets("connect-iris-mysql-sink")
+                .partitionsToOffsetAndMetadata()
+                .get()
+                .get(tp)
+                .offset(),
+            "the sink's group moved to offset 0 of partition " + partition);
+      }
+      connect(stack, "PUT", "/connectors/iris-mysql-sink/resume", null, 202, 204);
+      awaitConnector(stack, "RUNNING");
+      Thread.sleep(5000); // the replay rewrites the partition's rows
+      assertEquals(before, dump(stack), "a replay changes nothing");
+
       // Once retention has taken records, a resink would lose them: refused.
       try (Admin admin = Admin.create(stack.adminConfig())) {
         TopicPartition tp =
@@ -113,6 +144,42 @@ class ResinkIT {
       TestStacks.delete(dir);
       TestStacks.delete(cliDir);
     }
+  }
+
+  static String connect(IrisStack stack, String method, String path, String body, int... ok)
+      throws Exception {
+    java.net.http.HttpResponse<String> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(stack.connectUrl() + path))
+                    .header("Content-Type", "application/json")
+                    .method(
+                        method,
+                        body == null
+                            ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                            : java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    for (int code : ok) {
+      if (r.statusCode() == code) {
+        return r.body();
+      }
+    }
+    throw new AssertionError(method + " " + path + " -> " + r.statusCode() + " " + r.body());
+  }
+
+  static void awaitConnector(IrisStack stack, String state) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    String body = "";
+    while (System.nanoTime() < deadline) {
+      body =
+          connect(stack, "GET", "/connectors/iris-mysql-sink/status", null, 200).replace(" ", "");
+      if (body.contains("\"connector\":{\"state\":\"" + state + "\"")) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError("connector not " + state + ": " + body);
   }
 
   static void awaitRows(IrisStack stack, long expected) throws Exception {
