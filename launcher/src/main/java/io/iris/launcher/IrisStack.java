@@ -681,6 +681,11 @@ public final class IrisStack implements AutoCloseable {
     if (streams != null) {
       streams.bindMetrics(metrics.registry);
     }
+    // Kafka's own client metrics of the bridge's producer and consumer.
+    new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(sendPath.commandsProducer())
+        .bindTo(metrics.registry);
+    new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(pushPath.consumer())
+        .bindTo(metrics.registry);
     metrics.counter(
         "iris_deltas_pushed",
         "Deltas pushed live to devices (one per device reached)",

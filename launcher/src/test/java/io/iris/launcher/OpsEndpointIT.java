@@ -46,6 +46,8 @@ class OpsEndpointIT {
             "iris_storage_pointer_lag_records",
             "iris_dlq_records",
             "kafka_stream_",
+            "kafka_producer_",
+            "kafka_consumer_",
             "jvm_memory_used_bytes")) {
       assertTrue(metrics.contains(expected), "missing " + expected);
     }

@@ -75,6 +75,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     return subscribed.get(userId);
   }
 
+  /** The consumer of iris.log, once started (to bind Kafka's own client metrics). */
+  public synchronized org.apache.kafka.clients.consumer.Consumer<Long, byte[]> consumer() {
+    return consumer;
+  }
+
   /** Whether the consumer loop runs. */
   public boolean running() {
     return running && thread != null && thread.isAlive();

@@ -88,6 +88,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     log.error("MQTT session loop error", error);
   }
 
+  /** The producer into iris.commands (to bind Kafka's own client metrics). */
+  public org.apache.kafka.clients.producer.Producer<Long, byte[]> commandsProducer() {
+    return commands;
+  }
+
   /** The counters that exist so far (for metrics). */
   public java.util.Set<String> outcomes() {
     return java.util.Set.copyOf(counters.keySet());
