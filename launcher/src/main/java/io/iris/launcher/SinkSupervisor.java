@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 final class SinkSupervisor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SinkSupervisor.class);
   private static final Duration CHECK = Duration.ofSeconds(5);
-  private static final int MAX_BACKOFF_CHECKS = 12;
+  private static final int MAX_BACKOFF_CHECKS = 6;
 
   private final String connectUrl;
   private final HttpClient http =
