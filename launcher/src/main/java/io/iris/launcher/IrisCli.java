@@ -94,23 +94,32 @@ public final class IrisCli {
 
     @Override
     public Integer call() {
-      PrintStream out = System.out;
-      IrisStack stack;
-      long t0 = System.nanoTime();
-      try {
-        IrisConfig config = options.load();
-        LogSetup.useDirectory(config.dataDir().resolve("logs"));
-        stack = new IrisStack(config);
-        out.println("iris: starting; data in " + config.dataDir() + ", log in " + stack.logFile());
-        stack.preflight();
-        stack.start(line -> out.println("  up  " + line));
-      } catch (StartupException e) {
-        System.err.println("iris: " + e.getMessage());
-        return EXIT_CONFIG;
-      }
-      out.printf("iris: up in %.1f s. Ctrl-C stops everything.%n", (System.nanoTime() - t0) / 1e9);
-      return runUntilStopped(out, stack::close);
+      return runStack(options, config -> config, "everything");
     }
+  }
+
+  /**
+   * Starts a stack from the loaded configuration (adjusted by {@code adjust}), prints its parts,
+   * and runs until Ctrl-C stops it; a configuration problem is one line on stderr and exit 2.
+   */
+  static int runStack(
+      ConfigOptions options, java.util.function.UnaryOperator<IrisConfig> adjust, String what) {
+    PrintStream out = System.out;
+    IrisStack stack;
+    long t0 = System.nanoTime();
+    try {
+      IrisConfig config = adjust.apply(options.load());
+      LogSetup.useDirectory(config.dataDir().resolve("logs"));
+      stack = new IrisStack(config);
+      out.println("iris: starting; data in " + config.dataDir() + ", log in " + stack.logFile());
+      stack.preflight();
+      stack.start(line -> out.println("  up  " + line));
+    } catch (StartupException e) {
+      System.err.println("iris: " + e.getMessage());
+      return EXIT_CONFIG;
+    }
+    out.printf("iris: up in %.1f s. Ctrl-C stops %s.%n", (System.nanoTime() - t0) / 1e9, what);
+    return runUntilStopped(out, stack::close);
   }
 
   @Command(
@@ -397,31 +406,20 @@ public final class IrisCli {
 
     @Override
     public Integer call() {
-      PrintStream out = System.out;
-      IrisStack stack;
-      long t0 = System.nanoTime();
-      try {
-        IrisConfig loaded = options.load();
-        if (loaded.embeddedKafka() || loaded.embeddedMysql()) {
-          throw new StartupException(
-              "iris bridge joins a running system: set kafka.bootstrap.servers"
-                  + " (IRIS_KAFKA_BOOTSTRAP_SERVERS) and mysql.url (IRIS_MYSQL_URL)");
-        }
-        Map<String, Object> values = new java.util.HashMap<>(loaded.originals());
-        values.put(IrisConfig.RUN_STREAMS_CONFIG, false);
-        values.put(IrisConfig.RUN_CONNECT_CONFIG, false);
-        IrisConfig config = new IrisConfig(values);
-        LogSetup.useDirectory(config.dataDir().resolve("logs"));
-        stack = new IrisStack(config);
-        out.println("iris: starting a bridge; log in " + stack.logFile());
-        stack.preflight();
-        stack.start(line -> out.println("  up  " + line));
-      } catch (StartupException e) {
-        System.err.println("iris: " + e.getMessage());
-        return EXIT_CONFIG;
-      }
-      out.printf("iris: bridge up in %.1f s. Ctrl-C stops it.%n", (System.nanoTime() - t0) / 1e9);
-      return runUntilStopped(out, stack::close);
+      return runStack(
+          options,
+          loaded -> {
+            if (loaded.embeddedKafka() || loaded.embeddedMysql()) {
+              throw new StartupException(
+                  "iris bridge joins a running system: set kafka.bootstrap.servers"
+                      + " (IRIS_KAFKA_BOOTSTRAP_SERVERS) and mysql.url (IRIS_MYSQL_URL)");
+            }
+            Map<String, Object> values = new java.util.HashMap<>(loaded.originals());
+            values.put(IrisConfig.RUN_STREAMS_CONFIG, false);
+            values.put(IrisConfig.RUN_CONNECT_CONFIG, false);
+            return new IrisConfig(values);
+          },
+          "the bridge");
     }
   }
 

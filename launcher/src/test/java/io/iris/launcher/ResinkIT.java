@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.Topics;
-import io.iris.protocol.thrift.ClientCommand;
-import io.iris.protocol.thrift.CommandBody;
-import io.iris.protocol.thrift.CreateThread;
-import io.iris.protocol.thrift.SendMessage;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -17,14 +13,10 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.LongSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,31 +35,10 @@ class ResinkIT {
     try (IrisStack stack = new IrisStack(new IrisConfig(TestStacks.ephemeralConfig(dir)))) {
       stack.preflight();
       stack.start(line -> {});
-      Properties p = new Properties();
-      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-      try (KafkaProducer<Long, byte[]> producer =
-          new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
-        long now = System.currentTimeMillis();
-        TestStacks.sendCommand(
-            producer,
-            new ClientCommand(
-                MEMBERS.get(0),
-                "d",
-                "create",
-                THREAD,
-                now,
-                CommandBody.createThread(new CreateThread(MEMBERS.subList(1, 3)).setName("re"))));
+      try (KafkaProducer<Long, byte[]> producer = TestStacks.commandProducer(stack)) {
+        TestStacks.createThread(producer, THREAD, MEMBERS, "create", "re");
         for (int i = 0; i < 100; i++) {
-          long sender = MEMBERS.get(i % 3);
-          TestStacks.sendCommand(
-              producer,
-              new ClientCommand(
-                  sender,
-                  "d",
-                  "m" + i,
-                  THREAD,
-                  now + i,
-                  CommandBody.sendMessage(new SendMessage("again " + i))));
+          TestStacks.sendMessage(producer, THREAD, MEMBERS.get(i % 3), "m" + i, "again " + i);
         }
         producer.flush();
       }

@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.Topics;
-import io.iris.protocol.thrift.ClientCommand;
-import io.iris.protocol.thrift.CommandBody;
-import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
-import io.iris.protocol.thrift.SendMessage;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -47,33 +43,11 @@ class StorageSinkIT {
   @Test
   void shouldStoreEveryDeltaOnceAndMoveTheStoragePointerToTheEnd() throws Exception {
     IrisStack stack = TestStacks.shared();
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    try (KafkaProducer<Long, byte[]> producer =
-        new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
-      long now = System.currentTimeMillis();
-      TestStacks.sendCommand(
-          producer,
-          new ClientCommand(
-              MEMBERS.get(0),
-              "d",
-              "create",
-              THREAD,
-              now,
-              CommandBody.createThread(
-                  new CreateThread(MEMBERS.subList(1, 3)).setName("storage"))));
+    try (KafkaProducer<Long, byte[]> producer = TestStacks.commandProducer(stack)) {
+      TestStacks.createThread(producer, THREAD, MEMBERS, "create", "storage");
       for (int i = 0; i < SENDS; i++) {
-        long sender = MEMBERS.get(i % 3);
-        TestStacks.sendCommand(
-            producer,
-            new ClientCommand(
-                sender,
-                "d" + sender,
-                "s" + i,
-                THREAD,
-                now + i,
-                CommandBody.sendMessage(new SendMessage("stored message " + i + " ✓"))));
+        TestStacks.sendMessage(
+            producer, THREAD, MEMBERS.get(i % 3), "s" + i, "stored message " + i + " ✓");
       }
       producer.flush();
     }

@@ -122,6 +122,61 @@ final class TestStacks {
     }
   }
 
+  /** A producer of command frames into iris.commands, as the bridge's (acks=all). */
+  static KafkaProducer<Long, byte[]> commandProducer(IrisStack stack) {
+    java.util.Properties p = new java.util.Properties();
+    p.put(
+        org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        stack.bootstrapServers());
+    p.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
+    return new KafkaProducer<>(
+        p,
+        new org.apache.kafka.common.serialization.LongSerializer(),
+        new org.apache.kafka.common.serialization.ByteArraySerializer());
+  }
+
+  /** {@code members.get(0)} creates {@code thread} with the other members. */
+  static void createThread(
+      KafkaProducer<Long, byte[]> producer,
+      long thread,
+      java.util.List<Long> members,
+      String clientId,
+      String name) {
+    io.iris.protocol.thrift.CreateThread create =
+        new io.iris.protocol.thrift.CreateThread(members.subList(1, members.size()));
+    if (name != null) {
+      create.setName(name);
+    }
+    sendCommand(
+        producer,
+        new ClientCommand(
+            members.get(0),
+            "d",
+            clientId,
+            thread,
+            System.currentTimeMillis(),
+            io.iris.protocol.thrift.CommandBody.createThread(create)));
+  }
+
+  /** {@code sender} (device "d" + sender) sends {@code text} into {@code thread}. */
+  static void sendMessage(
+      KafkaProducer<Long, byte[]> producer,
+      long thread,
+      long sender,
+      String clientId,
+      String text) {
+    sendCommand(
+        producer,
+        new ClientCommand(
+            sender,
+            "d" + sender,
+            clientId,
+            thread,
+            System.currentTimeMillis(),
+            io.iris.protocol.thrift.CommandBody.sendMessage(
+                new io.iris.protocol.thrift.SendMessage(text))));
+  }
+
   /** Produces a command to iris.commands as the bridge does: key thread id, value a frame. */
   static void sendCommand(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
     producer.send(
