@@ -167,7 +167,7 @@ public final class IrisStack implements AutoCloseable {
     if (config.embeddedMysql()) {
       ports.put(IrisConfig.MYSQL_PORT_CONFIG, config.getInt(IrisConfig.MYSQL_PORT_CONFIG));
     }
-    if (config.embeddedConnect()) {
+    if (config.embeddedConnect() && config.getBoolean(IrisConfig.RUN_CONNECT_CONFIG)) {
       ports.put(IrisConfig.CONNECT_PORT_CONFIG, config.getInt(IrisConfig.CONNECT_PORT_CONFIG));
     }
     ports.put(IrisConfig.MQTT_PORT_CONFIG, config.getInt(IrisConfig.MQTT_PORT_CONFIG));
