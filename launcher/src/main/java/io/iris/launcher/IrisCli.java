@@ -45,6 +45,15 @@ public final class IrisCli {
     CommandLine cli = new CommandLine(new IrisCli());
     // Everything after the tool name belongs to the Kafka tool, options included.
     cli.getSubcommands().get("kafka").setStopAtPositional(true);
+    // A configuration problem in any command: one line on stderr, exit 2.
+    cli.setExecutionExceptionHandler(
+        (e, command, parsed) -> {
+          if (e instanceof StartupException) {
+            System.err.println("iris: " + e.getMessage());
+            return EXIT_CONFIG;
+          }
+          throw e;
+        });
     int rc = cli.execute(args);
     if (rc != 0 || !isLongRunning(args)) {
       LogSetup.shutdown();
@@ -441,13 +450,7 @@ public final class IrisCli {
 
     @Override
     public Integer call() throws Exception {
-      IrisConfig c;
-      try {
-        c = options.load();
-      } catch (StartupException e) {
-        System.err.println("iris: " + e.getMessage());
-        return EXIT_CONFIG;
-      }
+      IrisConfig c = options.load();
       if (!yes) {
         System.err.println(
             "iris: resink empties iris_deltas, iris_user_threads and iris_user_seq and rebuilds"
@@ -483,13 +486,7 @@ public final class IrisCli {
 
     @Override
     public Integer call() throws Exception {
-      IrisConfig c;
-      try {
-        c = options.load();
-      } catch (StartupException e) {
-        System.err.println("iris: " + e.getMessage());
-        return EXIT_CONFIG;
-      }
+      IrisConfig c = options.load();
       io.iris.launcher.tools.UserInspector.print(
           new io.iris.launcher.tools.UserInspector(
                   c.kafkaBootstrapServers(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword())
@@ -525,13 +522,7 @@ public final class IrisCli {
 
     @Override
     public Integer call() {
-      IrisConfig c;
-      try {
-        c = options.load();
-      } catch (StartupException e) {
-        System.err.println("iris: " + e.getMessage());
-        return EXIT_CONFIG;
-      }
+      IrisConfig c = options.load();
       new io.iris.launcher.tools.UserInspector(c.kafkaBootstrapServers(), c.jdbcUrl(), "", "")
           .tail(user, fromBeginning, max, idleMs, System.out);
       return 0;

@@ -53,26 +53,17 @@ class EdgeFuzzIT {
                             "fz", 991_000_001L, CommandBody.sendMessage(new SendMessage("x")))))));
     CountDownLatch answered = new CountDownLatch(1);
     MqttClient c = new MqttClient(DeviceAuthIT.url(stack), "991/fuzz", new MemoryPersistence());
-    for (int attempt = 1; ; attempt++) { // see PushPathIT.connectAndSubscribe
-      try {
-        c.connect(DeviceAuthIT.options(991, token));
-        c.subscribe(
-            "iris/991/fuzz/down",
-            1,
-            (t, m) -> {
-              ServerFrame f = codec.decode(m.getPayload(), ServerFrame::new);
-              if ("final".equals(f.getRequestId())) {
-                answered.countDown();
-              }
-            });
-        break;
-      } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-        if (attempt == 5) {
-          throw e;
-        }
-        Thread.sleep(100L * attempt);
-      }
-    }
+    PushPathIT.connectAndSubscribe(
+        c,
+        991,
+        token,
+        "iris/991/fuzz/down",
+        (t, m) -> {
+          ServerFrame f = codec.decode(m.getPayload(), ServerFrame::new);
+          if ("final".equals(f.getRequestId())) {
+            answered.countDown();
+          }
+        });
     long rejectedBefore = rejected(stack);
     Random random = new Random(0xED6EL);
     int undecodable = 0;

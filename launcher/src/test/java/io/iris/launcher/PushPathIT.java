@@ -56,10 +56,31 @@ class PushPathIT {
   static void connectAndSubscribe(
       MqttClient c, long user, String token, String down, BlockingQueue<Delta> deltas)
       throws Exception {
+    connectAndSubscribe(
+        c,
+        user,
+        token,
+        down,
+        (t, m) -> {
+          ServerFrame f = FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new);
+          if (f.getBody().isSetDeltas()) {
+            deltas.addAll(f.getBody().getDeltas().getDeltas());
+          }
+        });
+  }
+
+  /** The same, with any listener for the down topic's frames. */
+  static void connectAndSubscribe(
+      MqttClient c,
+      long user,
+      String token,
+      String down,
+      org.eclipse.paho.client.mqttv3.IMqttMessageListener listener)
+      throws Exception {
     for (int attempt = 1; ; attempt++) {
       try {
         c.connect(DeviceAuthIT.options(user, token));
-        subscribe(c, down, deltas);
+        c.subscribe(down, 1, listener);
         return;
       } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
         if (attempt == 5) {
@@ -71,19 +92,6 @@ class PushPathIT {
         Thread.sleep(100L * attempt);
       }
     }
-  }
-
-  private static void subscribe(MqttClient c, String down, BlockingQueue<Delta> deltas)
-      throws Exception {
-    c.subscribe(
-        down,
-        1,
-        (t, m) -> {
-          ServerFrame f = FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new);
-          if (f.getBody().isSetDeltas()) {
-            deltas.addAll(f.getBody().getDeltas().getDeltas());
-          }
-        });
   }
 
   static void send(Device d, DeviceRequest r) throws Exception {
