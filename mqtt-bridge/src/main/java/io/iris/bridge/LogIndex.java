@@ -60,6 +60,12 @@ public final class LogIndex implements AutoCloseable {
 
   /** Reads the index partitions matching {@code logPartitions} to their end into {@code logs}. */
   public int restore(Collection<TopicPartition> logPartitions, UserLogs logs) {
+    return restore(bootstrapServers, logPartitions, logs);
+  }
+
+  /** The same, without a bridge: for tools that only read the index. */
+  public static int restore(
+      String bootstrapServers, Collection<TopicPartition> logPartitions, UserLogs logs) {
     List<TopicPartition> tps =
         logPartitions.stream()
             .map(tp -> new TopicPartition(Topics.LOG_INDEX.name(), tp.partition()))

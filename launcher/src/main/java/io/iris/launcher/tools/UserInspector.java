@@ -1,11 +1,12 @@
 package io.iris.launcher.tools;
 
+import io.iris.bridge.LogIndex;
+import io.iris.bridge.UserLogs;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
-import io.iris.protocol.thrift.LogBookmarks;
 import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -106,21 +107,10 @@ public final class UserInspector {
 
   /** The user's last seq in iris.log: read from the user's newest offset bookmark to the end. */
   private long head(KafkaConsumer<byte[], byte[]> c, long userId, TopicPartition tp) {
-    long from = -1;
-    TopicPartition index = new TopicPartition(Topics.LOG_INDEX.name(), tp.partition());
-    for (ConsumerRecord<byte[], byte[]> r : readAll(c, index, -1)) {
-      if (r.value() == null || r.key() == null || r.key().length != 8) {
-        continue;
-      }
-      if (java.nio.ByteBuffer.wrap(r.key()).getLong() == userId) {
-        try {
-          LogBookmarks b = codec.decode(r.value(), LogBookmarks::new);
-          from = b.getOffsets().get(b.getOffsetsSize() - 1);
-        } catch (FrameException | IndexOutOfBoundsException e) {
-          // skip a bad index record: it only costs a longer read
-        }
-      }
-    }
+    UserLogs index = new UserLogs(0, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, b -> {});
+    LogIndex.restore(bootstrap, List.of(tp), index);
+    UserLogs.Bookmark newest = index.bookmarkAtOrBefore(userId, Long.MAX_VALUE);
+    long from = newest == null ? -1 : newest.offset();
     long head = 0;
     for (ConsumerRecord<byte[], byte[]> r : readAll(c, tp, from)) {
       Delta d = userDelta(r, userId);
