@@ -231,6 +231,9 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
+  /** The sync "request" out while waiting to ask again. */
+  private static final String WAITING = "wait";
+
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ScheduledExecutorService loop;
@@ -518,17 +521,7 @@ public final class IrisDevice implements AutoCloseable {
     drain();
     if (answer && b.getDeltasSize() == 0 && lastSeq < headSeq && held.isEmpty()) {
       // The tier that answered holds nothing newer yet (storage behind): ask again shortly.
-      syncSentAtNanos = System.nanoTime();
-      syncRequestId = "wait";
-      loop.schedule(
-          () -> {
-            if ("wait".equals(syncRequestId)) {
-              syncRequestId = null;
-              maybeSync();
-            }
-          },
-          500,
-          TimeUnit.MILLISECONDS);
+      syncAgainAfter(500);
       return;
     }
     if (answer || !held.isEmpty()) {
@@ -642,20 +635,27 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
+  /**
+   * Holds off further sync requests for {@code millis}, then asks again (the placeholder request id
+   * counts as a request out, so nothing else asks meanwhile).
+   */
+  private void syncAgainAfter(long millis) {
+    syncSentAtNanos = System.nanoTime();
+    syncRequestId = WAITING;
+    loop.schedule(
+        () -> {
+          if (WAITING.equals(syncRequestId)) {
+            syncRequestId = null;
+            maybeSync();
+          }
+        },
+        millis,
+        TimeUnit.MILLISECONDS);
+  }
+
   private void onError(String rid, io.iris.protocol.thrift.Error e) {
     if (rid != null && rid.equals(syncRequestId)) {
-      syncRequestId = null; // retried by the tick after a pause
-      syncSentAtNanos = System.nanoTime();
-      syncRequestId = "wait";
-      loop.schedule(
-          () -> {
-            if ("wait".equals(syncRequestId)) {
-              syncRequestId = null;
-              maybeSync();
-            }
-          },
-          1,
-          TimeUnit.SECONDS);
+      syncAgainAfter(1000); // the sync failed (e.g. storage unavailable): after a pause
       return;
     }
     CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
