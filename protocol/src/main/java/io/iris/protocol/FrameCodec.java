@@ -1,5 +1,6 @@
 package io.iris.protocol;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.Supplier;
 import org.apache.thrift.TBase;
@@ -7,6 +8,7 @@ import org.apache.thrift.TByteArrayOutputStream;
 import org.apache.thrift.TConfiguration;
 import org.apache.thrift.TException;
 import org.apache.thrift.protocol.TCompactProtocol;
+import org.apache.thrift.protocol.TJSONProtocol;
 import org.apache.thrift.transport.TIOStreamTransport;
 import org.apache.thrift.transport.TMemoryInputTransport;
 import org.apache.thrift.transport.TTransportException;
@@ -28,6 +30,14 @@ public final class FrameCodec {
   /** The version this code writes, and the only one it reads. */
   public static final byte VERSION_1 = 1;
 
+  /**
+   * Version 1 in text: {@code 'J'} then the struct in Thrift's JSON protocol. Printable, and
+   * newline-free (the JSON protocol escapes control characters), so a frame is one line of a text
+   * file, which is what {@code kafka-producer-perf-test --payload-file} sends. Only a codec made
+   * with {@link #acceptingText()} reads it; devices never send it.
+   */
+  public static final byte VERSION_1_TEXT = 'J';
+
   /** Default upper bound of one frame: 1 MiB. */
   public static final int DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
@@ -35,8 +45,14 @@ public final class FrameCodec {
 
   private final int maxFrameBytes;
   private final TConfiguration configuration;
+  private final boolean acceptText;
 
   public FrameCodec(int maxFrameBytes) {
+    this(maxFrameBytes, false);
+  }
+
+  private FrameCodec(int maxFrameBytes, boolean acceptText) {
+    this.acceptText = acceptText;
     if (maxFrameBytes < 2) {
       throw new IllegalArgumentException("maxFrameBytes must be at least 2, was " + maxFrameBytes);
     }
@@ -52,6 +68,24 @@ public final class FrameCodec {
 
   public int maxFrameBytes() {
     return maxFrameBytes;
+  }
+
+  /** The same limits, and text frames ({@link #VERSION_1_TEXT}) read as well as binary ones. */
+  public FrameCodec acceptingText() {
+    return new FrameCodec(maxFrameBytes, true);
+  }
+
+  /** Encodes {@code value} as a text frame: {@code 'J'} then Thrift JSON, one line. */
+  public String encodeText(TBase<?, ?> value) {
+    TByteArrayOutputStream out = new TByteArrayOutputStream(256);
+    out.write(VERSION_1_TEXT);
+    try {
+      value.write(new TJSONProtocol(new TIOStreamTransport(configuration, out)));
+    } catch (TException e) {
+      throw new IllegalArgumentException(
+          "cannot encode " + value.getClass().getSimpleName() + ": " + e.getMessage(), e);
+    }
+    return new String(out.get(), 0, out.len(), StandardCharsets.UTF_8);
   }
 
   /** Encodes {@code value} as a version-1 frame. */
@@ -92,7 +126,8 @@ public final class FrameCodec {
           FrameException.Reason.TOO_LARGE,
           "frame of " + frame.length + " bytes is above the limit of " + maxFrameBytes);
     }
-    if (frame[0] != VERSION_1) {
+    boolean text = acceptText && frame[0] == VERSION_1_TEXT;
+    if (frame[0] != VERSION_1 && !text) {
       throw new FrameException(
           FrameException.Reason.UNSUPPORTED_VERSION,
           "frame version "
@@ -105,7 +140,8 @@ public final class FrameCodec {
     try {
       TMemoryInputTransport in =
           new TMemoryInputTransport(configuration, frame, 1, frame.length - 1);
-      value.read(new TCompactProtocol(in, maxFrameBytes, maxFrameBytes));
+      value.read(
+          text ? new TJSONProtocol(in) : new TCompactProtocol(in, maxFrameBytes, maxFrameBytes));
       if (in.getBytesRemainingInBuffer() != 0) {
         throw new FrameException(
             FrameException.Reason.MALFORMED,

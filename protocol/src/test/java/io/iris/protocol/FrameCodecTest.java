@@ -153,6 +153,51 @@ class FrameCodecTest {
   }
 
   @Test
+  void textFramesShouldBeOneLineAndReadOnlyByATextCodec() {
+    ClientCommand multiLine =
+        command().setBody(CommandBody.sendMessage(new SendMessage("two\nlines \u00e9\u2603")));
+    String line = FrameCodec.defaults().encodeText(multiLine);
+    assertEquals('J', line.charAt(0));
+    assertTrue(line.chars().noneMatch(c -> c < 0x20), line);
+    byte[] frame = line.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(
+        multiLine, FrameCodec.defaults().acceptingText().decode(frame, ClientCommand::new));
+    assertEquals(
+        FrameException.Reason.UNSUPPORTED_VERSION,
+        assertThrows(
+                FrameException.class, () -> FrameCodec.defaults().decode(frame, ClientCommand::new))
+            .reason());
+  }
+
+  @Test
+  void textFramesShouldNotAllocateWhatTheyClaim() {
+    String line = FrameCodec.defaults().encodeText(command());
+    // The participant list claims two billion entries but carries three.
+    String lying = line.replace("[\"i64\",3,", "[\"i64\",2000000000,");
+    assertTrue(!lying.equals(line), line);
+    FrameException e =
+        assertThrows(
+            FrameException.class,
+            () ->
+                FrameCodec.defaults()
+                    .acceptingText()
+                    .decode(
+                        lying.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        ClientCommand::new));
+    assertEquals(FrameException.Reason.MALFORMED, e.reason());
+    for (String bad : List.of("J", "J{", "J{\"1\":", "J[]", "J{}x", "Jnull")) {
+      assertThrows(
+          FrameException.class,
+          () ->
+              FrameCodec.defaults()
+                  .acceptingText()
+                  .decode(
+                      bad.getBytes(java.nio.charset.StandardCharsets.UTF_8), ClientCommand::new),
+          bad);
+    }
+  }
+
+  @Test
   void registryShouldNameEveryTopicOnce() {
     Set<String> names = new HashSet<>();
     for (Topic<?, ?> t : Topics.ALL) {

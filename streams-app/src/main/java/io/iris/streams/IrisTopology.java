@@ -5,6 +5,7 @@ import io.iris.protocol.serde.DeltaSerde;
 import io.iris.protocol.serde.ThriftSerde;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.streams.internals.CommandProcessor;
+import io.iris.streams.internals.KeyByThread;
 import io.iris.streams.internals.Routed;
 import io.iris.streams.internals.SeqAssigner;
 import java.time.Duration;
@@ -26,12 +27,18 @@ import org.apache.kafka.streams.state.Stores;
  * user's seq 1, 2, 3 … without gaps) and {@code iris.dlq} out.
  *
  * <pre>
- * commands-source ─▶ apply-commands ─▶ route ─┬─▶ dead-letters ─▶ dlq-sink           (iris.dlq)
- *   (bytes)          [threads, dedup]         └─▶ deltas-by-user (repartition by user)
- *                                                   ─▶ assign-seq [user-seq] ─▶ log-sink (iris.log)
+ * commands-source ─┬─ keyed ────────────────────────────────────┬─▶ apply-commands ─▶ route ─┐
+ *   (bytes)        └─ no key ─▶ key-by-thread ─▶ commands-by-thread ┘   [threads, dedup]        │
+ *                               (text frames, "@" client ids)  (repartition)                    │
+ *   ┌───────────────────────────────────────────────────────────────────────────────────────────┘
+ *   ├─▶ dead-letters ─▶ dlq-sink (iris.dlq)
+ *   └─▶ deltas-by-user (repartition by user) ─▶ assign-seq [user-seq] ─▶ log-sink (iris.log)
  * </pre>
  *
- * Every processor, store and the repartition topic is named, so the topology can change without
+ * The keyed path is the product path (the bridge keys every command by thread id); the unkeyed path
+ * serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
+ *
+ * <p>Every processor, store and the repartition topic is named, so the topology can change without
  * orphaning state (the changelogs are {@code <application.id>-threads-changelog} and so on).
  */
 public final class IrisTopology {
@@ -42,6 +49,8 @@ public final class IrisTopology {
   public static final String SEQ_STORE = "user-seq";
   public static final String REPARTITION = "deltas-by-user";
   public static final String ASSIGN_SEQ = "assign-seq";
+  public static final String KEY_BY_THREAD = "key-by-thread";
+  public static final String COMMANDS_BY_THREAD = "commands-by-thread";
 
   private IrisTopology() {}
 
@@ -73,10 +82,25 @@ public final class IrisTopology {
                 Stores.persistentKeyValueStore(SEQ_STORE), Serdes.Long(), Serdes.Long())
             .withCachingEnabled());
 
-    KStream<Long, Routed> routed =
+    Map<String, KStream<byte[], byte[]>> ingress =
         builder.stream(
                 Topics.COMMANDS.name(),
                 Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(SOURCE))
+            .split(Named.as("ingress-"))
+            .branch((k, v) -> k == null, Branched.as("unkeyed"))
+            .defaultBranch(Branched.as("keyed"));
+    KStream<byte[], byte[]> keyedByThread =
+        ingress
+            .get("ingress-unkeyed")
+            .process(() -> new KeyByThread(config.maxFrameBytes()), Named.as(KEY_BY_THREAD))
+            .repartition(
+                Repartitioned.with(Serdes.ByteArray(), Serdes.ByteArray())
+                    .withName(COMMANDS_BY_THREAD));
+
+    KStream<Long, Routed> routed =
+        ingress
+            .get("ingress-keyed")
+            .merge(keyedByThread, Named.as("all-commands"))
             .process(
                 () -> new CommandProcessor(rules, THREADS_STORE, DEDUP_STORE),
                 Named.as(APPLY),

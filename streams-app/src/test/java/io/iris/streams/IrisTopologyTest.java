@@ -348,6 +348,42 @@ class IrisTopologyTest {
   }
 
   @Test
+  void unkeyedTextCommandsShouldBeKeyedByTheirThreadAndGetTheirPlaceAsClientId() {
+    create(1, 100, 2L);
+    drainLog();
+    ClientCommand perfTestLine =
+        new ClientCommand(
+            1, "perf", "@", 100, 0, CommandBody.sendMessage(new SendMessage("from a file")));
+    byte[] line = FrameCodec.defaults().encodeText(perfTestLine).getBytes(StandardCharsets.UTF_8);
+    // The same line three times, as the perf tool sends it: three records, three messages.
+    for (int i = 0; i < 3; i++) {
+      commands.pipeInput(new TestRecord<>(null, line, now));
+    }
+    List<Delta> deltas = drainLog();
+    assertEquals(6, deltas.size(), "three messages to two members");
+    List<String> clientIds =
+        deltas.stream()
+            .filter(d -> d.getUserId() == 1)
+            .map(d -> d.getBody().getNewMessage().getClientId())
+            .toList();
+    assertEquals(3, clientIds.stream().distinct().count(), clientIds.toString());
+    assertTrue(clientIds.stream().allMatch(id -> id.matches("@0-\\d+")), clientIds.toString());
+    assertEquals(
+        now.toEpochMilli(), deltas.get(0).getServerTimestampMs(), "receive time filled in");
+
+    // A binary frame without key takes the same way; garbage without key is refused as such.
+    commands.pipeInput(
+        new TestRecord<>(
+            null,
+            FrameCodec.defaults()
+                .encode(command(2, 100, CommandBody.sendMessage(new SendMessage("bin")))),
+            now));
+    assertEquals(2, drainLog().size());
+    commands.pipeInput(new TestRecord<>(null, "Jnot json".getBytes(StandardCharsets.UTF_8), now));
+    onlyDeadLetter("MALFORMED");
+  }
+
+  @Test
   void shouldSendUndecodableInputToTheDeadLetterTopicAndCarryOn() {
     byte[] good =
         FrameCodec.defaults()

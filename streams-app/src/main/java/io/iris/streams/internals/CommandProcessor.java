@@ -74,7 +74,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     this.rules = rules;
     this.threadStore = threadStore;
     this.dedupStore = dedupStore;
-    this.codec = new FrameCodec(rules.maxFrameBytes());
+    this.codec = new FrameCodec(rules.maxFrameBytes()).acceptingText();
   }
 
   @Override
@@ -442,8 +442,10 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     headers.add(DeadLetters.MESSAGE, bytes(message));
     headers.add(DeadLetters.REJECTED_BY, bytes("streams-app"));
     headers.add(DeadLetters.REJECTED_AT, bytes(Long.toString(System.currentTimeMillis())));
+    // A command that came the unkeyed way already names its place in iris.commands.
     context
         .recordMetadata()
+        .filter(m -> headers.lastHeader(DeadLetters.SOURCE_TOPIC) == null)
         .ifPresent(
             (RecordMetadata m) -> {
               headers.add(DeadLetters.SOURCE_TOPIC, bytes(m.topic()));
