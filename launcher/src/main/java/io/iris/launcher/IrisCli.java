@@ -32,7 +32,8 @@ import picocli.CommandLine.Parameters;
       IrisCli.Pointers.class,
       IrisCli.Bridge.class,
       IrisCli.ResinkCommand.class,
-      IrisCli.Tail.class
+      IrisCli.Tail.class,
+      IrisCli.Loadgen.class
     })
 public final class IrisCli {
 
@@ -248,7 +249,13 @@ public final class IrisCli {
       name = "bench",
       description =
           "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
-      subcommands = {BenchStreams.class, BenchSnapshot.class, BenchSink.class, BenchEdge.class})
+      subcommands = {
+        BenchStreams.class,
+        BenchSnapshot.class,
+        BenchSink.class,
+        BenchEdge.class,
+        BenchPipeline.class
+      })
   static final class Bench {}
 
   @Command(
@@ -401,6 +408,101 @@ public final class IrisCli {
       new io.iris.launcher.bench.EdgeBenchmark(
               System.out, connections, pairs, rate, seconds, warmup, overrides)
           .run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pipeline",
+      description =
+          "The pipeline driven by Kafka's stock tools alone: kafka-console-producer sends"
+              + " thread creates, kafka-producer-perf-test --payload-file sends valid commands"
+              + " into iris.commands while the streams app runs; beside the same tool and file"
+              + " into a plain topic.")
+  static final class BenchPipeline implements Callable<Integer> {
+    @Option(
+        names = "--records",
+        defaultValue = "300000",
+        description = "Commands the perf tool sends (default ${DEFAULT-VALUE}).")
+    long records;
+
+    @Option(names = "--set", description = "A streams-app setting for this run.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.PayloadFileBenchmark(System.out, records, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "loadgen",
+      description =
+          "Write payload files of valid commands for Kafka's stock tools: threads.txt (thread"
+              + " creates, for kafka-console-producer) and sends.txt (messages, for"
+              + " kafka-producer-perf-test --payload-file). No key is needed.")
+  static final class Loadgen implements Callable<Integer> {
+    @Option(
+        names = "--out",
+        defaultValue = "loadgen",
+        description = "Directory (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(
+        names = "--first-user",
+        defaultValue = "1000000",
+        description = "Lowest user id (default ${DEFAULT-VALUE}).")
+    long firstUser;
+
+    @Option(
+        names = "--users",
+        defaultValue = "20000",
+        description = "Users (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(
+        names = "--first-thread",
+        defaultValue = "9000000000000",
+        description = "Lowest thread id (default ${DEFAULT-VALUE}).")
+    long firstThread;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "5000",
+        description = "Threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--members",
+        defaultValue = "3",
+        description = "Members per thread (default ${DEFAULT-VALUE}).")
+    int members;
+
+    @Option(
+        names = "--lines",
+        defaultValue = "10000",
+        description = "Lines of sends.txt (default ${DEFAULT-VALUE}).")
+    int lines;
+
+    @Option(
+        names = "--text-bytes",
+        defaultValue = "40",
+        description = "Message text size (default ${DEFAULT-VALUE}).")
+    int textBytes;
+
+    @Override
+    public Integer call() throws Exception {
+      var w =
+          io.iris.launcher.bench.CommandPayloads.write(
+              out, firstUser, users, firstThread, threads, members, lines, textBytes, 7);
+      System.out.printf(
+          "wrote %s (%,d thread creates) and %s (%,d sends, fan-out %d)%n"
+              + "then, against the stack's broker:%n"
+              + "  ./iris kafka kafka-console-producer --bootstrap-server 127.0.0.1:9092 --topic iris.commands < %s%n"
+              + "  ./iris kafka kafka-producer-perf-test --topic iris.commands --payload-file %s"
+              + " --num-records 100000 --throughput 5000 --command-property bootstrap.servers=127.0.0.1:9092%n",
+          w.threads(), threads, w.sends(), lines, members, w.threads(), w.sends());
       return 0;
     }
   }

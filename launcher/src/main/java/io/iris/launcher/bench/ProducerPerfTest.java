@@ -32,26 +32,59 @@ public final class ProducerPerfTest {
       int recordSize,
       Map<String, String> producerProps)
       throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("org.apache.kafka.tools.ProducerPerformance");
-    cmd.addAll(
+    return run(
+        bootstrap,
+        topic,
+        records,
+        -1,
+        List.of("--record-size", Integer.toString(recordSize)),
+        producerProps);
+  }
+
+  /**
+   * Sends {@code records} random lines of a payload file (one payload per line), as an operator
+   * would with {@code kafka-producer-perf-test --payload-file}; {@code throughput} -1 is as fast as
+   * it goes.
+   */
+  public static Result runPayloadFile(
+      String bootstrap,
+      String topic,
+      long records,
+      long throughput,
+      Path payloadFile,
+      Map<String, String> producerProps)
+      throws IOException, InterruptedException {
+    return run(
+        bootstrap,
+        topic,
+        records,
+        throughput,
+        List.of("--payload-file", payloadFile.toString()),
+        producerProps);
+  }
+
+  private static Result run(
+      String bootstrap,
+      String topic,
+      long records,
+      long throughput,
+      List<String> payload,
+      Map<String, String> producerProps)
+      throws IOException, InterruptedException {
+    List<String> args = new ArrayList<>();
+    args.addAll(
         List.of(
             "--topic",
             topic,
             "--num-records",
             Long.toString(records),
-            "--record-size",
-            Integer.toString(recordSize),
             "--throughput",
-            "-1",
-            "--command-property"));
-    cmd.add("bootstrap.servers=" + bootstrap);
-    producerProps.forEach((k, v) -> cmd.add(k + "=" + v));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            Long.toString(throughput)));
+    args.addAll(payload);
+    args.add("--command-property");
+    args.add("bootstrap.servers=" + bootstrap);
+    producerProps.forEach((k, v) -> args.add(k + "=" + v));
+    Process p = tool("org.apache.kafka.tools.ProducerPerformance", args).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int rc = p.waitFor();
     Matcher m = SUMMARY.matcher(out);
@@ -70,5 +103,17 @@ public final class ProducerPerfTest {
       throw new IllegalStateException("kafka-producer-perf-test failed (exit " + rc + "): " + out);
     }
     return last;
+  }
+
+  /** One of Kafka's own tools in a JVM of its own, from the same jars, output merged. */
+  public static ProcessBuilder tool(String mainClass, List<String> args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(mainClass);
+    cmd.addAll(args);
+    return new ProcessBuilder(cmd).redirectErrorStream(true);
   }
 }

@@ -219,7 +219,7 @@ public final class StreamsBenchmark {
         CommandBody.sendMessage(new SendMessage(text)));
   }
 
-  private static void createTopics(String bootstrap) throws Exception {
+  static void createTopics(String bootstrap) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       List<TopicInstaller.Plan> plans = new ArrayList<>();
       for (Topic<?, ?> t : List.of(Topics.COMMANDS, Topics.LOG, Topics.DLQ)) {
@@ -238,7 +238,7 @@ public final class StreamsBenchmark {
     return new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
   }
 
-  private static KafkaConsumer<byte[], byte[]> reader(String bootstrap) {
+  static KafkaConsumer<byte[], byte[]> reader(String bootstrap) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader");
