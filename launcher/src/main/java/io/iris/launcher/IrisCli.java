@@ -254,7 +254,8 @@ public final class IrisCli {
         BenchSnapshot.class,
         BenchSink.class,
         BenchEdge.class,
-        BenchPipeline.class
+        BenchPipeline.class,
+        BenchResults.class
       })
   static final class Bench {}
 
@@ -432,6 +433,39 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       new io.iris.launcher.bench.PayloadFileBenchmark(System.out, records, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "results",
+      description =
+          "Messenger's published results measured here, push beside pull in one run: payload"
+              + " sizes, bytes per delivered message, send failures over a bad link, end-to-end"
+              + " load beside EndToEndLatency, the pipeline under kafka-producer-perf-test. Writes"
+              + " results.md, results.html and PNG charts.")
+  static final class BenchResults implements Callable<Integer> {
+    @Option(
+        names = "--out",
+        defaultValue = "bench-results",
+        description = "Directory (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(
+        names = "--quick",
+        description = "Shorter runs, fewer devices: a smoke test of the harness.")
+    boolean quick;
+
+    @Option(
+        names = "--parts",
+        split = ",",
+        defaultValue = "1,2,3,4,5",
+        description = "Which measurements (default ${DEFAULT-VALUE}).")
+    java.util.Set<Integer> parts;
+
+    @Override
+    public Integer call() throws Exception {
+      new io.iris.launcher.bench.ResultsBenchmark(System.out, out, quick, parts).run();
       return 0;
     }
   }

@@ -22,10 +22,7 @@ import io.iris.protocol.thrift.TypingEvent;
 import io.iris.sdk.IrisDevice;
 import io.iris.storage.DeltaHistory;
 import java.io.File;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -38,7 +35,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -303,18 +299,11 @@ class DeviceSyncIT {
     int before = stack.devices().size();
     String token = DeviceRegistry.register(stack.bootstrapServers(), 921, "tls");
     DeviceAuthIT.awaitRegistered(stack, before + 1);
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    try (InputStream in =
-        Files.newInputStream(
+    SSLContext ssl =
+        io.iris.launcher.bench.SelfSignedTls.client(
             java.nio.file.Path.of(
-                stack.config().getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)))) {
-      trust.load(in, TestStacks.TLS_PASSWORD.toCharArray());
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
+                stack.config().getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
+            TestStacks.TLS_PASSWORD);
     Phone p = new Phone();
     p.device =
         IrisDevice.builder()

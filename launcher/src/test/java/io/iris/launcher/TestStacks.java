@@ -56,44 +56,8 @@ final class TestStacks {
 
   static final String TLS_PASSWORD = "edge-test-secret";
 
-  /** A self-signed key pair for 127.0.0.1, made with the JDK's keytool. */
   static void keyStore(Path file, String password) {
-    Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-    try {
-      Process p =
-          new ProcessBuilder(
-                  keytool.toString(),
-                  "-genkeypair",
-                  "-alias",
-                  "edge",
-                  "-keyalg",
-                  "EC",
-                  "-groupname",
-                  "secp256r1",
-                  "-dname",
-                  "CN=127.0.0.1",
-                  "-ext",
-                  "SAN=ip:127.0.0.1",
-                  "-validity",
-                  "7",
-                  "-storetype",
-                  "PKCS12",
-                  "-keystore",
-                  file.toString(),
-                  "-storepass",
-                  password)
-              .redirectErrorStream(true)
-              .start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (p.waitFor() != 0) {
-        throw new IllegalStateException("keytool failed: " + out);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    io.iris.launcher.bench.SelfSignedTls.keyStore(file, password);
   }
 
   /** A configuration with every embedded port free and data in {@code dataDir}. */

@@ -66,7 +66,29 @@ public final class EdgeBenchmark {
     this.seconds = seconds;
   }
 
-  public void run() throws Exception {
+  /** The push measurement, for the results report. */
+  public record Load(
+      int devices,
+      int rate,
+      int seconds,
+      long sent,
+      long confirmed,
+      long delivered,
+      long expected,
+      double deliveredPerSec,
+      double p50Ms,
+      double p99Ms,
+      double p999Ms,
+      double maxMs,
+      long[] endToEndMs,
+      long gapsRepaired,
+      long duplicatesDropped,
+      long outOfOrder,
+      double[] deliveredPerSecond) {}
+
+  private Load load;
+
+  public Load run() throws Exception {
     Path dir = Files.createTempDirectory("iris-bench-edge");
     Map<String, Object> c = IrisConfig.onFreePorts(dir);
     c.putAll(overrides);
@@ -74,15 +96,17 @@ public final class EdgeBenchmark {
     try (IrisStack stack = new IrisStack(new IrisConfig(c))) {
       stack.preflight();
       stack.start(line -> out.println("bench: up  " + line));
-      Process load = null;
+      Process idle = null;
       try {
-        load = connect(stack, table);
+        if (connections > 0) {
+          idle = connect(stack, table);
+        }
         push(stack, table);
       } finally {
-        if (load != null) {
-          load.getOutputStream().close();
-          load.waitFor(10, TimeUnit.SECONDS);
-          load.destroyForcibly();
+        if (idle != null) {
+          idle.getOutputStream().close();
+          idle.waitFor(10, TimeUnit.SECONDS);
+          idle.destroyForcibly();
         }
       }
     } finally {
@@ -90,6 +114,7 @@ public final class EdgeBenchmark {
     }
     out.println();
     out.print(table);
+    return load;
   }
 
   private Process connect(IrisStack stack, StringBuilder table) throws Exception {
@@ -186,8 +211,10 @@ public final class EdgeBenchmark {
     long[] latencies = new long[rate * seconds * 2 + 1000];
     AtomicLong latencyCount = new AtomicLong();
     List<IrisDevice> devices = new ArrayList<>();
+    AtomicLong outOfOrder = new AtomicLong();
     for (int i = 0; i < n; i++) {
       long user = ids.get(i).getKey();
+      AtomicLong lastSeen = new AtomicLong();
       IrisDevice d =
           IrisDevice.builder()
               .serverUri("tcp://127.0.0.1:" + stack.mqtt().settings().port())
@@ -202,6 +229,11 @@ public final class EdgeBenchmark {
                       long now = System.nanoTime();
                       delivered.addAndGet(deltas.size());
                       for (Delta x : deltas) {
+                        // The app's own check: every seq once, in order, none missing.
+                        if (x.getSeq() != lastSeen.get() + 1) {
+                          outOfOrder.incrementAndGet();
+                        }
+                        lastSeen.set(x.getSeq());
                         if (x.getBody().isSetNewMessage()
                             && x.getBody().getNewMessage().getSenderUserId() != user) {
                           String t = x.getBody().getNewMessage().getText();
@@ -294,6 +326,29 @@ public final class EdgeBenchmark {
             e2e[0], e2e[1], e2e[2]));
     table.append(
         String.format("| gaps repaired / duplicates dropped by devices | %d / %d |%n", gaps, dups));
+    table.append(
+        String.format(
+            "| deltas out of seq order or missing, as the apps saw them | %d |%n",
+            outOfOrder.get()));
+    load =
+        new Load(
+            n,
+            rate,
+            seconds,
+            total,
+            confirmed,
+            delivered.get(),
+            expected,
+            delivered.get() / secs,
+            pct(lat, 0.50),
+            pct(lat, 0.99),
+            pct(lat, 0.999),
+            m == 0 ? 0 : lat[m - 1] / 1e6,
+            e2e,
+            gaps,
+            dups,
+            outOfOrder.get(),
+            perSecond.stream().mapToDouble(a -> a[0]).toArray());
     probe.report(table);
     double[] series = perSecond.stream().mapToDouble(a -> a[0]).toArray();
     if (series.length > 1) {
