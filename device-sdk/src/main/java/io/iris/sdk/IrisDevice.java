@@ -772,7 +772,10 @@ public final class IrisDevice implements AutoCloseable {
     }
     try {
       client.connect(options()).waitForCompletion(15_000);
-      client.subscribe(down, 1).waitForCompletion(15_000);
+      // Not waiting for SUBACK: the broker handles one connection's packets in order, so the
+      // subscription is in place before the resent commands and the sync request that follow.
+      // On a slow link that is a round trip less before pending sends go out again.
+      client.subscribe(down, 1);
       connected = true;
       resume();
     } catch (MqttException e) {

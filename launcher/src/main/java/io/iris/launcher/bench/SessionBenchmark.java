@@ -221,7 +221,8 @@ public final class SessionBenchmark {
 
       // The session: a Poisson schedule of incoming messages and sends, the same for both.
       Set<String> expectedIncoming = ConcurrentHashMap.newKeySet();
-      ExecutorService senders = Executors.newFixedThreadPool(4);
+      // One thread per send in flight: a send's clock starts when the user presses send.
+      ExecutorService senders = Executors.newCachedThreadPool();
       int sends = 0;
       long start = System.nanoTime();
       double msPer = s.msPerMinute();
@@ -229,7 +230,7 @@ public final class SessionBenchmark {
       double nextSend = exp(random, s.sendsPerMinute());
       boolean offline = false;
       boolean wasOffline = false;
-      int lastReport = -1;
+      long lastReport = System.nanoTime();
       while (true) {
         double next = Math.min(nextIn, nextSend);
         if (next >= s.minutes()) {
@@ -251,17 +252,20 @@ public final class SessionBenchmark {
           offline = false;
         }
         sleepUntil(start, next * msPer);
-        if ((int) next / 10 != lastReport) {
-          lastReport = (int) next / 10;
+        if (System.nanoTime() - lastReport > 10_000_000_000L) {
+          lastReport = System.nanoTime();
           out.printf(
-              "bench: [%s] minute %d of %d: push holds %d, pull %d of %d incoming; sends %d%n",
+              "bench: [%s] minute %.0f of %d: push holds %d, pull %d of %d incoming; %d sends,"
+                  + " confirmed push %d, pull %d%n",
               s.name(),
-              (int) next,
+              next,
               s.minutes(),
               push.incoming.size(),
               pull.incoming.size(),
               expectedIncoming.size(),
-              sends);
+              sends,
+              push.confirmed(),
+              pull.confirmed());
         }
         int t = random.nextInt(s.threads());
         String text = CommandPayloads.text(random, 10 + random.nextInt(70));
@@ -277,8 +281,9 @@ public final class SessionBenchmark {
             sends++;
             long pt = pushThreads[t];
             long qt = pullThreads[t];
-            senders.execute(() -> push.send(pt, text));
-            senders.execute(() -> pull.send(qt, text));
+            long pressed = System.nanoTime();
+            senders.execute(() -> push.send(pt, text, pressed));
+            senders.execute(() -> pull.send(qt, text, pressed));
           }
           nextSend += exp(random, s.sendsPerMinute());
         }
@@ -322,7 +327,7 @@ public final class SessionBenchmark {
               sends,
               pull.confirmed(),
               pullHttps.connections() + pullNotify.connections(),
-              pullHttps.losses() + pullNotify.losses(),
+              pullHttps.losses(),
               pull.latencies());
       push.close();
       pull.close();
@@ -451,7 +456,8 @@ public final class SessionBenchmark {
 
     abstract void start() throws Exception;
 
-    abstract void send(long thread, String text);
+    /** Sends and waits for the confirmation, at most the timeout after {@code t0}. */
+    abstract void send(long thread, String text, long t0);
 
     abstract void goOffline();
 
@@ -524,8 +530,7 @@ public final class SessionBenchmark {
     }
 
     @Override
-    void send(long thread, String text) {
-      long t0 = System.nanoTime();
+    void send(long thread, String text, long t0) {
       try {
         device.send(thread, text).get(timeoutMs + 1000L, TimeUnit.MILLISECONDS);
         confirmedAfter(t0);
@@ -701,8 +706,7 @@ public final class SessionBenchmark {
 
     /** The app's rule: retry with backoff until confirmed or the timeout is up. */
     @Override
-    void send(long thread, String text) {
-      long t0 = System.nanoTime();
+    void send(long thread, String text, long t0) {
       long deadline = t0 + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
       String body =
           "{\"client_message_id\":\"" + UUID.randomUUID() + "\",\"text\":" + quote(text) + "}";
