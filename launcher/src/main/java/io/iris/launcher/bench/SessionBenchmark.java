@@ -141,18 +141,24 @@ public final class SessionBenchmark {
     c.put(IrisConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
     c.put(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
     c.put(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
-    List<Result> results = new ArrayList<>();
     try (IrisStack stack = new IrisStack(new IrisConfig(c))) {
       stack.preflight();
       stack.start(line -> out.println("bench: up  " + line));
-      SSLContext client = SelfSignedTls.client(keyStore, TLS_PASSWORD);
-      SSLContext server = SelfSignedTls.server(keyStore, TLS_PASSWORD);
-      int round = 0;
-      for (Scenario s : scenarios) {
-        results.add(runOne(stack, client, server, s, round++));
-      }
+      return runOn(stack, keyStore, TLS_PASSWORD, scenarios);
     } finally {
       StreamsBenchmark.deleteTree(dir);
+    }
+  }
+
+  /** Runs the scenarios on a running stack whose MQTT edge has TLS with this key store. */
+  public List<Result> runOn(
+      IrisStack stack, Path keyStore, String password, List<Scenario> scenarios) throws Exception {
+    SSLContext client = SelfSignedTls.client(keyStore, password);
+    SSLContext server = SelfSignedTls.server(keyStore, password);
+    List<Result> results = new ArrayList<>();
+    int round = 0;
+    for (Scenario s : scenarios) {
+      results.add(runOne(stack, client, server, s, round++));
     }
     return results;
   }
