@@ -147,6 +147,18 @@ public final class IrisConfig extends AbstractConfig {
       "A device further behind than this is answered 'resnapshot required' with the cost of both"
           + " choices (it may still insist on deltas).";
 
+  public static final String MQTT_DEVICE_COMMANDS_PER_SECOND_CONFIG =
+      "mqtt.device.commands.per.second";
+  private static final String MQTT_DEVICE_COMMANDS_PER_SECOND_DOC =
+      "Commands (sends, creates, typing …) one device may publish a second on average; beyond it"
+          + " they are answered RATE_LIMITED and counted (rejected-rate-limited), and the SDK resends"
+          + " later.";
+
+  public static final String MQTT_DEVICE_COMMANDS_BURST_CONFIG = "mqtt.device.commands.burst";
+  private static final String MQTT_DEVICE_COMMANDS_BURST_DOC =
+      "Commands one device may publish at once before mqtt.device.commands.per.second applies"
+          + " (an app resending what it queued offline).";
+
   public static final String OPS_PORT_CONFIG = "ops.port";
   private static final String OPS_PORT_DOC =
       "Port of the operations endpoint: /metrics (Prometheus), /health, /ready. 0: none.";
@@ -317,6 +329,20 @@ public final class IrisConfig extends AbstractConfig {
             Range.atLeast(1),
             Importance.MEDIUM,
             MQTT_RESNAPSHOT_AFTER_DELTAS_DOC)
+        .define(
+            MQTT_DEVICE_COMMANDS_PER_SECOND_CONFIG,
+            Type.DOUBLE,
+            50.0,
+            Range.atLeast(0.001),
+            Importance.MEDIUM,
+            MQTT_DEVICE_COMMANDS_PER_SECOND_DOC)
+        .define(
+            MQTT_DEVICE_COMMANDS_BURST_CONFIG,
+            Type.INT,
+            300,
+            Range.atLeast(1),
+            Importance.LOW,
+            MQTT_DEVICE_COMMANDS_BURST_DOC)
         .define(
             OPS_PORT_CONFIG,
             Type.INT,

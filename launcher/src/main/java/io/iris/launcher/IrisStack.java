@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.iris.bridge.CatchUp;
 import io.iris.bridge.DevicePointers;
+import io.iris.bridge.DeviceRateLimiter;
 import io.iris.bridge.DeviceRegistry;
 import io.iris.bridge.DeviceTopicPolicy;
 import io.iris.bridge.LogIndex;
@@ -628,7 +629,14 @@ public final class IrisStack implements AutoCloseable {
             bootstrapServers,
             config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
             qos1,
-            new SendPath.Services(catchUp, typing, pointers, userLogs));
+            new SendPath.Services(
+                catchUp,
+                typing,
+                pointers,
+                userLogs,
+                new DeviceRateLimiter(
+                    config.getDouble(IrisConfig.MQTT_DEVICE_COMMANDS_PER_SECOND_CONFIG),
+                    config.getInt(IrisConfig.MQTT_DEVICE_COMMANDS_BURST_CONFIG))));
     started.push(new Part("send path", sendPath));
     int tlsPort = config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG);
     MqttEdge.Tls tls = null;

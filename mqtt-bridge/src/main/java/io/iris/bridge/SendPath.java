@@ -54,7 +54,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
 
   /** What the send path hands requests other than commands to. */
   public record Services(
-      CatchUp catchUp, TypingRelay typing, DevicePointers pointers, UserLogs logs) {}
+      CatchUp catchUp,
+      TypingRelay typing,
+      DevicePointers pointers,
+      UserLogs logs,
+      DeviceRateLimiter limiter) {}
 
   private final Services services;
 
@@ -198,6 +202,25 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           "INVALID_COMMAND",
           "threadId must be positive (0 only to create a thread) and the command known",
           frame);
+      return;
+    }
+    if (!services.limiter().tryAcquire(device.clientId())) {
+      // A flood: refused and counted, not kept (the sender keeps it and resends later), and not
+      // logged one by one (that would let a device flood the log instead).
+      count("rejected-rate-limited", 1);
+      if (!c.getBody().isSetTyping()) {
+        replier.reply(
+            device,
+            codec.encode(
+                new ServerFrame(
+                        ServerFrameBody.sendResult(
+                            new SendResult(clientId, false)
+                                .setError(
+                                    new Error(
+                                        ErrorCode.RATE_LIMITED,
+                                        "too many commands from this device; resend later"))))
+                    .setRequestId(rid)));
+      }
       return;
     }
     if (c.getBody().isSetTyping()) {

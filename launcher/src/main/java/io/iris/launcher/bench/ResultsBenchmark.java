@@ -326,33 +326,44 @@ public final class ResultsBenchmark {
             r.push().bytesPerDelivered(), r.pull().bytesPerDelivered()));
     double pushRate = r.push().failureRate();
     double pullRate = r.pull().failureRate();
-    boolean met;
-    String measured;
-    if (pullRate == 0) {
-      // Nothing failed on either side: no difference to measure, so not a result.
-      met = false;
-      measured = String.format("push %.1f%%, pull %.1f%%", 100 * pushRate, 100 * pullRate);
-    } else {
-      met = pushRate <= 0.6 * pullRate;
-      measured =
+    String fails =
+        String.format(
+            "push %d of %d (%.1f%%), pull %d of %d (%.1f%%)",
+            r.push().failed(),
+            r.push().sends(),
+            100 * pushRate,
+            r.pull().failed(),
+            r.pull().sends(),
+            100 * pullRate);
+    boolean met = pullRate > 0 && pushRate <= 0.6 * pullRate;
+    String why;
+    if (pushRate == 0 && pullRate == 0) {
+      why = "not measurable: no send failed on either side on this link";
+    } else if (pushRate <= pullRate) {
+      why =
           String.format(
-              "%.0f%% fewer (push %.1f%%, pull %.1f%%)",
-              100 * (1 - pushRate / pullRate), 100 * pushRate, 100 * pullRate);
+              "push fails %.0f%% less, not 40%%; see the note under section 3",
+              100 * (1 - pushRate / pullRate));
+    } else {
+      why = "push fails more; see the note under section 3";
     }
     t.add(
         "send failures >= 40% below pull on the same link ("
             + s.link().describe().replaceAll(", a .*", "")
             + ")",
-        measured,
+        fails,
         met,
-        pullRate == 0
-            ? "not measured: no send failed on this link, make it worse"
-            : String.format(
-                "push failed %.1f%% against pull's %.1f%%: see section 3",
-                100 * pushRate, 100 * pullRate));
+        why);
+    if (!met && pushRate > 0) {
+      md.append(
+          "Where the failures come from: a send fails when a signal loss falls within its 10 s. After a loss, the push phone needs TCP, TLS, MQTT CONNECT and then (pipelined, since this run's SDK change) SUBSCRIBE and the resend: four round trips before its resend leaves; the pull phone needs TCP, TLS and the POST: three. On a 1 s RTT link the extra round trip is what the push phone loses. Push wins on bytes (the pull phone's connections and 20-message pages cost it most of the link) but the link here is not saturated by them. What would close it: the first command in the CONNECT packet (as Messenger's MQTT variant did), a persistent session so that no SUBSCRIBE is needed on resume, or 0-RTT TLS resumption. Counts this small (about 100 sends, 4 losses) also differ by a few sends from run to run.\n\n");
+    }
     png(
         "failures-" + n + ".png",
-        "Sends not confirmed within the app's timeout",
+        "Sends not confirmed in "
+            + s.timeoutMs() / 1000
+            + " s: "
+            + s.link().describe().replaceAll(", a .*", ""),
         "%",
         List.of(
             new PngChart.Bar(

@@ -1,0 +1,96 @@
+package io.iris.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.protocol.thrift.Delta;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A device floods the bridge with sends. Beyond its budget (mqtt.device.commands.per.second, burst
+ * mqtt.device.commands.burst) it is told RATE_LIMITED, which is counted; the SDK resends, so every
+ * message still arrives exactly once, and a conversation between two other devices goes on
+ * meanwhile with each send confirmed.
+ */
+class FloodIT {
+  private static final long MALLORY = 981;
+  private static final long MALLORYS_FRIEND = 982;
+  private static final long ALICE = 983;
+  private static final long BOB = 984;
+  private static final int FLOOD = 800;
+
+  @Test
+  void aFloodingDeviceShouldBeSlowedAndCountedWithoutLossOrHarmToOthers() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    List<String> tokens =
+        DeviceRegistry.registerAll(
+            stack.bootstrapServers(),
+            List.of(
+                java.util.Map.entry(MALLORY, "phone"),
+                java.util.Map.entry(MALLORYS_FRIEND, "phone"),
+                java.util.Map.entry(ALICE, "phone"),
+                java.util.Map.entry(BOB, "phone")));
+    DeviceAuthIT.awaitRegistered(stack, before + 4);
+    DeviceSyncIT.Phone mallory = DeviceSyncIT.open(stack, MALLORY, "phone", tokens.get(0), 0);
+    DeviceSyncIT.Phone friend =
+        DeviceSyncIT.open(stack, MALLORYS_FRIEND, "phone", tokens.get(1), 0);
+    DeviceSyncIT.Phone alice = DeviceSyncIT.open(stack, ALICE, "phone", tokens.get(2), 0);
+    DeviceSyncIT.Phone bob = DeviceSyncIT.open(stack, BOB, "phone", tokens.get(3), 0);
+    long floodThread =
+        mallory
+            .device
+            .createThread(List.of(MALLORYS_FRIEND), "flood")
+            .get(30, TimeUnit.SECONDS)
+            .getThreadId();
+    long chat =
+        alice.device.createThread(List.of(BOB), "chat").get(30, TimeUnit.SECONDS).getThreadId();
+    long limitedBefore = stack.sendPath().count("rejected-rate-limited");
+
+    List<CompletableFuture<Delta>> flood = new ArrayList<>();
+    for (int i = 0; i < FLOOD; i++) {
+      flood.add(mallory.device.send(floodThread, "flood " + i));
+    }
+    // Meanwhile Alice and Bob talk; each of their sends is confirmed as usual.
+    for (int i = 0; i < 20; i++) {
+      (i % 2 == 0 ? alice : bob).device.send(chat, "hi " + i).get(15, TimeUnit.SECONDS);
+      Thread.sleep(50);
+    }
+    for (CompletableFuture<Delta> f : flood) {
+      f.get(120, TimeUnit.SECONDS);
+    }
+    long limited = stack.sendPath().count("rejected-rate-limited") - limitedBefore;
+    assertTrue(limited > 0, "the flood went over the budget and was refused: " + limited);
+
+    DeviceSyncIT.await(
+        "every flood message at the friend", () -> startingWith(friend, "flood ") >= FLOOD);
+    DeviceSyncIT.await("the chat at Bob", () -> startingWith(bob, "hi ") >= 20);
+    Thread.sleep(500);
+    assertEquals(FLOOD, startingWith(friend, "flood "), "each flood message once");
+    assertEquals(
+        FLOOD,
+        friend.applied.stream()
+            .filter(d -> d.getBody().isSetNewMessage())
+            .map(d -> d.getBody().getNewMessage().getText())
+            .distinct()
+            .count());
+    DeviceSyncIT.assertContiguous(friend.applied, 1);
+    DeviceSyncIT.assertContiguous(bob.applied, 1);
+    assertEquals(20, startingWith(bob, "hi "));
+    for (DeviceSyncIT.Phone p : List.of(mallory, friend, alice, bob)) {
+      p.device.close();
+    }
+  }
+
+  private static long startingWith(DeviceSyncIT.Phone p, String prefix) {
+    return p.applied.stream()
+        .filter(d -> d.getBody().isSetNewMessage())
+        .filter(d -> d.getBody().getNewMessage().getText().startsWith(prefix))
+        .count();
+  }
+}
