@@ -199,7 +199,7 @@ public final class IrisStack implements AutoCloseable {
     if (!config.embeddedMysql()) {
       checkMysql(config.getString(IrisConfig.MYSQL_URL_CONFIG));
     }
-    if (config.embeddedConnect()) {
+    if (config.embeddedConnect() && config.getBoolean(IrisConfig.RUN_CONNECT_CONFIG)) {
       Path plugins = pluginPath();
       if (!Files.isDirectory(plugins)) {
         throw new StartupException(

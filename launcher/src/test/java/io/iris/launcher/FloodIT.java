@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Test;
  * meanwhile with each send confirmed.
  */
 class FloodIT {
-  private static final long MALLORY = 981;
-  private static final long MALLORYS_FRIEND = 982;
-  private static final long ALICE = 983;
-  private static final long BOB = 984;
+  private static final long MALLORY = 8_811;
+  private static final long MALLORYS_FRIEND = 8_812;
+  private static final long ALICE = 8_813;
+  private static final long BOB = 8_814;
   private static final int FLOOD = 800;
 
   @Test
