@@ -120,6 +120,11 @@ public final class IrisStack implements AutoCloseable {
     return mariaDb;
   }
 
+  /** The embedded broker, or null when Kafka is external; tests stop and start it. */
+  public EmbeddedKafka embeddedKafka() {
+    return kafka;
+  }
+
   public MqttEdge mqtt() {
     return mqtt;
   }

@@ -104,6 +104,13 @@ class DeviceAuthIT {
     assertThrows(MqttException.class, () -> z.connect(options(502, bob)));
     z.close();
 
+    FaultReport.row(
+        "a device attacks",
+        "2 devices",
+        "subscribe to another user's topic and 3 wildcards; publish as another user; another device's token; a revoked token",
+        "n/a (refused and counted: subscribes, publishes, connects)",
+        "n/a",
+        "the attacker's own connection kept; no token in the log");
     // Tokens never reach a log.
     Path log = Path.of("target", "test.log");
     if (Files.exists(log)) {

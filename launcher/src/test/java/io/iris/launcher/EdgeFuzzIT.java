@@ -94,6 +94,13 @@ class EdgeFuzzIT {
     assertTrue(
         refused >= undecodable,
         refused + " refusals counted for " + undecodable + " undecodable frames");
+    FaultReport.row(
+        "fuzzed frames at the bridge",
+        sent + " mutated frames on one device connection",
+        undecodable + " undecodable (truncated, oversized, wrong version, bit flips, huge lengths)",
+        "n/a (each refusal answered and counted: " + refused + "; bytes to iris.dlq)",
+        "0",
+        "connection kept; a valid send afterwards confirmed");
     System.out.printf(
         "edge fuzz: %d mutants on one connection, %d undecodable, %d refusals counted%n",
         sent, undecodable, refused);

@@ -80,6 +80,13 @@ class FloodIT {
             .distinct()
             .count());
     DeviceSyncIT.assertContiguous(friend.applied, 1);
+    FaultReport.row(
+        "a device floods sends",
+        FLOOD + " sends at once from one device; 20 messages between two others meanwhile",
+        limited + " refused RATE_LIMITED and counted",
+        "0 (the SDK resent; every flood message arrived)",
+        "0",
+        "the others' sends confirmed as usual");
     DeviceSyncIT.assertContiguous(bob.applied, 1);
     assertEquals(20, startingWith(bob, "hi "));
     for (DeviceSyncIT.Phone p : List.of(mallory, friend, alice, bob)) {

@@ -109,6 +109,15 @@ class MysqlOutageIT {
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
     assertTrue(!status.body().contains("FAILED"), status.body());
+    FaultReport.row(
+        "MySQL stopped",
+        sent.get() + " sends, 3 members",
+        OUTAGE.toSeconds() + " s down",
+        "0 (MySQL rows = deltas, per user seq 1..n)",
+        "0",
+        String.format(
+            "devices unaffected (%d deltas delivered during the outage); MySQL complete %.1f s after it was back",
+            duringOutage, (caughtUpAt - outageStart - restartedIn) / 1e9));
     System.out.printf(
         "mysql outage: %.0f s down, %d sends, %d deltas delivered on iris.log during the outage, MySQL"
             + " complete %.1f s after it came back, sink task restarts %d%n",
