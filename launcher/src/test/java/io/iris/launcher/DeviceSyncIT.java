@@ -221,6 +221,15 @@ class DeviceSyncIT {
         again.snapshots.get(0).getThreads().stream().anyMatch(t -> t.getThreadId() == thread),
         "the snapshot holds the thread");
     await("tablet at the head after the snapshot", sameAs(anaPhone, again));
+    FaultReport.row(
+        "a device offline, then back",
+        "2 users, 3 devices, one thread",
+        "tablet away while 3 deltas (memory tier), 20 (iris.log via bookmarks), 12 past the log's"
+            + " retention (range deleted from iris.log: MySQL) and 220 (beyond the resnapshot limit)"
+            + " were added",
+        "0 (the tablet equals the phone after each return)",
+        "0 (seqs contiguous)",
+        "caught up from the tier that had the range; told to resnapshot when too far, took it");
 
     // A resend of the same command (a lost confirmation) creates one message.
     resendTwice(stack, ANA, "raw", thread, "said once");

@@ -16,9 +16,16 @@ final class FaultReport {
 
   private FaultReport() {}
 
+  private static boolean fresh;
+
   static synchronized void row(
       String scenario, String load, String fault, String lost, String duplicated, String recovery) {
     try {
+      if (!fresh) {
+        // One report per test run: the rows of an earlier run go.
+        Files.deleteIfExists(FILE);
+        fresh = true;
+      }
       if (!Files.exists(FILE)) {
         Files.createDirectories(FILE.getParent());
         Files.writeString(
