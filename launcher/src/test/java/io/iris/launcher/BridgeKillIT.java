@@ -74,6 +74,8 @@ class BridgeKillIT {
       DeviceSyncIT.await("Kim has everything", () -> kim.applied.size() >= expected);
       DeviceSyncIT.await("Lee has everything", () -> lee.applied.size() >= expected);
       Thread.sleep(500);
+      ThreeWay.check(shared, KIM, kim.applied);
+      ThreeWay.check(shared, LEE, lee.applied);
       for (DeviceSyncIT.Phone p : List.of(kim, lee)) {
         assertEquals(expected, p.applied.size(), "every delta once");
         DeviceSyncIT.assertContiguous(p.applied, 1);
@@ -87,7 +89,7 @@ class BridgeKillIT {
           "bridge process killed (SIGKILL) and restarted",
           EACH + " messages each way between 2 devices, one on the killed bridge",
           "kill -9 after a third of the messages",
-          "0 (every message at both devices)",
+          "0 (each device = iris.log = MySQL, every message at both)",
           "0 (seqs contiguous at both)",
           "bridge up again in " + restartedIn + " ms; device reconnected, caught up, resent");
       System.out.printf(

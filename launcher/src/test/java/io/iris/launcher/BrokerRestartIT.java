@@ -73,6 +73,8 @@ class BrokerRestartIT {
       DeviceSyncIT.await("Uma has everything", () -> uma.applied.size() >= expected);
       DeviceSyncIT.await("Vic has everything", () -> vic.applied.size() >= expected);
       Thread.sleep(500);
+      ThreeWay.check(stack, UMA, uma.applied);
+      ThreeWay.check(stack, VIC, vic.applied);
       for (DeviceSyncIT.Phone p : List.of(uma, vic)) {
         assertEquals(expected, p.applied.size(), "every delta once");
         DeviceSyncIT.assertContiguous(p.applied, 1);
@@ -109,7 +111,7 @@ class BrokerRestartIT {
           "Kafka broker stopped and started",
           EACH + " messages each way between 2 devices",
           (startedAt - stoppedAt) / 1_000_000 + " ms down, a third of the messages sent meanwhile",
-          "0 (devices and MySQL: seq 1.." + expected + " for each user)",
+          "0 (each device = iris.log = MySQL: seq 1.." + expected + " per user)",
           "0",
           "every send confirmed " + recoveredMs + " ms after the broker was back");
       System.out.printf(

@@ -80,11 +80,17 @@ class FloodIT {
             .distinct()
             .count());
     DeviceSyncIT.assertContiguous(friend.applied, 1);
+    for (DeviceSyncIT.Phone p : List.of(mallory, friend, alice, bob)) {
+      ThreeWay.check(
+          stack,
+          p == mallory ? MALLORY : p == friend ? MALLORYS_FRIEND : p == alice ? ALICE : BOB,
+          p.applied);
+    }
     FaultReport.row(
         "a device floods sends",
         FLOOD + " sends at once from one device; 20 messages between two others meanwhile",
         limited + " refused RATE_LIMITED and counted",
-        "0 (the SDK resent; every flood message arrived)",
+        "0 (the SDK resent; each device = iris.log = MySQL)",
         "0",
         "the others' sends confirmed as usual");
     DeviceSyncIT.assertContiguous(bob.applied, 1);

@@ -44,6 +44,29 @@ class MysqlOutageIT {
   static final List<Long> MEMBERS = List.of(9001L, 9002L, 9003L);
   static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("outage.seconds", 60));
 
+  /** 0 before the outage, 1 during, 2 after; and send-to-iris.log latencies (ms) per phase. */
+  static final AtomicInteger PHASE = new AtomicInteger();
+
+  static final List<List<Long>> LATENCIES =
+      List.of(
+          java.util.Collections.synchronizedList(new java.util.ArrayList<>()),
+          java.util.Collections.synchronizedList(new java.util.ArrayList<>()),
+          java.util.Collections.synchronizedList(new java.util.ArrayList<>()));
+
+  static String percentiles(List<Long> ms) {
+    List<Long> sorted;
+    synchronized (ms) {
+      sorted = ms.stream().sorted().toList();
+    }
+    if (sorted.isEmpty()) {
+      return "-";
+    }
+    return String.format(
+        "p50 %d / p99 %d ms",
+        sorted.get(sorted.size() / 2),
+        sorted.get((int) Math.min(sorted.size() - 1, sorted.size() * 0.99)));
+  }
+
   @Test
   void shouldStallTheSinkOnlyAndLoseOrDoubleNothing() throws Exception {
     IrisStack stack = TestStacks.shared();
@@ -58,10 +81,12 @@ class MysqlOutageIT {
     Thread.sleep(5_000);
     long beforeOutage = logDeltas.get();
     stack.embeddedMysql().close();
+    PHASE.set(1);
     long outageStart = System.nanoTime();
     Thread.sleep(OUTAGE.toMillis());
     long duringOutage = logDeltas.get() - beforeOutage;
     stack.embeddedMysql().start();
+    PHASE.set(2);
     long restartedIn = System.nanoTime() - outageStart;
     Thread.sleep(5_000);
     sending.set(false);
@@ -116,8 +141,13 @@ class MysqlOutageIT {
         "0 (MySQL rows = deltas, per user seq 1..n)",
         "0",
         String.format(
-            "devices unaffected (%d deltas delivered during the outage); MySQL complete %.1f s after it was back",
-            duringOutage, (caughtUpAt - outageStart - restartedIn) / 1e9));
+            "devices unaffected (%d deltas delivered during the outage; send to iris.log before %s,"
+                + " during %s, after %s); MySQL complete %.1f s after it was back",
+            duringOutage,
+            percentiles(LATENCIES.get(0)),
+            percentiles(LATENCIES.get(1)),
+            percentiles(LATENCIES.get(2)),
+            (caughtUpAt - outageStart - restartedIn) / 1e9));
     System.out.printf(
         "mysql outage: %.0f s down, %d sends, %d deltas delivered on iris.log during the outage, MySQL"
             + " complete %.1f s after it came back, sink task restarts %d%n",
@@ -189,9 +219,13 @@ class MysqlOutageIT {
       long quietUntil = 0;
       while (sending.get() || System.nanoTime() < quietUntil) {
         for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (MEMBERS.contains(r.key())
-              && FrameCodec.defaults().decode(r.value(), Delta::new).getThreadId() == THREAD) {
+          if (!MEMBERS.contains(r.key())) {
+            continue;
+          }
+          Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
+          if (d.getThreadId() == THREAD) {
             count.incrementAndGet();
+            LATENCIES.get(PHASE.get()).add(System.currentTimeMillis() - d.getServerTimestampMs());
           }
         }
         if (!sending.get() && quietUntil == 0) {
