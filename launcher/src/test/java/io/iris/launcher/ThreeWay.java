@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -62,11 +63,24 @@ final class ThreeWay {
 
   /** Checks the three agree for {@code user}; returns how many deltas they hold. */
   static int check(IrisStack stack, long user, List<Delta> device) throws Exception {
+    checkAll(stack, Map.of(user, device));
+    return device.size();
+  }
+
+  /** The same for several users, reading iris.log once. */
+  static void checkAll(IrisStack stack, Map<Long, List<Delta>> devices) throws Exception {
+    Map<Long, List<String>> logs = log(stack, devices.keySet());
+    for (Map.Entry<Long, List<Delta>> e : devices.entrySet()) {
+      compare(stack, e.getKey(), e.getValue(), logs.getOrDefault(e.getKey(), List.of()));
+    }
+  }
+
+  private static void compare(IrisStack stack, long user, List<Delta> device, List<String> fromLog)
+      throws Exception {
     List<String> fromDevice = device.stream().map(ThreeWay::describe).toList();
     for (int i = 0; i < device.size(); i++) {
       assertEquals(i + 1, device.get(i).getSeq(), "device of user " + user + ": seq at " + i);
     }
-    List<String> fromLog = log(stack, user, device.size());
     assertEquals(fromDevice, fromLog, "device and iris.log of user " + user);
     List<String> fromMysql = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -78,14 +92,13 @@ final class ThreeWay {
       Thread.sleep(500);
     }
     assertEquals(fromDevice, fromMysql, "device and MySQL of user " + user);
-    return fromDevice.size();
   }
 
-  private static List<String> log(IrisStack stack, long user, int expected) {
+  private static Map<Long, List<String>> log(IrisStack stack, java.util.Set<Long> users) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    List<String> out = new ArrayList<>();
+    Map<Long, List<String>> out = new java.util.HashMap<>();
     try (KafkaConsumer<byte[], byte[]> c =
         new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> parts =
@@ -99,13 +112,16 @@ final class ThreeWay {
       while (System.nanoTime() < deadline
           && parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.key() == null
-              || r.key().length != Long.BYTES
-              || ByteBuffer.wrap(r.key()).getLong() != user) {
+          if (r.key() == null || r.key().length != Long.BYTES) {
+            continue;
+          }
+          long user = ByteBuffer.wrap(r.key()).getLong();
+          if (!users.contains(user)) {
             continue;
           }
           try {
-            out.add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
+            out.computeIfAbsent(user, k -> new ArrayList<>())
+                .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
           } catch (FrameException e) {
             // a poison record another test put there on purpose
           }

@@ -1,0 +1,104 @@
+package io.iris.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.protocol.thrift.Delta;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+
+/**
+ * The steady stream of sends the fault tests hold: {@code pairs} pairs of SDK devices, each pair in
+ * a thread of its own, every device sending one message a round. At the end every device must hold
+ * every delta of its user once, in seq order, and agree with iris.log and MySQL.
+ */
+final class Conversations implements AutoCloseable {
+  final List<DeviceSyncIT.Phone> phones = new ArrayList<>();
+  final List<Long> users = new ArrayList<>();
+  private final long[] threads;
+  private final List<CompletableFuture<Delta>> sends = new ArrayList<>();
+  private int rounds;
+
+  /**
+   * Registers and connects {@code 2 * pairs} devices of users {@code firstUser …}; {@code uris}
+   * says which bridges device {@code i} may use.
+   */
+  Conversations(IrisStack stack, long firstUser, int pairs, IntFunction<String[]> uris)
+      throws Exception {
+    int before = stack.devices().size();
+    List<Map.Entry<Long, String>> ids = new ArrayList<>();
+    for (int i = 0; i < 2 * pairs; i++) {
+      users.add(firstUser + i);
+      ids.add(Map.entry(firstUser + i, "phone"));
+    }
+    List<String> tokens = DeviceRegistry.registerAll(stack.bootstrapServers(), ids);
+    DeviceAuthIT.awaitRegistered(stack, before + 2 * pairs);
+    for (int i = 0; i < 2 * pairs; i++) {
+      phones.add(BridgeScaleOutIT.open(null, users.get(i), tokens.get(i), 0, uris.apply(i)));
+    }
+    threads = new long[pairs];
+    for (int p = 0; p < pairs; p++) {
+      threads[p] =
+          phones
+              .get(2 * p)
+              .device
+              .createThread(List.of(users.get(2 * p + 1)), "pair " + p)
+              .get(30, TimeUnit.SECONDS)
+              .getThreadId();
+    }
+  }
+
+  /** One message from every device. */
+  void round() {
+    for (int i = 0; i < phones.size(); i++) {
+      sends.add(phones.get(i).device.send(threads[i / 2], "m" + rounds + " from " + users.get(i)));
+    }
+    rounds++;
+  }
+
+  int messages() {
+    return rounds * phones.size();
+  }
+
+  /** Every send confirmed, every device complete and in order, devices = iris.log = MySQL. */
+  void check(IrisStack stack) throws Exception {
+    for (CompletableFuture<Delta> f : sends) {
+      f.get(180, TimeUnit.SECONDS);
+    }
+    long expected = 1 + 2L * rounds; // the pair's thread, then both sides' messages
+    Map<Long, List<Delta>> byUser = new LinkedHashMap<>();
+    for (int i = 0; i < phones.size(); i++) {
+      DeviceSyncIT.Phone p = phones.get(i);
+      DeviceSyncIT.await(
+          "device " + users.get(i) + " complete", () -> p.applied.size() >= expected);
+    }
+    Thread.sleep(500);
+    for (int i = 0; i < phones.size(); i++) {
+      DeviceSyncIT.Phone p = phones.get(i);
+      assertEquals(expected, p.applied.size(), "every delta once at " + users.get(i));
+      Map<String, Integer> seen = new HashMap<>();
+      for (Delta d : p.applied) {
+        if (d.getBody().isSetNewMessage()) {
+          seen.merge(d.getBody().getNewMessage().getText(), 1, Integer::sum);
+        }
+      }
+      assertEquals(2 * rounds, seen.size(), "every message of the pair at " + users.get(i));
+      seen.forEach((text, n) -> assertEquals(1, n, text));
+      byUser.put(users.get(i), p.applied);
+    }
+    ThreeWay.checkAll(stack, byUser);
+  }
+
+  @Override
+  public void close() {
+    for (DeviceSyncIT.Phone p : phones) {
+      p.device.close();
+    }
+  }
+}
