@@ -95,6 +95,28 @@ final class Conversations implements AutoCloseable {
     ThreeWay.checkAll(stack, byUser);
   }
 
+  /**
+   * Delivery latency (ms) of the other side's messages that reached a device between {@code fromMs}
+   * and {@code toMs}: arrival minus the time the bridge took the send in.
+   */
+  List<Long> latencies(long fromMs, long toMs) {
+    List<Long> out = new ArrayList<>();
+    for (int i = 0; i < phones.size(); i++) {
+      DeviceSyncIT.Phone p = phones.get(i);
+      for (int k = 0; k < p.applied.size() && k < p.arrivedAtMs.size(); k++) {
+        Delta d = p.applied.get(k);
+        long at = p.arrivedAtMs.get(k);
+        if (at >= fromMs
+            && at < toMs
+            && d.getBody().isSetNewMessage()
+            && d.getBody().getNewMessage().getSenderUserId() != users.get(i)) {
+          out.add(at - d.getServerTimestampMs());
+        }
+      }
+    }
+    return out;
+  }
+
   @Override
   public void close() {
     for (DeviceSyncIT.Phone p : phones) {

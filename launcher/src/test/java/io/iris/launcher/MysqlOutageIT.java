@@ -75,23 +75,41 @@ class MysqlOutageIT {
     AtomicLong logDeltas = new AtomicLong();
     Thread sender = new Thread(() -> sendSteadily(stack, sending, sent), "outage-sender");
     Thread device = new Thread(() -> followLog(stack, sending, logDeltas), "outage-device");
+    // And real devices: 3 pairs of SDK phones talking through the bridge the whole time.
+    Conversations talk =
+        new Conversations(stack, 8_880, 3, i -> new String[] {DeviceAuthIT.url(stack)});
+    Thread phones =
+        new Thread(
+            () -> {
+              while (sending.get()) {
+                talk.round();
+                DeviceSyncIT.sleep(300);
+              }
+            },
+            "outage-phones");
+    long startMs = System.currentTimeMillis();
     device.start();
     sender.start();
+    phones.start();
 
     Thread.sleep(5_000);
     long beforeOutage = logDeltas.get();
     stack.embeddedMysql().close();
+    long downMs = System.currentTimeMillis();
     PHASE.set(1);
     long outageStart = System.nanoTime();
     Thread.sleep(OUTAGE.toMillis());
     long duringOutage = logDeltas.get() - beforeOutage;
     stack.embeddedMysql().start();
+    long upMs = System.currentTimeMillis();
     PHASE.set(2);
     long restartedIn = System.nanoTime() - outageStart;
     Thread.sleep(5_000);
     sending.set(false);
     sender.join();
     device.join();
+    phones.join();
+    long endMs = System.currentTimeMillis();
 
     long expected = 3L * (sent.get() + 1);
     long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
@@ -105,6 +123,14 @@ class MysqlOutageIT {
       }
       Thread.sleep(500);
     }
+    talk.check(stack);
+    talk.close();
+    String deviceLatency =
+        String.format(
+            "at the SDK devices before %s, during %s, after %s",
+            percentiles(talk.latencies(startMs, downMs)),
+            percentiles(talk.latencies(downMs, upMs)),
+            percentiles(talk.latencies(upMs, endMs + 60_000)));
     assertTrue(beforeOutage > 0, "deltas flowed before the outage");
     assertTrue(
         duringOutage > 50, "the device path kept delivering while MySQL was down: " + duringOutage);
@@ -138,15 +164,18 @@ class MysqlOutageIT {
         "MySQL stopped",
         sent.get() + " sends, 3 members",
         OUTAGE.toSeconds() + " s down",
-        "0 (MySQL rows = deltas, per user seq 1..n)",
+        "0 (MySQL rows = deltas, per user seq 1..n; 6 SDK devices = iris.log = MySQL, "
+            + talk.messages()
+            + " messages)",
         "0",
         String.format(
             "devices unaffected (%d deltas delivered during the outage; send to iris.log before %s,"
-                + " during %s, after %s); MySQL complete %.1f s after it was back",
+                + " during %s, after %s; %s); MySQL complete %.1f s after it was back",
             duringOutage,
             percentiles(LATENCIES.get(0)),
             percentiles(LATENCIES.get(1)),
             percentiles(LATENCIES.get(2)),
+            deviceLatency,
             (caughtUpAt - outageStart - restartedIn) / 1e9));
     System.out.printf(
         "mysql outage: %.0f s down, %d sends, %d deltas delivered on iris.log during the outage, MySQL"
