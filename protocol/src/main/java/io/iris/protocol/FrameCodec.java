@@ -2,11 +2,16 @@ package io.iris.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.thrift.TBase;
 import org.apache.thrift.TByteArrayOutputStream;
 import org.apache.thrift.TConfiguration;
 import org.apache.thrift.TException;
+import org.apache.thrift.TFieldIdEnum;
+import org.apache.thrift.TUnion;
+import org.apache.thrift.meta_data.FieldMetaData;
 import org.apache.thrift.protocol.TCompactProtocol;
 import org.apache.thrift.protocol.TJSONProtocol;
 import org.apache.thrift.transport.TIOStreamTransport;
@@ -20,8 +25,9 @@ import org.apache.thrift.transport.TTransportException;
  *
  * <p>Decoding is defensive: it never allocates more than the frame's own size for a string or a
  * list (lengths are checked against the bytes that remain), refuses frames above {@link
- * #maxFrameBytes()}, unknown versions, trailing bytes and missing required fields, and reports each
- * case as a {@link FrameException} with a countable {@link FrameException.Reason}.
+ * #maxFrameBytes()}, unknown versions, trailing bytes, missing required fields and unions with no
+ * member set, and reports each case as a {@link FrameException} with a countable {@link
+ * FrameException.Reason}.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -149,6 +155,7 @@ public final class FrameCodec {
                 + " trailing bytes after "
                 + value.getClass().getSimpleName());
       }
+      requireUnionsSet(value, value);
     } catch (TTransportException e) {
       throw new FrameException(
           FrameException.Reason.MALFORMED,
@@ -164,5 +171,44 @@ public final class FrameCodec {
           e);
     }
     return value;
+  }
+
+  /**
+   * Thrift reads a union whose members are all absent without complaint and leaves it empty, and
+   * the code that later switches on its set member fails far from here (found by {@code
+   * FrameCoverageFuzzTest}: a Delta with an empty body). A frame with an empty union anywhere in it
+   * is malformed.
+   */
+  @SuppressWarnings({"rawtypes", "unchecked"})
+  private static void requireUnionsSet(Object node, TBase<?, ?> frame) {
+    if (node instanceof TUnion union) {
+      if (union.getSetField() == null) {
+        throw new FrameException(
+            FrameException.Reason.MALFORMED,
+            "a "
+                + union.getClass().getSimpleName()
+                + " in a "
+                + frame.getClass().getSimpleName()
+                + " has none of its members set");
+      }
+      requireUnionsSet(union.getFieldValue(), frame);
+    } else if (node instanceof TBase struct) {
+      for (Object field : FieldMetaData.getStructMetaDataMap(struct.getClass()).keySet()) {
+        TFieldIdEnum id = (TFieldIdEnum) field;
+        if (struct.isSet(id)) {
+          requireUnionsSet(struct.getFieldValue(id), frame);
+        }
+      }
+    } else if (node instanceof Collection<?> items) {
+      for (Object item : items) {
+        if (!(item instanceof TBase<?, ?>)) {
+          return; // a list of scalars: nothing below
+        }
+        requireUnionsSet(item, frame);
+      }
+    } else if (node instanceof Map<?, ?> map) {
+      requireUnionsSet(map.keySet(), frame);
+      requireUnionsSet(map.values(), frame);
+    }
   }
 }

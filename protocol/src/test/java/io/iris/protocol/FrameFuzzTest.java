@@ -11,6 +11,8 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DevicePointer;
+import io.iris.protocol.thrift.DeviceRecord;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.LogBookmarks;
@@ -119,12 +121,50 @@ class FrameFuzzTest {
             c.encode(new LogBookmarks(7, 3, List.of(1L, 33L, 65L), List.of(10L, 900L, 4000L)))));
     t.add(
         new Target(
+            "DevicePointer",
+            DevicePointer::new,
+            c.encode(new DevicePointer(8, "phone", 41, 1_700_000_000_000L))));
+    t.add(
+        new Target(
+            "DeviceRecord",
+            DeviceRecord::new,
+            c.encode(
+                new DeviceRecord(
+                        8,
+                        "phone",
+                        java.nio.ByteBuffer.wrap(new byte[32]),
+                        java.nio.ByteBuffer.wrap(new byte[16]),
+                        1L)
+                    .setRevoked(true))));
+    t.add(
+        new Target(
             "ThreadState",
             ThreadState::new,
             c.encode(
                 new ThreadState(9, 8, List.of(8L, 1L), 4, 1L, 2L, "c-2", Map.of(8L, 3L, 1L, 2L))
                     .setName("room"))));
     return t;
+  }
+
+  /**
+   * One valid frame per struct, keyed by struct name ({@code "ClientCommand-text"} is the text
+   * form): the seed corpus of {@link FrameCoverageFuzzTest}.
+   */
+  static Map<String, byte[]> seedFrames() {
+    Map<String, byte[]> seeds = new java.util.LinkedHashMap<>();
+    for (Target target : targets()) {
+      String struct = target.name().replaceAll("\\(.*", "");
+      seeds.putIfAbsent(struct, target.seed());
+      if (struct.equals("ClientCommand")) {
+        ClientCommand command = FrameCodec.defaults().decode(target.seed(), ClientCommand::new);
+        seeds.put(
+            "ClientCommand-text",
+            FrameCodec.defaults()
+                .encodeText(command)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    return seeds;
   }
 
   @Test
