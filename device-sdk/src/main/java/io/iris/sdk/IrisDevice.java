@@ -243,6 +243,14 @@ public final class IrisDevice implements AutoCloseable {
   // --- state, touched only on the loop thread ---
   private long lastSeq;
   private long headSeq;
+
+  /**
+   * After a snapshot, catch up to this seq with {@code force}: a snapshot is built from MySQL,
+   * which may be behind the log, and the range between them must come as deltas, not as another
+   * offer to resnapshot.
+   */
+  private long forceSyncUntil = -1;
+
   private final TreeMap<Long, Delta> held = new TreeMap<>();
   private final Map<String, PendingSend> sends = new HashMap<>();
   private final Map<String, CompletableFuture<Snapshot>> snapshots = new HashMap<>();
@@ -577,7 +585,10 @@ public final class IrisDevice implements AutoCloseable {
         new DeviceRequest(
             syncRequestId,
             DeviceRequestBody.sync(
-                new SyncRequest(Math.max(0, lastSeq)).setToSeq(toSeq).setMaxDeltas(cfg.syncPage))),
+                new SyncRequest(Math.max(0, lastSeq))
+                    .setToSeq(toSeq)
+                    .setMaxDeltas(cfg.syncPage)
+                    .setForce(lastSeq < forceSyncUntil))),
         1);
   }
 
@@ -625,6 +636,7 @@ public final class IrisDevice implements AutoCloseable {
       lastSeq = s.getSeq();
       lastSeqView = lastSeq;
       headSeq = Math.max(headSeq, lastSeq);
+      forceSyncUntil = headSeq;
       held.headMap(lastSeq, true).clear();
       cfg.listener.onSnapshot(s);
       drain();
@@ -820,10 +832,13 @@ public final class IrisDevice implements AutoCloseable {
 
   /**
    * Sends the last ack, then disconnects. Once it returns nothing more is applied, so {@link
-   * #lastSeq()} is the seq to resume from.
+   * #lastSeq()} is the seq to resume from. Closing again does nothing.
    */
   @Override
   public void close() {
+    if (loop.isShutdown()) {
+      return;
+    }
     try {
       loop.submit(this::ack).get(5, TimeUnit.SECONDS);
     } catch (Exception e) {
