@@ -463,9 +463,17 @@ public final class IrisCli {
         description = "Which measurements (default ${DEFAULT-VALUE}).")
     java.util.Set<Integer> parts;
 
+    @Option(
+        names = "--link-minutes",
+        defaultValue = "0",
+        description =
+            "Real minutes of each bad-link session in part 3 (default 3, 1 with --quick); longer"
+                + " gives a tighter interval for the failure rates.")
+    int linkMinutes;
+
     @Override
     public Integer call() throws Exception {
-      new io.iris.launcher.bench.ResultsBenchmark(System.out, out, quick, parts).run();
+      new io.iris.launcher.bench.ResultsBenchmark(System.out, out, quick, parts, linkMinutes).run();
       return 0;
     }
   }

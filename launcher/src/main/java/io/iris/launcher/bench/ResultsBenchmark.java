@@ -42,12 +42,19 @@ public final class ResultsBenchmark {
   private final Path dir;
   private final boolean quick;
   private final java.util.Set<Integer> parts;
+  private final int linkMinutes;
 
-  public ResultsBenchmark(PrintStream out, Path dir, boolean quick, java.util.Set<Integer> parts) {
+  /**
+   * @param linkMinutes real minutes each bad-link session runs (section 3); 0 for the default (3,
+   *     or 1 with {@code quick})
+   */
+  public ResultsBenchmark(
+      PrintStream out, Path dir, boolean quick, java.util.Set<Integer> parts, int linkMinutes) {
     this.out = out;
     this.dir = dir;
     this.quick = quick;
     this.parts = parts;
+    this.linkMinutes = linkMinutes > 0 ? linkMinutes : quick ? 1 : 3;
   }
 
   public void run() throws Exception {
@@ -75,7 +82,7 @@ public final class ResultsBenchmark {
     }
     if (parts.contains(3)) {
       for (LinkProxy.Link link : BAD_LINKS) {
-        scenarios.add(badLink(quick ? 1 : 3, link));
+        scenarios.add(badLink(linkMinutes, link));
       }
     }
     if (!scenarios.isEmpty()) {
@@ -278,6 +285,19 @@ public final class ResultsBenchmark {
     md.append(String.format("| %s | %,d | %,d |%n", name, push, pull));
   }
 
+  /** The Wilson score interval (95%) of {@code k} failures in {@code n} trials. */
+  static double[] wilson(long k, long n) {
+    if (n == 0) {
+      return new double[] {0, 1};
+    }
+    double z = 1.96;
+    double p = (double) k / n;
+    double denominator = 1 + z * z / n;
+    double centre = (p + z * z / (2.0 * n)) / denominator;
+    double half = z * Math.sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / denominator;
+    return new double[] {Math.max(0, centre - half), Math.min(1, centre + half)};
+  }
+
   private void failures(
       StringBuilder md, SessionBenchmark.Result r, Targets t, List<String> pngs, int n)
       throws IOException {
@@ -305,6 +325,12 @@ public final class ResultsBenchmark {
             100 * r.push().failureRate(),
             r.pull().failed(),
             100 * r.pull().failureRate()));
+    double[] pushCi = wilson(r.push().failed(), r.push().sends());
+    double[] pullCi = wilson(r.pull().failed(), r.pull().sends());
+    md.append(
+        String.format(
+            "| failure rate, 95%% interval (Wilson) | %.1f – %.1f%% | %.1f – %.1f%% |%n",
+            100 * pushCi[0], 100 * pushCi[1], 100 * pullCi[0], 100 * pullCi[1]));
     md.append(
         String.format(
             "| confirmation time p50 / p90 / max of confirmed sends | %s | %s |%n",
@@ -356,8 +382,17 @@ public final class ResultsBenchmark {
         why);
     if (!met && pushRate > 0) {
       md.append(
-          "Where the failures come from: a send fails when a signal loss falls within its 10 s. After a loss, the push phone needs TCP, TLS, MQTT CONNECT and then (pipelined, since this run's SDK change) SUBSCRIBE and the resend: four round trips before its resend leaves; the pull phone needs TCP, TLS and the POST: three. On a 1 s RTT link the extra round trip is what the push phone loses. Push wins on bytes (the pull phone's connections and 20-message pages cost it most of the link) but the link here is not saturated by them. What would close it: the first command in the CONNECT packet (as Messenger's MQTT variant did), a persistent session so that no SUBSCRIBE is needed on resume, or 0-RTT TLS resumption. Counts this small (about 100 sends, 4 losses) also differ by a few sends from run to run.\n\n");
+          "Where the failures come from: a send fails when a signal loss falls within its 10 s. After a loss, the push phone needs TCP, TLS, MQTT CONNECT and then SUBSCRIBE and the resend (pipelined: the SDK does not wait for SUBACK): four round trips before its resend leaves; the pull phone needs TCP, TLS and the POST: three. On a 1 s RTT link the extra round trip is what the push phone loses. Push wins on bytes (the pull phone's connections and 20-message pages cost it most of the link) but the link here is not saturated by them. What would close it: the first command in the CONNECT packet (as Messenger's MQTT variant did), a persistent session so that no SUBSCRIBE is needed on resume, or 0-RTT TLS resumption.\n\n");
     }
+    md.append(
+        String.format(
+            "Sample: %d sends and %d signal losses per phone; the two 95%% intervals %s.%s%n%n",
+            r.push().sends(),
+            r.push().losses(),
+            pushCi[0] > pullCi[1] || pullCi[0] > pushCi[1]
+                ? "do not overlap: the difference is more than chance"
+                : "overlap: the difference is within chance",
+            s.minutes() < 15 ? " `--link-minutes 30` runs a longer sample." : ""));
     png(
         "failures-" + n + ".png",
         "Sends not confirmed in "
