@@ -714,6 +714,20 @@ public final class IrisStack implements AutoCloseable {
         "Devices subscribed to their down topic on this bridge",
         pushPath,
         PushPath::connectedDevices);
+    metrics.counter(
+        "iris_device_disconnects",
+        "Device connections ended: clean (DISCONNECT) or lost (reset, radio loss, keep-alive)",
+        pushPath,
+        PushPath::disconnects,
+        "how",
+        "clean");
+    metrics.counter(
+        "iris_device_disconnects",
+        "Device connections ended: clean (DISCONNECT) or lost (reset, radio loss, keep-alive)",
+        pushPath,
+        PushPath::connectionsLost,
+        "how",
+        "lost");
     metrics.gauge(
         "iris_devices_registered",
         "Devices allowed to connect (iris.devices)",

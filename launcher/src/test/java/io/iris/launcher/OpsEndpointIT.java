@@ -56,6 +56,27 @@ class OpsEndpointIT {
             .lines()
             .anyMatch(l -> l.startsWith("iris_devices_connected ") && !l.endsWith(" 0.0")),
         "a device is connected");
+    String clean = "iris_device_disconnects_total{how=\"clean\"}";
+    double cleanBefore = value(metrics, clean);
     phone.device.close();
+    DeviceSyncIT.await(
+        "a clean disconnect counted",
+        () -> {
+          try {
+            return value(get(stack, "/metrics").body(), clean) >= cleanBefore + 1;
+          } catch (Exception e) {
+            return false;
+          }
+        });
+    assertTrue(metrics.contains("iris_device_disconnects_total{how=\"lost\"}"), metrics);
+  }
+
+  private static double value(String metrics, String series) {
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith(series + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1)))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + series));
   }
 }

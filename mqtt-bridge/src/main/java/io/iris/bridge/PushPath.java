@@ -53,6 +53,8 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
   private final AtomicLong pushed = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong disconnects = new AtomicLong();
+  private final AtomicLong connectionsLost = new AtomicLong();
   private KafkaConsumer<Long, byte[]> consumer;
   private Thread thread;
   private volatile boolean running;
@@ -114,11 +116,13 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
   @Override
   public void onDisconnect(InterceptDisconnectMessage msg) {
+    disconnects.incrementAndGet();
     forget(msg.getClientID());
   }
 
   @Override
   public void onConnectionLost(InterceptConnectionLostMessage msg) {
+    connectionsLost.incrementAndGet();
     forget(msg.getClientID());
   }
 
@@ -140,6 +144,16 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /** Deltas pushed to devices since start (one per device it reached). */
+  /** Devices that said DISCONNECT. */
+  public long disconnects() {
+    return disconnects.get();
+  }
+
+  /** Device connections that died without a DISCONNECT (radio loss, reset, keep-alive timeout). */
+  public long connectionsLost() {
+    return connectionsLost.get();
+  }
+
   public long pushed() {
     return pushed.get();
   }
