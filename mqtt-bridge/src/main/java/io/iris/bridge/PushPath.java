@@ -143,7 +143,6 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     }
   }
 
-  /** Deltas pushed to devices since start (one per device it reached). */
   /** Devices that said DISCONNECT. */
   public long disconnects() {
     return disconnects.get();
@@ -154,6 +153,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     return connectionsLost.get();
   }
 
+  /** Deltas pushed to devices since start (one per device it reached). */
   public long pushed() {
     return pushed.get();
   }
