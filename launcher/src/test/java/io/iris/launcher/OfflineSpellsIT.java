@@ -144,11 +144,14 @@ class OfflineSpellsIT {
           "0 (seqs contiguous)",
           "caught up from the tier that had the range; told to resnapshot after a week");
     } finally {
-      for (DeviceSyncIT.Phone p : opened) {
-        p.device.close();
+      try {
+        for (DeviceSyncIT.Phone p : opened) {
+          p.device.close();
+        }
+      } finally {
+        stack.close();
+        TestStacks.delete(dir);
       }
-      stack.close();
-      TestStacks.delete(dir);
     }
   }
 
