@@ -209,17 +209,14 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       // logged one by one (that would let a device flood the log instead).
       count("rejected-rate-limited", 1);
       if (!c.getBody().isSetTyping()) {
-        replier.reply(
+        sendResult(
             device,
-            codec.encode(
-                new ServerFrame(
-                        ServerFrameBody.sendResult(
-                            new SendResult(clientId, false)
-                                .setError(
-                                    new Error(
-                                        ErrorCode.RATE_LIMITED,
-                                        "too many commands from this device; resend later"))))
-                    .setRequestId(rid)));
+            rid,
+            new SendResult(clientId, false)
+                .setError(
+                    new Error(
+                        ErrorCode.RATE_LIMITED,
+                        "too many commands from this device; resend later")));
       }
       return;
     }
@@ -235,32 +232,24 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
             threadId,
             System.currentTimeMillis(),
             c.getBody());
-    String requestId = request.getRequestId();
     commands.send(
         new ProducerRecord<>(Topics.COMMANDS.name(), threadId, codec.encode(command)),
         (metadata, e) -> {
           if (e == null) {
             count("accepted", 1);
-            replier.reply(
-                device,
-                codec.encode(
-                    new ServerFrame(ServerFrameBody.sendResult(new SendResult(clientId, true)))
-                        .setRequestId(requestId)));
+            sendResult(device, rid, new SendResult(clientId, true));
           } else {
             count("unavailable", 1);
             log.warn(
                 "Could not hand a command of {} to Kafka: {}", device.clientId(), e.toString());
-            replier.reply(
+            sendResult(
                 device,
-                codec.encode(
-                    new ServerFrame(
-                            ServerFrameBody.sendResult(
-                                new SendResult(clientId, false)
-                                    .setError(
-                                        new Error(
-                                            ErrorCode.UNAVAILABLE,
-                                            "retry later: " + e.getClass().getSimpleName()))))
-                        .setRequestId(requestId)));
+                rid,
+                new SendResult(clientId, false)
+                    .setError(
+                        new Error(
+                            ErrorCode.UNAVAILABLE,
+                            "retry later: " + e.getClass().getSimpleName())));
           }
         });
   }
@@ -296,6 +285,12 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     h ^= (h >>> 33);
     long id = h & Long.MAX_VALUE;
     return id == 0 ? 1 : id;
+  }
+
+  private void sendResult(DeviceTopics.DeviceId device, String requestId, SendResult result) {
+    replier.reply(
+        device,
+        codec.encode(new ServerFrame(ServerFrameBody.sendResult(result)).setRequestId(requestId)));
   }
 
   private void reject(
