@@ -1,7 +1,7 @@
 package io.iris.connect;
 
-import io.iris.protocol.DeltaColumns;
 import io.iris.protocol.thrift.Delta;
+import io.iris.topics.DeltaColumns;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;

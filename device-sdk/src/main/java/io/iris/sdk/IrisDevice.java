@@ -1,5 +1,6 @@
 package io.iris.sdk;
 
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Ack;
@@ -273,9 +274,10 @@ public final class IrisDevice implements AutoCloseable {
     this.lastSeq = b.lastSeq;
     this.lastSeqView = b.lastSeq;
     this.ackedSeq = Math.max(0, b.lastSeq);
-    String clientId = b.userId + "/" + b.deviceId;
-    this.up = "iris/" + b.userId + "/" + b.deviceId + "/up";
-    this.down = "iris/" + b.userId + "/" + b.deviceId + "/down";
+    DeviceTopics.DeviceId id = new DeviceTopics.DeviceId(b.userId, b.deviceId);
+    String clientId = id.clientId();
+    this.up = id.up();
+    this.down = id.down();
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
             r -> {

@@ -597,7 +597,9 @@ public final class IrisCli {
       IrisConfig c = options.load();
       if (!yes) {
         System.err.println(
-            "iris: resink empties iris_deltas, iris_user_threads and iris_user_seq and rebuilds"
+            "iris: resink empties "
+                + String.join(", ", io.iris.topics.Names.TABLES)
+                + " and rebuilds"
                 + " them from iris.log; run again with --yes");
         return EXIT_CONFIG;
       }
@@ -712,7 +714,7 @@ public final class IrisCli {
     public Integer call() throws Exception {
       try {
         String token = io.iris.bridge.DeviceRegistry.register(d.bootstrap(), d.user, d.device);
-        var id = new io.iris.bridge.DeviceTopics.DeviceId(d.user, d.device);
+        var id = new io.iris.protocol.DeviceTopics.DeviceId(d.user, d.device);
         System.out.println(
             "device " + id.clientId() + " added; its token (shown once, keep it on the device):");
         System.out.println(token);

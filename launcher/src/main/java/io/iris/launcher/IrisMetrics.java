@@ -2,7 +2,7 @@ package io.iris.launcher;
 
 import io.iris.bridge.CatchUp;
 import io.iris.bridge.SendPath;
-import io.iris.protocol.Topics;
+import io.iris.topics.Topics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 final class IrisMetrics implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IrisMetrics.class);
-  static final String BRIDGE_GROUP = "iris-mqtt-bridge";
-  static final String SINK_GROUP = "connect-iris-mysql-sink";
+  static final String BRIDGE_GROUP = io.iris.topics.Names.BRIDGE_GROUP;
+  static final String SINK_GROUP = io.iris.topics.Names.SINK_GROUP;
 
   final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Set<String> registered = ConcurrentHashMap.newKeySet();

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * connect-iris-mysql-sink} (the storage pointer) keeps its offsets.
  */
 final class SinkRegistration {
-  static final String NAME = "iris-mysql-sink";
+  static final String NAME = io.iris.topics.Names.SINK_CONNECTOR;
   static final String TEMPLATE = "connect/iris-mysql-sink.json";
 
   private final HttpClient http =

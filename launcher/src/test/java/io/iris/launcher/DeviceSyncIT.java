@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.iris.bridge.DeviceRegistry;
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeviceCommand;
@@ -21,6 +20,7 @@ import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.TypingEvent;
 import io.iris.sdk.IrisDevice;
 import io.iris.storage.DeltaHistory;
+import io.iris.topics.Topics;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

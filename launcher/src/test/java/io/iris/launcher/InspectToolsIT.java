@@ -86,7 +86,7 @@ class InspectToolsIT {
               "--timeout-ms",
               "30000",
               "--formatter",
-              "io.iris.launcher.tools.IrisRecordFormatter");
+              "io.iris.topics.IrisRecordFormatter");
       String record = console.lines().filter(l -> l.startsWith("{")).findFirst().orElse("");
       assertTrue(record.contains("\"topic\":\"iris.devices\""), console);
       assertTrue(record.contains("\"deviceId\""), record);

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.iris.protocol.Topic;
-import io.iris.protocol.Topics;
+import io.iris.topics.Topic;
+import io.iris.topics.Topics;
 import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -3,7 +3,7 @@ package io.iris.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.protocol.Topics;
+import io.iris.topics.Topics;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.bridge.DeviceRegistry;
 import io.iris.bridge.SendPath;
-import io.iris.protocol.DeadLetters;
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.Delta;
@@ -17,6 +15,8 @@ import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ServerFrame;
+import io.iris.topics.DeadLetters;
+import io.iris.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;

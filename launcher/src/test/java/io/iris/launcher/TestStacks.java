@@ -1,8 +1,8 @@
 package io.iris.launcher;
 
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
+import io.iris.topics.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

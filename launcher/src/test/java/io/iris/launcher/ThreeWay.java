@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.Delta;
+import io.iris.topics.Topics;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.DriverManager;

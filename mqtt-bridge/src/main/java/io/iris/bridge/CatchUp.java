@@ -1,8 +1,8 @@
 package io.iris.bridge;
 
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.CatchUpTier;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
@@ -16,6 +16,7 @@ import io.iris.protocol.thrift.SnapshotRequest;
 import io.iris.protocol.thrift.SyncRequest;
 import io.iris.storage.DeltaHistory;
 import io.iris.storage.SnapshotService;
+import io.iris.topics.Topics;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;

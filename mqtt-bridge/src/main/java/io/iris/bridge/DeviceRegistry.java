@@ -1,7 +1,8 @@
 package io.iris.bridge;
 
-import io.iris.protocol.Topics;
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.thrift.DeviceRecord;
+import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package io.iris.bridge;
 
+import io.iris.protocol.DeviceTopics;
 import io.moquette.broker.security.IAuthorizatorPolicy;
 import io.moquette.broker.subscriptions.Topic;
 import java.util.concurrent.atomic.AtomicLong;

@@ -1,7 +1,7 @@
 package io.iris.bridge;
 
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.LogBookmarks;
+import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;

@@ -1,12 +1,13 @@
 package io.iris.bridge;
 
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;
+import io.iris.topics.Topics;
 import io.moquette.interception.AbstractInterceptHandler;
 import io.moquette.interception.messages.InterceptConnectionLostMessage;
 import io.moquette.interception.messages.InterceptDisconnectMessage;
@@ -42,7 +43,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class PushPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);
-  public static final String GROUP = "iris-mqtt-bridge";
+  public static final String GROUP = io.iris.topics.Names.BRIDGE_GROUP;
 
   private final String bootstrapServers;
   private final int batchSize;

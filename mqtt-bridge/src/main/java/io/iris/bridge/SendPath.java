@@ -1,9 +1,8 @@
 package io.iris.bridge;
 
-import io.iris.protocol.DeadLetters;
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
@@ -12,6 +11,8 @@ import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.SendResult;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;
+import io.iris.topics.DeadLetters;
+import io.iris.topics.Topics;
 import io.moquette.interception.AbstractInterceptHandler;
 import io.moquette.interception.messages.InterceptPublishMessage;
 import io.netty.buffer.ByteBufUtil;

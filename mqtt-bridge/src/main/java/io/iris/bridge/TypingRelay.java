@@ -1,5 +1,6 @@
 package io.iris.bridge;
 
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.protocol.DeviceTopics;
 import io.moquette.broker.subscriptions.Topic;
 import org.junit.jupiter.api.Test;
 

@@ -1,13 +1,14 @@
 package io.iris.protocol;
 
 import io.iris.protocol.thrift.ErrorCode;
-import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * A frame that could not be decoded. The {@link #reason()} says why in a form that can be counted
- * and put in a dead-letter header; {@link #errorCode()} is what a device is told.
+ * and put in a dead-letter header; {@link #errorCode()} is what a device is told. Unchecked, and
+ * free of Kafka types so that a device depends on Thrift alone; Kafka clients surface it from a
+ * deserializer as a deserialization error like any other runtime exception.
  */
-public final class FrameException extends SerializationException {
+public final class FrameException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   /** Why a frame was refused. Stable names: they appear in metrics and dead-letter headers. */

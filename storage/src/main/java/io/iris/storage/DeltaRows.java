@@ -1,7 +1,7 @@
 package io.iris.storage;
 
-import io.iris.protocol.DeltaColumns;
 import io.iris.protocol.thrift.Delta;
+import io.iris.topics.DeltaColumns;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

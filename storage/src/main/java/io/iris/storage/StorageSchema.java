@@ -15,7 +15,7 @@ public final class StorageSchema {
   private static final Logger log = LoggerFactory.getLogger(StorageSchema.class);
 
   /** The table the JDBC sink writes. */
-  public static final String DELTAS_TABLE = "iris_deltas";
+  public static final String DELTAS_TABLE = io.iris.topics.Names.DELTAS_TABLE;
 
   private StorageSchema() {}
 

@@ -1,7 +1,6 @@
 package io.iris.storage;
 
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.AddParticipants;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
@@ -12,6 +11,7 @@ import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.streams.IrisTopology;
 import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.Topics;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,13 +1,13 @@
 package io.iris.streams;
 
-import io.iris.protocol.Topics;
-import io.iris.protocol.serde.DeltaSerde;
-import io.iris.protocol.serde.ThriftSerde;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.streams.internals.CommandProcessor;
 import io.iris.streams.internals.KeyByThread;
 import io.iris.streams.internals.Routed;
 import io.iris.streams.internals.SeqAssigner;
+import io.iris.topics.Topics;
+import io.iris.topics.serde.DeltaSerde;
+import io.iris.topics.serde.ThriftSerde;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;

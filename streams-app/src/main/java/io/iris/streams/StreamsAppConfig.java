@@ -63,7 +63,7 @@ public final class StreamsAppConfig extends AbstractConfig {
           .define(
               APPLICATION_ID_CONFIG,
               Type.STRING,
-              "iris-streams",
+              io.iris.topics.Names.STREAMS_APPLICATION_ID,
               Importance.HIGH,
               APPLICATION_ID_DOC)
           .define(

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.protocol.DeadLetters;
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.AddParticipants;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
@@ -19,6 +17,8 @@ import io.iris.protocol.thrift.MarkRead;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.Typing;
+import io.iris.topics.DeadLetters;
+import io.iris.topics.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

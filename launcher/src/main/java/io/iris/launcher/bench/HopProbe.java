@@ -1,9 +1,9 @@
 package io.iris.launcher.bench;
 
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
+import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;

@@ -1,9 +1,9 @@
 package io.iris.launcher.bench;
 
 import io.iris.embedded.EmbeddedKafka;
-import io.iris.protocol.Topics;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

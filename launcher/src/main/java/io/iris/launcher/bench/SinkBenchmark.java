@@ -3,10 +3,10 @@ package io.iris.launcher.bench;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
+import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -176,7 +176,7 @@ public final class SinkBenchmark {
   private static long lag(Admin admin) throws Exception {
     Map<TopicPartition, OffsetAndMetadata> committed =
         admin
-            .listConsumerGroupOffsets("connect-iris-mysql-sink")
+            .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
             .partitionsToOffsetAndMetadata()
             .get(10, TimeUnit.SECONDS);
     Map<TopicPartition, OffsetSpec> ask = new HashMap<>();

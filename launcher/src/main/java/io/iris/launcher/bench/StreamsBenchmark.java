@@ -2,15 +2,15 @@ package io.iris.launcher.bench;
 
 import io.iris.embedded.EmbeddedKafka;
 import io.iris.protocol.FrameCodec;
-import io.iris.protocol.Topic;
-import io.iris.protocol.TopicInstaller;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.Topic;
+import io.iris.topics.TopicInstaller;
+import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.iris.launcher.tools;
 
-import io.iris.protocol.Topics;
+import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,8 +29,8 @@ import org.apache.kafka.common.TopicPartition;
  * accept that, it refuses when any partition of iris.log no longer starts at offset 0.
  */
 public final class Resink {
-  static final String CONNECTOR = "iris-mysql-sink";
-  static final List<String> TABLES = List.of("iris_deltas", "iris_user_threads", "iris_user_seq");
+  static final String CONNECTOR = io.iris.topics.Names.SINK_CONNECTOR;
+  static final List<String> TABLES = io.iris.topics.Names.TABLES;
 
   private final String bootstrap;
   private final String connectUrl;

@@ -4,9 +4,10 @@ import io.iris.bridge.LogIndex;
 import io.iris.bridge.UserLogs;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
+import io.iris.topics.IrisRecordFormatter;
+import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -95,7 +96,7 @@ public final class UserInspector {
         error = e.getMessage();
       }
       List<Group> groups = new java.util.ArrayList<>();
-      for (String g : List.of("iris-mqtt-bridge", "connect-iris-mysql-sink")) {
+      for (String g : List.of(io.iris.topics.Names.BRIDGE_GROUP, io.iris.topics.Names.SINK_GROUP)) {
         Map<TopicPartition, OffsetAndMetadata> committed =
             admin.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get();
         OffsetAndMetadata o = committed.get(tp);

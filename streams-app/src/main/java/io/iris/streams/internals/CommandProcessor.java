@@ -1,6 +1,5 @@
 package io.iris.streams.internals;
 
-import io.iris.protocol.DeadLetters;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.AddParticipants;
@@ -17,6 +16,7 @@ import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.ThreadCreated;
 import io.iris.protocol.thrift.ThreadState;
+import io.iris.topics.DeadLetters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package io.iris.streams.internals;
 
-import io.iris.protocol.DeadLetters;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.ClientCommand;
+import io.iris.topics.DeadLetters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Headers;

@@ -1,4 +1,4 @@
-package io.iris.protocol;
+package io.iris.topics;
 
 /**
  * Header names of records in {@link Topics#DLQ}. The value is the rejected bytes exactly as

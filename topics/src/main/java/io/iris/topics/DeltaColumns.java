@@ -1,4 +1,4 @@
-package io.iris.protocol;
+package io.iris.topics;
 
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;

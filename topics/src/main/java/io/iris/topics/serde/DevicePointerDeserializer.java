@@ -1,4 +1,4 @@
-package io.iris.protocol.serde;
+package io.iris.topics.serde;
 
 import io.iris.protocol.thrift.DevicePointer;
 

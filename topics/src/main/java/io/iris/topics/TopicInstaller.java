@@ -1,4 +1,4 @@
-package io.iris.protocol;
+package io.iris.topics;
 
 import java.util.ArrayList;
 import java.util.Collection;

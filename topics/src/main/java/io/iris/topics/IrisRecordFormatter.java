@@ -1,7 +1,5 @@
-package io.iris.launcher.tools;
+package io.iris.topics;
 
-import io.iris.protocol.Topic;
-import io.iris.protocol.Topics;
 import io.iris.protocol.thrift.DeviceRecord;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -21,7 +19,7 @@ import org.apache.thrift.protocol.TSimpleJSONProtocol;
  *
  * <pre>
  * ./iris kafka kafka-console-consumer --bootstrap-server 127.0.0.1:9092 --topic iris.log \
- *     --from-beginning --formatter io.iris.launcher.tools.IrisRecordFormatter
+ *     --from-beginning --formatter io.iris.topics.IrisRecordFormatter
  * </pre>
  *
  * Keys and values are decoded as the topic registry ({@link Topics}) says; a value that does not

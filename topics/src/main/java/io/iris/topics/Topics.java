@@ -1,14 +1,14 @@
-package io.iris.protocol;
+package io.iris.topics;
 
-import io.iris.protocol.serde.ClientCommandSerde;
-import io.iris.protocol.serde.DeltaSerde;
-import io.iris.protocol.serde.DevicePointerSerde;
-import io.iris.protocol.serde.ThriftSerde;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRecord;
 import io.iris.protocol.thrift.LogBookmarks;
+import io.iris.topics.serde.ClientCommandSerde;
+import io.iris.topics.serde.DeltaSerde;
+import io.iris.topics.serde.DevicePointerSerde;
+import io.iris.topics.serde.ThriftSerde;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.protocol;
 
 /**
  * The MQTT names of the device protocol. A device connects with client id {@code

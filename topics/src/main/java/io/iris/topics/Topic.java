@@ -1,4 +1,4 @@
-package io.iris.protocol;
+package io.iris.topics;
 
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serde;

@@ -1,0 +1,40 @@
+package io.iris.topics;
+
+import java.util.List;
+
+/**
+ * The names besides topics that operators and data engineers see and that are part of the contract:
+ * consumer groups (the pointers), the connector, the streams application, MySQL tables. Written
+ * here once; everything else refers to these constants.
+ */
+public final class Names {
+  private Names() {}
+
+  /** Consumer group of the MQTT bridges on {@code iris.log}. */
+  public static final String BRIDGE_GROUP = "iris-mqtt-bridge";
+
+  /** The Kafka Connect JDBC sink that writes {@code iris.log} into MySQL. */
+  public static final String SINK_CONNECTOR = "iris-mysql-sink";
+
+  /**
+   * The sink's consumer group: its committed offsets are the storage pointer. Kafka Connect names a
+   * sink's group {@code connect-<connector name>}.
+   */
+  public static final String SINK_GROUP = "connect-" + SINK_CONNECTOR;
+
+  /** Default {@code application.id} of the streams app (its group and internal-topic prefix). */
+  public static final String STREAMS_APPLICATION_ID = "iris-streams";
+
+  /** One row per delta of a user. */
+  public static final String DELTAS_TABLE = "iris_deltas";
+
+  /** One row per (user, thread) the user belongs or belonged to. */
+  public static final String USER_THREADS_TABLE = "iris_user_threads";
+
+  /** Per user: deltas stored and the highest position stored. */
+  public static final String USER_SEQ_TABLE = "iris_user_seq";
+
+  /** Every table the sink's rows end up in, for tools that empty and rebuild them. */
+  public static final List<String> TABLES =
+      List.of(DELTAS_TABLE, USER_THREADS_TABLE, USER_SEQ_TABLE);
+}

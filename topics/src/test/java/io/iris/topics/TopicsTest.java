@@ -1,0 +1,91 @@
+package io.iris.topics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DevicePointer;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.topics.serde.ClientCommandSerde;
+import io.iris.topics.serde.DeltaDeserializer;
+import io.iris.topics.serde.DeltaSerde;
+import io.iris.topics.serde.DevicePointerSerde;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.kafka.common.serialization.Serde;
+import org.junit.jupiter.api.Test;
+
+class TopicsTest {
+
+  static Delta delta() {
+    return new Delta(
+        42L,
+        7L,
+        6L,
+        1001L,
+        1_700_000_000_000L,
+        DeltaBody.newMessage(new NewMessage(55L, 43L, "hello, world").setClientId("c-1")));
+  }
+
+  static ClientCommand command() {
+    return new ClientCommand(
+        42L,
+        "phone-1",
+        "c-1",
+        1001L,
+        1_700_000_000_000L,
+        CommandBody.createThread(new CreateThread(List.of(42L, 43L, 44L)).setName("lunch")));
+  }
+
+  @Test
+  void shouldRoundTripEveryTopicValue() {
+    assertRoundTrip(new DeltaSerde(), delta());
+    assertRoundTrip(new ClientCommandSerde(), command());
+    assertRoundTrip(
+        new DevicePointerSerde(), new DevicePointer(42L, "phone-1", 17L, 1_700_000_000_000L));
+  }
+
+  private static <T> void assertRoundTrip(Serde<T> serde, T value) {
+    byte[] bytes = serde.serializer().serialize("t", value);
+    assertEquals(FrameCodec.VERSION_1, bytes[0], "every frame starts with the version byte");
+    assertEquals(value, serde.deserializer().deserialize("t", bytes));
+  }
+
+  @Test
+  void shouldMapNullToNullBothWays() {
+    DeltaSerde serde = new DeltaSerde();
+    assertNull(serde.serializer().serialize("t", null));
+    assertNull(serde.deserializer().deserialize("t", null));
+  }
+
+  @Test
+  void deserializerShouldRefuseABadFrameWithItsReason() {
+    byte[] bytes = FrameCodec.defaults().encode(delta());
+    bytes[0] = 2;
+    FrameException e =
+        assertThrows(FrameException.class, () -> new DeltaDeserializer().deserialize("t", bytes));
+    assertEquals(FrameException.Reason.UNSUPPORTED_VERSION, e.reason());
+  }
+
+  @Test
+  void registryShouldNameEveryTopicOnce() {
+    Set<String> names = new HashSet<>();
+    for (Topic<?, ?> t : Topics.ALL) {
+      assertTrue(names.add(t.name()), "duplicate topic " + t.name());
+      assertTrue(t.name().startsWith("iris."), t.name());
+    }
+    assertEquals(7, names.size());
+    assertEquals("compact", Topics.LOG_INDEX.configs().get("cleanup.policy"));
+    assertEquals("compact", Topics.DEVICE_POINTERS.configs().get("cleanup.policy"));
+    assertEquals("42:phone-1", Topics.devicePointerKey(42, "phone-1"));
+  }
+}
