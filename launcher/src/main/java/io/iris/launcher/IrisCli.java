@@ -26,24 +26,26 @@ import picocli.CommandLine.Parameters;
       IrisCli.Up.class,
       IrisCli.Streams.class,
       IrisCli.ConfigDoc.class,
-      IrisCli.Bench.class,
       IrisCli.Device.class,
       IrisCli.KafkaTool.class,
       IrisCli.Pointers.class,
       IrisCli.Bridge.class,
       IrisCli.ResinkCommand.class,
-      IrisCli.Tail.class,
-      IrisCli.Loadgen.class
+      IrisCli.Tail.class
     })
 public final class IrisCli {
 
   /** Exit code for a configuration or start-up problem the user can fix. */
-  static final int EXIT_CONFIG = 2;
+  public static final int EXIT_CONFIG = 2;
 
   public static void main(String[] args) {
     // Logging must know where to write before the first logger is created.
     LogSetup.configure(args);
     CommandLine cli = new CommandLine(new IrisCli());
+    // iris bench and iris loadgen, when the benchmarks jar is on the class path (./iris does that).
+    for (CliPlugin plugin : java.util.ServiceLoader.load(CliPlugin.class)) {
+      plugin.subcommands().forEach(cli::addSubcommand);
+    }
     // Everything after the tool name belongs to the Kafka tool, options included.
     cli.getSubcommands().get("kafka").setStopAtPositional(true);
     // A configuration problem in any command: one line on stderr, exit 2.
@@ -68,7 +70,7 @@ public final class IrisCli {
   }
 
   /** Options shared by commands that read the configuration. */
-  static final class ConfigOptions {
+  public static final class ConfigOptions {
     @Option(
         names = {"-c", "--config"},
         description = "Properties file (default: $IRIS_CONFIG, else ./iris.properties if present).")
@@ -96,6 +98,7 @@ public final class IrisCli {
 
   @Command(
       name = "up",
+      mixinStandardHelpOptions = true,
       description =
           "Start the whole stack (embedded Kafka, MariaDB, Connect and the MQTT edge unless"
               + " configured to use external ones) and run until Ctrl-C.")
@@ -134,6 +137,7 @@ public final class IrisCli {
 
   @Command(
       name = "streams",
+      mixinStandardHelpOptions = true,
       description =
           "Run one streams-app instance against kafka.bootstrap.servers (or, when empty, the"
               + " broker of a running `iris up` on this machine) until Ctrl-C. Start several to"
@@ -246,311 +250,8 @@ public final class IrisCli {
   }
 
   @Command(
-      name = "bench",
-      description =
-          "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
-      subcommands = {
-        BenchStreams.class,
-        BenchSnapshot.class,
-        BenchSink.class,
-        BenchEdge.class,
-        BenchPipeline.class,
-        BenchResults.class
-      })
-  static final class Bench {}
-
-  @Command(
-      name = "streams",
-      description =
-          "Streams-app throughput (commands/s in, deltas/s out, average fan-out 3) beside"
-              + " kafka-producer-perf-test's records/s for the same record size.")
-  static final class BenchStreams implements Callable<Integer> {
-    @Option(
-        names = "--commands",
-        defaultValue = "200000",
-        description = "Send commands (default ${DEFAULT-VALUE}).")
-    int commands;
-
-    @Option(
-        names = "--users",
-        defaultValue = "20000",
-        description = "Users (default ${DEFAULT-VALUE}).")
-    int users;
-
-    @Option(
-        names = "--threads",
-        defaultValue = "5000",
-        description = "Threads (default ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(
-        names = "--text-bytes",
-        defaultValue = "40",
-        description = "Message text size (default ${DEFAULT-VALUE}).")
-    int textBytes;
-
-    @Option(
-        names = "--set",
-        description =
-            "A streams-app setting for this run, e.g. --set streams.commit.interval.ms=1000.")
-    Map<String, String> overrides = new java.util.HashMap<>();
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.StreamsBenchmark(
-              System.out, commands, users, threads, textBytes, overrides)
-          .run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "snapshot",
-      description =
-          "Snapshot latency (p50/p99) for a heavy user on a fresh MariaDB, beside a primary-key"
-              + " point read.")
-  static final class BenchSnapshot implements Callable<Integer> {
-    @Option(
-        names = "--threads",
-        defaultValue = "200",
-        description = "Threads of the user (default ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(
-        names = "--messages",
-        defaultValue = "20000",
-        description = "Messages of the user (default ${DEFAULT-VALUE}).")
-    int messages;
-
-    @Option(
-        names = "--runs",
-        defaultValue = "1000",
-        description = "Snapshots timed (default ${DEFAULT-VALUE}).")
-    int runs;
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.SnapshotBenchmark(System.out, threads, messages, runs).run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "sink",
-      description =
-          "MySQL sink rows/s and storage-pointer lag under a steady delta rate on a fresh stack,"
-              + " beside a direct JDBC batch upsert.")
-  static final class BenchSink implements Callable<Integer> {
-    @Option(
-        names = "--deltas",
-        defaultValue = "200000",
-        description = "Deltas (default ${DEFAULT-VALUE}).")
-    int deltas;
-
-    @Option(
-        names = "--rate",
-        defaultValue = "10000",
-        description = "Deltas per second offered (default ${DEFAULT-VALUE}).")
-    int rate;
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.SinkBenchmark(System.out, deltas, rate).run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "edge",
-      description =
-          "Device edge on a fresh stack: connections one bridge holds and memory per connection,"
-              + " then push throughput and send-to-delivery latency between SDK devices, beside"
-              + " Kafka's EndToEndLatency on the same broker.")
-  static final class BenchEdge implements Callable<Integer> {
-    @Option(
-        names = "--connections",
-        defaultValue = "10000",
-        description =
-            "Idle devices connected (default ${DEFAULT-VALUE}; the open-file limit here is 20,000 per process).")
-    int connections;
-
-    @Option(
-        names = "--pairs",
-        defaultValue = "50",
-        description = "Pairs of devices exchanging messages (default ${DEFAULT-VALUE}).")
-    int pairs;
-
-    @Option(
-        names = "--rate",
-        defaultValue = "500",
-        description = "Messages per second in total (default ${DEFAULT-VALUE}).")
-    int rate;
-
-    @Option(
-        names = "--seconds",
-        defaultValue = "30",
-        description = "How long messages are sent (default ${DEFAULT-VALUE}).")
-    int seconds;
-
-    @Option(
-        names = "--warmup",
-        defaultValue = "60",
-        description =
-            "Seconds of unmeasured traffic first, for the JIT (default ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(
-        names = "--set",
-        description = "A stack setting for this run, e.g. --set streams.commit.interval.ms=20.")
-    Map<String, String> overrides = new java.util.HashMap<>();
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.EdgeBenchmark(
-              System.out, connections, pairs, rate, seconds, warmup, overrides)
-          .run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "pipeline",
-      description =
-          "The pipeline driven by Kafka's stock tools alone: kafka-console-producer sends"
-              + " thread creates, kafka-producer-perf-test --payload-file sends valid commands"
-              + " into iris.commands while the streams app runs; beside the same tool and file"
-              + " into a plain topic.")
-  static final class BenchPipeline implements Callable<Integer> {
-    @Option(
-        names = "--records",
-        defaultValue = "300000",
-        description = "Commands the perf tool sends (default ${DEFAULT-VALUE}).")
-    long records;
-
-    @Option(names = "--set", description = "A streams-app setting for this run.")
-    Map<String, String> overrides = new java.util.HashMap<>();
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.PayloadFileBenchmark(System.out, records, overrides).run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "results",
-      description =
-          "Messenger's published results measured here, push beside pull in one run: payload"
-              + " sizes, bytes per delivered message, send failures over a bad link, end-to-end"
-              + " load beside EndToEndLatency, the pipeline under kafka-producer-perf-test. Writes"
-              + " results.md, results.html and PNG charts.")
-  static final class BenchResults implements Callable<Integer> {
-    @Option(
-        names = "--out",
-        defaultValue = "bench-results",
-        description = "Directory (default ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(
-        names = "--quick",
-        description = "Shorter runs, fewer devices: a smoke test of the harness.")
-    boolean quick;
-
-    @Option(
-        names = "--parts",
-        split = ",",
-        defaultValue = "1,2,3,4,5",
-        description = "Which measurements (default ${DEFAULT-VALUE}).")
-    java.util.Set<Integer> parts;
-
-    @Option(
-        names = "--link-minutes",
-        defaultValue = "0",
-        description =
-            "Real minutes of each bad-link session in part 3 (default 3, 1 with --quick); longer"
-                + " gives a tighter interval for the failure rates.")
-    int linkMinutes;
-
-    @Override
-    public Integer call() throws Exception {
-      new io.iris.launcher.bench.ResultsBenchmark(System.out, out, quick, parts, linkMinutes).run();
-      return 0;
-    }
-  }
-
-  @Command(
-      name = "loadgen",
-      description =
-          "Write payload files of valid commands for Kafka's stock tools: threads.txt (thread"
-              + " creates, for kafka-console-producer) and sends.txt (messages, for"
-              + " kafka-producer-perf-test --payload-file). No key is needed.")
-  static final class Loadgen implements Callable<Integer> {
-    @Option(
-        names = "--out",
-        defaultValue = "loadgen",
-        description = "Directory (default ${DEFAULT-VALUE}).")
-    Path out;
-
-    @Option(
-        names = "--first-user",
-        defaultValue = "1000000",
-        description = "Lowest user id (default ${DEFAULT-VALUE}).")
-    long firstUser;
-
-    @Option(
-        names = "--users",
-        defaultValue = "20000",
-        description = "Users (default ${DEFAULT-VALUE}).")
-    int users;
-
-    @Option(
-        names = "--first-thread",
-        defaultValue = "9000000000000",
-        description = "Lowest thread id (default ${DEFAULT-VALUE}).")
-    long firstThread;
-
-    @Option(
-        names = "--threads",
-        defaultValue = "5000",
-        description = "Threads (default ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(
-        names = "--members",
-        defaultValue = "3",
-        description = "Members per thread (default ${DEFAULT-VALUE}).")
-    int members;
-
-    @Option(
-        names = "--lines",
-        defaultValue = "10000",
-        description = "Lines of sends.txt (default ${DEFAULT-VALUE}).")
-    int lines;
-
-    @Option(
-        names = "--text-bytes",
-        defaultValue = "40",
-        description = "Message text size (default ${DEFAULT-VALUE}).")
-    int textBytes;
-
-    @Override
-    public Integer call() throws Exception {
-      var w =
-          io.iris.launcher.bench.CommandPayloads.write(
-              out, firstUser, users, firstThread, threads, members, lines, textBytes, 7);
-      System.out.printf(
-          "wrote %s (%,d thread creates) and %s (%,d sends, fan-out %d)%n"
-              + "then, against the stack's broker:%n"
-              + "  ./iris kafka kafka-console-producer --bootstrap-server 127.0.0.1:9092 --topic iris.commands < %s%n"
-              + "  ./iris kafka kafka-producer-perf-test --topic iris.commands --payload-file %s"
-              + " --num-records 100000 --throughput 5000 --command-property bootstrap.servers=127.0.0.1:9092%n",
-          w.threads(), threads, w.sends(), lines, members, w.threads(), w.sends());
-      return 0;
-    }
-  }
-
-  @Command(
       name = "bridge",
+      mixinStandardHelpOptions = true,
       description =
           "Run one MQTT bridge (edge, send and push paths, catch-up) against an existing Kafka"
               + " cluster and MySQL: for scale-out. Needs kafka.bootstrap.servers and mysql.url.")
@@ -578,6 +279,7 @@ public final class IrisCli {
 
   @Command(
       name = "resink",
+      mixinStandardHelpOptions = true,
       description =
           "Rebuild MySQL from iris.log: stop the sink, delete its offsets, empty the tables,"
               + " resume. Destructive: needs --yes.")
@@ -621,6 +323,7 @@ public final class IrisCli {
 
   @Command(
       name = "pointers",
+      mixinStandardHelpOptions = true,
       description =
           "One user's head seq, each device's pointer, the storage pointer, and how far behind"
               + " each is; the two consumer groups on the user's partition.")
@@ -644,6 +347,7 @@ public final class IrisCli {
 
   @Command(
       name = "tail",
+      mixinStandardHelpOptions = true,
       description = "Print one user's deltas from iris.log as JSON lines, following new ones.")
   static final class Tail implements Callable<Integer> {
     @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
@@ -677,6 +381,7 @@ public final class IrisCli {
 
   @Command(
       name = "device",
+      mixinStandardHelpOptions = true,
       description = "Add or revoke a device allowed to connect as a user.",
       subcommands = {DeviceAdd.class, DeviceRevoke.class})
   static final class Device {}
@@ -704,6 +409,7 @@ public final class IrisCli {
 
   @Command(
       name = "add",
+      mixinStandardHelpOptions = true,
       description =
           "Register a device and print its token, once: the token is not stored anywhere, only its"
               + " salted hash. Adding an existing device replaces its token.")
@@ -735,7 +441,10 @@ public final class IrisCli {
     }
   }
 
-  @Command(name = "revoke", description = "Revoke a device: it can no longer connect.")
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revoke a device: it can no longer connect.")
   static final class DeviceRevoke implements Callable<Integer> {
     @CommandLine.Mixin DeviceOptions d = new DeviceOptions();
 
@@ -752,7 +461,10 @@ public final class IrisCli {
     }
   }
 
-  @Command(name = "config", description = "Print every configuration key with its default.")
+  @Command(
+      name = "config",
+      mixinStandardHelpOptions = true,
+      description = "Print every configuration key with its default.")
   static final class ConfigDoc implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -776,6 +488,7 @@ public final class IrisCli {
 
   @Command(
       name = "kafka",
+      mixinStandardHelpOptions = true,
       description =
           "Run one of Kafka's own tools from the same jars, e.g. `iris kafka kafka-topics --bootstrap-server 127.0.0.1:9092 --list`.")
   static final class KafkaTool implements Callable<Integer> {

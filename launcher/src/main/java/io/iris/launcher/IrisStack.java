@@ -807,7 +807,7 @@ public final class IrisStack implements AutoCloseable {
   }
 
   /** The sink configuration registered at start (it holds the MySQL password: never log it). */
-  String sinkConfigJson() {
+  public String sinkConfigJson() {
     return sinkConfigJson;
   }
 

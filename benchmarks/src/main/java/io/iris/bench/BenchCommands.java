@@ -1,0 +1,327 @@
+package io.iris.bench;
+
+import io.iris.launcher.CliPlugin;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code iris bench …} and {@code iris loadgen}: added to the {@code iris} command when the
+ * benchmarks jar is on its class path (the {@code ./iris} script puts it there once built).
+ */
+public final class BenchCommands implements CliPlugin {
+  @Override
+  public Map<String, Object> subcommands() {
+    return Map.of("bench", new Bench(), "loadgen", new Loadgen());
+  }
+
+  @Command(
+      name = "bench",
+      mixinStandardHelpOptions = true,
+      description =
+          "Benchmarks on a fresh embedded broker; each prints a table with its reference.",
+      subcommands = {
+        BenchStreams.class,
+        BenchSnapshot.class,
+        BenchSink.class,
+        BenchEdge.class,
+        BenchPipeline.class,
+        BenchResults.class
+      })
+  static final class Bench {}
+
+  @Command(
+      name = "streams",
+      mixinStandardHelpOptions = true,
+      description =
+          "Streams-app throughput (commands/s in, deltas/s out, average fan-out 3) beside"
+              + " kafka-producer-perf-test's records/s for the same record size.")
+  static final class BenchStreams implements Callable<Integer> {
+    @Option(
+        names = "--commands",
+        defaultValue = "200000",
+        description = "Send commands (default ${DEFAULT-VALUE}).")
+    int commands;
+
+    @Option(
+        names = "--users",
+        defaultValue = "20000",
+        description = "Users (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "5000",
+        description = "Threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--text-bytes",
+        defaultValue = "40",
+        description = "Message text size (default ${DEFAULT-VALUE}).")
+    int textBytes;
+
+    @Option(
+        names = "--set",
+        description =
+            "A streams-app setting for this run, e.g. --set streams.commit.interval.ms=1000.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new StreamsBenchmark(System.out, commands, users, threads, textBytes, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "snapshot",
+      mixinStandardHelpOptions = true,
+      description =
+          "Snapshot latency (p50/p99) for a heavy user on a fresh MariaDB, beside a primary-key"
+              + " point read.")
+  static final class BenchSnapshot implements Callable<Integer> {
+    @Option(
+        names = "--threads",
+        defaultValue = "200",
+        description = "Threads of the user (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--messages",
+        defaultValue = "20000",
+        description = "Messages of the user (default ${DEFAULT-VALUE}).")
+    int messages;
+
+    @Option(
+        names = "--runs",
+        defaultValue = "1000",
+        description = "Snapshots timed (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Override
+    public Integer call() throws Exception {
+      new SnapshotBenchmark(System.out, threads, messages, runs).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "sink",
+      mixinStandardHelpOptions = true,
+      description =
+          "MySQL sink rows/s and storage-pointer lag under a steady delta rate on a fresh stack,"
+              + " beside a direct JDBC batch upsert.")
+  static final class BenchSink implements Callable<Integer> {
+    @Option(
+        names = "--deltas",
+        defaultValue = "200000",
+        description = "Deltas (default ${DEFAULT-VALUE}).")
+    int deltas;
+
+    @Option(
+        names = "--rate",
+        defaultValue = "10000",
+        description = "Deltas per second offered (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Override
+    public Integer call() throws Exception {
+      new SinkBenchmark(System.out, deltas, rate).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "edge",
+      mixinStandardHelpOptions = true,
+      description =
+          "Device edge on a fresh stack: connections one bridge holds and memory per connection,"
+              + " then push throughput and send-to-delivery latency between SDK devices, beside"
+              + " Kafka's EndToEndLatency on the same broker.")
+  static final class BenchEdge implements Callable<Integer> {
+    @Option(
+        names = "--connections",
+        defaultValue = "10000",
+        description =
+            "Idle devices connected (default ${DEFAULT-VALUE}; the open-file limit here is 20,000 per process).")
+    int connections;
+
+    @Option(
+        names = "--pairs",
+        defaultValue = "50",
+        description = "Pairs of devices exchanging messages (default ${DEFAULT-VALUE}).")
+    int pairs;
+
+    @Option(
+        names = "--rate",
+        defaultValue = "500",
+        description = "Messages per second in total (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(
+        names = "--seconds",
+        defaultValue = "30",
+        description = "How long messages are sent (default ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "60",
+        description =
+            "Seconds of unmeasured traffic first, for the JIT (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(
+        names = "--set",
+        description = "A stack setting for this run, e.g. --set streams.commit.interval.ms=20.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new EdgeBenchmark(System.out, connections, pairs, rate, seconds, warmup, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pipeline",
+      mixinStandardHelpOptions = true,
+      description =
+          "The pipeline driven by Kafka's stock tools alone: kafka-console-producer sends"
+              + " thread creates, kafka-producer-perf-test --payload-file sends valid commands"
+              + " into iris.commands while the streams app runs; beside the same tool and file"
+              + " into a plain topic.")
+  static final class BenchPipeline implements Callable<Integer> {
+    @Option(
+        names = "--records",
+        defaultValue = "300000",
+        description = "Commands the perf tool sends (default ${DEFAULT-VALUE}).")
+    long records;
+
+    @Option(names = "--set", description = "A streams-app setting for this run.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new PayloadFileBenchmark(System.out, records, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "results",
+      mixinStandardHelpOptions = true,
+      description =
+          "Messenger's published results measured here, push beside pull in one run: payload"
+              + " sizes, bytes per delivered message, send failures over a bad link, end-to-end"
+              + " load beside EndToEndLatency, the pipeline under kafka-producer-perf-test. Writes"
+              + " results.md, results.html and PNG charts.")
+  static final class BenchResults implements Callable<Integer> {
+    @Option(
+        names = "--out",
+        defaultValue = "bench-results",
+        description = "Directory (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(
+        names = "--quick",
+        description = "Shorter runs, fewer devices: a smoke test of the harness.")
+    boolean quick;
+
+    @Option(
+        names = "--parts",
+        split = ",",
+        defaultValue = "1,2,3,4,5",
+        description = "Which measurements (default ${DEFAULT-VALUE}).")
+    java.util.Set<Integer> parts;
+
+    @Option(
+        names = "--link-minutes",
+        defaultValue = "0",
+        description =
+            "Real minutes of each bad-link session in part 3 (default 3, 1 with --quick); longer"
+                + " gives a tighter interval for the failure rates.")
+    int linkMinutes;
+
+    @Override
+    public Integer call() throws Exception {
+      new ResultsBenchmark(System.out, out, quick, parts, linkMinutes).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "loadgen",
+      mixinStandardHelpOptions = true,
+      description =
+          "Write payload files of valid commands for Kafka's stock tools: threads.txt (thread"
+              + " creates, for kafka-console-producer) and sends.txt (messages, for"
+              + " kafka-producer-perf-test --payload-file). No key is needed.")
+  static final class Loadgen implements Callable<Integer> {
+    @Option(
+        names = "--out",
+        defaultValue = "loadgen",
+        description = "Directory (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(
+        names = "--first-user",
+        defaultValue = "1000000",
+        description = "Lowest user id (default ${DEFAULT-VALUE}).")
+    long firstUser;
+
+    @Option(
+        names = "--users",
+        defaultValue = "20000",
+        description = "Users (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(
+        names = "--first-thread",
+        defaultValue = "9000000000000",
+        description = "Lowest thread id (default ${DEFAULT-VALUE}).")
+    long firstThread;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "5000",
+        description = "Threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--members",
+        defaultValue = "3",
+        description = "Members per thread (default ${DEFAULT-VALUE}).")
+    int members;
+
+    @Option(
+        names = "--lines",
+        defaultValue = "10000",
+        description = "Lines of sends.txt (default ${DEFAULT-VALUE}).")
+    int lines;
+
+    @Option(
+        names = "--text-bytes",
+        defaultValue = "40",
+        description = "Message text size (default ${DEFAULT-VALUE}).")
+    int textBytes;
+
+    @Override
+    public Integer call() throws Exception {
+      var w =
+          CommandPayloads.write(
+              out, firstUser, users, firstThread, threads, members, lines, textBytes, 7);
+      System.out.printf(
+          "wrote %s (%,d thread creates) and %s (%,d sends, fan-out %d)%n"
+              + "then, against the stack's broker:%n"
+              + "  ./iris kafka kafka-console-producer --bootstrap-server 127.0.0.1:9092 --topic iris.commands < %s%n"
+              + "  ./iris kafka kafka-producer-perf-test --topic iris.commands --payload-file %s"
+              + " --num-records 100000 --throughput 5000 --command-property bootstrap.servers=127.0.0.1:9092%n",
+          w.threads(), threads, w.sends(), lines, members, w.threads(), w.sends());
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,412 @@
+package io.iris.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ThreadCreated;
+import io.iris.topics.Topics;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+
+/**
+ * The pull model Messenger moved away from, for the benchmarks only: a new message makes the server
+ * send the phone a small notification over a persistent TLS socket, and the phone then asks over
+ * HTTPS for the thread's latest messages, which come back as JSON with descriptive field names, as
+ * a REST API would. Sends are {@code POST}s answered with the created message.
+ *
+ * <p>It runs on the same pipeline and the same data as the push path: sends become ClientCommands
+ * in {@code iris.commands}, and what it serves and notifies comes from {@code iris.log} (held in
+ * memory, which spares it MySQL's lag and so favours the baseline).
+ *
+ * <pre>
+ *   GET  /v1/threads                          the inbox: threads with their last message
+ *   GET  /v1/threads/{id}/messages?limit=20    the thread's latest messages
+ *   POST /v1/threads/{id}/messages            {"client_message_id": …, "text": …}
+ *   notification socket (TLS): "AUTH user token\n", then one JSON line per new message
+ * </pre>
+ */
+public final class PullServer implements AutoCloseable {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private record Message(
+      long id, long thread, long sender, String text, long time, String clientId) {
+    Map<String, Object> json() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("message_id", Long.toString(id));
+      m.put("thread_id", Long.toString(thread));
+      m.put("sender_user_id", Long.toString(sender));
+      m.put("text", text);
+      m.put("created_time", java.time.Instant.ofEpochMilli(time).toString());
+      m.put("client_message_id", clientId);
+      m.put("attachments", List.of());
+      return m;
+    }
+  }
+
+  private static final class ThreadView {
+    final long id;
+    String name;
+    List<Long> participants = List.of();
+    final TreeMap<Long, Message> messages = new TreeMap<>();
+
+    ThreadView(long id) {
+      this.id = id;
+    }
+  }
+
+  private final Map<Long, String> tokens;
+  private final Map<Long, ThreadView> threads = new ConcurrentHashMap<>();
+  private final Map<String, CompletableFuture<Message>> confirmations = new ConcurrentHashMap<>();
+  private final Map<Long, List<OutputStream>> listeners = new ConcurrentHashMap<>();
+  private final KafkaProducer<Long, byte[]> producer;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final HttpsServer http;
+  private final ServerSocket notifications;
+  private final ExecutorService pool = Executors.newFixedThreadPool(8);
+  private final Thread reader;
+  private volatile boolean closed;
+
+  /** Serves {@code users} (id to bearer token) from iris.log as of now. */
+  public PullServer(String bootstrap, SSLContext tls, Map<Long, String> users) throws IOException {
+    this.tokens = Map.copyOf(users);
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+    producer = new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    List<TopicPartition> parts =
+        consumer.partitionsFor(Topics.LOG.name()).stream()
+            .map(i -> new TopicPartition(Topics.LOG.name(), i.partition()))
+            .toList();
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    reader = new Thread(this::readLog, "pull-server-log");
+    reader.setDaemon(true);
+    reader.start();
+
+    http = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+    http.setHttpsConfigurator(new HttpsConfigurator(tls));
+    http.setExecutor(pool);
+    http.createContext("/v1/threads", this::handle);
+    http.start();
+    notifications =
+        tls.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread accept = new Thread(this::acceptNotifications, "pull-server-notify");
+    accept.setDaemon(true);
+    accept.start();
+  }
+
+  public int httpsPort() {
+    return http.getAddress().getPort();
+  }
+
+  public int notificationPort() {
+    return notifications.getLocalPort();
+  }
+
+  // ----- iris.log -> thread views, confirmations, notifications ----------------------------------
+
+  private void readLog() {
+    try {
+      while (!closed) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (r.key() == null || r.key().length != Long.BYTES) {
+            continue; // not a delta (tests put poison records into iris.log on purpose)
+          }
+          if (tokens.containsKey(ByteBuffer.wrap(r.key()).getLong())) {
+            try {
+              apply(FrameCodec.defaults().decode(r.value(), Delta::new));
+            } catch (FrameException e) {
+              // not a delta: skipped, as the bridge does
+            }
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    }
+  }
+
+  private void apply(Delta d) {
+    ThreadView t = threads.computeIfAbsent(d.getThreadId(), ThreadView::new);
+    if (d.getBody().isSetThreadCreated()) {
+      ThreadCreated tc = d.getBody().getThreadCreated();
+      synchronized (t) {
+        t.name = tc.getName();
+        t.participants = List.copyOf(tc.getParticipantUserIds());
+      }
+      return;
+    }
+    if (!d.getBody().isSetNewMessage()) {
+      return;
+    }
+    NewMessage nm = d.getBody().getNewMessage();
+    Message m =
+        new Message(
+            nm.getMessageId(),
+            d.getThreadId(),
+            nm.getSenderUserId(),
+            nm.getText(),
+            d.getServerTimestampMs(),
+            nm.getClientId());
+    synchronized (t) {
+      t.messages.put(m.id(), m);
+    }
+    if (nm.isSetClientId()) {
+      confirmations.computeIfAbsent(nm.getClientId(), k -> new CompletableFuture<>()).complete(m);
+      return;
+    }
+    byte[] line =
+        ("{\"type\":\"new_message\",\"thread_id\":\"" + d.getThreadId() + "\"}\n")
+            .getBytes(StandardCharsets.UTF_8);
+    for (OutputStream out : listeners.getOrDefault(d.getUserId(), List.of())) {
+      try {
+        synchronized (out) {
+          out.write(line);
+          out.flush();
+        }
+      } catch (IOException e) {
+        listeners.get(d.getUserId()).remove(out);
+      }
+    }
+  }
+
+  private void acceptNotifications() {
+    while (!closed) {
+      try {
+        Socket s = notifications.accept();
+        pool.execute(() -> register(s));
+      } catch (IOException e) {
+        if (closed) {
+          return;
+        }
+      }
+    }
+  }
+
+  private void register(Socket s) {
+    try {
+      s.setSoTimeout(10_000);
+      StringBuilder line = new StringBuilder();
+      int b;
+      while ((b = s.getInputStream().read()) > 0 && b != '\n' && line.length() < 200) {
+        line.append((char) b);
+      }
+      String[] parts = line.toString().split(" ");
+      long user = parts.length == 3 && parts[0].equals("AUTH") ? Long.parseLong(parts[1]) : -1;
+      if (!parts[2].equals(tokens.get(user))) {
+        s.close();
+        return;
+      }
+      s.setSoTimeout(0);
+      OutputStream out = s.getOutputStream();
+      out.write("{\"type\":\"ok\"}\n".getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      listeners.computeIfAbsent(user, k -> new CopyOnWriteArrayList<>()).add(out);
+    } catch (IOException | RuntimeException e) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // gone
+      }
+    }
+  }
+
+  // ----- HTTPS ----------------------------------------------------------------------------------
+
+  private void handle(HttpExchange x) throws IOException {
+    try (x) {
+      String auth = x.getRequestHeaders().getFirst("Authorization");
+      long user = userOf(auth);
+      if (user < 0) {
+        reply(x, 401, Map.of("error", Map.of("code", "unauthorized", "message", "bad token")));
+        return;
+      }
+      String[] path = x.getRequestURI().getPath().split("/");
+      // ["", "v1", "threads"] or ["", "v1", "threads", id, "messages"]
+      if (path.length == 3 && x.getRequestMethod().equals("GET")) {
+        reply(x, 200, inbox(user));
+      } else if (path.length == 5 && path[4].equals("messages")) {
+        long thread = Long.parseLong(path[3]);
+        ThreadView t = threads.get(thread);
+        if (t == null || !t.participants.contains(user)) {
+          reply(x, 404, Map.of("error", Map.of("code", "not_found", "message", "no such thread")));
+        } else if (x.getRequestMethod().equals("GET")) {
+          reply(x, 200, page(t, limit(x.getRequestURI().getQuery())));
+        } else if (x.getRequestMethod().equals("POST")) {
+          post(x, user, thread);
+        } else {
+          reply(x, 405, Map.of("error", Map.of("code", "method_not_allowed")));
+        }
+      } else {
+        reply(x, 404, Map.of("error", Map.of("code", "not_found")));
+      }
+    } catch (RuntimeException e) {
+      reply(x, 500, Map.of("error", Map.of("code", "internal", "message", String.valueOf(e))));
+    }
+  }
+
+  private long userOf(String auth) {
+    if (auth == null || !auth.startsWith("Bearer ")) {
+      return -1;
+    }
+    String token = auth.substring(7);
+    for (Map.Entry<Long, String> e : tokens.entrySet()) {
+      if (e.getValue().equals(token)) {
+        return e.getKey();
+      }
+    }
+    return -1;
+  }
+
+  private static int limit(String query) {
+    if (query != null && query.startsWith("limit=")) {
+      return Math.min(100, Integer.parseInt(query.substring(6)));
+    }
+    return 20;
+  }
+
+  private Map<String, Object> inbox(long user) {
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (ThreadView t : threads.values()) {
+      synchronized (t) {
+        if (!t.participants.contains(user)) {
+          continue;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("thread_id", Long.toString(t.id));
+        m.put("name", t.name);
+        m.put("participant_user_ids", t.participants.stream().map(String::valueOf).toList());
+        m.put("message_count", t.messages.size());
+        m.put(
+            "last_message", t.messages.isEmpty() ? null : t.messages.lastEntry().getValue().json());
+        list.add(m);
+      }
+    }
+    return Map.of("threads", list);
+  }
+
+  private static Map<String, Object> page(ThreadView t, int limit) {
+    List<Map<String, Object>> list = new ArrayList<>();
+    synchronized (t) {
+      for (Message m : t.messages.descendingMap().values()) {
+        if (list.size() == limit) {
+          break;
+        }
+        list.add(m.json());
+      }
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("thread_id", Long.toString(t.id));
+    body.put("messages", list);
+    body.put(
+        "paging",
+        Map.of("before", list.isEmpty() ? "" : list.get(list.size() - 1).get("message_id")));
+    return body;
+  }
+
+  private void post(HttpExchange x, long user, long thread) throws IOException {
+    JsonNode in = JSON.readTree(x.getRequestBody());
+    String clientId = in.path("client_message_id").asText("");
+    String text = in.path("text").asText("");
+    if (clientId.isEmpty() || text.isEmpty()) {
+      reply(x, 400, Map.of("error", Map.of("code", "invalid_argument")));
+      return;
+    }
+    CompletableFuture<Message> confirmed =
+        confirmations.computeIfAbsent(clientId, k -> new CompletableFuture<>());
+    if (!confirmed.isDone()) {
+      // A retry sends the same client id: the pipeline applies it once.
+      ClientCommand c =
+          new ClientCommand(
+              user,
+              "pull-phone",
+              clientId,
+              thread,
+              System.currentTimeMillis(),
+              CommandBody.sendMessage(new SendMessage(text)));
+      producer.send(
+          new ProducerRecord<>(Topics.COMMANDS.name(), thread, FrameCodec.defaults().encode(c)));
+    }
+    try {
+      reply(x, 201, confirmed.get(30, TimeUnit.SECONDS).json());
+    } catch (Exception e) {
+      reply(x, 503, Map.of("error", Map.of("code", "unavailable", "message", "retry")));
+    }
+  }
+
+  private static void reply(HttpExchange x, int status, Object body) throws IOException {
+    byte[] bytes = JSON.writeValueAsBytes(body);
+    x.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+    x.getResponseHeaders().set("Cache-Control", "no-store");
+    x.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = x.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    consumer.wakeup();
+    try {
+      reader.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    consumer.close();
+    http.stop(0);
+    try {
+      notifications.close();
+    } catch (IOException e) {
+      // closing
+    }
+    pool.shutdownNow();
+    producer.close();
+  }
+}

@@ -1,0 +1,258 @@
+package io.iris.bench;
+
+import io.iris.embedded.EmbeddedKafka;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.streams.IrisStreamsApp;
+import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.Topic;
+import io.iris.topics.TopicInstaller;
+import io.iris.topics.Topics;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+
+/**
+ * The streams app's throughput on the embedded broker, beside Kafka's own producer throughput for
+ * the same record size on the same broker in the same run.
+ *
+ * <p>Method: a fresh broker; threads of 2, 3 or 4 members (average fan-out 3) are created; then N
+ * send commands are loaded into iris.commands; then the streams app (exactly_once_v2) starts and
+ * the clock runs from RUNNING until every expected delta is readable (read_committed) in iris.log.
+ * The reference is kafka-producer-perf-test in its own JVM with the producer settings the loader
+ * and the streams app use (acks=all, linger 5 ms, batch 128 KiB, lz4), and once with defaults.
+ */
+public final class StreamsBenchmark {
+  private final PrintStream out;
+  private final int commands;
+  private final int users;
+  private final int threads;
+  private final int textBytes;
+
+  private final Map<String, String> overrides;
+
+  public StreamsBenchmark(
+      PrintStream out,
+      int commands,
+      int users,
+      int threads,
+      int textBytes,
+      Map<String, String> overrides) {
+    this.out = out;
+    this.overrides = overrides;
+    this.commands = commands;
+    this.users = users;
+    this.threads = threads;
+    this.textBytes = textBytes;
+  }
+
+  static final Map<String, String> TUNED =
+      Map.of("acks", "all", "linger.ms", "5", "batch.size", "131072", "compression.type", "lz4");
+
+  public void run() throws Exception {
+    Path dir = Files.createTempDirectory("iris-bench-streams");
+    try (EmbeddedKafka kafka =
+        new EmbeddedKafka(EmbeddedKafka.Settings.ephemeral(dir.resolve("kafka")))) {
+      out.println("bench: starting a fresh embedded broker in " + dir);
+      kafka.start();
+      String bootstrap = kafka.bootstrapServers();
+      createTopics(bootstrap);
+
+      Random random = new Random(7);
+      List<long[]> members = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int size = 2 + random.nextInt(3);
+        long[] m = random.longs(size, 1, users + 1L).distinct().toArray();
+        while (m.length < 2) {
+          m = random.longs(size, 1, users + 1L).distinct().toArray();
+        }
+        members.add(m);
+      }
+      String text = "x".repeat(textBytes);
+      int frameBytes = FrameCodec.defaults().encode(send(1, 1, 0, text)).length;
+
+      out.printf(
+          "bench: reference kafka-producer-perf-test, %,d records of %d bytes%n",
+          commands, frameBytes);
+      ProducerPerfTest.Result tuned =
+          ProducerPerfTest.run(bootstrap, "bench.raw", commands, frameBytes, TUNED);
+      ProducerPerfTest.Result defaults =
+          ProducerPerfTest.run(bootstrap, "bench.raw", commands, frameBytes, Map.of("acks", "all"));
+
+      out.printf(
+          "bench: loading %,d threads and %,d sends into iris.commands%n", threads, commands);
+      long expectedDeltas = 0;
+      long loadStart = System.nanoTime();
+      try (KafkaProducer<Long, byte[]> producer = producer(bootstrap)) {
+        long now = System.currentTimeMillis();
+        for (int t = 0; t < threads; t++) {
+          long[] m = members.get(t);
+          List<Long> others = new ArrayList<>();
+          for (int i = 1; i < m.length; i++) {
+            others.add(m[i]);
+          }
+          ClientCommand c =
+              new ClientCommand(
+                  m[0],
+                  "bench",
+                  "create-" + t,
+                  t + 1,
+                  now,
+                  CommandBody.createThread(new CreateThread(others)));
+          producer.send(
+              new ProducerRecord<>(
+                  Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+          expectedDeltas += m.length;
+        }
+        for (int i = 0; i < commands; i++) {
+          int t = random.nextInt(threads);
+          long[] m = members.get(t);
+          ClientCommand c = send(m[random.nextInt(m.length)], t + 1, i, text);
+          producer.send(
+              new ProducerRecord<>(
+                  Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+          expectedDeltas += m.length;
+        }
+        producer.flush();
+      }
+      double loadSecs = (System.nanoTime() - loadStart) / 1e9;
+      double fanOut = (double) (expectedDeltas) / (commands + threads);
+
+      Map<String, Object> settings = new java.util.HashMap<>(overrides);
+      settings.putIfAbsent(StreamsAppConfig.REPLICATION_FACTOR_CONFIG, "1");
+      StreamsAppConfig config = new StreamsAppConfig(settings);
+      out.printf(
+          "bench: streams app (exactly_once_v2) on %,d commands -> %,d deltas%n",
+          commands + threads, expectedDeltas);
+      try (IrisStreamsApp app = new IrisStreamsApp(config, bootstrap, dir.resolve("streams"));
+          KafkaConsumer<byte[], byte[]> reader = reader(bootstrap)) {
+        app.start(Duration.ofMinutes(2));
+        // Timed: until the app has sequenced every delta (its own counter; reading iris.log here
+        // would take a core from the app on this 2-core machine).
+        long t0 = System.nanoTime();
+        long lastReport = t0;
+        List<Metric> sequenced = app.metrics("sequenced-total");
+        while (IrisStreamsApp.sum(sequenced) < expectedDeltas) {
+          Thread.sleep(50);
+          long now = System.nanoTime();
+          if (now - lastReport > 2_000_000_000L) {
+            sequenced = app.metrics("sequenced-total");
+            out.printf(
+                "bench:   %,.0f of %,d deltas sequenced, %.0f s%n",
+                IrisStreamsApp.sum(sequenced), expectedDeltas, (now - t0) / 1e9);
+            lastReport = now;
+          }
+          if (now - t0 > Duration.ofMinutes(10).toNanos()) {
+            throw new IllegalStateException("streams app did not finish within 10 minutes");
+          }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        // Not timed: every delta is in iris.log once the last transaction commits.
+        long seen = 0;
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        reader.subscribe(List.of(Topics.LOG.name()));
+        while (seen < expectedDeltas && System.nanoTime() < deadline) {
+          seen += reader.poll(Duration.ofMillis(500)).count();
+        }
+        if (seen != expectedDeltas) {
+          throw new IllegalStateException(
+              "iris.log holds " + seen + " deltas (read_committed), expected " + expectedDeltas);
+        }
+        double inRate = (commands + threads) / secs;
+        double outRate = expectedDeltas / secs;
+        out.println();
+        out.printf("| measurement (same broker, same run) | records/s | note |%n|---|---:|---|%n");
+        out.printf(
+            "| kafka-producer-perf-test, %d B, acks=all, linger 5 ms, 128 KiB, lz4 | %,.0f | p50 %d ms, p99 %d ms |%n",
+            frameBytes, tuned.recordsPerSec(), tuned.p50Ms(), tuned.p99Ms());
+        out.printf(
+            "| kafka-producer-perf-test, %d B, acks=all, defaults | %,.0f | p50 %d ms, p99 %d ms |%n",
+            frameBytes, defaults.recordsPerSec(), defaults.p50Ms(), defaults.p99Ms());
+        out.printf(
+            "| loading iris.commands (same producer settings as the tuned line) | %,.0f | %,d records in %.1f s |%n",
+            (commands + threads) / loadSecs, commands + threads, loadSecs);
+        out.printf(
+            "| streams app: commands in | %,.0f | %s, %d thread(s), commit every %d ms, %.1f s |%n",
+            inRate,
+            config.getString(StreamsAppConfig.PROCESSING_GUARANTEE_CONFIG),
+            config.getInt(StreamsAppConfig.NUM_THREADS_CONFIG),
+            config.getLong(StreamsAppConfig.COMMIT_INTERVAL_MS_CONFIG),
+            secs);
+        out.printf("| streams app: deltas out | %,.0f | average fan-out %.2f |%n", outRate, fanOut);
+        out.printf(
+            "| ratio: commands in / tuned perf-test | %.2f | target >= 0.5 |%n",
+            inRate / tuned.recordsPerSec());
+      }
+    } finally {
+      deleteTree(dir);
+    }
+  }
+
+  static ClientCommand send(long sender, long thread, int i, String text) {
+    return new ClientCommand(
+        sender,
+        "bench",
+        "m" + i,
+        thread,
+        System.currentTimeMillis(),
+        CommandBody.sendMessage(new SendMessage(text)));
+  }
+
+  static void createTopics(String bootstrap) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      List<TopicInstaller.Plan> plans = new ArrayList<>();
+      for (Topic<?, ?> t : List.of(Topics.COMMANDS, Topics.LOG, Topics.DLQ)) {
+        int partitions = t == Topics.LOG ? 12 : t == Topics.COMMANDS ? 6 : 1;
+        plans.add(new TopicInstaller.Plan(t, partitions, (short) 1, t.configs()));
+      }
+      new TopicInstaller(admin, 30_000).install(plans);
+      admin.createTopics(Set.of(new NewTopic("bench.raw", 6, (short) 1))).all().get();
+    }
+  }
+
+  private static KafkaProducer<Long, byte[]> producer(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.putAll(TUNED);
+    return new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
+  }
+
+  static KafkaConsumer<byte[], byte[]> reader(String bootstrap) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+    return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  static void deleteTree(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (Exception e) {
+      // best effort
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package io.iris.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.launcher.IrisStack;
+import io.iris.testkit.FaultReport;
+import io.iris.testkit.StockMqtt;
+import io.iris.testkit.TestStacks;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+
+/** Devices connect only with their own token and touch only their own topics, over real sockets. */
+class DeviceAuthIT {
+
+  @Test
+  void shouldLetADeviceInWithItsTokenAndKeepItToItsOwnTopics() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String alice = DeviceRegistry.register(stack.bootstrapServers(), 501, "phone");
+    String bob = DeviceRegistry.register(stack.bootstrapServers(), 502, "phone");
+    TestStacks.awaitRegistered(stack, before + 2);
+
+    MqttClient a = new MqttClient(StockMqtt.url(stack), "501/phone", new MemoryPersistence());
+    a.connect(StockMqtt.options(501, alice));
+    assertTrue(a.isConnected());
+    a.subscribe("iris/501/phone/down", 1);
+
+    long refusedSubs = stack.topicPolicy().refusedSubscribes();
+    for (String forbidden :
+        new String[] {"iris/502/phone/down", "iris/#", "iris/+/phone/down", "#"}) {
+      MqttException e =
+          assertThrows(MqttException.class, () -> a.subscribe(forbidden, 1), forbidden);
+      assertEquals(MqttException.REASON_CODE_SUBSCRIBE_FAILED, e.getReasonCode(), forbidden);
+      if (!a.isConnected()) {
+        a.connect(StockMqtt.options(501, alice));
+      }
+    }
+    assertTrue(stack.topicPolicy().refusedSubscribes() >= refusedSubs + 4);
+
+    long refusedPubs = stack.topicPolicy().refusedPublishes();
+    a.publish("iris/502/phone/up", new byte[] {1}, 0, false);
+    a.publish("iris/501/phone/up", new byte[] {1}, 0, false);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (stack.topicPolicy().refusedPublishes() < refusedPubs + 1
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(
+        refusedPubs + 1,
+        stack.topicPolicy().refusedPublishes(),
+        "sending as another user is refused");
+    a.disconnect();
+    a.close();
+
+    // Bob's token does not open Alice's device, nor does Alice's token open Bob's.
+    MqttClient x = new MqttClient(StockMqtt.url(stack), "501/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> x.connect(StockMqtt.options(501, bob)));
+    assertThrows(
+        MqttException.class,
+        () -> x.connect(StockMqtt.options(502, alice)),
+        "user name must match the client id");
+    MqttClient y = new MqttClient(StockMqtt.url(stack), "502/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> y.connect(StockMqtt.options(502, alice)));
+    y.connect(StockMqtt.options(502, bob));
+    assertTrue(y.isConnected());
+    y.disconnect();
+    y.close();
+    x.close();
+
+    // A revoked device is refused.
+    DeviceRegistry.revoke(stack.bootstrapServers(), 502, "phone");
+    Thread.sleep(1500);
+    MqttClient z = new MqttClient(StockMqtt.url(stack), "502/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> z.connect(StockMqtt.options(502, bob)));
+    z.close();
+
+    FaultReport.row(
+        "a device attacks",
+        "2 devices",
+        "subscribe to another user's topic and 3 wildcards; publish as another user; another device's token; a revoked token",
+        "n/a (refused and counted: subscribes, publishes, connects)",
+        "n/a",
+        "the attacker's own connection kept; no token in the log");
+    // Tokens never reach a log.
+    Path log = Path.of("target", "test.log");
+    if (Files.exists(log)) {
+      String text = Files.readString(log, StandardCharsets.ISO_8859_1);
+      assertFalse(text.contains(alice) || text.contains(bob), "a token appears in target/test.log");
+    }
+  }
+
+  @Test
+  void shouldLetAStockMosquittoClientInWithAToken() throws Exception {
+    assumeTrue(
+        new File("/usr/bin/mosquitto_pub").canExecute(), "mosquitto-clients are not installed");
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), 503, "cli");
+    TestStacks.awaitRegistered(stack, before + 1);
+    Process ok =
+        new ProcessBuilder(
+                "mosquitto_pub",
+                "-V",
+                "mqttv311",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                Integer.toString(stack.mqtt().settings().port()),
+                "-i",
+                "503/cli",
+                "-u",
+                "503",
+                "-P",
+                token,
+                "-t",
+                "iris/503/cli/up",
+                "-q",
+                "1",
+                "-m",
+                "hello")
+            .redirectErrorStream(true)
+            .start();
+    assertTrue(ok.waitFor(20, TimeUnit.SECONDS));
+    String out = new String(ok.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, ok.exitValue(), out);
+    Process wrong =
+        new ProcessBuilder(
+                "mosquitto_pub",
+                "-V",
+                "mqttv311",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                Integer.toString(stack.mqtt().settings().port()),
+                "-i",
+                "503/cli",
+                "-u",
+                "503",
+                "-P",
+                "nope",
+                "-t",
+                "iris/503/cli/up",
+                "-m",
+                "hello")
+            .redirectErrorStream(true)
+            .start();
+    assertTrue(wrong.waitFor(20, TimeUnit.SECONDS));
+    assertTrue(wrong.exitValue() != 0);
+  }
+}

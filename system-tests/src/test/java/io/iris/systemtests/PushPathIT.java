@@ -1,0 +1,117 @@
+package io.iris.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.SendPath;
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Ack;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DevicePointer;
+import io.iris.protocol.thrift.DeviceRequest;
+import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.testkit.StockMqtt;
+import io.iris.testkit.TestStacks;
+import io.iris.topics.Topics;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two users on three devices: deltas are pushed at once to every device of their user; acks move
+ * pointers.
+ */
+class PushPathIT {
+
+  @Test
+  void shouldPushEveryDeltaToEveryDeviceOfItsUser() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String aPhone = DeviceRegistry.register(stack.bootstrapServers(), 701, "phone");
+    String aTablet = DeviceRegistry.register(stack.bootstrapServers(), 701, "tablet");
+    String bPhone = DeviceRegistry.register(stack.bootstrapServers(), 702, "phone");
+    TestStacks.awaitRegistered(stack, before + 3);
+    StockMqtt.Device a1 = StockMqtt.connect(stack, 701, "phone", aPhone);
+    StockMqtt.Device a2 = StockMqtt.connect(stack, 701, "tablet", aTablet);
+    StockMqtt.Device b = StockMqtt.connect(stack, 702, "phone", bPhone);
+    Thread.sleep(500);
+
+    StockMqtt.send(
+        a1,
+        new DeviceRequest(
+            "r1",
+            DeviceRequestBody.command(
+                new DeviceCommand(
+                    "push-create",
+                    0,
+                    CommandBody.createThread(new CreateThread(List.of(702L)).setName("push"))))));
+    for (StockMqtt.Device d : List.of(a1, a2, b)) {
+      Delta created = d.deltas().poll(30, TimeUnit.SECONDS);
+      assertTrue(
+          created != null && created.getBody().isSetThreadCreated(), String.valueOf(created));
+    }
+    long thread = SendPath.derivedThreadId(701, "push-create");
+    StockMqtt.send(
+        a1,
+        new DeviceRequest(
+            "r2",
+            DeviceRequestBody.command(
+                new DeviceCommand(
+                    "push-hello", thread, CommandBody.sendMessage(new SendMessage("hello b"))))));
+    Delta atB = b.deltas().poll(30, TimeUnit.SECONDS);
+    assertTrue(atB != null && atB.getBody().isSetNewMessage(), String.valueOf(atB));
+    assertEquals("hello b", atB.getBody().getNewMessage().getText());
+    assertNull(
+        atB.getBody().getNewMessage().getClientId(),
+        "only the sender's delta carries the client id");
+    assertEquals(atB.getPrevSeq() + 1, atB.getSeq());
+    for (StockMqtt.Device d : List.of(a1, a2)) {
+      Delta own = d.deltas().poll(30, TimeUnit.SECONDS);
+      assertTrue(own != null && own.getBody().isSetNewMessage(), String.valueOf(own));
+      assertEquals(
+          "push-hello", own.getBody().getNewMessage().getClientId(), "the sender's confirmation");
+    }
+
+    StockMqtt.send(b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getSeq()))));
+    assertEquals(atB.getSeq(), pointer(stack, "702:phone", Duration.ofSeconds(30)));
+    for (StockMqtt.Device d : List.of(a1, a2, b)) {
+      d.client().disconnect();
+      d.client().close();
+    }
+  }
+
+  static long pointer(IrisStack stack, String key, Duration timeout) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "push-it-pointers");
+    long seq = -1;
+    try (KafkaConsumer<String, byte[]> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+      c.subscribe(List.of(Topics.DEVICE_POINTERS.name()));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (seq < 0 && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+          if (key.equals(r.key())) {
+            seq = FrameCodec.defaults().decode(r.value(), DevicePointer::new).getAckedSeq();
+          }
+        }
+      }
+    }
+    return seq;
+  }
+}

@@ -1,0 +1,169 @@
+package io.iris.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.SendPath;
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.DeviceRequest;
+import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ServerFrame;
+import io.iris.testkit.StockMqtt;
+import io.iris.testkit.TestStacks;
+import io.iris.topics.DeadLetters;
+import io.iris.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A device's commands reach iris.commands with the sender from its connection; bad frames are
+ * answered.
+ */
+class SendPathIT {
+
+  @Test
+  void shouldAcceptCommandsAnswerBadFramesAndStayConnected() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    int before = stack.devices().size();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), 601, "phone");
+    TestStacks.awaitRegistered(stack, before + 1);
+    BlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
+    MqttClient device = new MqttClient(StockMqtt.url(stack), "601/phone", new MemoryPersistence());
+    device.connect(StockMqtt.options(601, token));
+    device.subscribe(
+        "iris/601/phone/down",
+        1,
+        (topic, m) -> frames.add(FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new)));
+
+    send(
+        device,
+        new DeviceRequest(
+            "r1",
+            DeviceRequestBody.command(
+                new DeviceCommand(
+                    "c-create",
+                    0,
+                    CommandBody.createThread(
+                        new CreateThread(List.of(602L)).setName("send path"))))));
+    ServerFrame created = frames.poll(30, TimeUnit.SECONDS);
+    assertTrue(created != null && created.getBody().isSetSendResult(), String.valueOf(created));
+    assertEquals("r1", created.getRequestId());
+    assertTrue(created.getBody().getSendResult().isAccepted());
+
+    long thread = SendPath.derivedThreadId(601, "c-create");
+    send(
+        device,
+        new DeviceRequest(
+            "r2",
+            DeviceRequestBody.command(
+                new DeviceCommand(
+                    "c-msg",
+                    thread,
+                    CommandBody.sendMessage(new SendMessage("hello from the edge"))))));
+    ServerFrame sent = frames.poll(30, TimeUnit.SECONDS);
+    assertTrue(sent != null && sent.getBody().getSendResult().isAccepted(), String.valueOf(sent));
+
+    long rejectedBefore = stack.sendPath().count("rejected-unsupported-version");
+    byte[] junk = {9, 9, 9};
+    device.publish("iris/601/phone/up", junk, 1, false);
+    ServerFrame error = frames.poll(30, TimeUnit.SECONDS);
+    assertTrue(error != null && error.getBody().isSetError(), String.valueOf(error));
+    assertEquals(ErrorCode.UNSUPPORTED_VERSION, error.getBody().getError().getCode());
+    assertTrue(device.isConnected(), "a bad frame does not cost the connection");
+    assertEquals(rejectedBefore + 1, stack.sendPath().count("rejected-unsupported-version"));
+
+    send(
+        device,
+        new DeviceRequest(
+            "r3",
+            DeviceRequestBody.command(
+                new DeviceCommand(
+                    "c-msg-2", thread, CommandBody.sendMessage(new SendMessage("still here"))))));
+    ServerFrame after = frames.poll(30, TimeUnit.SECONDS);
+    assertTrue(
+        after != null && after.getBody().getSendResult().isAccepted(), String.valueOf(after));
+    device.disconnect();
+    device.close();
+
+    // Through the streams app: the sender's own delta confirms the send; the sender is the
+    // connection's.
+    assertTrue(
+        logHasConfirmation(stack, 601, "c-msg", Duration.ofSeconds(60)),
+        "the send reached iris.log");
+    assertTrue(
+        dlqHas(stack, junk, Duration.ofSeconds(30)), "the bad frame's bytes are in iris.dlq");
+  }
+
+  static void send(MqttClient device, DeviceRequest request) throws Exception {
+    device.publish("iris/601/phone/up", FrameCodec.defaults().encode(request), 1, false);
+  }
+
+  static boolean logHasConfirmation(IrisStack stack, long user, String clientId, Duration timeout) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "send-path-it");
+    try (KafkaConsumer<Long, byte[]> c =
+        new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer())) {
+      c.subscribe(List.of(Topics.LOG.name()));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < deadline) {
+        for (ConsumerRecord<Long, byte[]> r : c.poll(Duration.ofMillis(500))) {
+          if (r.key() == user) {
+            Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
+            if (d.getBody().isSetNewMessage()
+                && clientId.equals(d.getBody().getNewMessage().getClientId())) {
+              return d.getBody().getNewMessage().getSenderUserId() == user;
+            }
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  static boolean dlqHas(IrisStack stack, byte[] value, Duration timeout) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "send-path-it-dlq");
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      c.subscribe(List.of(Topics.DLQ.name()));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+          var by = r.headers().lastHeader(DeadLetters.REJECTED_BY);
+          if (java.util.Arrays.equals(value, r.value())
+              && by != null
+              && new String(by.value(), StandardCharsets.UTF_8).equals("mqtt-bridge")) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+}

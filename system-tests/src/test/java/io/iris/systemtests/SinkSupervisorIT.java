@@ -1,0 +1,98 @@
+package io.iris.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.embedded.Ports;
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.testkit.TestStacks;
+import io.iris.topics.Topics;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.junit.jupiter.api.Test;
+
+/** A sink task that fails for good is restarted by the stack and writes again once it can. */
+class SinkSupervisorIT {
+
+  @Test
+  void shouldRestartAFailedSinkTask() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    String good = stack.sinkConfigJson();
+    String unreachable =
+        good.replaceFirst(
+            "\"connection.url\": \"[^\"]*\"",
+            "\"connection.url\": \"jdbc:mysql://127.0.0.1:" + Ports.freePort() + "/iris\"");
+    long before = stack.sinkRestarts();
+    try {
+      put(stack, unreachable);
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (stack.sinkRestarts() == before && System.nanoTime() < deadline) {
+        Thread.sleep(500);
+      }
+      assertTrue(stack.sinkRestarts() > before, "the supervisor restarted the failed task");
+    } finally {
+      put(stack, good);
+    }
+    Delta d =
+        new Delta(
+            7790L,
+            1,
+            0,
+            7_000_090L,
+            System.currentTimeMillis(),
+            DeltaBody.newMessage(new NewMessage(1, 7791L, "after the restart")));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    try (KafkaProducer<Long, byte[]> producer =
+        new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
+      producer
+          .send(new ProducerRecord<>(Topics.LOG.name(), 7790L, FrameCodec.defaults().encode(d)))
+          .get();
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    boolean written = false;
+    while (!written && System.nanoTime() < deadline) {
+      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE user_id = 7790")) {
+        rs.next();
+        written = rs.getLong(1) == 1;
+      }
+      Thread.sleep(500);
+    }
+    assertTrue(written, "the sink writes again with the right configuration");
+  }
+
+  static void put(IrisStack stack, String json) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            stack.connectUrl()
+                                + "/connectors/"
+                                + io.iris.topics.Names.SINK_CONNECTOR
+                                + "/config"))
+                    .header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(json))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertTrue(r.statusCode() < 300, r.body());
+  }
+}

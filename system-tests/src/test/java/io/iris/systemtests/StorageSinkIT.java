@@ -1,0 +1,240 @@
+package io.iris.systemtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.NewMessage;
+import io.iris.testkit.TestStacks;
+import io.iris.topics.Topics;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Commands go in at iris.commands; the streams app writes iris.log; the stock JDBC sink with the
+ * iris converter writes every delta into MySQL, once, and its group's offsets (the storage pointer)
+ * reach the end of iris.log.
+ */
+class StorageSinkIT {
+  static final long THREAD = 7_000_001L;
+  static final List<Long> MEMBERS = List.of(7001L, 7002L, 7003L);
+  static final int SENDS = 200;
+
+  @Test
+  void shouldStoreEveryDeltaOnceAndMoveTheStoragePointerToTheEnd() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    try (KafkaProducer<Long, byte[]> producer = TestStacks.commandProducer(stack)) {
+      TestStacks.createThread(producer, THREAD, MEMBERS, "create", "storage");
+      for (int i = 0; i < SENDS; i++) {
+        TestStacks.sendMessage(
+            producer, THREAD, MEMBERS.get(i % 3), "s" + i, "stored message " + i + " ✓");
+      }
+      producer.flush();
+    }
+
+    int perUser = SENDS + 1;
+    awaitRows(stack, perUser * MEMBERS.size(), Duration.ofSeconds(90));
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+        Statement s = c.createStatement()) {
+      for (long user : MEMBERS) {
+        try (ResultSet rs =
+            s.executeQuery(
+                "SELECT seq, prev_seq, kind, text, client_id FROM iris_deltas WHERE user_id="
+                    + user
+                    + " ORDER BY seq")) {
+          int expected = 1;
+          while (rs.next()) {
+            assertEquals(expected, rs.getLong("seq"), "user " + user);
+            assertEquals(expected - 1, rs.getLong("prev_seq"));
+            if (expected == 1) {
+              assertEquals("thread_created", rs.getString("kind"));
+            } else {
+              assertEquals(
+                  "stored message " + (expected - 2) + " ✓",
+                  rs.getString("text"),
+                  "utf8mb4 survives");
+            }
+            expected++;
+          }
+          assertEquals(perUser + 1, expected, "user " + user + " has every delta");
+        }
+      }
+    }
+
+    // A replayed record (the same delta again) rewrites its row: still one row per (user, seq).
+    ConsumerRecord<byte[], byte[]> first = firstLogRecordOf(stack, MEMBERS.get(0));
+    Properties raw = new Properties();
+    raw.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    long replayOffset;
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(raw, new ByteArraySerializer(), new ByteArraySerializer())) {
+      replayOffset =
+          producer
+              .send(
+                  new ProducerRecord<>(
+                      Topics.LOG.name(), first.partition(), first.key(), first.value()))
+              .get()
+              .offset();
+    }
+    awaitPointerPast(
+        stack,
+        new TopicPartition(Topics.LOG.name(), first.partition()),
+        replayOffset,
+        Duration.ofSeconds(60));
+    assertEquals(perUser * MEMBERS.size(), rows(stack), "a replay adds no row");
+  }
+
+  @Test
+  void shouldSetAPoisonRecordAsideAndKeepWriting() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    byte[] junk = {1, 2, 3, 4};
+    Delta after =
+        new Delta(
+            7778L,
+            1,
+            0,
+            7_000_002L,
+            System.currentTimeMillis(),
+            DeltaBody.newMessage(new NewMessage(1, 7779L, "after the poison")));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    try (KafkaProducer<Long, byte[]> producer =
+        new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
+      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, 7777L, junk)).get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  Topics.LOG.name(), 0, 7778L, FrameCodec.defaults().encode(after)))
+          .get();
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    boolean written = false;
+    while (!written && System.nanoTime() < deadline) {
+      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT text FROM iris_deltas WHERE user_id = 7778")) {
+        written = rs.next() && rs.getString(1).equals("after the poison");
+      }
+      Thread.sleep(250);
+    }
+    assertTrue(written, "the pipeline kept writing after the poison record");
+
+    Properties cp = new Properties();
+    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    cp.put(ConsumerConfig.GROUP_ID_CONFIG, "storage-it-sink-dlq");
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(Topics.SINK_DLQ.name()));
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < until) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          if (java.util.Arrays.equals(junk, r.value())) {
+            var reason = r.headers().lastHeader("__connect.errors.exception.message");
+            assertTrue(
+                reason != null && new String(reason.value()).contains("not a Delta frame"),
+                "the reason travels with it");
+            return;
+          }
+        }
+      }
+    }
+    throw new AssertionError("the poison record is not in " + Topics.SINK_DLQ.name());
+  }
+
+  static long rows(IrisStack stack) throws Exception {
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE thread_id=" + THREAD)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  static void awaitRows(IrisStack stack, long expected, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long n = 0;
+    while (System.nanoTime() < deadline) {
+      n = rows(stack);
+      if (n >= expected) {
+        assertEquals(expected, n);
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError("MySQL holds " + n + " of " + expected + " deltas after " + timeout);
+  }
+
+  /**
+   * The storage pointer: waits until the sink group's committed offset on {@code tp} is past {@code
+   * offset}, i.e. the record there is in MySQL. (Compared with the partition's end offset it can
+   * stay one short for good: Connect commits the offset after the last record it delivered, and a
+   * transaction marker may follow it.)
+   */
+  static void awaitPointerPast(IrisStack stack, TopicPartition tp, long offset, Duration timeout)
+      throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long committed = -1;
+    try (Admin admin = Admin.create(stack.adminConfig())) {
+      while (System.nanoTime() < deadline) {
+        OffsetAndMetadata om =
+            admin
+                .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
+                .partitionsToOffsetAndMetadata()
+                .get(10, TimeUnit.SECONDS)
+                .get(tp);
+        committed = om == null ? -1 : om.offset();
+        if (committed > offset) {
+          return;
+        }
+        Thread.sleep(500);
+      }
+    }
+    throw new AssertionError(
+        "storage pointer on " + tp + " at " + committed + ", not past " + offset);
+  }
+
+  static ConsumerRecord<byte[], byte[]> firstLogRecordOf(IrisStack stack, long user) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "storage-it");
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(Topics.LOG.name()));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          if (java.nio.ByteBuffer.wrap(r.key()).getLong() == user) {
+            return r;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no iris.log record of user " + user);
+  }
+}

@@ -1,0 +1,128 @@
+package io.iris.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.ResnapshotRequired;
+import io.iris.protocol.thrift.Snapshot;
+import io.iris.protocol.thrift.TypingEvent;
+import io.iris.sdk.IrisDevice;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/** An SDK device in a test and everything it applied, with the helpers the system tests share. */
+public final class Phone implements IrisDevice.Listener {
+  public final List<Delta> applied = new CopyOnWriteArrayList<>();
+
+  /** When each delta of {@code applied} reached the app, epoch ms (same order). */
+  public final List<Long> arrivedAtMs = new CopyOnWriteArrayList<>();
+
+  public final List<TypingEvent> typing = new CopyOnWriteArrayList<>();
+  public final List<ResnapshotRequired> resnapshots = new CopyOnWriteArrayList<>();
+  public final List<Snapshot> snapshots = new CopyOnWriteArrayList<>();
+  public IrisDevice device;
+
+  @Override
+  public void onDeltas(List<Delta> deltas) {
+    long now = System.currentTimeMillis();
+    for (int i = 0; i < deltas.size(); i++) {
+      arrivedAtMs.add(now);
+    }
+    applied.addAll(deltas);
+  }
+
+  @Override
+  public void onTyping(TypingEvent event) {
+    typing.add(event);
+  }
+
+  @Override
+  public boolean onResnapshotRequired(ResnapshotRequired costs) {
+    resnapshots.add(costs);
+    return true;
+  }
+
+  @Override
+  public void onSnapshot(Snapshot snapshot) {
+    snapshots.add(snapshot);
+  }
+
+  public long last() {
+    return device.lastSeq();
+  }
+
+  /** Connects device {@code name} of {@code user} to the stack's plain MQTT port. */
+  public static Phone open(IrisStack stack, long user, String name, String token, long lastSeq)
+      throws Exception {
+    Phone p = new Phone();
+    p.device =
+        IrisDevice.builder()
+            .serverUri(StockMqtt.url(stack))
+            .user(user)
+            .device(name)
+            .token(token)
+            .lastSeq(lastSeq)
+            .listener(p)
+            .resendAfter(Duration.ofSeconds(3))
+            .build();
+    p.device.connect(Duration.ofSeconds(10));
+    return p;
+  }
+
+  /**
+   * Device "phone" of {@code user}, allowed to use any of {@code uris}; {@code before} (or null) is
+   * the same device's earlier session, whose deltas it keeps.
+   */
+  public static Phone open(Phone before, long user, String token, long lastSeq, String... uris)
+      throws Exception {
+    Phone p = new Phone();
+    if (before != null) {
+      p.applied.addAll(before.applied);
+    }
+    p.device =
+        IrisDevice.builder()
+            .serverUris(uris)
+            .user(user)
+            .device("phone")
+            .token(token)
+            .lastSeq(lastSeq)
+            .listener(p)
+            .resendAfter(Duration.ofSeconds(3))
+            .maxReconnectDelay(Duration.ofSeconds(2))
+            .build();
+    p.device.connect(Duration.ofSeconds(10));
+    return p;
+  }
+
+  /** Every delta once, in order, no gap, from {@code first}. */
+  public static void assertContiguous(List<Delta> deltas, long first) {
+    for (int i = 0; i < deltas.size(); i++) {
+      assertEquals(first + i, deltas.get(i).getSeq(), "seq at position " + i);
+      assertEquals(deltas.get(i).getSeq() - 1, deltas.get(i).getPrevSeq());
+    }
+  }
+
+  /** {@code n} messages from {@code from} into {@code thread}, each confirmed. */
+  public static void sendAll(Phone from, long thread, String prefix, int n) throws Exception {
+    List<CompletableFuture<Delta>> sent = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      sent.add(from.device.send(thread, prefix + " " + i));
+    }
+    for (CompletableFuture<Delta> f : sent) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** How many applied messages have exactly this text. */
+  public static long count(Phone p, String text) {
+    return p.applied.stream()
+        .filter(d -> d.getBody().isSetNewMessage())
+        .filter(d -> text.equals(d.getBody().getNewMessage().getText()))
+        .count();
+  }
+}

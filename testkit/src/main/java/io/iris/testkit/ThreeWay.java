@@ -1,0 +1,165 @@
+package io.iris.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.iris.launcher.IrisStack;
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.FrameException;
+import io.iris.protocol.thrift.Delta;
+import io.iris.topics.Topics;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * After a fault: what a device ended with, what iris.log holds for its user (read_committed) and
+ * what MySQL holds must be the same sequence of (seq, thread, kind, message id, client id), seq 1,
+ * 2, 3 … with no gap and no repeat.
+ */
+public final class ThreeWay {
+  private ThreeWay() {}
+
+  /** One delta as all three places can say it. */
+  public static String describe(
+      long seq, long thread, String kind, long messageId, String clientId) {
+    return seq
+        + "/"
+        + thread
+        + "/"
+        + kind
+        + "/"
+        + messageId
+        + "/"
+        + (clientId == null ? "" : clientId);
+  }
+
+  public static String describe(Delta d) {
+    var b = d.getBody();
+    // newMessage -> new_message, as the sink names kinds
+    String kind =
+        b.getSetField()
+            .getFieldName()
+            .replaceAll("([A-Z])", "_$1")
+            .toLowerCase(java.util.Locale.ROOT);
+    long messageId = b.isSetNewMessage() ? b.getNewMessage().getMessageId() : 0;
+    String clientId =
+        b.isSetNewMessage()
+            ? b.getNewMessage().getClientId()
+            : b.isSetThreadCreated()
+                ? b.getThreadCreated().getClientId()
+                : b.isSetCommandRejected() ? b.getCommandRejected().getClientId() : null;
+    return describe(d.getSeq(), d.getThreadId(), kind, messageId, clientId);
+  }
+
+  /** Checks the three agree for {@code user}; returns how many deltas they hold. */
+  public static int check(IrisStack stack, long user, List<Delta> device) throws Exception {
+    checkAll(stack, Map.of(user, device));
+    return device.size();
+  }
+
+  /** The same for several users, reading iris.log once. */
+  public static void checkAll(IrisStack stack, Map<Long, List<Delta>> devices) throws Exception {
+    Map<Long, List<String>> logs = log(stack, devices.keySet());
+    for (Map.Entry<Long, List<Delta>> e : devices.entrySet()) {
+      compare(stack, e.getKey(), e.getValue(), logs.getOrDefault(e.getKey(), List.of()));
+    }
+  }
+
+  private static void compare(IrisStack stack, long user, List<Delta> device, List<String> fromLog)
+      throws Exception {
+    assertEquals(
+        device.stream().map(ThreeWay::describe).toList(),
+        fromLog,
+        "device and iris.log of user " + user);
+    checkMysql(stack, user, device);
+  }
+
+  /**
+   * Device against MySQL alone: for a test that deleted part of iris.log on purpose, as retention
+   * would.
+   */
+  public static void checkMysql(IrisStack stack, long user, List<Delta> device) throws Exception {
+    List<String> fromDevice = device.stream().map(ThreeWay::describe).toList();
+    for (int i = 0; i < device.size(); i++) {
+      assertEquals(i + 1, device.get(i).getSeq(), "device of user " + user + ": seq at " + i);
+    }
+    List<String> fromMysql = new ArrayList<>();
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      fromMysql = mysql(stack, user);
+      if (fromMysql.size() >= fromDevice.size()) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    assertEquals(fromDevice, fromMysql, "device and MySQL of user " + user);
+  }
+
+  private static Map<Long, List<String>> log(IrisStack stack, java.util.Set<Long> users) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<Long, List<String>> out = new java.util.HashMap<>();
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts =
+          c.partitionsFor(Topics.LOG.name()).stream()
+              .map(i -> new TopicPartition(Topics.LOG.name(), i.partition()))
+              .toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      var end = c.endOffsets(parts);
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() < deadline
+          && parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+          if (r.key() == null || r.key().length != Long.BYTES) {
+            continue;
+          }
+          long user = ByteBuffer.wrap(r.key()).getLong();
+          if (!users.contains(user)) {
+            continue;
+          }
+          try {
+            out.computeIfAbsent(user, k -> new ArrayList<>())
+                .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
+          } catch (FrameException e) {
+            // a poison record another test put there on purpose
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<String> mysql(IrisStack stack, long user) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+        PreparedStatement q =
+            c.prepareStatement(
+                "SELECT seq, thread_id, kind, COALESCE(message_id, 0), client_id FROM iris_deltas"
+                    + " WHERE user_id = ? ORDER BY seq")) {
+      q.setLong(1, user);
+      try (ResultSet rs = q.executeQuery()) {
+        while (rs.next()) {
+          out.add(
+              describe(
+                  rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), rs.getString(5)));
+        }
+      }
+    }
+    return out;
+  }
+}
