@@ -1,6 +1,6 @@
 package io.iris.bench;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
@@ -416,7 +416,7 @@ public final class EdgeBenchmark {
       Thread.sleep(50);
     }
     long head = stack.userLogs().head(user);
-    io.iris.bridge.UserLogs.Bookmark first = stack.userLogs().bookmarkAtOrBefore(user, 1);
+    io.iris.bridge.down.UserLogs.Bookmark first = stack.userLogs().bookmarkAtOrBefore(user, 1);
     long readBefore = stack.catchUp().count("log-records-read");
     long deltasBefore = stack.catchUp().count("deltas-log");
     long memBefore = stack.catchUp().count("deltas-memory");

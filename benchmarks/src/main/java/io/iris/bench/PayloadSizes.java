@@ -1,6 +1,6 @@
 package io.iris.bench;
 
-import io.iris.bridge.SendPath;
+import io.iris.bridge.up.SendPath;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;

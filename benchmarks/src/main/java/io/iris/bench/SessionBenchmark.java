@@ -1,7 +1,8 @@
 package io.iris.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.BridgeConfig;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
@@ -139,9 +140,9 @@ public final class SessionBenchmark {
     Map<String, Object> c = IrisConfig.onFreePorts(dir);
     Path keyStore = dir.resolve("edge.p12");
     SelfSignedTls.keyStore(keyStore, TLS_PASSWORD);
-    c.put(IrisConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
-    c.put(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
-    c.put(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
+    c.put(BridgeConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
+    c.put(BridgeConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
+    c.put(BridgeConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
     try (IrisStack stack = new IrisStack(new IrisConfig(c))) {
       stack.preflight();
       stack.start(line -> out.println("bench: up  " + line));

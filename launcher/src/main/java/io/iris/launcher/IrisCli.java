@@ -200,6 +200,14 @@ public final class IrisCli {
                           running.state() == org.apache.kafka.streams.KafkaStreams.State.RUNNING
                               ? "UP"
                               : "streams app " + running.state()),
+                  () ->
+                      java.util.Map.of(
+                          "streams",
+                          running.state() == org.apache.kafka.streams.KafkaStreams.State.ERROR
+                                  || running.state()
+                                      == org.apache.kafka.streams.KafkaStreams.State.PENDING_ERROR
+                              ? "dead: streams app " + running.state()
+                              : "UP"),
                   () -> {});
           ops.start();
           out.println(
@@ -419,7 +427,7 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       try {
-        String token = io.iris.bridge.DeviceRegistry.register(d.bootstrap(), d.user, d.device);
+        String token = io.iris.bridge.edge.DeviceRegistry.register(d.bootstrap(), d.user, d.device);
         var id = new io.iris.protocol.DeviceTopics.DeviceId(d.user, d.device);
         System.out.println(
             "device " + id.clientId() + " added; its token (shown once, keep it on the device):");
@@ -451,7 +459,7 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       try {
-        io.iris.bridge.DeviceRegistry.revoke(d.bootstrap(), d.user, d.device);
+        io.iris.bridge.edge.DeviceRegistry.revoke(d.bootstrap(), d.user, d.device);
         System.out.println("device " + d.user + "/" + d.device + " revoked");
         return 0;
       } catch (StartupException e) {

@@ -1,7 +1,5 @@
 package io.iris.launcher;
 
-import io.iris.bridge.CatchUp;
-import io.iris.bridge.SendPath;
 import io.iris.topics.Topics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -148,28 +146,6 @@ final class IrisMetrics implements AutoCloseable {
   <T> void gauge(String name, String description, T source, ToDoubleFunction<T> f) {
     if (registered.add(name)) {
       Gauge.builder(name, source, f).description(description).register(registry);
-    }
-  }
-
-  /** Registers counters for outcomes and tiers that appeared since the last call. */
-  void refreshBridge(SendPath send, CatchUp catchUp) {
-    for (String o : send.outcomes()) {
-      counter(
-          "iris_bridge_requests",
-          "Device requests by outcome (accepted, rejected-<reason>, unavailable, ack-*, sync, snapshot, typing)",
-          send,
-          s -> s.count(o),
-          "outcome",
-          o);
-    }
-    for (String n : catchUp.names()) {
-      counter(
-          "iris_catchup",
-          "Catch-up and snapshot answers by kind (sync-<tier>, deltas-<tier>, log-records-read, resnapshot-required, snapshots, unavailable, rate-limited)",
-          catchUp,
-          c -> c.count(n),
-          "kind",
-          n);
     }
   }
 

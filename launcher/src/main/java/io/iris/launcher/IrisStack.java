@@ -2,23 +2,23 @@ package io.iris.launcher;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.iris.bridge.CatchUp;
-import io.iris.bridge.DevicePointers;
-import io.iris.bridge.DeviceRateLimiter;
-import io.iris.bridge.DeviceRegistry;
-import io.iris.bridge.DeviceTopicPolicy;
-import io.iris.bridge.LogIndex;
-import io.iris.bridge.MqttEdge;
-import io.iris.bridge.PushPath;
-import io.iris.bridge.SendPath;
-import io.iris.bridge.TypingRelay;
-import io.iris.bridge.UserLogs;
+import io.iris.bridge.BridgeConfig;
+import io.iris.bridge.BridgeMetrics;
+import io.iris.bridge.IrisBridge;
+import io.iris.bridge.KafkaClients;
+import io.iris.bridge.down.CatchUp;
+import io.iris.bridge.down.DevicePointers;
+import io.iris.bridge.down.PushPath;
+import io.iris.bridge.down.UserLogs;
+import io.iris.bridge.edge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceTopicPolicy;
+import io.iris.bridge.edge.MqttEdge;
+import io.iris.bridge.up.SendPath;
+import io.iris.bridge.up.TypingRelay;
 import io.iris.embedded.EmbeddedConnect;
 import io.iris.embedded.EmbeddedKafka;
 import io.iris.embedded.EmbeddedMariaDb;
 import io.iris.embedded.Ports;
-import io.iris.storage.DeltaHistory;
-import io.iris.storage.SnapshotService;
 import io.iris.storage.StorageSchema;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
@@ -75,21 +75,11 @@ public final class IrisStack implements AutoCloseable {
   private EmbeddedKafka kafka;
   private EmbeddedMariaDb mariaDb;
   private EmbeddedConnect connect;
-  private MqttEdge mqtt;
-  private DeviceRegistry devices;
   private SinkSupervisor sinkSupervisor;
   private String sinkConfigJson;
-  private DeviceTopicPolicy topicPolicy;
-  private SendPath sendPath;
-  private DevicePointers pointers;
-  private HikariDataSource bridgeDb;
-  private LogIndex logIndex;
-  private UserLogs userLogs;
-  private CatchUp catchUp;
-  private TypingRelay typing;
+  private IrisBridge bridge;
   private IrisMetrics metrics;
   private OpsServer ops;
-  private PushPath pushPath;
   private IrisStreamsApp streams;
   private String bootstrapServers;
   private String jdbcUrl;
@@ -126,7 +116,7 @@ public final class IrisStack implements AutoCloseable {
   }
 
   public MqttEdge mqtt() {
-    return mqtt;
+    return bridge.mqtt();
   }
 
   /** Name and address of each running part, in start order. */
@@ -176,9 +166,10 @@ public final class IrisStack implements AutoCloseable {
     if (config.embeddedConnect() && config.getBoolean(IrisConfig.RUN_CONNECT_CONFIG)) {
       ports.put(IrisConfig.CONNECT_PORT_CONFIG, config.getInt(IrisConfig.CONNECT_PORT_CONFIG));
     }
-    ports.put(IrisConfig.MQTT_PORT_CONFIG, config.getInt(IrisConfig.MQTT_PORT_CONFIG));
-    if (config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG) > 0) {
-      ports.put(IrisConfig.MQTT_TLS_PORT_CONFIG, config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG));
+    ports.put(BridgeConfig.MQTT_PORT_CONFIG, config.getInt(BridgeConfig.MQTT_PORT_CONFIG));
+    if (config.getInt(BridgeConfig.MQTT_TLS_PORT_CONFIG) > 0) {
+      ports.put(
+          BridgeConfig.MQTT_TLS_PORT_CONFIG, config.getInt(BridgeConfig.MQTT_TLS_PORT_CONFIG));
     }
     if (config.getInt(IrisConfig.OPS_PORT_CONFIG) > 0) {
       ports.put(IrisConfig.OPS_PORT_CONFIG, config.getInt(IrisConfig.OPS_PORT_CONFIG));
@@ -572,116 +563,27 @@ public final class IrisStack implements AutoCloseable {
   }
 
   private void startMqtt(Consumer<String> progress) {
-    devices = new DeviceRegistry(bootstrapServers);
-    started.push(new Part("device registry", devices));
-    devices.start(Duration.ofSeconds(60));
-    pointers = new DevicePointers(bootstrapServers);
-    started.push(new Part("device pointers", pointers));
-    pointers.start(Duration.ofSeconds(60));
-    topicPolicy = new DeviceTopicPolicy();
-    HikariConfig hc = new HikariConfig();
-    hc.setJdbcUrl(jdbcUrl);
-    hc.setUsername(mysqlUser());
-    hc.setPassword(mysqlPassword());
-    hc.setMaximumPoolSize(config.getInt(IrisConfig.MQTT_CATCHUP_THREADS_CONFIG) + 1);
-    hc.setPoolName("iris-bridge");
-    // Start even when MySQL is away: catch-up from storage answers UNAVAILABLE until it is back.
-    hc.setInitializationFailTimeout(-1);
-    hc.setConnectionTimeout(5_000);
-    bridgeDb = new HikariDataSource(hc);
-    started.push(new Part("bridge MySQL pool", bridgeDb));
-    DeltaHistory history = new DeltaHistory(bridgeDb);
-    logIndex = new LogIndex(bootstrapServers);
-    started.push(new Part("log index", logIndex));
-    userLogs =
-        new UserLogs(
-            config.getInt(IrisConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG),
-            config.getInt(IrisConfig.MQTT_TIER1_USERS_CONFIG),
-            config.getInt(IrisConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG),
-            config.getInt(IrisConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG),
-            logIndex::write);
-    SendPath.Replier qos1 = (device, frame) -> mqtt.publish(device.down(), frame);
-    int catchUpThreads = config.getInt(IrisConfig.MQTT_CATCHUP_THREADS_CONFIG);
-    catchUp =
-        new CatchUp(
-            bootstrapServers,
-            userLogs,
-            history,
-            new SnapshotService(bridgeDb),
-            new CatchUp.Settings(
-                catchUpThreads,
-                catchUpThreads * 4,
-                config.getInt(IrisConfig.MQTT_CATCHUP_MAX_DELTAS_CONFIG),
-                config.getLong(IrisConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG)),
-            qos1);
-    started.push(new Part("catch-up", catchUp));
-    pushPath =
-        new PushPath(
-            bootstrapServers,
-            config.getInt(IrisConfig.MQTT_DELTA_BATCH_SIZE_CONFIG),
-            qos1,
-            userLogs,
-            logIndex);
-    started.push(new Part("push path", pushPath));
-    typing =
-        new TypingRelay(
-            history,
-            pushPath::devicesOf,
-            (device, frame) -> mqtt.publishAtMostOnce(device.down(), frame),
-            10_000);
-    sendPath =
-        new SendPath(
-            bootstrapServers,
-            config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
-            qos1,
-            new SendPath.Services(
-                catchUp,
-                typing,
-                pointers,
-                userLogs,
-                new DeviceRateLimiter(
-                    config.getDouble(IrisConfig.MQTT_DEVICE_COMMANDS_PER_SECOND_CONFIG),
-                    config.getInt(IrisConfig.MQTT_DEVICE_COMMANDS_BURST_CONFIG))));
-    started.push(new Part("send path", sendPath));
-    int tlsPort = config.getInt(IrisConfig.MQTT_TLS_PORT_CONFIG);
-    MqttEdge.Tls tls = null;
-    if (tlsPort > 0) {
-      tls =
-          new MqttEdge.Tls(
-              tlsPort,
-              Path.of(config.getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
-              config.getPassword(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG).value());
-    }
-    mqtt =
-        new MqttEdge(
-            new MqttEdge.Settings(
-                config.bindHost(),
-                config.getInt(IrisConfig.MQTT_PORT_CONFIG),
-                config.getInt(IrisConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
-                tls),
-            devices,
-            topicPolicy,
-            List.of(sendPath, pushPath));
-    devices.onRevoked(mqtt::disconnect);
-    pushPath.start();
-    mqtt.start();
-    started.push(new Part("MQTT edge", mqtt));
-    String url = "tcp://" + config.bindHost() + ":" + config.getInt(IrisConfig.MQTT_PORT_CONFIG);
-    endpoints.put("mqtt", url);
-    if (tls != null) {
-      endpoints.put("mqtts", "ssl://" + config.bindHost() + ":" + tlsPort);
-    }
-    progress.accept(
-        "MQTT edge (Moquette)     "
-            + url
-            + (tls == null ? "" : "   ssl://" + config.bindHost() + ":" + tlsPort)
-            + "   "
-            + devices.size()
-            + " devices registered");
+    bridge =
+        new IrisBridge(
+            config.bridgeConfig(),
+            new IrisBridge.Wiring(
+                KafkaClients.of(bootstrapServers),
+                jdbcUrl,
+                mysqlUser(),
+                mysqlPassword(),
+                config.bindHost()));
+    started.push(new Part("MQTT bridge", bridge));
+    bridge.start(progress);
+    endpoints.putAll(bridge.endpoints());
+  }
+
+  /** The MQTT bridge of this process. */
+  public IrisBridge bridge() {
+    return bridge;
   }
 
   public CatchUp catchUp() {
-    return catchUp;
+    return bridge.catchUp();
   }
 
   private void startOps(Consumer<String> progress) {
@@ -694,74 +596,7 @@ public final class IrisStack implements AutoCloseable {
     if (streams != null) {
       streams.bindMetrics(metrics.registry);
     }
-    // Kafka's own client metrics of the bridge's producer and consumer.
-    new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(sendPath.commandsProducer())
-        .bindTo(metrics.registry);
-    new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(pushPath.consumer())
-        .bindTo(metrics.registry);
-    metrics.counter(
-        "iris_deltas_pushed",
-        "Deltas pushed live to devices (one per device reached)",
-        pushPath,
-        PushPath::pushed);
-    metrics.counter(
-        "iris_log_records_skipped",
-        "Records of iris.log the push path could not read",
-        pushPath,
-        PushPath::skipped);
-    metrics.gauge(
-        "iris_devices_connected",
-        "Devices subscribed to their down topic on this bridge",
-        pushPath,
-        PushPath::connectedDevices);
-    metrics.counter(
-        "iris_device_disconnects",
-        "Device connections ended: clean (DISCONNECT) or lost (reset, radio loss, keep-alive)",
-        pushPath,
-        PushPath::disconnects,
-        "how",
-        "clean");
-    metrics.counter(
-        "iris_device_disconnects",
-        "Device connections ended: clean (DISCONNECT) or lost (reset, radio loss, keep-alive)",
-        pushPath,
-        PushPath::connectionsLost,
-        "how",
-        "lost");
-    metrics.gauge(
-        "iris_devices_registered",
-        "Devices allowed to connect (iris.devices)",
-        devices,
-        DeviceRegistry::size);
-    metrics.counter(
-        "iris_mqtt_refused",
-        "Refused by the edge",
-        mqtt,
-        MqttEdge::refusedConnects,
-        "what",
-        "connect");
-    metrics.counter(
-        "iris_mqtt_refused",
-        "Refused by the edge",
-        topicPolicy,
-        DeviceTopicPolicy::refusedPublishes,
-        "what",
-        "publish");
-    metrics.counter(
-        "iris_mqtt_refused",
-        "Refused by the edge",
-        topicPolicy,
-        DeviceTopicPolicy::refusedSubscribes,
-        "what",
-        "subscribe");
-    metrics.counter(
-        "iris_typing_relayed", "Typing events delivered to devices", typing, TypingRelay::relayed);
-    metrics.counter("iris_typing_refused", "Typing from non-members", typing, TypingRelay::refused);
-    metrics.gauge(
-        "iris_tier1_users",
-        "Users with deltas in the bridge's memory (catch-up tier 1)",
-        userLogs,
-        UserLogs::usersInMemory);
+    BridgeMetrics bridgeMetrics = BridgeMetrics.bind(bridge, metrics.registry);
     metrics.counter(
         "iris_sink_restarts", "Restarts of failed MySQL sink tasks", this, IrisStack::sinkRestarts);
     ops =
@@ -770,7 +605,8 @@ public final class IrisStack implements AutoCloseable {
             port,
             metrics.registry,
             this::readiness,
-            () -> metrics.refreshBridge(sendPath, catchUp));
+            this::health,
+            bridgeMetrics::refresh);
     ops.start();
     started.push(new Part("ops endpoint", ops));
     String url = "http://" + config.bindHost() + ":" + ops.port();
@@ -789,21 +625,41 @@ public final class IrisStack implements AutoCloseable {
               ? "UP"
               : "streams app " + state);
     }
-    r.put("push", pushPath != null && pushPath.running() ? "UP" : "push path stopped");
-    r.put("mqtt", mqtt != null && mqtt.running() ? "UP" : "MQTT edge not listening");
+    r.putAll(bridge.readiness());
     return r;
   }
 
+  /**
+   * Each vital thread's liveness for /health: "UP" or why it died. The streams app counts as dead
+   * once it has gone to ERROR (it does not come back by itself).
+   */
+  Map<String, String> health() {
+    Map<String, String> h = new LinkedHashMap<>();
+    if (streams != null) {
+      var state = streams.state();
+      h.put(
+          "streams",
+          state == org.apache.kafka.streams.KafkaStreams.State.ERROR
+                  || state == org.apache.kafka.streams.KafkaStreams.State.PENDING_ERROR
+              ? "dead: streams app " + state
+              : "UP");
+    }
+    if (bridge != null) {
+      h.putAll(bridge.health());
+    }
+    return h;
+  }
+
   public UserLogs userLogs() {
-    return userLogs;
+    return bridge.userLogs();
   }
 
   public DevicePointers pointers() {
-    return pointers;
+    return bridge.pointers();
   }
 
   public TypingRelay typing() {
-    return typing;
+    return bridge.typing();
   }
 
   /** The sink configuration registered at start (it holds the MySQL password: never log it). */
@@ -817,19 +673,19 @@ public final class IrisStack implements AutoCloseable {
   }
 
   public DeviceRegistry devices() {
-    return devices;
+    return bridge.devices();
   }
 
   public PushPath pushPath() {
-    return pushPath;
+    return bridge.pushPath();
   }
 
   public SendPath sendPath() {
-    return sendPath;
+    return bridge.sendPath();
   }
 
   public DeviceTopicPolicy topicPolicy() {
-    return topicPolicy;
+    return bridge.topicPolicy();
   }
 
   /** Stops every started part in reverse order; idempotent. */

@@ -18,7 +18,9 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code GET /metrics}: Prometheus text format (the project's counters and gauges, Kafka's
  *       own client and streams metrics, JVM metrics);
- *   <li>{@code GET /health}: 200 while the process runs (liveness);
+ *   <li>{@code GET /health}: 200 while every vital thread runs, else 503 naming the dead ones
+ *       (liveness: a process whose push path or streams app died must be restarted, even though its
+ *       sockets still answer);
  *   <li>{@code GET /ready}: 200 when every part says UP, else 503; the body names each part's state
  *       (readiness).
  * </ul>
@@ -30,6 +32,7 @@ public final class OpsServer implements AutoCloseable {
 
   /**
    * @param readiness each part's state: "UP", or what is wrong
+   * @param health each vital thread's state: "UP", or why it died
    * @param beforeScrape called before each scrape (to register meters that appeared since)
    */
   public OpsServer(
@@ -37,6 +40,7 @@ public final class OpsServer implements AutoCloseable {
       int port,
       PrometheusMeterRegistry registry,
       Supplier<Map<String, String>> readiness,
+      Supplier<Map<String, String>> health,
       Runnable beforeScrape) {
     try {
       server = HttpServer.create(new InetSocketAddress(host, port), 16);
@@ -57,22 +61,8 @@ public final class OpsServer implements AutoCloseable {
           beforeScrape.run();
           respond(x, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
         });
-    server.createContext("/health", x -> respond(x, 200, "text/plain", "UP\n"));
-    server.createContext(
-        "/ready",
-        x -> {
-          Map<String, String> parts = readiness.get();
-          boolean ready = parts.values().stream().allMatch("UP"::equals);
-          StringBuilder b = new StringBuilder("{\"status\":\"" + (ready ? "UP" : "DOWN") + "\"");
-          parts.forEach(
-              (k, v) ->
-                  b.append(",\"")
-                      .append(k)
-                      .append("\":\"")
-                      .append(v.replace("\"", "'"))
-                      .append('"'));
-          respond(x, ready ? 200 : 503, "application/json", b.append("}\n").toString());
-        });
+    server.createContext("/health", x -> respondWithStates(x, health.get()));
+    server.createContext("/ready", x -> respondWithStates(x, readiness.get()));
   }
 
   public void start() {
@@ -81,6 +71,21 @@ public final class OpsServer implements AutoCloseable {
 
   public int port() {
     return server.getAddress().getPort();
+  }
+
+  /** 200 and {"status":"UP",...} when every part says UP, else 503 and each part's state. */
+  private static void respondWithStates(HttpExchange x, Map<String, String> parts)
+      throws IOException {
+    boolean up = parts.values().stream().allMatch("UP"::equals);
+    StringBuilder b = new StringBuilder("{\"status\":\"" + (up ? "UP" : "DOWN") + "\"");
+    parts.forEach(
+        (k, v) ->
+            b.append(",\"")
+                .append(k)
+                .append("\":\"")
+                .append(v.replace("\\", "\\\\").replace("\"", "'").replace('\n', ' '))
+                .append('"'));
+    respond(x, up ? 200 : 503, "application/json", b.append("}\n").toString());
   }
 
   private static void respond(HttpExchange x, int code, String type, String body)

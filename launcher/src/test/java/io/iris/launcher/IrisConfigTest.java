@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.bridge.BridgeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -31,7 +32,7 @@ class IrisConfigTest {
         file, "kafka.port=9100\nmqtt.port=1999\ntopics.device-pointers.partitions=3\n");
     IrisConfig c = IrisConfig.load(file, Map.of("IRIS_MQTT_PORT", "2000"));
     assertEquals(9100, c.getInt(IrisConfig.KAFKA_PORT_CONFIG));
-    assertEquals(2000, c.getInt(IrisConfig.MQTT_PORT_CONFIG));
+    assertEquals(2000, c.getInt(BridgeConfig.MQTT_PORT_CONFIG));
     assertEquals(3, c.getInt(IrisConfig.TOPICS_POINTERS_PARTITIONS_CONFIG));
   }
 
@@ -67,10 +68,26 @@ class IrisConfigTest {
 
   @Test
   void shouldNeverShowThePassword() {
-    IrisConfig c = IrisConfig.load(null, Map.of("IRIS_MYSQL_PASSWORD", "s3cret"));
+    IrisConfig c =
+        IrisConfig.load(
+            null,
+            Map.of(
+                "IRIS_MYSQL_PASSWORD", "s3cret",
+                "IRIS_MQTT_TLS_KEYSTORE_PASSWORD", "k3ystore"));
     assertEquals("s3cret", c.mysqlPassword().value());
     assertFalse(c.mysqlPassword().toString().contains("s3cret"));
-    assertFalse(IrisConfig.describe().contains("s3cret"));
+    // What AbstractConfig logs at start and what a component's wiring prints.
+    assertFalse(c.values().toString().contains("s3cret"), c.values().toString());
+    BridgeConfig bridge = c.bridgeConfig();
+    assertFalse(bridge.values().toString().contains("k3ystore"));
+    assertEquals(
+        "k3ystore",
+        bridge.getPassword(BridgeConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG).value(),
+        "the bridge's part of the configuration still carries the secret");
+    var wiring =
+        new io.iris.bridge.IrisBridge.Wiring(
+            io.iris.bridge.KafkaClients.of("k:9092"), "jdbc:mysql://db/iris", "u", "s3cret", "h");
+    assertFalse(wiring.toString().contains("s3cret"), wiring.toString());
   }
 
   @Test

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;

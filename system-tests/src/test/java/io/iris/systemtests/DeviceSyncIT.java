@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.iris.bridge.DeviceRegistry;
-import io.iris.launcher.IrisConfig;
+import io.iris.bridge.BridgeConfig;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.CommandBody;
@@ -231,7 +231,7 @@ class DeviceSyncIT {
     SSLContext ssl =
         io.iris.testkit.SelfSignedTls.client(
             java.nio.file.Path.of(
-                stack.config().getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
+                stack.config().getString(BridgeConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
             TestStacks.TLS_PASSWORD);
     Phone p = new Phone();
     p.device =

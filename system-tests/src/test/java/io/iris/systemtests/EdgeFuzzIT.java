@@ -2,7 +2,7 @@ package io.iris.systemtests;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;

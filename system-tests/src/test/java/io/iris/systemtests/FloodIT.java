@@ -3,7 +3,7 @@ package io.iris.systemtests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.FaultReport;

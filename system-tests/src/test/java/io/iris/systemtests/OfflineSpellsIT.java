@@ -4,7 +4,7 @@ import static io.iris.testkit.Waits.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.ClientCommand;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.bridge.DeviceRegistry;
-import io.iris.bridge.SendPath;
+import io.iris.bridge.edge.DeviceRegistry;
+import io.iris.bridge.up.SendPath;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Ack;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.bench.LinkProxy;
 import io.iris.bench.SessionBenchmark;
-import io.iris.launcher.IrisConfig;
+import io.iris.bridge.BridgeConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.TestStacks;
 import java.io.PrintStream;
@@ -30,7 +30,7 @@ class PushVersusPullIT {
         new SessionBenchmark(new PrintStream(PrintStream.nullOutputStream()))
             .runOn(
                 stack,
-                Path.of(stack.config().getString(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
+                Path.of(stack.config().getString(BridgeConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG)),
                 TestStacks.TLS_PASSWORD,
                 List.of(small))
             .get(0);

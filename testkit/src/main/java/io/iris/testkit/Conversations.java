@@ -2,7 +2,7 @@ package io.iris.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.iris.bridge.DeviceRegistry;
+import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.iris.testkit;
 
+import io.iris.bridge.BridgeConfig;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
@@ -38,16 +39,16 @@ public final class TestStacks {
       Path dir = newDataDir("shared");
       Map<String, Object> config = ephemeralConfig(dir);
       // Small catch-up tiers, so that tests reach each tier with a few dozen deltas.
-      config.put(IrisConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG, 8);
-      config.put(IrisConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG, 4);
-      config.put(IrisConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG, 8);
-      config.put(IrisConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG, 150L);
+      config.put(BridgeConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG, 8);
+      config.put(BridgeConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG, 4);
+      config.put(BridgeConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG, 8);
+      config.put(BridgeConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG, 150L);
       // TLS beside plain MQTT, with a certificate made for this run.
       Path keyStore = dir.resolve("edge.p12");
       keyStore(keyStore, TLS_PASSWORD);
-      config.put(IrisConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
-      config.put(IrisConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
-      config.put(IrisConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
+      config.put(BridgeConfig.MQTT_TLS_PORT_CONFIG, io.iris.embedded.Ports.freePort());
+      config.put(BridgeConfig.MQTT_TLS_KEYSTORE_PATH_CONFIG, keyStore.toString());
+      config.put(BridgeConfig.MQTT_TLS_KEYSTORE_PASSWORD_CONFIG, TLS_PASSWORD);
       IrisStack stack = new IrisStack(new IrisConfig(config));
       stack.preflight();
       stack.start(line -> {});

@@ -1,7 +1,7 @@
 package io.iris.launcher.tools;
 
-import io.iris.bridge.LogIndex;
-import io.iris.bridge.UserLogs;
+import io.iris.bridge.down.LogIndex;
+import io.iris.bridge.down.UserLogs;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Delta;

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.up;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;

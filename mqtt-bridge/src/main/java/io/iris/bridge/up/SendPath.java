@@ -1,5 +1,10 @@
-package io.iris.bridge;
+package io.iris.bridge.up;
 
+import io.iris.bridge.KafkaClients;
+import io.iris.bridge.down.CatchUp;
+import io.iris.bridge.down.DevicePointers;
+import io.iris.bridge.down.UserLogs;
+import io.iris.bridge.edge.DeviceSender;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
@@ -41,16 +46,10 @@ import org.slf4j.LoggerFactory;
 public final class SendPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SendPath.class);
 
-  /** Publishes a frame to a device's down topic. */
-  @FunctionalInterface
-  public interface Replier {
-    void reply(DeviceTopics.DeviceId device, byte[] frame);
-  }
-
   private final FrameCodec codec;
   private final KafkaProducer<Long, byte[]> commands;
   private final KafkaProducer<byte[], byte[]> deadLetters;
-  private final Replier replier;
+  private final DeviceSender replier;
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
   /** What the send path hands requests other than commands to. */
@@ -63,12 +62,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
 
   private final Services services;
 
-  public SendPath(String bootstrapServers, int maxFrameBytes, Replier replier, Services services) {
+  public SendPath(KafkaClients kafka, int maxFrameBytes, DeviceSender replier, Services services) {
     this.codec = new FrameCodec(maxFrameBytes);
     this.replier = replier;
     this.services = services;
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
@@ -152,8 +150,10 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       long seq = request.getBody().getAck().getSeq();
       DevicePointers.Outcome o =
           services.pointers().ack(device, seq, services.logs().head(device.userId()));
-      count("ack-" + o.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
-      if (o == DevicePointers.Outcome.AHEAD_OF_HEAD) {
+      if (o != DevicePointers.Outcome.AHEAD_OF_HEAD) {
+        count("ack-" + o.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
+      } else {
+        // Counted once, as rejected-ack-ahead-of-head.
         reject(
             device,
             rid,
@@ -289,7 +289,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   }
 
   private void sendResult(DeviceTopics.DeviceId device, String requestId, SendResult result) {
-    replier.reply(
+    replier.send(
         device,
         codec.encode(new ServerFrame(ServerFrameBody.sendResult(result)).setRequestId(requestId)));
   }
@@ -311,7 +311,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     if (requestId != null) {
       answer.setRequestId(requestId);
     }
-    replier.reply(device, codec.encode(answer));
+    replier.send(device, codec.encode(answer));
     if (frame != null) {
       RecordHeaders h = new RecordHeaders();
       h.add(DeadLetters.REASON, reason.getBytes(StandardCharsets.UTF_8));

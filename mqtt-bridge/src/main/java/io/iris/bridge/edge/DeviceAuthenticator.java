@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
 /**
  * Decides whether an MQTT CONNECT may proceed. Implementations must compare secrets in constant

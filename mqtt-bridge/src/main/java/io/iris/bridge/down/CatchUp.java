@@ -1,5 +1,7 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
+import io.iris.bridge.KafkaClients;
+import io.iris.bridge.edge.DeviceSender;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
@@ -66,25 +68,25 @@ public final class CatchUp implements AutoCloseable {
   public record Settings(
       int threads, int queue, int maxDeltasPerAnswer, long resnapshotAfterDeltas) {}
 
-  private final String bootstrapServers;
+  private final KafkaClients kafka;
   private final UserLogs logs;
   private final DeltaHistory history;
   private final SnapshotService snapshots;
   private final Settings settings;
-  private final SendPath.Replier replier;
+  private final DeviceSender replier;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ThreadPoolExecutor pool;
   private final Map<Thread, KafkaConsumer<Long, byte[]>> readers = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
   public CatchUp(
-      String bootstrapServers,
+      KafkaClients kafka,
       UserLogs logs,
       DeltaHistory history,
       SnapshotService snapshots,
       Settings settings,
-      SendPath.Replier replier) {
-    this.bootstrapServers = bootstrapServers;
+      DeviceSender replier) {
+    this.kafka = kafka;
     this.logs = logs;
     this.history = history;
     this.snapshots = snapshots;
@@ -167,14 +169,14 @@ public final class CatchUp implements AutoCloseable {
               frame = error(ErrorCode.UNAVAILABLE, "catch-up failed, retry with backoff");
             }
             frame.setRequestId(requestId);
-            replier.reply(device, codec.encode(frame));
+            replier.send(device, codec.encode(frame));
           });
     } catch (RejectedExecutionException e) {
       count("rate-limited", 1);
       ServerFrame f =
           error(ErrorCode.RATE_LIMITED, "too many catch-up requests, retry after a pause");
       f.setRequestId(requestId);
-      replier.reply(device, codec.encode(f));
+      replier.send(device, codec.encode(f));
     }
   }
 
@@ -299,8 +301,7 @@ public final class CatchUp implements AutoCloseable {
   }
 
   private KafkaConsumer<Long, byte[]> reader() {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = kafka.properties();
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.up;
 
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,5 +1,6 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.protocol.thrift.LogBookmarks;
 import io.iris.topics.Topics;
 import java.time.Duration;
@@ -28,13 +29,12 @@ import org.slf4j.LoggerFactory;
 public final class LogIndex implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LogIndex.class);
 
-  private final String bootstrapServers;
+  private final KafkaClients kafka;
   private final KafkaProducer<Long, LogBookmarks> producer;
 
-  public LogIndex(String bootstrapServers) {
-    this.bootstrapServers = bootstrapServers;
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  public LogIndex(KafkaClients kafka) {
+    this.kafka = kafka;
+    Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -60,12 +60,18 @@ public final class LogIndex implements AutoCloseable {
 
   /** Reads the index partitions matching {@code logPartitions} to their end into {@code logs}. */
   public int restore(Collection<TopicPartition> logPartitions, UserLogs logs) {
-    return restore(bootstrapServers, logPartitions, logs);
+    return restore(kafka, logPartitions, logs);
   }
 
   /** The same, without a bridge: for tools that only read the index. */
   public static int restore(
       String bootstrapServers, Collection<TopicPartition> logPartitions, UserLogs logs) {
+    return restore(KafkaClients.of(bootstrapServers), logPartitions, logs);
+  }
+
+  /** The same, with the bridge's client settings. */
+  public static int restore(
+      KafkaClients kafka, Collection<TopicPartition> logPartitions, UserLogs logs) {
     List<TopicPartition> tps =
         logPartitions.stream()
             .map(tp -> new TopicPartition(Topics.LOG_INDEX.name(), tp.partition()))
@@ -73,8 +79,7 @@ public final class LogIndex implements AutoCloseable {
     if (tps.isEmpty()) {
       return 0;
     }
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = kafka.properties();
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-bridge-log-index-restore");

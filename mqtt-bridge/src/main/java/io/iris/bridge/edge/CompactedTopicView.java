@@ -1,5 +1,6 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
+import io.iris.bridge.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * that was in the topic when it was called has been handed over: a table in memory, the way Kafka
  * Streams restores a global store, without a group.
  */
-final class CompactedTopicView<K, V> implements AutoCloseable {
+public final class CompactedTopicView<K, V> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CompactedTopicView.class);
 
-  private final String bootstrapServers;
+  private final KafkaClients kafka;
   private final String topic;
   private final Deserializer<K> keys;
   private final Deserializer<V> values;
@@ -34,23 +35,23 @@ final class CompactedTopicView<K, V> implements AutoCloseable {
   private KafkaConsumer<K, V> consumer;
   private Thread follower;
   private volatile boolean running;
+  private volatile Throwable failure;
 
-  CompactedTopicView(
-      String bootstrapServers,
+  public CompactedTopicView(
+      KafkaClients kafka,
       String topic,
       Deserializer<K> keys,
       Deserializer<V> values,
       BiConsumer<K, V> onRecord) {
-    this.bootstrapServers = bootstrapServers;
+    this.kafka = kafka;
     this.topic = topic;
     this.keys = keys;
     this.values = values;
     this.onRecord = onRecord;
   }
 
-  synchronized void start(Duration timeout) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  public synchronized void start(Duration timeout) {
+    Properties p = kafka.properties();
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-view-" + topic);
@@ -95,10 +96,20 @@ final class CompactedTopicView<K, V> implements AutoCloseable {
     } catch (WakeupException e) {
       // closing
     } catch (RuntimeException e) {
-      log.error("Stopped following {}: restart the bridge to pick up changes", topic, e);
+      failure = e;
+      log.error(
+          "Stopped following {}: changes are not applied until the bridge restarts (/health says"
+              + " so)",
+          topic,
+          e);
     } finally {
       consumer.close();
     }
+  }
+
+  /** Why following the topic stopped, or null while it runs (or after a clean stop). */
+  public Throwable failure() {
+    return failure;
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

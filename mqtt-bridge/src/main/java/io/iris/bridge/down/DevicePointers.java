@@ -1,5 +1,7 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
+import io.iris.bridge.KafkaClients;
+import io.iris.bridge.edge.CompactedTopicView;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.topics.Topics;
@@ -29,10 +31,10 @@ public final class DevicePointers implements AutoCloseable {
   private final CompactedTopicView<String, DevicePointer> view;
   private final KafkaProducer<String, DevicePointer> producer;
 
-  public DevicePointers(String bootstrapServers) {
+  public DevicePointers(KafkaClients kafka) {
     this.view =
         new CompactedTopicView<>(
-            bootstrapServers,
+            kafka,
             Topics.DEVICE_POINTERS.name(),
             Topics.DEVICE_POINTERS.keySerde().deserializer(),
             Topics.DEVICE_POINTERS.valueSerde().deserializer(),
@@ -43,8 +45,7 @@ public final class DevicePointers implements AutoCloseable {
                 acked.merge(k, v.getAckedSeq(), Math::max);
               }
             });
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -104,6 +105,14 @@ public final class DevicePointers implements AutoCloseable {
             new DevicePointer(
                 device.userId(), device.deviceId(), seq, System.currentTimeMillis())));
     return Outcome.MOVED;
+  }
+
+  /**
+   * Why this bridge stopped following the topic, or null while it follows it: when not null,
+   * pointers moved by other bridges are not seen.
+   */
+  public Throwable failure() {
+    return view.failure();
   }
 
   @Override

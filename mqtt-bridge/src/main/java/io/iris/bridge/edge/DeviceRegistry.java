@@ -1,5 +1,6 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.thrift.DeviceRecord;
 import io.iris.topics.Topics;
@@ -28,10 +29,10 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
   private final CompactedTopicView<String, DeviceRecord> view;
   private volatile Consumer<String> onRevoked = clientId -> {};
 
-  public DeviceRegistry(String bootstrapServers) {
+  public DeviceRegistry(KafkaClients kafka) {
     this.view =
         new CompactedTopicView<>(
-            bootstrapServers,
+            kafka,
             Topics.DEVICES.name(),
             Topics.DEVICES.keySerde().deserializer(),
             Topics.DEVICES.valueSerde().deserializer(),
@@ -82,14 +83,31 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
    * Adds (or replaces) a device and returns its new token: the only time the token exists outside
    * the device. Writes to {@code iris.devices}; every bridge picks it up within a second.
    */
+  public static String register(KafkaClients kafka, long userId, String deviceId) throws Exception {
+    return registerAll(kafka, List.of(Map.entry(userId, deviceId))).get(0);
+  }
+
+  /** {@link #register(KafkaClients, long, String)} with nothing but the cluster's address. */
   public static String register(String bootstrapServers, long userId, String deviceId)
       throws Exception {
-    return registerAll(bootstrapServers, List.of(Map.entry(userId, deviceId))).get(0);
+    return register(KafkaClients.of(bootstrapServers), userId, deviceId);
+  }
+
+  /** {@link #registerAll(KafkaClients, List)} with nothing but the cluster's address. */
+  public static List<String> registerAll(
+      String bootstrapServers, List<Map.Entry<Long, String>> devices) throws Exception {
+    return registerAll(KafkaClients.of(bootstrapServers), devices);
+  }
+
+  /** {@link #revoke(KafkaClients, long, String)} with nothing but the cluster's address. */
+  public static void revoke(String bootstrapServers, long userId, String deviceId)
+      throws Exception {
+    revoke(KafkaClients.of(bootstrapServers), userId, deviceId);
   }
 
   /** Adds many devices through one producer; returns their tokens in the same order. */
-  public static List<String> registerAll(
-      String bootstrapServers, List<Map.Entry<Long, String>> devices) throws Exception {
+  public static List<String> registerAll(KafkaClients kafka, List<Map.Entry<Long, String>> devices)
+      throws Exception {
     List<DeviceRecord> records = new java.util.ArrayList<>();
     List<String> tokens = new java.util.ArrayList<>();
     for (Map.Entry<Long, String> d : devices) {
@@ -110,13 +128,12 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
               System.currentTimeMillis()));
       tokens.add(token);
     }
-    write(bootstrapServers, records);
+    write(kafka, records);
     return tokens;
   }
 
   /** Marks a device revoked: it can no longer connect. */
-  public static void revoke(String bootstrapServers, long userId, String deviceId)
-      throws Exception {
+  public static void revoke(KafkaClients kafka, long userId, String deviceId) throws Exception {
     DeviceRecord r =
         new DeviceRecord(
                 userId,
@@ -125,12 +142,11 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
                 java.nio.ByteBuffer.wrap(new byte[16]),
                 System.currentTimeMillis())
             .setRevoked(true);
-    write(bootstrapServers, List.of(r));
+    write(kafka, List.of(r));
   }
 
-  private static void write(String bootstrapServers, List<DeviceRecord> records) throws Exception {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  private static void write(KafkaClients kafka, List<DeviceRecord> records) throws Exception {
+    Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     try (KafkaProducer<String, DeviceRecord> producer =
@@ -149,6 +165,14 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
         f.get(30, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /**
+   * Why this bridge stopped following the topic, or null while it follows it: when not null,
+   * revocations and new devices are not applied.
+   */
+  public Throwable failure() {
+    return view.failure();
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
 import io.iris.protocol.DeviceTopics;
 import io.moquette.broker.security.IAuthorizatorPolicy;

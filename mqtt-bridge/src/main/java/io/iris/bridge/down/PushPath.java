@@ -1,5 +1,7 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
+import io.iris.bridge.KafkaClients;
+import io.iris.bridge.edge.DeviceSender;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
@@ -45,9 +47,9 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);
   public static final String GROUP = io.iris.topics.Names.BRIDGE_GROUP;
 
-  private final String bootstrapServers;
+  private final KafkaClients kafka;
   private final int batchSize;
-  private final SendPath.Replier replier;
+  private final DeviceSender replier;
   private final UserLogs logs;
   private final LogIndex index;
   private final FrameCodec codec = FrameCodec.defaults();
@@ -59,14 +61,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private KafkaConsumer<Long, byte[]> consumer;
   private Thread thread;
   private volatile boolean running;
+  private volatile Throwable failure;
 
   public PushPath(
-      String bootstrapServers,
-      int batchSize,
-      SendPath.Replier replier,
-      UserLogs logs,
-      LogIndex index) {
-    this.bootstrapServers = bootstrapServers;
+      KafkaClients kafka, int batchSize, DeviceSender replier, UserLogs logs, LogIndex index) {
+    this.kafka = kafka;
     this.batchSize = batchSize;
     this.replier = replier;
     this.logs = logs;
@@ -86,6 +85,14 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   /** Whether the consumer loop runs. */
   public boolean running() {
     return running && thread != null && thread.isAlive();
+  }
+
+  /**
+   * Why the consumer loop died, or null while it runs (or after a clean stop). A dead push path
+   * fails the bridge's health: devices connected here would silently stop receiving deltas.
+   */
+  public Throwable failure() {
+    return failure;
   }
 
   /** Devices subscribed to their down topic here. */
@@ -173,8 +180,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
    * added to iris.log later are read after a restart.
    */
   public synchronized void start() {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = kafka.properties();
     p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -234,7 +240,10 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     } catch (WakeupException e) {
       // closing
     } catch (RuntimeException e) {
-      log.error("Push path stopped: deltas are not pushed until the bridge restarts", e);
+      failure = e;
+      log.error(
+          "Push path stopped: deltas are not pushed until the bridge restarts (/health says so)",
+          e);
     } finally {
       try {
         consumer.commitSync(Duration.ofSeconds(5));
@@ -257,7 +266,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       byte[] frame =
           codec.encode(new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(chunk, head))));
       for (DeviceTopics.DeviceId d : devices) {
-        replier.reply(d, frame);
+        replier.send(d, frame);
         pushed.addAndGet(chunk.size());
       }
     }

@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.down;
 
 import io.iris.protocol.thrift.LogBookmarks;
 import java.util.ArrayList;

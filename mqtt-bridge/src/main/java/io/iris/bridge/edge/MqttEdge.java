@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
 import io.moquette.broker.Server;
 import io.moquette.broker.config.MemoryConfig;

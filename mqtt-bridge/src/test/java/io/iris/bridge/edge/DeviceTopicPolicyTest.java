@@ -1,4 +1,4 @@
-package io.iris.bridge;
+package io.iris.bridge.edge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,0 +1,48 @@
+package io.iris.bridge;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
+
+/**
+ * Where the bridge's Kafka clients connect and with which common settings: {@code
+ * bootstrap.servers} plus any client property given in configuration (TLS, SASL, timeouts …). Every
+ * producer, consumer and admin client of the bridge starts from {@link #properties()}, then sets
+ * what its role needs (acks, isolation level, client id).
+ */
+public final class KafkaClients {
+  private final Map<String, Object> common;
+
+  /**
+   * @param bootstrapServers {@code host:port[,host:port]}
+   * @param overrides further client properties applied to every client (may be empty)
+   */
+  public KafkaClients(String bootstrapServers, Map<String, ?> overrides) {
+    Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+    Map<String, Object> m = new java.util.HashMap<>(overrides);
+    m.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    this.common = Map.copyOf(m);
+  }
+
+  /** Clients that need nothing but the cluster's address. */
+  public static KafkaClients of(String bootstrapServers) {
+    return new KafkaClients(bootstrapServers, Map.of());
+  }
+
+  public String bootstrapServers() {
+    return (String) common.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+  }
+
+  /** A fresh copy of the common properties, for one client to add its own to. */
+  public Properties properties() {
+    Properties p = new Properties();
+    p.putAll(common);
+    return p;
+  }
+
+  /** The common properties as a map (for admin clients). */
+  public Map<String, Object> asMap() {
+    return common;
+  }
+}
