@@ -344,11 +344,9 @@ public final class IrisCli {
     @Override
     public Integer call() throws Exception {
       IrisConfig c = options.load();
-      io.iris.launcher.tools.UserInspector.print(
-          new io.iris.launcher.tools.UserInspector(
-                  c.kafkaBootstrapServers(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword())
-              .report(user),
-          System.out);
+      new io.iris.launcher.tools.UserInspector(
+              c.kafkaBootstrapServers(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword())
+          .pointers(user, System.out);
       return 0;
     }
   }

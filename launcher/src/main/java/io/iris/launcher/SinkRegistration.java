@@ -3,10 +3,6 @@ package io.iris.launcher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -23,12 +19,14 @@ final class SinkRegistration {
   static final String NAME = io.iris.topics.Names.SINK_CONNECTOR;
   static final String TEMPLATE = "connect/iris-mysql-sink.json";
 
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  private final String connectUrl;
+  private final ConnectClient connect;
 
   SinkRegistration(String connectUrl) {
-    this.connectUrl = connectUrl;
+    this(new ConnectClient(connectUrl));
+  }
+
+  SinkRegistration(ConnectClient connect) {
+    this.connect = connect;
   }
 
   /** The connector configuration with {@code ${name}} placeholders filled in. */
@@ -73,94 +71,27 @@ final class SinkRegistration {
     return b.toString();
   }
 
-  /** Creates or updates the connector, then waits until it and its task are RUNNING. */
+  /**
+   * Creates or updates the connector, then waits until it and its task are RUNNING.
+   *
+   * @param configJson from {@link #render}; holds the MySQL password, so it is never logged
+   * @throws StartupException when Connect refuses it, cannot be reached, or the sink fails or does
+   *     not run within {@code timeout}
+   */
   void register(String configJson, Duration timeout) {
-    HttpResponse<String> put =
-        send(
-            HttpRequest.newBuilder(URI.create(connectUrl + "/connectors/" + NAME + "/config"))
-                .header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(configJson))
-                .timeout(Duration.ofSeconds(60))
-                .build());
-    if (put.statusCode() != 200 && put.statusCode() != 201) {
-      throw new StartupException(
-          "Kafka Connect refused the sink configuration (HTTP "
-              + put.statusCode()
-              + "): "
-              + firstLine(put.body()));
-    }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String last = "";
-    while (System.nanoTime() < deadline) {
-      HttpResponse<String> status =
-          send(
-              HttpRequest.newBuilder(URI.create(connectUrl + "/connectors/" + NAME + "/status"))
-                  .build());
-      last = status.body();
-      if (status.statusCode() == 200) {
-        if (last.contains("\"FAILED\"")) {
-          throw new StartupException(
-              "the MySQL sink failed to start: "
-                  + failure(last)
-                  + " (GET "
-                  + connectUrl
-                  + "/connectors/"
-                  + NAME
-                  + "/status)");
-        }
-        if (countRunning(last) >= 2) { // the connector and its task
-          return;
-        }
-      }
-      sleep(250);
-    }
-    throw new StartupException(
-        "the MySQL sink did not reach RUNNING within " + timeout + ": " + last);
-  }
-
-  private static int countRunning(String statusJson) {
-    int n = 0;
-    for (int i = statusJson.indexOf("\"RUNNING\"");
-        i >= 0;
-        i = statusJson.indexOf("\"RUNNING\"", i + 1)) {
-      n++;
-    }
-    return n;
-  }
-
-  /** The first line of the failure trace in a connector status document. */
-  static String failure(String statusJson) {
-    return firstLine(trace(statusJson));
-  }
-
-  private static String trace(String statusJson) {
-    int i = statusJson.indexOf("\"trace\":\"");
-    return i < 0 ? statusJson : statusJson.substring(i + 9);
-  }
-
-  private static String firstLine(String s) {
-    int nl = s.indexOf("\\n");
-    return nl < 0 ? s : s.substring(0, nl);
-  }
-
-  private HttpResponse<String> send(HttpRequest request) {
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new StartupException(
-          "cannot reach Kafka Connect at " + connectUrl + ": " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StartupException("interrupted");
+      connect.putConfig(NAME, configJson);
+    } catch (ConnectRestException e) {
+      throw new StartupException("cannot register the MySQL sink: " + e.getMessage(), e);
     }
-  }
-
-  private static void sleep(long ms) {
     try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StartupException("interrupted");
+      connect.awaitRunning(NAME, timeout);
+    } catch (ConnectRestException e) {
+      throw new StartupException(
+          "the MySQL sink did not start: "
+              + e.getMessage()
+              + "; check that MySQL is reachable from Kafka Connect with the configured user",
+          e);
     }
   }
 }

@@ -1,9 +1,5 @@
 package io.iris.launcher;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,9 +20,7 @@ final class SinkSupervisor implements AutoCloseable {
   private static final Duration CHECK = Duration.ofSeconds(5);
   private static final int MAX_BACKOFF_CHECKS = 6;
 
-  private final String connectUrl;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final ConnectClient connect;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -39,12 +33,25 @@ final class SinkSupervisor implements AutoCloseable {
   private int backoff = 1;
 
   SinkSupervisor(String connectUrl) {
-    this.connectUrl = connectUrl;
+    this(new ConnectClient(connectUrl, Duration.ofSeconds(10), ConnectClient.POLL));
+  }
+
+  SinkSupervisor(ConnectClient connect) {
+    this.connect = connect;
   }
 
   void start() {
     timer.scheduleWithFixedDelay(
-        this::check, CHECK.toMillis(), CHECK.toMillis(), TimeUnit.MILLISECONDS);
+        () -> {
+          try {
+            check();
+          } catch (RuntimeException e) { // an exception would cancel every later check
+            log.warn("Sink supervisor check failed; checking again in {}", CHECK, e);
+          }
+        },
+        CHECK.toMillis(),
+        CHECK.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /** Task restarts done since start. */
@@ -52,48 +59,37 @@ final class SinkSupervisor implements AutoCloseable {
     return restarts.get();
   }
 
-  private void check() {
+  /** One check: restarts the failed tasks if there are any. Runs on the timer's thread. */
+  void check() {
     if (skip > 0) {
       skip--;
       return;
     }
-    String base = connectUrl + "/connectors/" + SinkRegistration.NAME;
+    ConnectClient.ConnectorStatus status;
     try {
-      HttpResponse<String> status =
-          http.send(
-              HttpRequest.newBuilder(URI.create(base + "/status"))
-                  .timeout(Duration.ofSeconds(10))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      if (status.statusCode() != 200 || !status.body().contains("\"FAILED\"")) {
-        backoff = 1;
-        return;
-      }
-      log.warn(
-          "The MySQL sink has a failed task ({}); restarting it. It resumes from the storage pointer."
-              + " If this repeats, check that MySQL is reachable and GET {}/status.",
-          SinkRegistration.failure(status.body()),
-          base);
-      HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(
-                      URI.create(base + "/restart?includeTasks=true&onlyFailed=true"))
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .timeout(Duration.ofSeconds(30))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      restarts.incrementAndGet();
-      if (r.statusCode() >= 300) {
-        log.warn("Restarting the MySQL sink answered HTTP {}: {}", r.statusCode(), r.body());
-      }
-      skip = backoff;
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_CHECKS);
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      log.debug("Sink status check failed: {}", e.toString());
+      status = connect.status(SinkRegistration.NAME);
+    } catch (ConnectRestException e) {
+      log.debug("Sink status check failed: {}", e.getMessage());
+      return;
     }
+    if (!status.failed()) {
+      backoff = 1;
+      return;
+    }
+    log.warn(
+        "The MySQL sink has failed ({}); restarting it. It resumes from the storage pointer."
+            + " If this repeats, check that MySQL is reachable and GET {}/connectors/{}/status.",
+        status.failure(),
+        connect.url(),
+        SinkRegistration.NAME);
+    try {
+      connect.restartFailed(SinkRegistration.NAME);
+      restarts.incrementAndGet();
+    } catch (ConnectRestException e) {
+      log.warn("Restarting the MySQL sink failed: {}", e.getMessage());
+    }
+    skip = backoff;
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_CHECKS);
   }
 
   @Override

@@ -3,12 +3,16 @@ package io.iris.topics;
 import io.iris.protocol.thrift.DeviceRecord;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.MessageFormatter;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.thrift.TBase;
 import org.apache.thrift.TException;
 import org.apache.thrift.TSerializer;
@@ -22,9 +26,12 @@ import org.apache.thrift.protocol.TSimpleJSONProtocol;
  *     --from-beginning --formatter io.iris.topics.IrisRecordFormatter
  * </pre>
  *
- * Keys and values are decoded as the topic registry ({@link Topics}) says; a value that does not
- * decode is printed as base64 with the reason, dead letters with their headers. Device token hashes
- * and salts are never printed.
+ * Keys and values are decoded as the topic registry ({@link Topics}) says. A key the registry does
+ * not decode (a dead letter's, any key of a topic outside the registry, a string key that is not
+ * UTF-8) is printed as base64 under {@code "key_base64"} instead of {@code "key"}; a value that
+ * does not decode as {@code {"base64":..}} with the reason; dead letters with their headers. Device
+ * token hashes and salts are never printed. Long keys (user and thread ids) are JSON numbers, which
+ * a JavaScript or jq reader rounds past 2^53.
  */
 public final class IrisRecordFormatter implements MessageFormatter {
   @Override
@@ -44,7 +51,7 @@ public final class IrisRecordFormatter implements MessageFormatter {
     b.append(",\"partition\":").append(r.partition());
     b.append(",\"offset\":").append(r.offset());
     b.append(",\"timestamp\":").append(r.timestamp());
-    b.append(",\"key\":").append(key(topic, r));
+    appendKey(b, topic, r.key());
     b.append(",\"value\":").append(value(topic, r));
     if (r.headers().toArray().length > 0) {
       b.append(",\"headers\":{");
@@ -64,18 +71,44 @@ public final class IrisRecordFormatter implements MessageFormatter {
     return b.append('}').toString();
   }
 
-  private static String key(Topic<?, ?> topic, ConsumerRecord<byte[], byte[]> r) {
-    byte[] k = r.key();
+  /**
+   * {@code "key":} the key as the registry decodes it (a number for a long key, a string for a
+   * string key), or {@code "key_base64":} its bytes when the registry does not decode it: a dead
+   * letter's key (any bytes a client sent), a key of a topic not in the registry, a string key that
+   * is not UTF-8.
+   */
+  private static void appendKey(StringBuilder b, Topic<?, ?> topic, byte[] k) {
     if (k == null) {
-      return "null";
+      b.append(",\"key\":null");
+      return;
     }
-    if (topic != null
-        && topic.keySerde().deserializer()
-            instanceof org.apache.kafka.common.serialization.LongDeserializer
-        && k.length == 8) {
-      return Long.toString(ByteBuffer.wrap(k).getLong());
+    if (topic != null && topic != Topics.DLQ && topic != Topics.SINK_DLQ) {
+      Object deserializer = topic.keySerde().deserializer();
+      if (deserializer instanceof LongDeserializer && k.length == 8) {
+        b.append(",\"key\":").append(ByteBuffer.wrap(k).getLong());
+        return;
+      }
+      String text = deserializer instanceof StringDeserializer ? utf8(k) : null;
+      if (text != null) {
+        b.append(",\"key\":").append(quote(text));
+        return;
+      }
     }
-    return quote(new String(k, StandardCharsets.UTF_8));
+    b.append(",\"key_base64\":").append(quote(Base64.getEncoder().encodeToString(k)));
+  }
+
+  /** The bytes as a string if they are well-formed UTF-8, else null. */
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
   }
 
   private static String value(Topic<?, ?> topic, ConsumerRecord<byte[], byte[]> r) {

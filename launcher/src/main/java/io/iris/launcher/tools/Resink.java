@@ -1,11 +1,9 @@
 package io.iris.launcher.tools;
 
+import io.iris.launcher.ConnectClient;
+import io.iris.launcher.ConnectRestException;
 import io.iris.topics.Topics;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -14,7 +12,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -32,18 +29,23 @@ public final class Resink {
   static final String CONNECTOR = io.iris.topics.Names.SINK_CONNECTOR;
   static final List<String> TABLES = io.iris.topics.Names.TABLES;
 
+  static final Duration STEP_TIMEOUT = Duration.ofSeconds(60);
+
   private final String bootstrap;
-  private final String connectUrl;
+  private final ConnectClient connect;
   private final String jdbcUrl;
   private final String dbUser;
   private final String dbPassword;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   public Resink(
       String bootstrap, String connectUrl, String jdbcUrl, String dbUser, String dbPassword) {
+    this(bootstrap, new ConnectClient(connectUrl), jdbcUrl, dbUser, dbPassword);
+  }
+
+  Resink(
+      String bootstrap, ConnectClient connect, String jdbcUrl, String dbUser, String dbPassword) {
     this.bootstrap = bootstrap;
-    this.connectUrl = connectUrl;
+    this.connect = connect;
     this.jdbcUrl = jdbcUrl;
     this.dbUser = dbUser;
     this.dbPassword = dbPassword;
@@ -83,32 +85,62 @@ public final class Resink {
               + " records (retention deleted them): a resink would lose them from MySQL. Run"
               + " again with --allow-partial to rebuild from what the log holds.");
     }
+    rebuild(lost, out, this::emptyTables);
+  }
+
+  /** Empties the tables the sink writes. */
+  interface Tables {
+    void empty() throws SQLException;
+  }
+
+  /**
+   * The steps on Connect and MySQL, once the log has been checked: stop, delete offsets, empty the
+   * tables, resume. Each failure says what state it left and what to do.
+   */
+  void rebuild(long lost, PrintStream out, Tables tables) {
+    String resume = "PUT " + connect.url() + "/connectors/" + CONNECTOR + "/resume";
     out.println("resink: stopping connector " + CONNECTOR);
-    expect(call("PUT", "/connectors/" + CONNECTOR + "/stop"), 202, 204);
-    awaitState("\"state\":\"STOPPED\"", 1, Duration.ofSeconds(60));
+    step(
+        "stopping the sink",
+        "Nothing was deleted; run `iris resink` again.",
+        () -> {
+          connect.stop(CONNECTOR);
+          connect.awaitStopped(CONNECTOR, STEP_TIMEOUT);
+        });
     out.println("resink: deleting its offsets (consumer group connect-" + CONNECTOR + ")");
-    expect(call("DELETE", "/connectors/" + CONNECTOR + "/offsets"), 200);
+    step(
+        "deleting the sink's offsets",
+        "Nothing was deleted and the sink may be STOPPED: run `iris resink` again, or resume it"
+            + " with "
+            + resume,
+        () -> connect.deleteOffsets(CONNECTOR));
     out.println("resink: emptying " + String.join(", ", TABLES));
-    try (Connection c = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
-        Statement s = c.createStatement()) {
-      for (String t : TABLES) {
-        s.execute("TRUNCATE TABLE " + t);
-      }
+    try {
+      tables.empty();
     } catch (SQLException e) {
       throw new IllegalStateException(
           "could not empty the tables ("
               + e.getMessage()
-              + "); the sink is STOPPED: fix and run"
-              + " again, or resume it with PUT "
-              + connectUrl
-              + "/connectors/"
-              + CONNECTOR
-              + "/resume",
+              + "); the sink is STOPPED and its offsets are deleted: fix and run `iris resink`"
+              + " again, or resume it (it then writes the whole log again) with "
+              + resume,
           e);
     }
     out.println("resink: resuming; the sink now writes iris.log from its first record");
-    expect(call("PUT", "/connectors/" + CONNECTOR + "/resume"), 202, 204);
-    awaitState("\"state\":\"RUNNING\"", 2, Duration.ofSeconds(60));
+    step(
+        "resuming the sink",
+        "The tables are empty and the sink STOPPED without offsets: run `iris resink` again, or"
+            + " resume it with "
+            + resume,
+        () -> connect.resume(CONNECTOR));
+    step(
+        "waiting for the resumed sink to run",
+        "It was resumed and writes once its task runs; follow it with GET "
+            + connect.url()
+            + "/connectors/"
+            + CONNECTOR
+            + "/status",
+        () -> connect.awaitRunning(CONNECTOR, STEP_TIMEOUT));
     out.println(
         "resink: running. Follow it with `iris kafka kafka-consumer-groups --describe --group"
             + " connect-"
@@ -117,47 +149,20 @@ public final class Resink {
             + (lost > 0 ? "; " + lost + " records older than the log's retention are gone" : ""));
   }
 
-  private HttpResponse<String> call(String method, String path) throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(connectUrl + path))
-            .method(method, HttpRequest.BodyPublishers.noBody())
-            .timeout(Duration.ofSeconds(60))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static void expect(HttpResponse<String> r, int... codes) {
-    for (int c : codes) {
-      if (r.statusCode() == c) {
-        return;
+  private void emptyTables() throws SQLException {
+    try (Connection c = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+        Statement s = c.createStatement()) {
+      for (String t : TABLES) {
+        s.execute("TRUNCATE TABLE " + t);
       }
     }
-    throw new IllegalStateException(
-        "Kafka Connect answered HTTP "
-            + r.statusCode()
-            + " to "
-            + r.request().method()
-            + " "
-            + r.request().uri()
-            + ": "
-            + r.body());
   }
 
-  private void awaitState(String state, int count, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String body = "";
-    while (System.nanoTime() < deadline) {
-      HttpResponse<String> r = call("GET", "/connectors/" + CONNECTOR + "/status");
-      body = r.body().replace(" ", "");
-      int n = 0;
-      for (int i = body.indexOf(state); i >= 0; i = body.indexOf(state, i + 1)) {
-        n++;
-      }
-      if (n >= count) {
-        return;
-      }
-      TimeUnit.MILLISECONDS.sleep(250);
+  private static void step(String what, String then, Runnable action) {
+    try {
+      action.run();
+    } catch (ConnectRestException e) {
+      throw new IllegalStateException(what + " failed: " + e.getMessage() + ". " + then, e);
     }
-    throw new IllegalStateException("the sink did not reach " + state + ": " + body);
   }
 }

@@ -7,6 +7,7 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.topics.IrisRecordFormatter;
+import io.iris.topics.Names;
 import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.sql.Connection;
@@ -14,13 +15,24 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -31,45 +43,89 @@ import org.apache.kafka.common.serialization.LongSerializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * One user's queue as an operator sees it: the head seq, every device pointer, the storage pointer,
- * and the two consumer groups' positions on the user's partition ({@code iris pointers}); and the
- * user's deltas as JSON ({@code iris tail}). Reads Kafka and MySQL only; the bridge and the streams
- * app need not run.
+ * One user's queue as an operator sees it ({@code iris pointers}): the head seq, every device
+ * pointer, the two consumer groups on the user's partition (the sink's is the storage pointer),
+ * then what MySQL holds; and the user's deltas as JSON ({@code iris tail}). Reads Kafka and MySQL
+ * only; the bridge and the streams app need not run.
+ *
+ * <p>The Kafka side is printed as soon as it is read; MySQL is asked afterwards, for at most a few
+ * seconds, so a MySQL that hangs holds up only its own line, which says it is unreachable. Pointers
+ * are read before their heads (device pointers before the head seq, group offsets before the end
+ * offset), so a pointer cannot be seen past a head it had not reached; one that still is (MySQL,
+ * read after the head, or a head cut short) is shown 0 behind and marked, never with a negative
+ * lag.
  */
 public final class UserInspector {
+  /** How long MySQL may take to answer {@code iris pointers}. */
+  static final Duration STORAGE_TIMEOUT = Duration.ofSeconds(3);
+
   /** A device's pointer. */
   public record Device(String deviceId, long ackedSeq, long updatedAtMs) {}
 
-  /** Where a consumer group is on the user's partition. */
-  public record Group(String name, long committed, long end) {
-    public long lag() {
-      return committed < 0 ? -1 : end - committed;
+  /**
+   * How far a pointer is behind its head, when the two were read at different moments.
+   *
+   * @param behind head minus pointer, never negative
+   * @param pastHead the pointer was read past the head (the head moved between the two reads):
+   *     {@code behind} is then 0
+   */
+  public record Lag(long behind, boolean pastHead) {
+    public static Lag of(long head, long pointer) {
+      return pointer > head ? new Lag(0, true) : new Lag(head - pointer, false);
+    }
+
+    @Override
+    public String toString() {
+      return String.format("%,d", behind) + (pastHead ? PAST_HEAD_MARK : "");
     }
   }
 
+  static final String PAST_HEAD_MARK = "*";
+
   /**
-   * @param storedSeq highest seq in MySQL (-1 when MySQL could not be asked: see storageError)
+   * Where a consumer group is on the user's partition.
+   *
+   * @param committed its committed offset, -1 when it has none on the partition
+   * @param end the partition's end offset (high watermark), read after {@code committed}
    */
-  public record Report(
-      long userId,
-      int partition,
-      long headSeq,
-      List<Device> devices,
-      long storedSeq,
-      String storageError,
-      List<Group> groups) {}
+  public record Group(String name, long committed, long end) {
+    /** The group's lag, or null when it has committed nothing on the partition. */
+    public Lag lag() {
+      return committed < 0 ? null : Lag.of(end, committed);
+    }
+  }
+
+  /** What Kafka says about the user: pointers first, heads last. */
+  public record KafkaSide(
+      long userId, int partition, long headSeq, List<Device> devices, List<Group> groups) {}
+
+  /**
+   * What MySQL holds of the user.
+   *
+   * @param storedSeq the user's highest seq in MySQL; -1 when MySQL could not tell (see problem)
+   * @param problem why MySQL could not tell, e.g. {@code "MySQL unreachable: no answer within 3
+   *     s"}; null when it could
+   */
+  public record StorageSide(long storedSeq, String problem) {}
 
   private final String bootstrap;
   private final String jdbcUrl;
   private final String dbUser;
   private final String dbPassword;
+  private final Duration storageTimeout;
   private final FrameCodec codec = FrameCodec.defaults();
 
   public UserInspector(String bootstrap, String jdbcUrl, String dbUser, String dbPassword) {
+    this(bootstrap, jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
+  }
+
+  UserInspector(
+      String bootstrap, String jdbcUrl, String dbUser, String dbPassword, Duration storageTimeout) {
     this.bootstrap = bootstrap;
     this.jdbcUrl = jdbcUrl;
     this.dbUser = dbUser;
     this.dbPassword = dbPassword;
+    this.storageTimeout = storageTimeout;
   }
 
   /** The partition of iris.log that holds the user, as Kafka's default partitioner puts it. */
@@ -78,32 +134,92 @@ public final class UserInspector {
     return Utils.toPositive(Utils.murmur2(key)) % partitions;
   }
 
-  public Report report(long userId) throws Exception {
+  /**
+   * Prints the user's pointers ({@code iris pointers}): the Kafka side at once, then what MySQL
+   * holds, or why MySQL did not say within a few seconds.
+   */
+  public void pointers(long userId, PrintStream out) throws Exception {
+    KafkaSide kafka = kafkaSide(userId);
+    print(kafka, out);
+    out.flush();
+    print(kafka.headSeq(), storageSide(userId), out);
+  }
+
+  /**
+   * Reads the user's pointers and heads from Kafka: device pointers, then the two groups' committed
+   * offsets, then the partition's end offset, then the user's head seq, so that no pointer is read
+   * after the head it is compared with.
+   */
+  public KafkaSide kafkaSide(long userId) throws Exception {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
         KafkaConsumer<byte[], byte[]> c = consumer()) {
       int partitions = c.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(30)).size();
       int p = partitionOf(userId, partitions);
       TopicPartition tp = new TopicPartition(Topics.LOG.name(), p);
-      long end = c.endOffsets(List.of(tp)).get(tp);
-      long head = head(c, userId, tp);
       List<Device> devices = devices(c, userId);
-      long stored = -1;
-      String error = null;
-      try {
-        stored = storedSeq(userId);
-        head = Math.max(head, stored);
-      } catch (SQLException e) {
-        error = e.getMessage();
+      Map<String, Long> committed = new LinkedHashMap<>();
+      for (String g : List.of(Names.BRIDGE_GROUP, Names.SINK_GROUP)) {
+        OffsetAndMetadata o =
+            admin.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get().get(tp);
+        committed.put(g, o == null ? -1 : o.offset());
       }
-      List<Group> groups = new java.util.ArrayList<>();
-      for (String g : List.of(io.iris.topics.Names.BRIDGE_GROUP, io.iris.topics.Names.SINK_GROUP)) {
-        Map<TopicPartition, OffsetAndMetadata> committed =
-            admin.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get();
-        OffsetAndMetadata o = committed.get(tp);
-        groups.add(new Group(g, o == null ? -1 : o.offset(), end));
-      }
-      return new Report(userId, p, head, devices, stored, error, groups);
+      // The high watermark, as kafka-consumer-groups --describe shows it: the sink may read
+      // read_uncommitted, so its offset can be past the last stable offset, never past this.
+      long end =
+          admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
+      long head = head(c, userId, tp);
+      List<Group> groups = new ArrayList<>();
+      committed.forEach((g, o) -> groups.add(new Group(g, o, end)));
+      return new KafkaSide(userId, p, head, devices, groups);
     }
+  }
+
+  /**
+   * The user's highest seq in MySQL, asked for at most the storage timeout: a MySQL that does not
+   * answer (stopped, frozen, behind a dead network) is reported, not waited for.
+   */
+  public StorageSide storageSide(long userId) {
+    ExecutorService mysql =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "iris-pointers-mysql");
+              t.setDaemon(true);
+              return t;
+            });
+    Future<Long> stored = mysql.submit(() -> storedSeq(userId));
+    try {
+      return new StorageSide(stored.get(storageTimeout.toMillis(), TimeUnit.MILLISECONDS), null);
+    } catch (TimeoutException e) {
+      stored.cancel(true);
+      return new StorageSide(-1, "MySQL unreachable: no answer within " + text(storageTimeout));
+    } catch (ExecutionException e) {
+      return new StorageSide(-1, problem(e.getCause()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new StorageSide(-1, "MySQL not asked: interrupted");
+    } finally {
+      mysql.shutdownNow();
+    }
+  }
+
+  static String problem(Throwable e) {
+    String message = firstLine(String.valueOf(e.getMessage()));
+    boolean connection =
+        e instanceof SQLTransientConnectionException
+            || e instanceof SQLNonTransientConnectionException
+            || (e instanceof SQLException s
+                && s.getSQLState() != null
+                && s.getSQLState().startsWith("08"));
+    return (connection ? "MySQL unreachable: " : "MySQL error: ") + message;
+  }
+
+  private static String text(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  private static String firstLine(String s) {
+    String line = s.strip().lines().findFirst().orElse("");
+    return line.isEmpty() ? "(no message)" : line;
   }
 
   /** The user's last seq in iris.log: read from the user's newest offset bookmark to the end. */
@@ -162,9 +278,19 @@ public final class UserInspector {
   }
 
   private long storedSeq(long userId) throws SQLException {
-    try (Connection db = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+    Properties p = new Properties();
+    p.setProperty("user", dbUser);
+    p.setProperty("password", dbPassword);
+    // MySQL Connector/J and MariaDB's driver: the thread gives up on its socket a little after
+    // storageSide() has stopped waiting for it, rather than never.
+    String driverTimeout = Long.toString(storageTimeout.toMillis() + 1000);
+    p.setProperty("connectTimeout", driverTimeout);
+    p.setProperty("socketTimeout", driverTimeout);
+    try (Connection db = DriverManager.getConnection(jdbcUrl, p);
         PreparedStatement ps =
-            db.prepareStatement("SELECT max_seq FROM iris_user_seq WHERE user_id = ?")) {
+            db.prepareStatement(
+                "SELECT max_seq FROM " + Names.USER_SEQ_TABLE + " WHERE user_id = ?")) {
+      ps.setQueryTimeout((int) Math.max(1, storageTimeout.toSeconds()));
       ps.setLong(1, userId);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getLong(1) : 0;
@@ -226,45 +352,65 @@ public final class UserInspector {
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
-  /** The report as an operator reads it. */
-  public static void print(Report r, PrintStream out) {
+  /** The Kafka side as an operator reads it. */
+  public static void print(KafkaSide k, PrintStream out) {
+    boolean marked = false;
     out.printf(
-        "user %d   iris.log partition %d   head seq %,d%n", r.userId(), r.partition(), r.headSeq());
+        "user %d   iris.log partition %d   head seq %,d%n", k.userId(), k.partition(), k.headSeq());
     out.println();
     out.printf("%-28s %12s %10s  %s%n", "device pointer", "acked seq", "behind", "acked at");
-    if (r.devices().isEmpty()) {
+    if (k.devices().isEmpty()) {
       out.println("(no device has acknowledged anything)");
     }
-    for (Device d : r.devices()) {
+    for (Device d : k.devices()) {
+      Lag lag = Lag.of(k.headSeq(), d.ackedSeq());
+      marked |= lag.pastHead();
       out.printf(
-          "%-28s %,12d %,10d  %s%n",
-          d.deviceId(),
-          d.ackedSeq(),
-          Math.max(0, r.headSeq() - d.ackedSeq()),
-          java.time.Instant.ofEpochMilli(d.updatedAtMs()));
-    }
-    out.println();
-    if (r.storedSeq() >= 0) {
-      out.printf(
-          "%-28s %,12d %,10d%n",
-          "storage pointer (MySQL)", r.storedSeq(), Math.max(0, r.headSeq() - r.storedSeq()));
-    } else {
-      out.println("storage pointer (MySQL)      unknown: " + r.storageError());
+          "%-28s %,12d %10s  %s%n",
+          d.deviceId(), d.ackedSeq(), lag, java.time.Instant.ofEpochMilli(d.updatedAtMs()));
     }
     out.println();
     out.printf(
         "%-28s %12s %10s %12s%n", "group on the partition", "committed", "lag", "end offset");
-    for (Group g : r.groups()) {
+    for (Group g : k.groups()) {
+      Lag lag = g.lag();
+      marked |= lag != null && lag.pastHead();
       out.printf(
-          "%-28s %12s %10s %,12d%n",
+          "%-28s %12s %10s %,12d%s%n",
           g.name(),
           g.committed() < 0 ? "-" : String.format("%,d", g.committed()),
-          g.committed() < 0 ? "-" : String.format("%,d", g.lag()),
-          g.end());
+          lag == null ? "-" : lag,
+          g.end(),
+          g.name().equals(Names.SINK_GROUP) ? "   (the storage pointer)" : "");
     }
     out.println();
     out.println(
         "(offsets are of the whole partition, shared with other users; the same as"
             + " kafka-consumer-groups --describe --group <group>)");
+    if (marked) {
+      out.println(
+          PAST_HEAD_MARK
+              + " read past the head it is compared with (the head moved between the reads): shown"
+              + " as 0 behind");
+    }
+  }
+
+  /** What MySQL holds, against the head seq printed with the Kafka side. */
+  public static void print(long headSeq, StorageSide s, PrintStream out) {
+    out.println();
+    if (s.problem() != null) {
+      out.printf("%-28s %s%n", "storage pointer (MySQL)", s.problem());
+      return;
+    }
+    Lag lag = Lag.of(headSeq, s.storedSeq());
+    out.printf(
+        "%-28s %,12d %10s  (highest seq in %s)%n",
+        "storage pointer (MySQL)", s.storedSeq(), lag, Names.USER_SEQ_TABLE);
+    if (lag.pastHead()) {
+      out.println(
+          PAST_HEAD_MARK
+              + " MySQL is past the head seq above: deltas arrived after it was read; run again for"
+              + " a newer head");
+    }
   }
 }

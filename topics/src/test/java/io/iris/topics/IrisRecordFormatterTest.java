@@ -1,0 +1,150 @@
+package io.iris.topics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.NewMessage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the console formatter prints for records built by hand, as a broker would hand them over.
+ */
+class IrisRecordFormatterTest {
+  static final long TS = 1_700_000_000_000L;
+
+  static ConsumerRecord<byte[], byte[]> record(
+      String topic, byte[] key, byte[] value, RecordHeaders headers) {
+    return new ConsumerRecord<>(
+        topic,
+        2,
+        17,
+        TS,
+        TimestampType.CREATE_TIME,
+        key == null ? -1 : key.length,
+        value == null ? -1 : value.length,
+        key,
+        value,
+        headers,
+        Optional.empty());
+  }
+
+  static byte[] longKey(long id) {
+    return new LongSerializer().serialize(Topics.LOG.name(), id);
+  }
+
+  @Test
+  void shouldPrintABinaryDeadLetterKeyAsBase64AndSaySo() {
+    RecordHeaders headers = new RecordHeaders();
+    headers.add(DeadLetters.REASON, "MALFORMED".getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.SOURCE_TOPIC, "iris.commands".getBytes(StandardCharsets.UTF_8));
+    byte[] key = {0x00, (byte) 0xff, (byte) 0xfe, 0x10, (byte) 0x80};
+    byte[] value = {0x01, 0x02, (byte) 0xc3};
+
+    String json = IrisRecordFormatter.toJson(record(Topics.DLQ.name(), key, value, headers));
+
+    assertEquals(
+        "{\"topic\":\"iris.dlq\",\"partition\":2,\"offset\":17,\"timestamp\":1700000000000,"
+            + "\"key_base64\":\"AP/+EIA=\",\"value\":{\"base64\":\"AQLD\"},"
+            + "\"headers\":{\"iris.dlq.reason\":\"MALFORMED\","
+            + "\"iris.dlq.source.topic\":\"iris.commands\"}}",
+        json);
+  }
+
+  @Test
+  void shouldPrintADeadLetterKeyAsBase64EvenWhenItLooksLikeAnId() {
+    // A dead letter's key is whatever the client sent; the registry does not decode it.
+    String json =
+        IrisRecordFormatter.toJson(
+            record(Topics.SINK_DLQ.name(), longKey(42), new byte[] {1}, new RecordHeaders()));
+
+    assertTrue(json.contains(",\"key_base64\":\"AAAAAAAAACo=\","), json);
+    assertFalse(json.contains("\"key\":"), json);
+  }
+
+  @Test
+  void shouldPrintAMissingKeyAsNull() {
+    String json =
+        IrisRecordFormatter.toJson(
+            record(Topics.DLQ.name(), null, new byte[] {1}, new RecordHeaders()));
+
+    assertTrue(json.contains(",\"key\":null,"), json);
+  }
+
+  @Test
+  void shouldPrintALogRecordsUserIdKeyAndDelta() {
+    Delta d =
+        new Delta(42L, 7, 6, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
+    byte[] value = FrameCodec.defaults().encode(d);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+    new IrisRecordFormatter()
+        .writeTo(
+            record(Topics.LOG.name(), longKey(42), value, new RecordHeaders()),
+            new PrintStream(bytes, true, StandardCharsets.UTF_8));
+
+    String line = bytes.toString(StandardCharsets.UTF_8);
+    assertTrue(
+        line.startsWith(
+            "{\"topic\":\"iris.log\",\"partition\":2,\"offset\":17,\"timestamp\":1700000000000,"
+                + "\"key\":42,\"value\":{\"userId\":42,\"seq\":7,\"prevSeq\":6,\"threadId\":9001,"),
+        line);
+    assertTrue(line.contains("\"text\":\"hi \\\"you\\\"\""), line);
+    assertFalse(line.contains("headers"), line);
+    assertEquals(1, line.lines().count(), line);
+    assertTrue(line.endsWith("}" + System.lineSeparator()), line);
+  }
+
+  @Test
+  void shouldPrintA63BitIdKeyWithAllItsDigits() {
+    // JSON numbers past 2^53 lose precision in JavaScript and jq; at least we print them exactly.
+    long id = Long.MAX_VALUE - 1;
+
+    String json =
+        IrisRecordFormatter.toJson(
+            record(Topics.LOG.name(), longKey(id), null, new RecordHeaders()));
+
+    assertTrue(json.contains(",\"key\":9223372036854775806,\"value\":null"), json);
+  }
+
+  @Test
+  void shouldPrintAStringKeyAsTextAndOneThatIsNotUtf8AsBase64() {
+    String text =
+        IrisRecordFormatter.toJson(
+            record(
+                Topics.DEVICE_POINTERS.name(),
+                "42:phone".getBytes(StandardCharsets.UTF_8),
+                null,
+                new RecordHeaders()));
+    String binary =
+        IrisRecordFormatter.toJson(
+            record(
+                Topics.DEVICE_POINTERS.name(),
+                new byte[] {'4', '2', ':', (byte) 0xff},
+                null,
+                new RecordHeaders()));
+
+    assertTrue(text.contains(",\"key\":\"42:phone\","), text);
+    assertTrue(binary.contains(",\"key_base64\":\"NDI6/w==\","), binary);
+  }
+
+  @Test
+  void shouldPrintTheKeyOfATopicOutsideTheRegistryAsBase64() {
+    String json =
+        IrisRecordFormatter.toJson(
+            record("someone.else", new byte[] {1, 2, (byte) 0xc3}, null, new RecordHeaders()));
+
+    assertTrue(json.contains(",\"key_base64\":\"AQLD\","), json);
+  }
+}
