@@ -1,7 +1,6 @@
 package io.iris.sdk.internals;
 
 import io.iris.protocol.thrift.Delta;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -43,9 +42,9 @@ final class DeltaSequencer {
   }
 
   /**
-   * Takes deltas in: duplicates are counted and dropped, the rest held until {@link #drain()}.
-   * While waiting for a snapshot every delta is held (which of them the snapshot already holds is
-   * known only once it comes).
+   * Takes deltas in: duplicates are counted and dropped, the rest held until {@link #next()}
+   * applies them. While waiting for a snapshot every delta is held (which of them the snapshot
+   * already holds is known only once it comes).
    */
   void offer(List<Delta> deltas) {
     for (Delta d : deltas) {
@@ -59,19 +58,21 @@ final class DeltaSequencer {
     }
   }
 
-  /** Applies the held deltas that follow the last seq without a gap, in seq order. */
-  List<Delta> drain() {
-    List<Delta> applied = new ArrayList<>();
+  /**
+   * Applies the next held delta if it follows the last seq without a gap, and returns it; null when
+   * the next one is missing (or none is held). Call until null to apply all that can be.
+   */
+  Delta next() {
     while (!held.isEmpty() && held.firstKey() <= lastSeq + 1) {
       Delta d = held.pollFirstEntry().getValue();
       if (d.getSeq() <= lastSeq) {
         duplicates++;
         continue;
       }
-      applied.add(d);
       lastSeq = d.getSeq();
+      return d;
     }
-    return applied;
+    return null;
   }
 
   /** Forgets the position and everything held: a snapshot will set both anew. */

@@ -14,6 +14,7 @@ import io.iris.protocol.thrift.SnapshotRequest;
 import io.iris.protocol.thrift.SyncRequest;
 import io.iris.sdk.IrisDevice.RejectedException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -385,13 +386,14 @@ public final class SyncStateMachine {
 
   /** Applies what follows the position, settles the sends it confirms, and schedules the ack. */
   private void applyReady(long nowNanos) {
-    List<Delta> applied = sequencer.drain();
+    List<Delta> applied = new ArrayList<>();
+    for (Delta d = sequencer.next(); d != null; d = sequencer.next()) {
+      applied.add(d);
+      lastApplied = d.getSeq(); // before the send it confirms completes
+      sends.confirm(d);
+    }
     if (applied.isEmpty()) {
       return;
-    }
-    lastApplied = sequencer.lastSeq();
-    for (Delta d : applied) {
-      sends.confirm(d);
     }
     headSeq = Math.max(headSeq, sequencer.lastSeq());
     host.deltasApplied(applied);

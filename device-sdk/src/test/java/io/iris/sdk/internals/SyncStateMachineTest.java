@@ -480,6 +480,19 @@ class SyncStateMachineTest {
     }
 
     @Test
+    void shouldHaveAppliedTheConfirmingDeltaWhenTheSendCompletes() {
+      SyncStateMachine m = live(10);
+      CompletableFuture<Delta> f = send(m, "c1");
+      List<Long> seenOnCompletion = new ArrayList<>();
+      f.thenRun(() -> seenOnCompletion.add(m.lastApplied()));
+
+      m.onFrame(push(13, own(11, "c1"), message(12), message(13)), now);
+
+      assertEquals(List.of(11L), seenOnCompletion, "lastSeq() is the confirming delta's seq");
+      assertEquals(13, m.lastApplied());
+    }
+
+    @Test
     void shouldNotTakeAnAcceptedSendResultForTheConfirmation() {
       SyncStateMachine m = live(10);
       CompletableFuture<Delta> f = send(m, "c1");
