@@ -3,12 +3,10 @@ package io.iris.sdk;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
-import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.AddParticipants;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.Delta;
-import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
@@ -17,27 +15,20 @@ import io.iris.protocol.thrift.MarkRead;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.SendMessage;
-import io.iris.protocol.thrift.SendResult;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
-import io.iris.protocol.thrift.SnapshotRequest;
-import io.iris.protocol.thrift.SyncRequest;
 import io.iris.protocol.thrift.Typing;
 import io.iris.protocol.thrift.TypingEvent;
+import io.iris.sdk.internals.SyncStateMachine;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.net.SocketFactory;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
@@ -67,8 +58,9 @@ import org.slf4j.LoggerFactory;
  *       catches up and repeats unconfirmed sends.
  * </ul>
  *
- * All protocol state lives on one thread per device; listener calls are made from it, so a listener
- * must not block.
+ * The protocol's decisions are made by a {@link SyncStateMachine}; this class is its transport (the
+ * MQTT client, reconnects, timers). All protocol state lives on one thread per device; listener
+ * calls are made from it, so a listener must not block.
  */
 public final class IrisDevice implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IrisDevice.class);
@@ -219,65 +211,32 @@ public final class IrisDevice implements AutoCloseable {
     return new Builder();
   }
 
-  private static final class PendingSend {
-    final DeviceCommand command;
-    final CompletableFuture<Delta> result = new CompletableFuture<>();
-    final long deadlineNanos;
-    long sentAtNanos;
-    int attempts;
-
-    PendingSend(DeviceCommand command, long deadlineNanos) {
-      this.command = command;
-      this.deadlineNanos = deadlineNanos;
-    }
-  }
-
-  /** The sync "request" out while waiting to ask again. */
-  private static final String WAITING = "wait";
-
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ScheduledExecutorService loop;
   private final MqttAsyncClient client;
   private final String up;
   private final String down;
-  // --- state, touched only on the loop thread ---
-  private long lastSeq;
-  private long headSeq;
-
-  /**
-   * After a snapshot, catch up to this seq with {@code force}: a snapshot is built from MySQL,
-   * which may be behind the log, and the range between them must come as deltas, not as another
-   * offer to resnapshot.
-   */
-  private long forceSyncUntil = -1;
-
-  private final TreeMap<Long, Delta> held = new TreeMap<>();
-  private final Map<String, PendingSend> sends = new HashMap<>();
-  private final Map<String, CompletableFuture<Snapshot>> snapshots = new HashMap<>();
-  private String syncRequestId;
-  private long syncSentAtNanos;
-  private long ackedSeq;
-  private int unacked;
-  private ScheduledFuture<?> ackTimer;
+  // --- touched only on the loop thread ---
+  private final SyncStateMachine sync;
   private boolean closed;
   private int reconnectAttempt;
   private volatile boolean connected;
-  private volatile long lastSeqView;
-  private long duplicates;
-  private long progressSeq = -1;
-  private long progressAtNanos;
-  private long gapsRepaired;
 
   private IrisDevice(Builder b) {
     this.cfg = b;
-    this.lastSeq = b.lastSeq;
-    this.lastSeqView = b.lastSeq;
-    this.ackedSeq = Math.max(0, b.lastSeq);
     DeviceTopics.DeviceId id = new DeviceTopics.DeviceId(b.userId, b.deviceId);
     String clientId = id.clientId();
     this.up = id.up();
     this.down = id.down();
+    this.sync =
+        new SyncStateMachine(
+            clientId,
+            new SyncStateMachine.Settings(
+                b.resendAfter, b.sendDeadline, b.ackEvery, b.ackDelay, b.syncPage),
+            b.lastSeq,
+            new DeviceHost(),
+            () -> UUID.randomUUID().toString());
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -314,8 +273,47 @@ public final class IrisDevice implements AutoCloseable {
   private void onLoop(Runnable r) {
     try {
       loop.execute(r);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       // closed
+    }
+  }
+
+  /** What the state machine asks of the transport; called on the loop thread. */
+  private final class DeviceHost implements SyncStateMachine.Host {
+    @Override
+    public void publish(DeviceRequest request) {
+      IrisDevice.this.publish(request, 1);
+    }
+
+    @Override
+    public void wakeAfter(long delayNanos) {
+      try {
+        loop.schedule(
+            () -> {
+              if (!closed) {
+                sync.timerFired(System.nanoTime());
+              }
+            },
+            delayNanos,
+            TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // closed
+      }
+    }
+
+    @Override
+    public void deltasApplied(List<Delta> deltas) {
+      cfg.listener.onDeltas(deltas);
+    }
+
+    @Override
+    public void snapshotApplied(Snapshot snapshot) {
+      cfg.listener.onSnapshot(snapshot);
+    }
+
+    @Override
+    public boolean takeSnapshot(ResnapshotRequired costs) {
+      return cfg.listener.onResnapshotRequired(costs);
     }
   }
 
@@ -376,17 +374,17 @@ public final class IrisDevice implements AutoCloseable {
 
   /** The last seq applied (handed to the listener); readable after close, to resume later. */
   public long lastSeq() {
-    return lastSeqView;
+    return sync.lastApplied();
   }
 
   /** Deltas received again and dropped. */
   public long duplicatesDropped() {
-    return call(() -> duplicates);
+    return call(sync::duplicatesDropped);
   }
 
   /** Gaps detected and asked for. */
   public long gapsRepaired() {
-    return call(() -> gapsRepaired);
+    return call(sync::gapsRepaired);
   }
 
   /** Sends a message; completes with the user's own delta confirming it. */
@@ -426,19 +424,7 @@ public final class IrisDevice implements AutoCloseable {
   /** Asks for an inbox snapshot; deltas resume after its seq. */
   public CompletableFuture<Snapshot> snapshot(int maxThreads, int messagesPerThread) {
     CompletableFuture<Snapshot> f = new CompletableFuture<>();
-    loop.execute(
-        () -> {
-          String id = UUID.randomUUID().toString();
-          snapshots.put(id, f);
-          publish(
-              new DeviceRequest(
-                  id,
-                  DeviceRequestBody.snapshot(
-                      new SnapshotRequest()
-                          .setMaxThreads(maxThreads)
-                          .setMessagesPerThread(messagesPerThread))),
-              1);
-        });
+    loop.execute(() -> sync.requestSnapshot(maxThreads, messagesPerThread, f));
     return f;
   }
 
@@ -451,19 +437,10 @@ public final class IrisDevice implements AutoCloseable {
   }
 
   public CompletableFuture<Delta> command(DeviceCommand command) {
-    PendingSend p = new PendingSend(command, System.nanoTime() + cfg.sendDeadline.toNanos());
-    loop.execute(
-        () -> {
-          sends.put(command.getClientId(), p);
-          transmit(p);
-        });
-    return p.result;
-  }
-
-  private void transmit(PendingSend p) {
-    p.sentAtNanos = System.nanoTime();
-    p.attempts++;
-    publish(new DeviceRequest(p.command.getClientId(), DeviceRequestBody.command(p.command)), 1);
+    CompletableFuture<Delta> result = new CompletableFuture<>();
+    long submittedAt = System.nanoTime();
+    loop.execute(() -> sync.send(command, result, submittedAt, System.nanoTime()));
+    return result;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -473,14 +450,7 @@ public final class IrisDevice implements AutoCloseable {
   private void resume() {
     reconnectAttempt = 0;
     cfg.listener.onConnection(true);
-    if (lastSeq < 0) {
-      snapshot(20, 20);
-    } else {
-      requestSync(0);
-    }
-    for (PendingSend p : sends.values()) {
-      transmit(p);
-    }
+    sync.connected(System.nanoTime());
   }
 
   private void onFrame(byte[] payload) {
@@ -495,231 +465,10 @@ public final class IrisDevice implements AutoCloseable {
           "Device {}/{} got a frame it cannot read: {}", cfg.userId, cfg.deviceId, e.getMessage());
       return;
     }
-    String rid = f.isSetRequestId() ? f.getRequestId() : null;
-    if (f.getBody().getSetField() == null) {
-      return; // a frame type newer than this SDK: skipped, as the protocol asks
-    }
-    switch (f.getBody().getSetField()) {
-      case DELTAS -> onBatch(rid, f.getBody().getDeltas());
-      case SEND_RESULT -> onSendResult(f.getBody().getSendResult());
-      case SNAPSHOT -> onSnapshot(rid, f.getBody().getSnapshot());
-      case ERROR -> onError(rid, f.getBody().getError());
-      case RESNAPSHOT_REQUIRED -> onResnapshot(rid, f.getBody().getResnapshotRequired());
-      case TYPING -> cfg.listener.onTyping(f.getBody().getTyping());
-      default -> log.debug("Device {}/{}: frame type unknown, skipped", cfg.userId, cfg.deviceId);
-    }
-  }
-
-  private void onBatch(String rid, DeltaBatch b) {
-    boolean answer = rid != null && rid.equals(syncRequestId);
-    if (answer) {
-      syncRequestId = null;
-    }
-    headSeq = Math.max(headSeq, b.getHeadSeq());
-    if (lastSeq < 0) {
-      // Waiting for a snapshot: deltas after it are kept until it arrives.
-      b.getDeltas().forEach(d -> held.put(d.getSeq(), d));
-      return;
-    }
-    for (Delta d : b.getDeltas()) {
-      if (d.getSeq() <= lastSeq || held.containsKey(d.getSeq())) {
-        duplicates++;
-      } else {
-        held.put(d.getSeq(), d);
-      }
-    }
-    drain();
-    if (answer && b.getDeltasSize() == 0 && lastSeq < headSeq && held.isEmpty()) {
-      // The tier that answered holds nothing newer yet (storage behind): ask again shortly.
-      syncAgainAfter(500);
-      return;
-    }
-    if (answer || !held.isEmpty()) {
-      // Catching up: ask for the next page. Live: only a gap is asked for at once; being behind
-      // the head of a live batch is normal (the rest of the user's deltas follow in the next
-      // batches) and is checked by the tick when it lasts.
-      maybeSync();
-    }
-  }
-
-  private void drain() {
-    List<Delta> applied = new ArrayList<>();
-    while (!held.isEmpty() && held.firstKey() <= lastSeq + 1) {
-      Delta d = held.pollFirstEntry().getValue();
-      if (d.getSeq() <= lastSeq) {
-        duplicates++;
-        continue;
-      }
-      applied.add(d);
-      lastSeq = d.getSeq();
-      lastSeqView = lastSeq;
-      confirm(d);
-    }
-    if (!applied.isEmpty()) {
-      headSeq = Math.max(headSeq, lastSeq);
-      cfg.listener.onDeltas(applied);
-      unacked += applied.size();
-      if (unacked >= cfg.ackEvery) {
-        ack();
-      } else if (ackTimer == null) {
-        ackTimer = loop.schedule(this::ack, cfg.ackDelay.toMillis(), TimeUnit.MILLISECONDS);
-      }
-    }
-  }
-
-  /** Asks for the next range if something is missing and no request is out. */
-  private void maybeSync() {
-    if (syncRequestId != null || lastSeq < 0) {
-      return;
-    }
-    if (!held.isEmpty()) {
-      gapsRepaired++;
-      requestSync(held.firstKey() - 1);
-    } else if (lastSeq < headSeq) {
-      requestSync(0);
-    }
-  }
-
-  private void requestSync(long toSeq) {
-    syncRequestId = UUID.randomUUID().toString();
-    syncSentAtNanos = System.nanoTime();
-    publish(
-        new DeviceRequest(
-            syncRequestId,
-            DeviceRequestBody.sync(
-                new SyncRequest(Math.max(0, lastSeq))
-                    .setToSeq(toSeq)
-                    .setMaxDeltas(cfg.syncPage)
-                    .setForce(lastSeq < forceSyncUntil))),
-        1);
-  }
-
-  private void confirm(Delta d) {
-    String clientId =
-        switch (d.getBody().getSetField()) {
-          case NEW_MESSAGE -> d.getBody().getNewMessage().getClientId();
-          case THREAD_CREATED -> d.getBody().getThreadCreated().getClientId();
-          case PARTICIPANTS_CHANGED -> d.getBody().getParticipantsChanged().getClientId();
-          case READ_RECEIPT -> d.getBody().getReadReceipt().getClientId();
-          case COMMAND_REJECTED -> d.getBody().getCommandRejected().getClientId();
-          default -> null;
-        };
-    PendingSend p = clientId == null ? null : sends.remove(clientId);
-    if (p == null) {
-      return;
-    }
-    if (d.getBody().isSetCommandRejected()) {
-      p.result.completeExceptionally(
-          new RejectedException(
-              d.getBody().getCommandRejected().getCode(),
-              d.getBody().getCommandRejected().getReason()));
+    if (f.getBody().isSetTyping()) {
+      cfg.listener.onTyping(f.getBody().getTyping());
     } else {
-      p.result.complete(d);
-    }
-  }
-
-  private void onSendResult(SendResult r) {
-    PendingSend p = sends.get(r.getClientId());
-    if (p == null || r.isAccepted()) {
-      return; // accepted into Kafka: the confirmation is the delta that follows
-    }
-    ErrorCode code = r.isSetError() ? r.getError().getCode() : ErrorCode.INTERNAL;
-    if (code != ErrorCode.UNAVAILABLE && code != ErrorCode.RATE_LIMITED) {
-      sends.remove(r.getClientId());
-      p.result.completeExceptionally(
-          new RejectedException(code, r.isSetError() ? r.getError().getMessage() : "refused"));
-    }
-    // UNAVAILABLE / RATE_LIMITED: the resend timer repeats it
-  }
-
-  private void onSnapshot(String rid, Snapshot s) {
-    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
-    if (s.getSeq() >= lastSeq) {
-      lastSeq = s.getSeq();
-      lastSeqView = lastSeq;
-      headSeq = Math.max(headSeq, lastSeq);
-      forceSyncUntil = headSeq;
-      held.headMap(lastSeq, true).clear();
-      cfg.listener.onSnapshot(s);
-      drain();
-      maybeSync();
-    }
-    if (f != null) {
-      f.complete(s);
-    }
-  }
-
-  /**
-   * Holds off further sync requests for {@code millis}, then asks again (the placeholder request id
-   * counts as a request out, so nothing else asks meanwhile).
-   */
-  private void syncAgainAfter(long millis) {
-    syncSentAtNanos = System.nanoTime();
-    syncRequestId = WAITING;
-    loop.schedule(
-        () -> {
-          if (WAITING.equals(syncRequestId)) {
-            syncRequestId = null;
-            maybeSync();
-          }
-        },
-        millis,
-        TimeUnit.MILLISECONDS);
-  }
-
-  private void onError(String rid, io.iris.protocol.thrift.Error e) {
-    if (rid != null && rid.equals(syncRequestId)) {
-      syncAgainAfter(1000); // the sync failed (e.g. storage unavailable): after a pause
-      return;
-    }
-    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
-    if (f != null) {
-      f.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
-      return;
-    }
-    PendingSend p = e.isSetClientId() ? sends.get(e.getClientId()) : null;
-    if (p != null
-        && e.getCode() != ErrorCode.UNAVAILABLE
-        && e.getCode() != ErrorCode.RATE_LIMITED) {
-      sends.remove(e.getClientId());
-      p.result.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
-      return;
-    }
-    log.debug("Device {}/{}: error {} {}", cfg.userId, cfg.deviceId, e.getCode(), e.getMessage());
-  }
-
-  private void onResnapshot(String rid, ResnapshotRequired r) {
-    if (rid != null && rid.equals(syncRequestId)) {
-      syncRequestId = null;
-    }
-    headSeq = Math.max(headSeq, r.getHeadSeq());
-    if (r.getCatchUpDeltas() < 0 || cfg.listener.onResnapshotRequired(r)) {
-      lastSeq = -1; // deltas arriving meanwhile wait for the snapshot
-      held.clear();
-      snapshot(20, 20);
-    } else {
-      syncRequestId = UUID.randomUUID().toString();
-      syncSentAtNanos = System.nanoTime();
-      publish(
-          new DeviceRequest(
-              syncRequestId,
-              DeviceRequestBody.sync(
-                  new SyncRequest(lastSeq).setMaxDeltas(cfg.syncPage).setForce(true))),
-          1);
-    }
-  }
-
-  private void ack() {
-    if (ackTimer != null) {
-      ackTimer.cancel(false);
-      ackTimer = null;
-    }
-    if (lastSeq > ackedSeq && connected) {
-      publish(
-          new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.ack(new Ack(lastSeq))),
-          1);
-      ackedSeq = lastSeq;
-      unacked = 0;
+      sync.onFrame(f, System.nanoTime()); // a frame type newer than this SDK is skipped there
     }
   }
 
@@ -728,35 +477,7 @@ public final class IrisDevice implements AutoCloseable {
     if (closed) {
       return;
     }
-    long now = System.nanoTime();
-    for (var it = sends.entrySet().iterator(); it.hasNext(); ) {
-      PendingSend p = it.next().getValue();
-      if (now > p.deadlineNanos) {
-        it.remove();
-        p.result.completeExceptionally(
-            new TimeoutException(
-                "not confirmed after " + p.attempts + " attempts in " + cfg.sendDeadline));
-      } else if (connected && now - p.sentAtNanos > cfg.resendAfter.toNanos()) {
-        transmit(p);
-      }
-    }
-    if (connected
-        && syncRequestId != null
-        && now - syncSentAtNanos > TimeUnit.SECONDS.toNanos(10)) {
-      syncRequestId = null; // the answer was lost: ask again
-      maybeSync();
-    }
-    if (lastSeq != progressSeq) {
-      progressSeq = lastSeq;
-      progressAtNanos = now;
-    } else if (connected
-        && syncRequestId == null
-        && lastSeq >= 0
-        && lastSeq < headSeq
-        && now - progressAtNanos > TimeUnit.SECONDS.toNanos(1)) {
-      maybeSync(); // behind the head for a second without progress: a push was lost
-      progressAtNanos = now;
-    }
+    sync.tick(System.nanoTime());
   }
 
   private void lost(Throwable cause) {
@@ -764,7 +485,7 @@ public final class IrisDevice implements AutoCloseable {
       return;
     }
     cfg.listener.onConnection(false);
-    syncRequestId = null;
+    sync.connectionLost();
     log.info(
         "Device {}/{} lost its connection ({}); reconnecting",
         cfg.userId,
@@ -842,7 +563,7 @@ public final class IrisDevice implements AutoCloseable {
       return;
     }
     try {
-      loop.submit(this::ack).get(5, TimeUnit.SECONDS);
+      loop.submit(sync::flushAck).get(5, TimeUnit.SECONDS);
     } catch (Exception e) {
       // closing anyway
     }

@@ -1,0 +1,165 @@
+package io.iris.sdk.internals;
+
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceCommand;
+import io.iris.protocol.thrift.Error;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.SendResult;
+import io.iris.sdk.IrisDevice.RejectedException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The commands sent and not yet confirmed, by client id (docs/PROTOCOL.md, "Sending"). A command is
+ * settled by its own delta (confirmed, or refused by a {@code CommandRejected}), by an answer that
+ * refuses it for good, or by its deadline; until then it is due to be sent again, with the same
+ * client id, whenever it has waited {@code resendAfter} since it last went out.
+ */
+final class PendingSends {
+  /** One command waiting for its confirmation. */
+  static final class PendingSend {
+    final DeviceCommand command;
+    final CompletableFuture<Delta> result;
+    final long deadlineNanos;
+    long sentAtNanos;
+    int attempts;
+
+    PendingSend(DeviceCommand command, CompletableFuture<Delta> result, long deadlineNanos) {
+      this.command = command;
+      this.result = result;
+      this.deadlineNanos = deadlineNanos;
+    }
+  }
+
+  private final Duration resendAfter;
+  private final Duration sendDeadline;
+  // In the order sent, so that a reconnect repeats them in that order.
+  private final Map<String, PendingSend> sends = new LinkedHashMap<>();
+
+  PendingSends(Duration resendAfter, Duration sendDeadline) {
+    this.resendAfter = resendAfter;
+    this.sendDeadline = sendDeadline;
+  }
+
+  /**
+   * A new command, accepted at {@code submittedAtNanos}; it expires {@code sendDeadline} later. A
+   * command with the client id of a pending one replaces it.
+   */
+  PendingSend add(DeviceCommand command, CompletableFuture<Delta> result, long submittedAtNanos) {
+    PendingSend p = new PendingSend(command, result, submittedAtNanos + sendDeadline.toNanos());
+    sends.put(command.getClientId(), p);
+    return p;
+  }
+
+  int size() {
+    return sends.size();
+  }
+
+  /** Every pending command, in the order they were first sent. */
+  Collection<PendingSend> all() {
+    return sends.values();
+  }
+
+  /** Records that {@code p} goes out (again) now. */
+  static void sent(PendingSend p, long nowNanos) {
+    p.sentAtNanos = nowNanos;
+    p.attempts++;
+  }
+
+  /** Fails and forgets the commands whose deadline has passed. */
+  void expire(long nowNanos) {
+    for (var it = sends.values().iterator(); it.hasNext(); ) {
+      PendingSend p = it.next();
+      if (nowNanos - p.deadlineNanos > 0) {
+        it.remove();
+        p.result.completeExceptionally(
+            new TimeoutException(
+                "not confirmed after " + p.attempts + " attempts in " + sendDeadline));
+      }
+    }
+  }
+
+  /** The commands that have waited longer than {@code resendAfter} since they last went out. */
+  List<PendingSend> dueForResend(long nowNanos) {
+    List<PendingSend> due = new ArrayList<>();
+    for (PendingSend p : sends.values()) {
+      if (nowNanos - p.sentAtNanos > resendAfter.toNanos()) {
+        due.add(p);
+      }
+    }
+    return due;
+  }
+
+  /**
+   * Settles the command whose own delta this is, if any: a {@code CommandRejected} fails it with
+   * the server's code, any other delta completes it.
+   */
+  void confirm(Delta d) {
+    String clientId = clientIdOf(d);
+    PendingSend p = clientId == null ? null : sends.remove(clientId);
+    if (p == null) {
+      return;
+    }
+    if (d.getBody().isSetCommandRejected()) {
+      p.result.completeExceptionally(
+          new RejectedException(
+              d.getBody().getCommandRejected().getCode(),
+              d.getBody().getCommandRejected().getReason()));
+    } else {
+      p.result.complete(d);
+    }
+  }
+
+  /**
+   * The bridge's answer to a command. Accepted is not the confirmation (the delta is); refused with
+   * a code other than {@code UNAVAILABLE} or {@code RATE_LIMITED} fails it for good (a refusal
+   * without an error counts as {@code INTERNAL}); those two leave it to be sent again when due.
+   */
+  void onSendResult(SendResult r) {
+    PendingSend p = sends.get(r.getClientId());
+    if (p == null || r.isAccepted()) {
+      return;
+    }
+    ErrorCode code = r.isSetError() ? r.getError().getCode() : ErrorCode.INTERNAL;
+    if (!retryable(code)) {
+      sends.remove(r.getClientId());
+      p.result.completeExceptionally(
+          new RejectedException(code, r.isSetError() ? r.getError().getMessage() : "refused"));
+    }
+  }
+
+  /**
+   * An error naming a pending command's client id: fails it for good unless the code says to retry.
+   * Returns false when the error settles nothing (no such command, or a retryable code).
+   */
+  boolean onError(Error e) {
+    PendingSend p = e.isSetClientId() ? sends.get(e.getClientId()) : null;
+    if (p == null || retryable(e.getCode())) {
+      return false;
+    }
+    sends.remove(e.getClientId());
+    p.result.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
+    return true;
+  }
+
+  static boolean retryable(ErrorCode code) {
+    return code == ErrorCode.UNAVAILABLE || code == ErrorCode.RATE_LIMITED;
+  }
+
+  /** The client id a delta confirms: set only in the acting user's own deltas. */
+  static String clientIdOf(Delta d) {
+    return switch (d.getBody().getSetField()) {
+      case NEW_MESSAGE -> d.getBody().getNewMessage().getClientId();
+      case THREAD_CREATED -> d.getBody().getThreadCreated().getClientId();
+      case PARTICIPANTS_CHANGED -> d.getBody().getParticipantsChanged().getClientId();
+      case READ_RECEIPT -> d.getBody().getReadReceipt().getClientId();
+      case COMMAND_REJECTED -> d.getBody().getCommandRejected().getClientId();
+    };
+  }
+}

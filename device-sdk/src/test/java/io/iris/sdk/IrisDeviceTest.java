@@ -1,0 +1,42 @@
+package io.iris.sdk;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+/** What other modules rely on without a broker: building, naming, the resume seq, closing. */
+class IrisDeviceTest {
+  private static IrisDevice.Builder builder() {
+    return IrisDevice.builder().user(7).device("phone").token("secret");
+  }
+
+  @Test
+  void shouldNameUserDeviceAndServerButNeverTheTokenInToString() {
+    try (IrisDevice d = builder().serverUris("tcp://a:1883", "tcp://b:1883").build()) {
+      assertEquals("IrisDevice[7/phone tcp://a:1883]", d.toString());
+      // As DeviceSyncIT reads it back.
+      assertArrayEquals(
+          new String[] {"7", "phone"}, d.toString().replaceAll(".*\\[(\\S+) .*", "$1").split("/"));
+    }
+  }
+
+  @Test
+  void shouldRefuseToBuildWithoutUserDeviceOrToken() {
+    assertThrows(IllegalArgumentException.class, () -> builder().user(0).build());
+    assertThrows(IllegalArgumentException.class, () -> builder().device(null).build());
+    assertThrows(IllegalArgumentException.class, () -> builder().token(null).build());
+  }
+
+  @Test
+  void shouldResumeFromTheGivenLastSeqBeforeConnectingAndAfterClosing() {
+    IrisDevice d = builder().lastSeq(41).build();
+    assertEquals(41, d.lastSeq());
+    assertFalse(d.isConnected());
+    d.close();
+    d.close(); // a second close does nothing
+    assertEquals(41, d.lastSeq());
+  }
+}
