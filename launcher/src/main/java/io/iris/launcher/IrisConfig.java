@@ -315,7 +315,9 @@ public final class IrisConfig extends AbstractConfig {
     return getPassword(MYSQL_PASSWORD_CONFIG);
   }
 
-  /** The documentation of every key, as a table for the README and {@code iris config}. */
+  /**
+   * The documentation of every key, as a table for docs/configuration.md and {@code iris config}.
+   */
   public static String describe() {
     StringBuilder b = new StringBuilder();
     b.append("| key | environment | default | description |\n|---|---|---|---|\n");

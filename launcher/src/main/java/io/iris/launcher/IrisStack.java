@@ -422,7 +422,10 @@ public final class IrisStack implements AutoCloseable {
                   ? ""
                   : "; existing " + String.join(", ", report.existing())));
       for (String diff : report.differences()) {
-        progress.accept("  warning: topic " + diff + " (left unchanged; see README, Operations)");
+        progress.accept(
+            "  warning: topic "
+                + diff
+                + " (left unchanged; see docs/topics-and-storage.md, Topics)");
         log.warn("Topic differs from configuration: {}", diff);
       }
     } catch (TimeoutException e) {

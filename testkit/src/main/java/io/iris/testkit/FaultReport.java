@@ -9,7 +9,7 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * The fault, fuzz and attack tests each add one row of what they did and found to {@code
- * target/fault-report.md}, so that a test run leaves the table the README shows.
+ * target/fault-report.md}, so that a test run leaves the table docs/reliability.md shows.
  */
 public final class FaultReport {
   public static final Path FILE = Path.of("target", "fault-report.md");

@@ -145,7 +145,8 @@ public final class Resink {
         "resink: running. Follow it with `iris kafka kafka-consumer-groups --describe --group"
             + " connect-"
             + CONNECTOR
-            + "` (lag falls to 0)"
+            + "` (lag falls to 1 per partition: the last offset is a transaction marker the sink"
+            + " never consumes)"
             + (lost > 0 ? "; " + lost + " records older than the log's retention are gone" : ""));
   }
 
