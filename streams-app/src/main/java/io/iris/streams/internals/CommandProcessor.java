@@ -142,7 +142,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     headers.add(DeadLetters.REASON, bytes(why.name()));
     headers.add(DeadLetters.MESSAGE, bytes(message));
     headers.add(DeadLetters.REJECTED_BY, bytes("streams-app"));
-    headers.add(DeadLetters.REJECTED_AT, bytes(Long.toString(System.currentTimeMillis())));
+    headers.add(DeadLetters.REJECTED_AT, bytes(Long.toString(context.currentSystemTimeMs())));
     // A command that came the unkeyed way already names its place in iris.commands.
     context
         .recordMetadata()
