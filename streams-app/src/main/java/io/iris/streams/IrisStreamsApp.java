@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * beyond that the client shuts down so that an operator sees it instead of a thread failing in a
  * loop.
  *
- * <p>A host process learns that the app died from {@link #failed()}.
+ * <p>A host process learns that the app died from {@link #failed()}; {@link IrisStreamsMain} exits
+ * non-zero on it.
  */
 public final class IrisStreamsApp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IrisStreamsApp.class);
