@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeout;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.embedded.Ports;
@@ -67,9 +68,7 @@ class IrisStreamsAppTest {
     assertTrue(
         e.getMessage().startsWith("streams app did not reach RUNNING within"), e.getMessage());
     assertThrows(IllegalStateException.class, () -> app.start(Duration.ofMillis(500)));
-    long t0 = System.nanoTime();
-    app.close(Duration.ofSeconds(2));
-    assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded by the timeout");
+    assertTimeout(Duration.ofSeconds(10), () -> app.close(Duration.ofSeconds(2)));
     assertEquals(KafkaStreams.State.NOT_RUNNING, app.state());
     assertFalse(app.failed().isDone());
   }

@@ -146,7 +146,7 @@ class CommandProcessorTest {
     assertEquals(c.getThreadId(), d.getThreadId());
     assertEquals(c.getClientId(), d.getBody().getCommandRejected().getClientId());
     assertEquals(code, d.getBody().getCommandRejected().getCode());
-    assertTrue(out.headers().toArray().length == 0);
+    assertEquals(0, out.headers().toArray().length);
   }
 
   // ----- applying ------------------------------------------------------------------------------
