@@ -54,6 +54,17 @@ final class StreamsCommand implements Callable<Integer> {
               + "; state in "
               + stateDir);
       app.start(Duration.ofSeconds(120));
+      // A client that went to ERROR does not come back: leave with a status a supervisor sees
+      // (systemd, Kubernetes) instead of staying alive and doing nothing.
+      app.failed()
+          .thenAccept(
+              state -> {
+                System.err.println(
+                    "iris: the streams app went to "
+                        + state
+                        + " and will not recover; exiting with status 1 (the log file says why)");
+                System.exit(1);
+              });
       int port = opsPort >= 0 ? opsPort : config.getInt(IrisConfig.OPS_PORT_CONFIG) + 1;
       if (port > 0) {
         var registry =
