@@ -1,14 +1,15 @@
 package io.iris.streams;
 
+import io.iris.streams.internals.ThreadReplacements;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.Metric;
@@ -31,16 +32,25 @@ import org.slf4j.LoggerFactory;
  * aborted transaction, up to {@value #MAX_REPLACEMENTS} times in {@link #REPLACEMENT_WINDOW};
  * beyond that the client shuts down so that an operator sees it instead of a thread failing in a
  * loop.
+ *
+ * <p>A host process learns that the app died from {@link #failed()}; {@link IrisStreamsMain} exits
+ * non-zero on it.
  */
 public final class IrisStreamsApp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IrisStreamsApp.class);
   static final int MAX_REPLACEMENTS = 5;
   static final Duration REPLACEMENT_WINDOW = Duration.ofMinutes(10);
 
+  /** How long {@link #close()} waits for the app to commit and leave the group. */
+  public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
   private final StreamsAppConfig config;
   private final String bootstrapServers;
   private final Path stateDir;
-  private final Deque<Long> replacements = new ArrayDeque<>();
+  private final ThreadReplacements replacements =
+      new ThreadReplacements(MAX_REPLACEMENTS, REPLACEMENT_WINDOW);
+  private final CompletableFuture<KafkaStreams.State> failed = new CompletableFuture<>();
+  private final AtomicBoolean failureSeen = new AtomicBoolean();
   private KafkaStreams streams;
 
   public IrisStreamsApp(StreamsAppConfig config, String bootstrapServers, Path stateDir) {
@@ -86,25 +96,35 @@ public final class IrisStreamsApp implements AutoCloseable {
     return p;
   }
 
-  /** Starts processing and waits until the app is RUNNING (or fails). */
+  /**
+   * Starts processing and waits until the app is RUNNING.
+   *
+   * @throws IllegalStateException if it is started already (and not closed since); or if it did not
+   *     reach RUNNING within {@code timeout}, or failed first (see {@link #failed()}): {@link
+   *     #close()} it then, this method does not
+   */
   public synchronized void start(Duration timeout) {
     if (streams != null) {
       throw new IllegalStateException("already started");
     }
     KafkaStreams s = new KafkaStreams(IrisTopology.build(config), streamsProperties());
-    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch runningOrFailed = new CountDownLatch(1);
+    // Called on Kafka Streams' threads, close() included: it must not take this object's lock.
     s.setStateListener(
         (newState, oldState) -> {
           log.info("Streams app state {} -> {}", oldState, newState);
           if (newState == KafkaStreams.State.RUNNING) {
-            running.countDown();
+            runningOrFailed.countDown();
+          } else if (isFailure(newState)) {
+            fail(newState);
+            runningOrFailed.countDown();
           }
         });
     s.setUncaughtExceptionHandler(this::onUncaught);
     s.start();
     streams = s;
     try {
-      if (!running.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      if (!runningOrFailed.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         throw new IllegalStateException(
             "streams app did not reach RUNNING within " + timeout + " (state " + s.state() + ")");
       }
@@ -112,20 +132,60 @@ public final class IrisStreamsApp implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting the streams app", e);
     }
+    if (isFailure(s.state())) {
+      throw new IllegalStateException(
+          "streams app failed while starting (state "
+              + s.state()
+              + "); the errors logged before say why");
+    }
   }
 
-  private synchronized StreamThreadExceptionResponse onUncaught(Throwable e) {
-    long now = System.currentTimeMillis();
-    replacements.addLast(now);
-    while (!replacements.isEmpty()
-        && replacements.peekFirst() < now - REPLACEMENT_WINDOW.toMillis()) {
-      replacements.removeFirst();
+  private static boolean isFailure(KafkaStreams.State state) {
+    return state == KafkaStreams.State.PENDING_ERROR || state == KafkaStreams.State.ERROR;
+  }
+
+  /**
+   * Completes {@link #failed} once, on a thread of its own: the caller is a Kafka Streams thread,
+   * which a dependent stage must not block, and which cannot close the client it runs in.
+   */
+  void fail(KafkaStreams.State state) {
+    if (failureSeen.compareAndSet(false, true)) {
+      Thread t = new Thread(() -> failed.complete(state), "iris-streams-failed");
+      t.setDaemon(true);
+      t.start();
     }
-    if (replacements.size() > MAX_REPLACEMENTS) {
+  }
+
+  /**
+   * Completes when this app's Kafka Streams client fails, with the state it failed into: {@link
+   * KafkaStreams.State#PENDING_ERROR} or {@link KafkaStreams.State#ERROR}, whichever comes first.
+   * That happens when the uncaught-exception handler gives up replacing failed stream threads and
+   * shuts the client down (see the class comment), or when Kafka Streams moves the client to ERROR
+   * itself. A failed client processes nothing more and never recovers: the host is to {@link
+   * #close()} this app and exit, or restart it, or report itself unhealthy.
+   *
+   * <ul>
+   *   <li>It does not complete when the app stops because {@link #close()} was called, nor before
+   *       {@link #start}: wait for it together with your own stop signal.
+   *   <li>It completes at most once, never exceptionally, and stays completed. It belongs to this
+   *       object, not to one run: after a failure, a new {@link #start} does not reset it.
+   *   <li>It is completed on a thread of its own, never on a Kafka Streams thread, so dependent
+   *       stages may block and may call {@link #close()}.
+   *   <li>Each call returns a new copy: a caller that completes or cancels its copy changes nothing
+   *       for the app or for other callers.
+   * </ul>
+   */
+  public CompletableFuture<KafkaStreams.State> failed() {
+    return failed.copy();
+  }
+
+  // Not synchronized on this object: close() holds that lock while it waits for stream threads.
+  private StreamThreadExceptionResponse onUncaught(Throwable e) {
+    if (!replacements.replaceAfterFailureAt(System.currentTimeMillis())) {
       log.error(
           "Stream thread failed {} times in {}; shutting the streams app down. Fix the cause"
               + " (see the exceptions above) and restart; processing resumes from the last commit.",
-          replacements.size(),
+          replacements.recentFailures(),
           REPLACEMENT_WINDOW,
           e);
       return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -173,9 +233,21 @@ public final class IrisStreamsApp implements AutoCloseable {
     return streams == null ? KafkaStreams.State.NOT_RUNNING : streams.state();
   }
 
-  /** Stops processing, committing what was processed, and leaves the group; idempotent. */
+  /**
+   * Stops processing, committing what was processed, and leaves the group, waiting at most {@link
+   * #DEFAULT_CLOSE_TIMEOUT}; idempotent.
+   */
   @Override
-  public synchronized void close() {
+  public void close() {
+    close(DEFAULT_CLOSE_TIMEOUT);
+  }
+
+  /**
+   * Stops processing, committing what was processed, and leaves the group, waiting at most {@code
+   * timeout} for it (a warning is logged beyond); idempotent. Do not call it from a Kafka Streams
+   * thread (a state listener, a processor).
+   */
+  public synchronized void close(Duration timeout) {
     if (streams == null) {
       return;
     }
@@ -183,9 +255,9 @@ public final class IrisStreamsApp implements AutoCloseable {
     // session timeout (Kafka Streams stays in the group on close by default).
     CloseOptions options =
         CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(Duration.ofSeconds(30));
+            .withTimeout(timeout);
     if (!streams.close(options)) {
-      log.warn("Streams app did not stop within 30 s");
+      log.warn("Streams app did not stop within {}", timeout);
     }
     streams = null;
   }

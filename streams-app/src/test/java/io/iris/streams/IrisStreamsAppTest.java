@@ -1,0 +1,75 @@
+package io.iris.streams;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeout;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.embedded.Ports;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a host can rely on without a broker; the failure of a real client is IrisStreamsMainIT's.
+ */
+class IrisStreamsAppTest {
+  @TempDir Path dir;
+
+  IrisStreamsApp app() {
+    return new IrisStreamsApp(
+        new StreamsAppConfig(new HashMap<>()), "127.0.0.1:" + Ports.freePort(), dir);
+  }
+
+  @Test
+  void shouldNotReportAFailureBeforeOne() {
+    IrisStreamsApp app = app();
+    assertFalse(app.failed().isDone());
+    assertEquals(KafkaStreams.State.NOT_RUNNING, app.state());
+    app.close(); // before start: nothing to do
+    assertFalse(app.failed().isDone(), "a close is not a failure");
+  }
+
+  @Test
+  void shouldReportTheFirstFailingStateOnceOnAThreadOfItsOwn() throws Exception {
+    IrisStreamsApp app = app();
+    CompletableFuture<String> completedOn =
+        app.failed().thenApply(s -> s + " on " + Thread.currentThread().getName());
+    app.fail(KafkaStreams.State.PENDING_ERROR);
+    app.fail(KafkaStreams.State.ERROR);
+    assertEquals("PENDING_ERROR on iris-streams-failed", completedOn.get(10, TimeUnit.SECONDS));
+    assertEquals(KafkaStreams.State.PENDING_ERROR, app.failed().get(10, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void shouldHandEachCallerACopyThatOnlyTheCallerCanComplete() throws Exception {
+    IrisStreamsApp app = app();
+    CompletableFuture<KafkaStreams.State> mine = app.failed();
+    mine.complete(KafkaStreams.State.RUNNING);
+    mine.cancel(true);
+    assertFalse(app.failed().isDone());
+    app.fail(KafkaStreams.State.ERROR);
+    assertEquals(KafkaStreams.State.ERROR, app.failed().get(10, TimeUnit.SECONDS));
+    assertNotEquals(KafkaStreams.State.ERROR, mine.getNow(null));
+  }
+
+  @Test
+  void shouldGiveUpStartingAfterTheTimeoutAndCloseWithinItsOwn() {
+    IrisStreamsApp app = app();
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> app.start(Duration.ofMillis(500)));
+    assertTrue(
+        e.getMessage().startsWith("streams app did not reach RUNNING within"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> app.start(Duration.ofMillis(500)));
+    assertTimeout(Duration.ofSeconds(10), () -> app.close(Duration.ofSeconds(2)));
+    assertEquals(KafkaStreams.State.NOT_RUNNING, app.state());
+    assertFalse(app.failed().isDone());
+  }
+}

@@ -1,0 +1,350 @@
+package io.iris.streams.internals;
+
+import static io.iris.streams.internals.MockContexts.attach;
+import static io.iris.streams.internals.MockContexts.header;
+import static io.iris.streams.internals.MockContexts.threadKey;
+import static io.iris.streams.internals.MockContexts.total;
+import static io.iris.streams.internals.MockContexts.utf8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ThreadState;
+import io.iris.protocol.thrift.Typing;
+import io.iris.topics.DeadLetters;
+import io.iris.topics.serde.ThriftSerde;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link CommandProcessor} alone, on a mock context with in-memory stores. */
+class CommandProcessorTest {
+  static final Duration WINDOW = Duration.ofMinutes(10);
+  static final long TS = 1_800_000_000_000L;
+  static final long SYSTEM_NOW = 1_900_000_000_000L;
+  static final String GROUP = "stream-iris-commands-metrics";
+
+  final MockProcessorContext<Long, Routed> context = new MockProcessorContext<>();
+  KeyValueStore<Long, ThreadState> threads;
+  WindowStore<String, Long> dedup;
+  CommandProcessor processor;
+  int clientIds;
+
+  @BeforeEach
+  void setUp() {
+    threads =
+        attach(
+            context,
+            Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore("threads"),
+                Serdes.Long(),
+                new ThriftSerde<>(ThreadState::new)));
+    dedup =
+        attach(
+            context,
+            Stores.windowStoreBuilder(
+                Stores.inMemoryWindowStore("dedup", WINDOW.multipliedBy(2), WINDOW, false),
+                Serdes.String(),
+                Serdes.Long()));
+    processor =
+        new CommandProcessor(new CommandProcessor.Rules(100, 5, WINDOW, 1024), "threads", "dedup");
+    processor.init(context);
+    context.setRecordMetadata("iris.commands", 3, 42);
+    context.setCurrentSystemTimeMs(SYSTEM_NOW);
+  }
+
+  // ----- helpers -------------------------------------------------------------------------------
+
+  ClientCommand command(long sender, long thread, CommandBody body) {
+    return new ClientCommand(sender, "dev-" + sender, "c" + (++clientIds), thread, TS, body);
+  }
+
+  static CommandBody say(String text) {
+    return CommandBody.sendMessage(new SendMessage(text));
+  }
+
+  static Record<byte[], byte[]> record(ClientCommand c, long ts) {
+    return new Record<>(threadKey(c.getThreadId()), FrameCodec.defaults().encode(c), ts);
+  }
+
+  List<Record<Long, Routed>> process(Record<byte[], byte[]> record) {
+    context.resetForwards();
+    processor.process(record);
+    return MockContexts.forwarded(context);
+  }
+
+  /** Thread 100 of user 1 with users 2 and 3, as restored from the changelog. */
+  ThreadState thread100() {
+    ThreadState s =
+        new ThreadState(
+                100, 1, List.of(1L, 2L, 3L), 4L, TS - 1000, TS - 1000, "c0", new HashMap<>())
+            .setName("t");
+    threads.put(100L, s);
+    return s;
+  }
+
+  List<Long> dedupTimes(String key) {
+    List<Long> times = new ArrayList<>();
+    try (WindowStoreIterator<Long> it = dedup.fetch(key, 0, Long.MAX_VALUE)) {
+      it.forEachRemaining(kv -> times.add(kv.key));
+    }
+    return times;
+  }
+
+  static Delta userDelta(Record<Long, Routed> r) {
+    Routed.UserDelta d = assertInstanceOf(Routed.UserDelta.class, r.value());
+    assertEquals(d.draft().getUserId(), r.key(), "a delta is keyed by its user");
+    return d.draft();
+  }
+
+  /** Asserts the dead letter of {@code in}: as received, with the reason in headers. */
+  Headers assertDeadLetter(Record<Long, Routed> out, Record<byte[], byte[]> in, String reason) {
+    assertNull(out.key());
+    Routed.DeadLetter d = assertInstanceOf(Routed.DeadLetter.class, out.value());
+    assertArrayEquals(in.key(), d.key(), "key kept byte for byte");
+    assertArrayEquals(in.value(), d.value(), "value kept byte for byte");
+    assertEquals(in.timestamp(), out.timestamp());
+    Headers h = out.headers();
+    assertEquals(reason, header(h, DeadLetters.REASON));
+    assertEquals("streams-app", header(h, DeadLetters.REJECTED_BY));
+    assertEquals(Long.toString(SYSTEM_NOW), header(h, DeadLetters.REJECTED_AT));
+    return h;
+  }
+
+  void assertOnlyDeadLetter(Record<byte[], byte[]> in, String reason) {
+    List<Record<Long, Routed>> out = process(in);
+    assertEquals(1, out.size(), "nobody to tell: " + out);
+    assertDeadLetter(out.get(0), in, reason);
+  }
+
+  void assertToldSender(Record<Long, Routed> out, ClientCommand c, ErrorCode code) {
+    Delta d = userDelta(out);
+    assertEquals(c.getSenderUserId(), d.getUserId());
+    assertEquals(c.getThreadId(), d.getThreadId());
+    assertEquals(c.getClientId(), d.getBody().getCommandRejected().getClientId());
+    assertEquals(code, d.getBody().getCommandRejected().getCode());
+    assertEquals(0, out.headers().toArray().length);
+  }
+
+  // ----- applying ------------------------------------------------------------------------------
+
+  @Test
+  void shouldForwardOneDraftPerMemberKeyedByUserAtTheRecordsTime() {
+    thread100();
+    ClientCommand c = command(2, 100, say("hello"));
+    List<Record<Long, Routed>> out = process(record(c, TS));
+    assertEquals(List.of(1L, 2L, 3L), out.stream().map(Record::key).toList());
+    for (Record<Long, Routed> r : out) {
+      Delta d = userDelta(r);
+      assertEquals(TS, r.timestamp());
+      assertEquals(0, r.headers().toArray().length);
+      assertEquals(5, d.getBody().getNewMessage().getMessageId());
+      assertEquals(0, d.getSeq(), "the seq is assigned downstream");
+    }
+    assertTrue(context.forwarded().stream().allMatch(f -> f.childName().isEmpty()));
+    assertEquals(1, total(context, GROUP, "applied"));
+  }
+
+  @Test
+  void shouldStoreTheNewThreadStateAndRememberTheCommandAtTheRecordsTime() {
+    ClientCommand c =
+        command(1, 100, CommandBody.createThread(new CreateThread(List.of(2L)).setName("t")));
+    process(record(c, TS));
+    assertEquals(List.of(1L, 2L), threads.get(100L).getParticipantUserIds());
+    assertEquals(List.of(TS), dedupTimes("1/dev-1/c1"));
+    process(record(command(2, 100, say("x")), TS + 5));
+    assertEquals(1, threads.get(100L).getLastMessageId());
+    assertEquals(List.of(TS + 5), dedupTimes("2/dev-2/c2"));
+  }
+
+  @Test
+  void shouldAcceptTextFramesOnTheKeyedPathToo() {
+    thread100();
+    ClientCommand c = command(1, 100, say("typed by hand"));
+    byte[] text = utf8(FrameCodec.defaults().encodeText(c));
+    assertEquals(3, process(new Record<>(threadKey(100), text, TS)).size());
+  }
+
+  // ----- resends -------------------------------------------------------------------------------
+
+  @Test
+  void shouldApplyAResendOnceWithinTheWindow() {
+    thread100();
+    Record<byte[], byte[]> r = record(command(1, 100, say("once")), TS);
+    assertEquals(3, process(r).size());
+    assertTrue(process(r).isEmpty());
+    assertTrue(process(r.withTimestamp(TS + WINDOW.toMillis())).isEmpty());
+    assertEquals(2, total(context, GROUP, "duplicates"));
+    assertEquals(1, total(context, GROUP, "applied"));
+    assertEquals(5, threads.get(100L).getLastMessageId());
+  }
+
+  @Test
+  void shouldApplyAResendAgainOutsideTheWindow() {
+    thread100();
+    Record<byte[], byte[]> r = record(command(1, 100, say("twice")), TS);
+    process(r);
+    assertEquals(3, process(r.withTimestamp(TS + WINDOW.toMillis() + 1)).size());
+    assertEquals(6, threads.get(100L).getLastMessageId());
+    assertEquals(0, total(context, GROUP, "duplicates"));
+  }
+
+  @Test
+  void shouldNotRememberARejectedCommand() {
+    Record<byte[], byte[]> r = record(command(1, 100, say("too early")), TS);
+    assertEquals(2, process(r).size());
+    thread100();
+    assertEquals(3, process(r.withTimestamp(TS + 1)).size(), "the resend is applied");
+  }
+
+  @Test
+  void shouldDropTypingWithoutOutputOrState() {
+    thread100();
+    ClientCommand c = command(1, 100, CommandBody.typing(new Typing(true)));
+    assertTrue(process(record(c, TS)).isEmpty());
+    assertTrue(dedupTimes(ThreadRules.dedupKey(c)).isEmpty());
+    assertEquals(1, total(context, GROUP, "typing-dropped"));
+  }
+
+  // ----- rejections ----------------------------------------------------------------------------
+
+  @Test
+  void shouldRejectSendFromNonMember() {
+    ThreadState before = thread100();
+    ClientCommand c = command(7, 100, say("let me in"));
+    Record<byte[], byte[]> in = record(c, TS);
+    List<Record<Long, Routed>> out = process(in);
+    assertEquals(2, out.size());
+    Headers h = assertDeadLetter(out.get(0), in, "NOT_A_MEMBER");
+    assertEquals("user 7 is not a member of thread 100", header(h, DeadLetters.MESSAGE));
+    assertToldSender(out.get(1), c, ErrorCode.NOT_A_MEMBER);
+    assertEquals(TS, out.get(1).timestamp());
+    assertEquals(before, threads.get(100L), "nothing changed");
+    assertEquals(1, total(context, GROUP, "rejected-not-a-member"));
+    assertEquals(0, total(context, GROUP, "applied"));
+  }
+
+  @Test
+  void shouldRejectSendToUnknownThread() {
+    ClientCommand c = command(1, 999, say("into the void"));
+    List<Record<Long, Routed>> out = process(record(c, TS));
+    assertDeadLetter(out.get(0), record(c, TS), "UNKNOWN_THREAD");
+    assertToldSender(out.get(1), c, ErrorCode.UNKNOWN_THREAD);
+    assertNull(threads.get(999L));
+  }
+
+  @Test
+  void shouldNameTheRecordsPlaceInIrisCommandsInTheDeadLetter() {
+    Record<byte[], byte[]> in = record(command(1, 999, say("x")), TS);
+    Headers h = assertDeadLetter(process(in).get(0), in, "UNKNOWN_THREAD");
+    assertEquals("iris.commands", header(h, DeadLetters.SOURCE_TOPIC));
+    assertEquals("3", header(h, DeadLetters.SOURCE_PARTITION));
+    assertEquals("42", header(h, DeadLetters.SOURCE_OFFSET));
+  }
+
+  @Test
+  void shouldKeepTheRecordsHeadersAndThePlaceNamedUpstream() {
+    // What KeyByThread writes for a record that came unkeyed, through the repartition topic.
+    Headers upstream = new RecordHeaders();
+    upstream.add("trace", utf8("abc"));
+    upstream.add(DeadLetters.SOURCE_TOPIC, utf8("iris.commands"));
+    upstream.add(DeadLetters.SOURCE_PARTITION, utf8("0"));
+    upstream.add(DeadLetters.SOURCE_OFFSET, utf8("7"));
+    context.setRecordMetadata("iris-commands-by-thread-repartition", 1, 99);
+    Record<byte[], byte[]> in = record(command(1, 999, say("x")), TS).withHeaders(upstream);
+    Headers h = assertDeadLetter(process(in).get(0), in, "UNKNOWN_THREAD");
+    assertEquals("abc", header(h, "trace"));
+    assertEquals(8, h.toArray().length, "one header of each: " + Arrays.toString(h.toArray()));
+    assertEquals("iris.commands", header(h, DeadLetters.SOURCE_TOPIC));
+    assertEquals("7", header(h, DeadLetters.SOURCE_OFFSET));
+  }
+
+  @Test
+  void shouldRejectAMalformedKeyWithoutTellingAnyone() {
+    byte[] good = FrameCodec.defaults().encode(command(1, 100, say("x")));
+    assertOnlyDeadLetter(new Record<>(null, good, TS), "MALFORMED_KEY");
+    assertOnlyDeadLetter(new Record<>(new byte[] {1, 2}, good, TS), "MALFORMED_KEY");
+    assertEquals(2, total(context, GROUP, "rejected-malformed-key"));
+  }
+
+  @Test
+  void shouldRejectAValueThatDoesNotDecodeWithTheCodecsReason() {
+    byte[] good = FrameCodec.defaults().encode(command(1, 100, say("x")));
+    byte[] badVersion = good.clone();
+    badVersion[0] = 9;
+    byte[] huge = new byte[2000];
+    huge[0] = FrameCodec.VERSION_1;
+    assertOnlyDeadLetter(new Record<>(threadKey(100), null, TS), "EMPTY");
+    assertOnlyDeadLetter(new Record<>(threadKey(100), new byte[0], TS), "EMPTY");
+    assertOnlyDeadLetter(new Record<>(threadKey(100), badVersion, TS), "UNSUPPORTED_VERSION");
+    assertOnlyDeadLetter(new Record<>(threadKey(100), huge, TS), "TOO_LARGE");
+    assertOnlyDeadLetter(
+        new Record<>(threadKey(100), Arrays.copyOf(good, good.length - 3), TS), "MALFORMED");
+    assertEquals(2, total(context, GROUP, "rejected-empty"));
+    assertEquals(1, total(context, GROUP, "rejected-unsupported-version"));
+    assertEquals(1, total(context, GROUP, "rejected-too-large"));
+    assertEquals(1, total(context, GROUP, "rejected-malformed"));
+  }
+
+  @Test
+  void shouldRejectAnInvalidEnvelopeAndTellTheSenderOnlyWhenTheirIdsAreValid() {
+    ClientCommand otherThread = command(1, 100, say("x"));
+    Record<byte[], byte[]> in = record(otherThread, TS).withKey(threadKey(101));
+    List<Record<Long, Routed>> out = process(in);
+    Headers h = assertDeadLetter(out.get(0), in, "INVALID_COMMAND");
+    assertEquals("threadId 100 differs from the record key 101", header(h, DeadLetters.MESSAGE));
+    assertToldSender(out.get(1), otherThread, ErrorCode.INVALID_ARGUMENT);
+
+    assertOnlyDeadLetter(record(command(1, 100, say("x")).setClientId(" "), TS), "INVALID_COMMAND");
+    assertEquals(2, total(context, GROUP, "rejected-invalid-command"));
+  }
+
+  @Test
+  void shouldSayWhyInTheRejectionItSendsTheSender() {
+    thread100();
+    ClientCommand c = command(1, 100, say("é".repeat(51)));
+    List<Record<Long, Routed>> out = process(record(c, TS));
+    assertToldSender(out.get(1), c, ErrorCode.MESSAGE_TOO_LARGE);
+    assertEquals(
+        "message text is 102 bytes, the limit is 100",
+        userDelta(out.get(1)).getBody().getCommandRejected().getReason());
+  }
+
+  // ----- life cycle ----------------------------------------------------------------------------
+
+  @Test
+  void shouldRegisterASensorPerRejectionAndRemoveThemAllOnClose() {
+    for (Rejection r : Rejection.values()) {
+      assertEquals(0, total(context, GROUP, r.metricName()));
+      assertTrue(
+          context.metrics().metrics().keySet().stream()
+              .anyMatch(n -> n.name().equals(r.metricName() + "-total")),
+          r.metricName());
+    }
+    processor.close();
+    assertFalse(MockContexts.anyMetricIn(context, GROUP));
+  }
+}
