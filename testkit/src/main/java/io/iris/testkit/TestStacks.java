@@ -217,4 +217,21 @@ public final class TestStacks {
       admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(end))).all().get();
     }
   }
+
+  /**
+   * A second, bridge-only process beside {@code shared} (as {@code iris bridge} runs it): same
+   * Kafka and MySQL, its own MQTT port, no streams app, no Connect. The caller closes it.
+   */
+  public static IrisStack bridgeBeside(IrisStack shared, Path dir) {
+    Map<String, Object> c = IrisConfig.onFreePorts(dir);
+    c.put(IrisConfig.KAFKA_BOOTSTRAP_CONFIG, shared.bootstrapServers());
+    c.put(IrisConfig.MYSQL_URL_CONFIG, shared.jdbcUrl());
+    c.put(IrisConfig.MYSQL_USER_CONFIG, "root");
+    c.put(IrisConfig.RUN_STREAMS_CONFIG, false);
+    c.put(IrisConfig.RUN_CONNECT_CONFIG, false);
+    IrisStack b = new IrisStack(new IrisConfig(c));
+    b.preflight();
+    b.start(line -> {});
+    return b;
+  }
 }

@@ -189,7 +189,9 @@ public final class CatchUp implements AutoCloseable {
     long to = r.getToSeq() > 0 ? r.getToSeq() : 0;
     int max = clamp(r.getMaxDeltas(), 1, settings.maxDeltasPerAnswer());
     long head = logs.head(user);
-    if (head < 0 && history != null) {
+    if (head >= 0 && !logs.headExact(user)) {
+      head = trueHead(user, head);
+    } else if (head < 0 && history != null) {
       head = history.maxSeq(user); // not seen by this bridge yet: what storage holds
     }
     if (head >= 0 && after >= head || (to > 0 && to <= after)) {
@@ -221,6 +223,68 @@ public final class CatchUp implements AutoCloseable {
     count("sync-storage", 1);
     count("deltas-storage", out.size());
     return batch(out, Math.max(head, last(out)), CatchUpTier.STORAGE);
+  }
+
+  /**
+   * The user's true head when this bridge only knows a lower bound (bookmarks restored after a
+   * restart; the deltas after the last bookmark were read by an earlier incarnation and lie before
+   * where the push path resumed): reads the user's partition from the last bookmark to its end,
+   * else asks storage. Never answers with a head it is not sure of.
+   *
+   * @throws IllegalStateException when neither can tell in time (the device is answered UNAVAILABLE
+   *     and asks again)
+   */
+  private long trueHead(long user, long lowerBound) throws SQLException {
+    UserLogs.Bookmark last = logs.bookmarkAtOrBefore(user, Long.MAX_VALUE);
+    long found = last == null ? -1 : headFromLog(user, last);
+    if (found < 0 && history != null) {
+      found = history.maxSeq(user); // the log no longer holds the bookmark: storage does
+    }
+    if (found < 0) {
+      throw new IllegalStateException(
+          "the head of user " + user + " is unknown here (restored bookmark " + lowerBound + ")");
+    }
+    long head = Math.max(lowerBound, found);
+    logs.confirmHead(user, head);
+    count("head-confirmed", 1);
+    return head;
+  }
+
+  /**
+   * The highest seq of {@code user} from bookmark {@code b} to the end of its partition, or -1 when
+   * the log no longer holds the bookmark or the end was not reached within 10 s.
+   */
+  private long headFromLog(long user, UserLogs.Bookmark b) {
+    KafkaConsumer<Long, byte[]> c = readers.computeIfAbsent(Thread.currentThread(), t -> reader());
+    TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
+    List<TopicPartition> tps = List.of(tp);
+    c.assign(tps);
+    if (b.offset() < c.beginningOffsets(tps).get(tp)) {
+      return -1;
+    }
+    long end = c.endOffsets(tps).get(tp); // read_committed: the last stable offset
+    c.seek(tp, b.offset());
+    long head = b.seq();
+    long read = 0;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (c.position(tp) < end) {
+      if (System.nanoTime() > deadline) {
+        count("log-records-read", read);
+        return -1;
+      }
+      for (ConsumerRecord<Long, byte[]> rec : c.poll(Duration.ofMillis(200))) {
+        read++;
+        if (rec.key() != null && rec.key() == user) {
+          try {
+            head = Math.max(head, codec.decode(rec.value(), Delta::new).getSeq());
+          } catch (FrameException e) {
+            // not a delta: skipped, as the push path does
+          }
+        }
+      }
+    }
+    count("log-records-read", read);
+    return head;
   }
 
   private static long last(List<Delta> out) {

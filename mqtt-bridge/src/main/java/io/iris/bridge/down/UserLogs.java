@@ -15,7 +15,12 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>tier 1: the newest {@code recentPerUser} deltas of up to {@code maxUsers} users (least
  *       recently written users drop theirs first), as the frames read from the log;
- *   <li>the head: the highest seq seen;
+ *   <li>the head: the highest seq seen, and whether it is <em>exact</em>. A head learnt from a
+ *       delta read live is the user's true head (seqs are read in order). A head restored from
+ *       bookmarks is only a lower bound: the deltas after the last bookmark may lie before the
+ *       offset where the push path resumed, so this bridge never reads them. Whoever answers a sync
+ *       must then find the true head first ({@link #confirmHead}); answering from the lower bound
+ *       would tell a device it is current while it is not;
  *   <li>offset bookmarks for tier 2: a bookmark (seq, offset) at the first delta seen of a user and
  *       then every {@code bookmarkEvery} seqs, the newest {@code bookmarksPerUser} kept. Every seq
  *       after a bookmark sits at a higher offset of the same partition, so a range is read by
@@ -35,6 +40,7 @@ public final class UserLogs {
 
   private static final class User {
     long head = -1;
+    boolean exact;
     int partition = -1;
     // tier 1 ring
     long[] seqs;
@@ -92,6 +98,7 @@ public final class UserLogs {
         return; // replayed after a rebalance or restart: known already
       }
       u.head = Math.max(u.head, seq);
+      u.exact = true;
       if (recentPerUser > 0) {
         withRecent.put(userId, u);
         if (u.frames == null) {
@@ -154,6 +161,25 @@ public final class UserLogs {
     u.bmSeq = b.getSeqs().stream().mapToLong(Long::longValue).toArray();
     u.bmOffset = b.getOffsets().stream().mapToLong(Long::longValue).toArray();
     u.head = Math.max(u.head, last);
+  }
+
+  /**
+   * Whether {@link #head} is the user's true head: true once a delta of the user was read live,
+   * false when it only comes from restored bookmarks (or nothing is known).
+   */
+  public synchronized boolean headExact(long userId) {
+    User u = users.get(userId);
+    return u != null && u.exact;
+  }
+
+  /**
+   * Records the true head found by reading the log from the user's last bookmark to its end (or
+   * from storage): from now on the head is exact, and live deltas keep it so.
+   */
+  public synchronized void confirmHead(long userId, long seq) {
+    User u = users.computeIfAbsent(userId, k -> new User());
+    u.head = Math.max(u.head, seq);
+    u.exact = true;
   }
 
   /** The highest seq of the user seen here, -1 when none. */
