@@ -32,6 +32,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -68,15 +70,28 @@ public final class CatchUp implements AutoCloseable {
   public record Settings(
       int threads, int queue, int maxDeltasPerAnswer, long resnapshotAfterDeltas) {}
 
-  private final KafkaClients kafka;
+  /** The storage tier's deltas, as catch-up reads them ({@link DeltaHistory} in production). */
+  interface StoredDeltas {
+    List<Delta> range(long userId, long afterSeq, long toSeq, int limit) throws SQLException;
+
+    long maxSeq(long userId) throws SQLException;
+  }
+
+  /** Inbox snapshots, as catch-up takes them ({@link SnapshotService} in production). */
+  @FunctionalInterface
+  interface Snapshots {
+    Snapshot snapshot(long userId, int maxThreads, int messagesPerThread) throws SQLException;
+  }
+
+  private final Supplier<? extends Consumer<Long, byte[]>> newReader;
   private final UserLogs logs;
-  private final DeltaHistory history;
-  private final SnapshotService snapshots;
+  private final StoredDeltas history;
+  private final Snapshots snapshots;
   private final Settings settings;
   private final DeviceSender replier;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ThreadPoolExecutor pool;
-  private final Map<Thread, KafkaConsumer<Long, byte[]>> readers = new ConcurrentHashMap<>();
+  private final Map<Thread, Consumer<Long, byte[]>> readers = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
   public CatchUp(
@@ -86,7 +101,27 @@ public final class CatchUp implements AutoCloseable {
       SnapshotService snapshots,
       Settings settings,
       DeviceSender replier) {
-    this.kafka = kafka;
+    this(
+        logs,
+        history == null ? null : storedDeltas(history),
+        snapshots == null ? null : snapshots::snapshot,
+        settings,
+        replier,
+        () -> reader(kafka));
+  }
+
+  /**
+   * Catch-up over the given storage tier (either may be null: not available), reading tier 2
+   * through the consumers {@code newReader} makes (one per pool thread, on that thread).
+   */
+  CatchUp(
+      UserLogs logs,
+      StoredDeltas history,
+      Snapshots snapshots,
+      Settings settings,
+      DeviceSender replier,
+      Supplier<? extends Consumer<Long, byte[]>> newReader) {
+    this.newReader = newReader;
     this.logs = logs;
     this.history = history;
     this.snapshots = snapshots;
@@ -105,6 +140,21 @@ public final class CatchUp implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+  }
+
+  private static StoredDeltas storedDeltas(DeltaHistory history) {
+    return new StoredDeltas() {
+      @Override
+      public List<Delta> range(long userId, long afterSeq, long toSeq, int limit)
+          throws SQLException {
+        return history.range(userId, afterSeq, toSeq, limit);
+      }
+
+      @Override
+      public long maxSeq(long userId) throws SQLException {
+        return history.maxSeq(userId);
+      }
+    };
   }
 
   /** The counters that exist so far (for metrics). */
@@ -316,7 +366,8 @@ public final class CatchUp implements AutoCloseable {
    * no longer holds the bookmark's offset (retention passed it).
    */
   private List<Delta> readLog(long user, UserLogs.Bookmark b, long after, long to, int max) {
-    KafkaConsumer<Long, byte[]> c = readers.computeIfAbsent(Thread.currentThread(), t -> reader());
+    Consumer<Long, byte[]> c =
+        readers.computeIfAbsent(Thread.currentThread(), t -> newReader.get());
     TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
     List<TopicPartition> tps = List.of(tp);
     c.assign(tps);
@@ -364,7 +415,7 @@ public final class CatchUp implements AutoCloseable {
     return out;
   }
 
-  private KafkaConsumer<Long, byte[]> reader() {
+  private static KafkaConsumer<Long, byte[]> reader(KafkaClients kafka) {
     Properties p = kafka.properties();
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

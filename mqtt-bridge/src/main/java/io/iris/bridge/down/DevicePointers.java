@@ -9,7 +9,10 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -29,15 +32,29 @@ public final class DevicePointers implements AutoCloseable {
 
   private final Map<String, Long> acked = new ConcurrentHashMap<>();
   private final CompactedTopicView<String, DevicePointer> view;
-  private final KafkaProducer<String, DevicePointer> producer;
+  private final Producer<String, DevicePointer> producer;
 
   public DevicePointers(KafkaClients kafka) {
+    this(
+        onRecord ->
+            new CompactedTopicView<>(
+                kafka,
+                Topics.DEVICE_POINTERS.name(),
+                Topics.DEVICE_POINTERS.keySerde().deserializer(),
+                Topics.DEVICE_POINTERS.valueSerde().deserializer(),
+                onRecord),
+        newProducer(kafka));
+  }
+
+  /**
+   * Pointers followed through the view {@code views} makes for a callback, and written with {@code
+   * producer}.
+   */
+  DevicePointers(
+      Function<BiConsumer<String, DevicePointer>, CompactedTopicView<String, DevicePointer>> views,
+      Producer<String, DevicePointer> producer) {
     this.view =
-        new CompactedTopicView<>(
-            kafka,
-            Topics.DEVICE_POINTERS.name(),
-            Topics.DEVICE_POINTERS.keySerde().deserializer(),
-            Topics.DEVICE_POINTERS.valueSerde().deserializer(),
+        views.apply(
             (k, v) -> {
               if (v == null) {
                 acked.remove(k);
@@ -45,16 +62,19 @@ public final class DevicePointers implements AutoCloseable {
                 acked.merge(k, v.getAckedSeq(), Math::max);
               }
             });
+    this.producer = producer;
+  }
+
+  private static KafkaProducer<String, DevicePointer> newProducer(KafkaClients kafka) {
     Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-pointers");
-    this.producer =
-        new KafkaProducer<>(
-            p,
-            Topics.DEVICE_POINTERS.keySerde().serializer(),
-            Topics.DEVICE_POINTERS.valueSerde().serializer());
+    return new KafkaProducer<>(
+        p,
+        Topics.DEVICE_POINTERS.keySerde().serializer(),
+        Topics.DEVICE_POINTERS.valueSerde().serializer());
   }
 
   public void start(Duration timeout) {

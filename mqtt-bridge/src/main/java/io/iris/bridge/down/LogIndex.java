@@ -8,10 +8,13 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -29,22 +32,44 @@ import org.slf4j.LoggerFactory;
 public final class LogIndex implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LogIndex.class);
 
-  private final KafkaClients kafka;
-  private final KafkaProducer<Long, LogBookmarks> producer;
+  private final Producer<Long, LogBookmarks> producer;
+  private final Supplier<? extends Consumer<Long, LogBookmarks>> restoreConsumers;
 
   public LogIndex(KafkaClients kafka) {
-    this.kafka = kafka;
+    this(newProducer(kafka), () -> newRestoreConsumer(kafka));
+  }
+
+  /**
+   * An index written with {@code producer} and restored through the consumers {@code
+   * restoreConsumers} makes (one per restore, closed after it).
+   */
+  LogIndex(
+      Producer<Long, LogBookmarks> producer,
+      Supplier<? extends Consumer<Long, LogBookmarks>> restoreConsumers) {
+    this.producer = producer;
+    this.restoreConsumers = restoreConsumers;
+  }
+
+  private static KafkaProducer<Long, LogBookmarks> newProducer(KafkaClients kafka) {
     Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 20);
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-log-index");
-    producer =
-        new KafkaProducer<>(
-            p,
-            Topics.LOG_INDEX.keySerde().serializer(),
-            Topics.LOG_INDEX.valueSerde().serializer());
+    return new KafkaProducer<>(
+        p, Topics.LOG_INDEX.keySerde().serializer(), Topics.LOG_INDEX.valueSerde().serializer());
+  }
+
+  private static KafkaConsumer<Long, LogBookmarks> newRestoreConsumer(KafkaClients kafka) {
+    Properties p = kafka.properties();
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-bridge-log-index-restore");
+    return new KafkaConsumer<>(
+        p,
+        Topics.LOG_INDEX.keySerde().deserializer(),
+        Topics.LOG_INDEX.valueSerde().deserializer());
   }
 
   /** Persists a user's bookmarks (asynchronously). */
@@ -60,7 +85,7 @@ public final class LogIndex implements AutoCloseable {
 
   /** Reads the index partitions matching {@code logPartitions} to their end into {@code logs}. */
   public int restore(Collection<TopicPartition> logPartitions, UserLogs logs) {
-    return restore(kafka, logPartitions, logs);
+    return restore(restoreConsumers, logPartitions, logs);
   }
 
   /** The same, without a bridge: for tools that only read the index. */
@@ -72,6 +97,13 @@ public final class LogIndex implements AutoCloseable {
   /** The same, with the bridge's client settings. */
   public static int restore(
       KafkaClients kafka, Collection<TopicPartition> logPartitions, UserLogs logs) {
+    return restore(() -> newRestoreConsumer(kafka), logPartitions, logs);
+  }
+
+  private static int restore(
+      Supplier<? extends Consumer<Long, LogBookmarks>> consumers,
+      Collection<TopicPartition> logPartitions,
+      UserLogs logs) {
     List<TopicPartition> tps =
         logPartitions.stream()
             .map(tp -> new TopicPartition(Topics.LOG_INDEX.name(), tp.partition()))
@@ -79,16 +111,8 @@ public final class LogIndex implements AutoCloseable {
     if (tps.isEmpty()) {
       return 0;
     }
-    Properties p = kafka.properties();
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-bridge-log-index-restore");
     int n = 0;
-    try (KafkaConsumer<Long, LogBookmarks> c =
-        new KafkaConsumer<>(
-            p,
-            Topics.LOG_INDEX.keySerde().deserializer(),
-            Topics.LOG_INDEX.valueSerde().deserializer())) {
+    try (Consumer<Long, LogBookmarks> c = consumers.get()) {
       c.assign(tps);
       c.seekToBeginning(tps);
       Map<TopicPartition, Long> ends = c.endOffsets(tps);

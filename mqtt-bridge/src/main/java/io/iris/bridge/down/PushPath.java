@@ -23,6 +23,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -47,7 +49,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);
   public static final String GROUP = io.iris.topics.Names.BRIDGE_GROUP;
 
-  private final KafkaClients kafka;
+  private final Supplier<? extends Consumer<Long, byte[]>> consumers;
   private final int batchSize;
   private final DeviceSender replier;
   private final UserLogs logs;
@@ -58,14 +60,26 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong disconnects = new AtomicLong();
   private final AtomicLong connectionsLost = new AtomicLong();
-  private KafkaConsumer<Long, byte[]> consumer;
+  private Consumer<Long, byte[]> consumer;
   private Thread thread;
   private volatile boolean running;
   private volatile Throwable failure;
 
   public PushPath(
       KafkaClients kafka, int batchSize, DeviceSender replier, UserLogs logs, LogIndex index) {
-    this.kafka = kafka;
+    this(() -> newConsumer(kafka), batchSize, replier, logs, index);
+  }
+
+  /**
+   * A push path reading iris.log through the consumer {@code consumers} makes on {@link #start}.
+   */
+  PushPath(
+      Supplier<? extends Consumer<Long, byte[]>> consumers,
+      int batchSize,
+      DeviceSender replier,
+      UserLogs logs,
+      LogIndex index) {
+    this.consumers = consumers;
     this.batchSize = batchSize;
     this.replier = replier;
     this.logs = logs;
@@ -78,7 +92,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /** The consumer of iris.log, once started (to bind Kafka's own client metrics). */
-  public synchronized org.apache.kafka.clients.consumer.Consumer<Long, byte[]> consumer() {
+  public synchronized Consumer<Long, byte[]> consumer() {
     return consumer;
   }
 
@@ -180,12 +194,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
    * added to iris.log later are read after a restart.
    */
   public synchronized void start() {
-    Properties p = kafka.properties();
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
-    consumer = new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
+    consumer = consumers.get();
     List<TopicPartition> partitions =
         consumer.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(60)).stream()
             .map(i -> new TopicPartition(i.topic(), i.partition()))
@@ -207,6 +216,15 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     thread = new Thread(this::run, "iris-push-path");
     thread.setDaemon(true);
     thread.start();
+  }
+
+  private static KafkaConsumer<Long, byte[]> newConsumer(KafkaClients kafka) {
+    Properties p = kafka.properties();
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    return new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
   }
 
   private void run() {

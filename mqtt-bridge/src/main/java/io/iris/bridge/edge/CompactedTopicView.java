@@ -8,6 +8,8 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -26,13 +28,11 @@ import org.slf4j.LoggerFactory;
 public final class CompactedTopicView<K, V> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CompactedTopicView.class);
 
-  private final KafkaClients kafka;
   private final String topic;
-  private final Deserializer<K> keys;
-  private final Deserializer<V> values;
+  private final Supplier<? extends Consumer<K, V>> consumers;
   private final BiConsumer<K, V> onRecord;
   private final CountDownLatch loaded = new CountDownLatch(1);
-  private KafkaConsumer<K, V> consumer;
+  private Consumer<K, V> consumer;
   private Thread follower;
   private volatile boolean running;
   private volatile Throwable failure;
@@ -43,19 +43,31 @@ public final class CompactedTopicView<K, V> implements AutoCloseable {
       Deserializer<K> keys,
       Deserializer<V> values,
       BiConsumer<K, V> onRecord) {
-    this.kafka = kafka;
+    this(
+        topic,
+        () -> {
+          Properties p = kafka.properties();
+          p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+          p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+          p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-view-" + topic);
+          return new KafkaConsumer<>(p, keys, values);
+        },
+        onRecord);
+  }
+
+  /**
+   * A view reading through the consumer {@code consumers} makes when {@link #start} is called (a
+   * {@code MockConsumer} in tests); the view assigns it, reads, and closes it.
+   */
+  CompactedTopicView(
+      String topic, Supplier<? extends Consumer<K, V>> consumers, BiConsumer<K, V> onRecord) {
     this.topic = topic;
-    this.keys = keys;
-    this.values = values;
+    this.consumers = consumers;
     this.onRecord = onRecord;
   }
 
   public synchronized void start(Duration timeout) {
-    Properties p = kafka.properties();
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-view-" + topic);
-    consumer = new KafkaConsumer<>(p, keys, values);
+    consumer = consumers.get();
     List<TopicPartition> partitions =
         consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
             .map(i -> new TopicPartition(i.topic(), i.partition()))

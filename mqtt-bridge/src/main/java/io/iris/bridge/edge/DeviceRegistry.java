@@ -11,7 +11,9 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -37,6 +39,13 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
             Topics.DEVICES.keySerde().deserializer(),
             Topics.DEVICES.valueSerde().deserializer(),
             this::apply);
+  }
+
+  /** A registry reading {@code iris.devices} through the consumer {@code consumers} makes. */
+  DeviceRegistry(
+      Supplier<? extends org.apache.kafka.clients.consumer.Consumer<String, DeviceRecord>>
+          consumers) {
+    this.view = new CompactedTopicView<>(Topics.DEVICES.name(), consumers, this::apply);
   }
 
   /**
@@ -108,8 +117,24 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
   /** Adds many devices through one producer; returns their tokens in the same order. */
   public static List<String> registerAll(KafkaClients kafka, List<Map.Entry<Long, String>> devices)
       throws Exception {
-    List<DeviceRecord> records = new java.util.ArrayList<>();
     List<String> tokens = new java.util.ArrayList<>();
+    List<DeviceRecord> records = newRecords(devices, tokens);
+    write(kafka, records);
+    return tokens;
+  }
+
+  /** {@link #registerAll(KafkaClients, List)} through {@code producer}, left open. */
+  static List<String> registerAll(
+      Producer<String, DeviceRecord> producer, List<Map.Entry<Long, String>> devices)
+      throws Exception {
+    List<String> tokens = new java.util.ArrayList<>();
+    write(producer, newRecords(devices, tokens));
+    return tokens;
+  }
+
+  private static List<DeviceRecord> newRecords(
+      List<Map.Entry<Long, String>> devices, List<String> tokens) {
+    List<DeviceRecord> records = new java.util.ArrayList<>();
     for (Map.Entry<Long, String> d : devices) {
       long userId = d.getKey();
       String deviceId = d.getValue();
@@ -128,21 +153,28 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
               System.currentTimeMillis()));
       tokens.add(token);
     }
-    write(kafka, records);
-    return tokens;
+    return records;
   }
 
   /** Marks a device revoked: it can no longer connect. */
   public static void revoke(KafkaClients kafka, long userId, String deviceId) throws Exception {
-    DeviceRecord r =
-        new DeviceRecord(
-                userId,
-                deviceId,
-                java.nio.ByteBuffer.wrap(new byte[32]),
-                java.nio.ByteBuffer.wrap(new byte[16]),
-                System.currentTimeMillis())
-            .setRevoked(true);
-    write(kafka, List.of(r));
+    write(kafka, List.of(revoked(userId, deviceId)));
+  }
+
+  /** {@link #revoke(KafkaClients, long, String)} through {@code producer}, left open. */
+  static void revoke(Producer<String, DeviceRecord> producer, long userId, String deviceId)
+      throws Exception {
+    write(producer, List.of(revoked(userId, deviceId)));
+  }
+
+  private static DeviceRecord revoked(long userId, String deviceId) {
+    return new DeviceRecord(
+            userId,
+            deviceId,
+            java.nio.ByteBuffer.wrap(new byte[32]),
+            java.nio.ByteBuffer.wrap(new byte[16]),
+            System.currentTimeMillis())
+        .setRevoked(true);
   }
 
   private static void write(KafkaClients kafka, List<DeviceRecord> records) throws Exception {
@@ -152,18 +184,23 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
     try (KafkaProducer<String, DeviceRecord> producer =
         new KafkaProducer<>(
             p, Topics.DEVICES.keySerde().serializer(), Topics.DEVICES.valueSerde().serializer())) {
-      List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
-      for (DeviceRecord r : records) {
-        sent.add(
-            producer.send(
-                new ProducerRecord<>(
-                    Topics.DEVICES.name(),
-                    Topics.devicePointerKey(r.getUserId(), r.getDeviceId()),
-                    r)));
-      }
-      for (java.util.concurrent.Future<?> f : sent) {
-        f.get(30, TimeUnit.SECONDS);
-      }
+      write(producer, records);
+    }
+  }
+
+  private static void write(Producer<String, DeviceRecord> producer, List<DeviceRecord> records)
+      throws Exception {
+    List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+    for (DeviceRecord r : records) {
+      sent.add(
+          producer.send(
+              new ProducerRecord<>(
+                  Topics.DEVICES.name(),
+                  Topics.devicePointerKey(r.getUserId(), r.getDeviceId()),
+                  r)));
+    }
+    for (java.util.concurrent.Future<?> f : sent) {
+      f.get(30, TimeUnit.SECONDS);
     }
   }
 

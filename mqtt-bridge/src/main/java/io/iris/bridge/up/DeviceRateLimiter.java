@@ -2,6 +2,7 @@ package io.iris.bridge.up;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * One token bucket per device: at most {@code perSecond} commands a second on average, bursts of
@@ -15,6 +16,7 @@ public final class DeviceRateLimiter {
   private final double burst;
   private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
   private final AtomicLong calls = new AtomicLong();
+  private final LongSupplier nanoTime;
 
   private static final class Bucket {
     double tokens;
@@ -27,6 +29,12 @@ public final class DeviceRateLimiter {
   }
 
   public DeviceRateLimiter(double perSecond, int burst) {
+    this(perSecond, burst, System::nanoTime);
+  }
+
+  /** A limiter reading time from {@code nanoTime} (as {@link System#nanoTime}). */
+  DeviceRateLimiter(double perSecond, int burst, LongSupplier nanoTime) {
+    this.nanoTime = nanoTime;
     if (perSecond <= 0 || burst < 1) {
       throw new IllegalArgumentException("rate and burst must be positive");
     }
@@ -36,7 +44,7 @@ public final class DeviceRateLimiter {
 
   /** Takes one token of {@code device}'s bucket; false when it has none. */
   public boolean tryAcquire(String device) {
-    long now = System.nanoTime();
+    long now = nanoTime.getAsLong();
     if (calls.incrementAndGet() % 10_000 == 0) {
       sweep(now);
     }

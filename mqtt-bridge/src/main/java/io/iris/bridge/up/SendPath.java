@@ -26,12 +26,15 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongSerializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,8 +50,9 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   private static final Logger log = LoggerFactory.getLogger(SendPath.class);
 
   private final FrameCodec codec;
-  private final KafkaProducer<Long, byte[]> commands;
-  private final KafkaProducer<byte[], byte[]> deadLetters;
+  private final Producer<Long, byte[]> commands;
+  private final Producer<byte[], byte[]> deadLetters;
+  private final LongSupplier currentTimeMillis;
   private final DeviceSender replier;
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
 
@@ -63,17 +67,42 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   private final Services services;
 
   public SendPath(KafkaClients kafka, int maxFrameBytes, DeviceSender replier, Services services) {
+    this(
+        maxFrameBytes,
+        replier,
+        services,
+        newProducer(kafka, "iris-bridge-commands", new LongSerializer()),
+        newProducer(kafka, "iris-bridge-dlq", new ByteArraySerializer()),
+        System::currentTimeMillis);
+  }
+
+  /**
+   * A send path producing commands and dead letters with the given producers, stamping them with
+   * {@code currentTimeMillis}.
+   */
+  SendPath(
+      int maxFrameBytes,
+      DeviceSender replier,
+      Services services,
+      Producer<Long, byte[]> commands,
+      Producer<byte[], byte[]> deadLetters,
+      LongSupplier currentTimeMillis) {
     this.codec = new FrameCodec(maxFrameBytes);
     this.replier = replier;
     this.services = services;
+    this.commands = commands;
+    this.deadLetters = deadLetters;
+    this.currentTimeMillis = currentTimeMillis;
+  }
+
+  private static <K> KafkaProducer<K, byte[]> newProducer(
+      KafkaClients kafka, String clientId, Serializer<K> keys) {
     Properties p = kafka.properties();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-commands");
-    this.commands = new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-dlq");
-    this.deadLetters = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+    return new KafkaProducer<>(p, keys, new ByteArraySerializer());
   }
 
   @Override
@@ -92,7 +121,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /** The producer into iris.commands (to bind Kafka's own client metrics). */
-  public org.apache.kafka.clients.producer.Producer<Long, byte[]> commandsProducer() {
+  public Producer<Long, byte[]> commandsProducer() {
     return commands;
   }
 
@@ -231,7 +260,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
             device.deviceId(),
             clientId,
             threadId,
-            System.currentTimeMillis(),
+            currentTimeMillis.getAsLong(),
             c.getBody());
     commands.send(
         new ProducerRecord<>(Topics.COMMANDS.name(), threadId, codec.encode(command)),
@@ -320,7 +349,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       h.add(DeadLetters.SOURCE_TOPIC, device.up().getBytes(StandardCharsets.UTF_8));
       h.add(
           DeadLetters.REJECTED_AT,
-          Long.toString(System.currentTimeMillis()).getBytes(StandardCharsets.UTF_8));
+          Long.toString(currentTimeMillis.getAsLong()).getBytes(StandardCharsets.UTF_8));
       deadLetters.send(
           new ProducerRecord<>(
               Topics.DLQ.name(),

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 
 /**
  * Typing indicators, device to device: never stored, never in Kafka. The sender must be a member of
@@ -27,9 +28,16 @@ public final class TypingRelay {
     void send(DeviceTopics.DeviceId device, byte[] frame);
   }
 
+  /** Who may type in a thread, as storage has it ({@link DeltaHistory} in production). */
+  @FunctionalInterface
+  interface Membership {
+    /** The thread's members if {@code userId} is one of them, otherwise an empty list. */
+    List<Long> membersIfMember(long userId, long threadId) throws SQLException;
+  }
+
   private record Members(List<Long> ids, long atMillis) {}
 
-  private final DeltaHistory history;
+  private final Membership history;
   private final LongFunction<Set<DeviceTopics.DeviceId>> devicesOf;
   private final Sender sender;
   private final long cacheMillis;
@@ -37,16 +45,33 @@ public final class TypingRelay {
   private final Map<String, Members> cache = new ConcurrentHashMap<>();
   private final AtomicLong relayed = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
+  private final LongSupplier currentTimeMillis;
 
   public TypingRelay(
       DeltaHistory history,
       LongFunction<Set<DeviceTopics.DeviceId>> devicesOf,
       Sender sender,
       long cacheMillis) {
-    this.history = history;
+    this(
+        (userId, threadId) -> history.membersIfMember(userId, threadId),
+        devicesOf,
+        sender,
+        cacheMillis,
+        System::currentTimeMillis);
+  }
+
+  /** A relay asking {@code membership} and reading time from {@code currentTimeMillis}. */
+  TypingRelay(
+      Membership membership,
+      LongFunction<Set<DeviceTopics.DeviceId>> devicesOf,
+      Sender sender,
+      long cacheMillis,
+      LongSupplier currentTimeMillis) {
+    this.history = membership;
     this.devicesOf = devicesOf;
     this.sender = sender;
     this.cacheMillis = cacheMillis;
+    this.currentTimeMillis = currentTimeMillis;
   }
 
   /** Events delivered to devices since start. */
@@ -90,7 +115,7 @@ public final class TypingRelay {
     // Per (user, thread): membership as this user's stored deltas leave it.
     String key = userId + ":" + threadId;
     Members m = cache.get(key);
-    long now = System.currentTimeMillis();
+    long now = currentTimeMillis.getAsLong();
     if (m == null || now - m.atMillis() > cacheMillis) {
       if (cache.size() > 100_000) {
         cache.clear();

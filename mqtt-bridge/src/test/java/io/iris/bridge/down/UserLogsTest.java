@@ -75,4 +75,124 @@ class UserLogsTest {
     assertEquals(1, logs.head(1), "its head and bookmarks stay");
     assertEquals(2, logs.usersInMemory());
   }
+
+  @Test
+  void shouldStartMemoryAgainWhenSeqsAreNotContiguous() {
+    UserLogs logs = new UserLogs(8, 10, 3, 3, written::add);
+    for (long s : new long[] {1, 2, 3, 5, 6}) {
+      logs.append(7, 0, 100 + s, s, frame(s));
+    }
+
+    assertNull(logs.recent(7, 2, 0, 10), "seq 4 was never seen: memory cannot answer from 3");
+    assertNull(logs.recent(7, 3, 0, 10));
+    assertEquals(2, logs.recent(7, 4, 0, 10).frames().size());
+    assertEquals(6, logs.head(7));
+  }
+
+  @Test
+  void shouldForgetTheBookmarksOfAPartitionTheUserLeft() {
+    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
+    for (long s = 1; s <= 5; s++) {
+      logs.append(7, 0, 100 + s, s, frame(s));
+    }
+
+    logs.append(7, 1, 20, 6, frame(6));
+
+    assertNull(logs.bookmarkAtOrBefore(7, 5), "offsets of partition 0 mean nothing in 1");
+    assertEquals(new UserLogs.Bookmark(1, 6, 20), logs.bookmarkAtOrBefore(7, 6));
+    LogBookmarks last = written.get(written.size() - 1);
+    assertEquals(1, last.getPartition());
+    assertEquals(List.of(6L), last.getSeqs());
+  }
+
+  @Test
+  void shouldKeepHeadsAndBookmarksButNoDeltasWhenTier1IsOff() {
+    UserLogs logs = new UserLogs(0, 10, 3, 3, written::add);
+    logs.append(7, 0, 10, 1, frame(1));
+    logs.append(7, 0, 11, 2, frame(2));
+
+    assertNull(logs.recent(7, 0, 0, 10));
+    assertEquals(2, logs.head(7));
+    assertEquals(10, logs.bookmarkAtOrBefore(7, 2).offset());
+    assertEquals(0, logs.usersInMemory());
+    assertEquals(1, logs.usersKnown());
+  }
+
+  @Test
+  void shouldDropTheUserWrittenLeastRecentlyNotTheOneAddedFirst() {
+    UserLogs logs = new UserLogs(4, 2, 3, 3, written::add);
+    logs.append(1, 0, 1, 1, frame(1));
+    logs.append(2, 0, 2, 1, frame(1));
+    logs.append(1, 0, 3, 2, frame(2)); // user 1 written again
+
+    logs.append(3, 0, 4, 1, frame(1));
+
+    assertEquals(2, logs.recent(1, 0, 0, 10).frames().size());
+    assertNull(logs.recent(2, 0, 0, 10));
+    assertEquals(3, logs.usersKnown());
+  }
+
+  @Test
+  void shouldRebuildMemoryForAUserDroppedEarlier() {
+    UserLogs logs = new UserLogs(4, 1, 3, 3, written::add);
+    logs.append(1, 0, 1, 1, frame(1));
+    logs.append(2, 0, 2, 1, frame(1));
+
+    logs.append(1, 0, 3, 2, frame(2));
+
+    assertNull(logs.recent(1, 0, 0, 10), "seq 1 went with the user's memory");
+    assertEquals(1, logs.recent(1, 1, 0, 10).frames().size());
+  }
+
+  @Test
+  void shouldAverageTheSizeOfTheDeltaFramesRead() {
+    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
+    assertEquals(0, logs.averageDeltaBytes());
+
+    logs.append(1, 0, 1, 1, new byte[10]);
+    logs.append(2, 0, 2, 1, new byte[20]);
+
+    assertEquals(15, logs.averageDeltaBytes(), 0.001);
+  }
+
+  @Test
+  void shouldIgnoreARestoreThatIsOlderOrIncomplete() {
+    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
+    for (long s = 1; s <= 7; s++) {
+      logs.append(7, 0, 100 + s, s, frame(s));
+    }
+
+    logs.restore(new LogBookmarks(7, 0, List.of(1L, 4L), List.of(101L, 104L)));
+    logs.restore(new LogBookmarks(7, 0, List.of(), List.of()));
+    logs.restore(new LogBookmarks(7, 0, List.of(9L, 12L), List.of(109L)));
+
+    assertEquals(7, logs.head(7));
+    assertEquals(7, logs.bookmarkAtOrBefore(7, 99).seq(), "what this bridge saw itself stays");
+  }
+
+  @Test
+  void shouldTakeARestoreThatIsNewerOrOfAnotherPartition() {
+    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
+    logs.append(7, 0, 101, 1, frame(1));
+
+    logs.restore(new LogBookmarks(7, 2, List.of(1L), List.of(5L)));
+
+    assertEquals(new UserLogs.Bookmark(2, 1, 5), logs.bookmarkAtOrBefore(7, 1));
+
+    logs.restore(new LogBookmarks(7, 2, List.of(1L, 30L), List.of(5L, 300L)));
+
+    assertEquals(30, logs.head(7));
+    assertEquals(300, logs.bookmarkAtOrBefore(7, 31).offset());
+  }
+
+  @Test
+  void shouldBookmarkTheFirstDeltaSeenWhateverItsSeq() {
+    UserLogs logs = new UserLogs(4, 10, 100, 3, written::add);
+
+    logs.append(7, 0, 5000, 1234, frame(1));
+
+    assertEquals(new UserLogs.Bookmark(0, 1234, 5000), logs.bookmarkAtOrBefore(7, 1300));
+    assertEquals(1, written.size());
+    assertEquals(7, written.get(0).getUserId());
+  }
 }
