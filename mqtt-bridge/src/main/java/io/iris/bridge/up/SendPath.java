@@ -178,7 +178,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     if (request.getBody().isSetAck()) {
       long seq = request.getBody().getAck().getSeq();
       DevicePointers.Outcome o =
-          services.pointers().ack(device, seq, services.logs().head(device.userId()));
+          services.pointers().ack(device, seq, checkableHead(device.userId()));
       if (o != DevicePointers.Outcome.AHEAD_OF_HEAD) {
         count("ack-" + o.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
       } else {
@@ -321,6 +321,14 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     replier.send(
         device,
         codec.encode(new ServerFrame(ServerFrameBody.sendResult(result)).setRequestId(requestId)));
+  }
+
+  /**
+   * The head an ack may be checked against, or -1 (unchecked) while this bridge knows only a lower
+   * bound of it (restored after a restart): a device may rightly ack deltas it got before.
+   */
+  private long checkableHead(long userId) {
+    return services.logs().headExact(userId) ? services.logs().head(userId) : -1;
   }
 
   private void reject(

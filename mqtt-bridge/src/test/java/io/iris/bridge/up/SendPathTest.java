@@ -555,7 +555,6 @@ class SendPathTest {
    * after a restart the head is the last bookmarked seq, so an ack of a delta the device got from
    * storage or from the bridge before the restart is refused as ahead of the head.
    */
-  @Disabled("a head restored from bookmarks is taken as the user's true head")
   @Test
   void shouldAcceptAnAckOfADeltaSentBeforeTheBridgeRestarted() {
     logs.restore(
