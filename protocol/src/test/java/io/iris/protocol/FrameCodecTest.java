@@ -18,30 +18,10 @@ import org.junit.jupiter.api.Test;
 
 class FrameCodecTest {
 
-  static Delta delta() {
-    return new Delta(
-        42L,
-        7L,
-        6L,
-        1001L,
-        1_700_000_000_000L,
-        DeltaBody.newMessage(new NewMessage(55L, 43L, "hello, world").setClientId("c-1")));
-  }
-
-  static ClientCommand command() {
-    return new ClientCommand(
-        42L,
-        "phone-1",
-        "c-1",
-        1001L,
-        1_700_000_000_000L,
-        CommandBody.createThread(new CreateThread(List.of(42L, 43L, 44L)).setName("lunch")));
-  }
-
   @Test
   void shouldRoundTripEveryFrameWithItsVersionByte() {
-    assertRoundTrip(delta(), Delta::new);
-    assertRoundTrip(command(), ClientCommand::new);
+    assertRoundTrip(SampleFrames.delta(), Delta::new);
+    assertRoundTrip(SampleFrames.command(), ClientCommand::new);
     assertRoundTrip(new DevicePointer(42L, "phone-1", 17L, 1_700_000_000_000L), DevicePointer::new);
   }
 
@@ -54,7 +34,7 @@ class FrameCodecTest {
 
   @Test
   void shouldRejectEveryTruncationOfAValidFrame() {
-    byte[] bytes = FrameCodec.defaults().encode(delta());
+    byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
     for (int len = 0; len < bytes.length; len++) {
       byte[] truncated = Arrays.copyOf(bytes, len);
       FrameException e =
@@ -71,7 +51,7 @@ class FrameCodecTest {
 
   @Test
   void shouldRejectUnknownVersion() {
-    byte[] bytes = FrameCodec.defaults().encode(delta());
+    byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
     bytes[0] = 2;
     FrameException e =
         assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(bytes, Delta::new));
@@ -82,7 +62,7 @@ class FrameCodecTest {
   @Test
   void shouldRejectFramesAboveTheLimitOnBothSides() {
     FrameCodec small = new FrameCodec(64);
-    Delta big = delta();
+    Delta big = SampleFrames.delta();
     big.getBody().getNewMessage().setText("x".repeat(100));
     assertEquals(
         FrameException.Reason.TOO_LARGE,
@@ -95,7 +75,7 @@ class FrameCodecTest {
 
   @Test
   void shouldRejectTrailingBytes() {
-    byte[] bytes = FrameCodec.defaults().encode(delta());
+    byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
     byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
     FrameException e =
         assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(longer, Delta::new));
@@ -139,7 +119,7 @@ class FrameCodecTest {
   @Test
   void textFramesShouldBeOneLineAndReadOnlyByATextCodec() {
     ClientCommand multiLine =
-        command().setBody(CommandBody.sendMessage(new SendMessage("two\nlines \u00e9\u2603")));
+        SampleFrames.command().setBody(CommandBody.sendMessage(new SendMessage("two\nlines \u00e9\u2603")));
     String line = FrameCodec.defaults().encodeText(multiLine);
     assertEquals('J', line.charAt(0));
     assertTrue(line.chars().noneMatch(c -> c < 0x20), line);
@@ -155,7 +135,7 @@ class FrameCodecTest {
 
   @Test
   void textFramesShouldNotAllocateWhatTheyClaim() {
-    String line = FrameCodec.defaults().encodeText(command());
+    String line = FrameCodec.defaults().encodeText(SampleFrames.command());
     // The participant list claims two billion entries but carries three.
     String lying = line.replace("[\"i64\",3,", "[\"i64\",2000000000,");
     assertTrue(!lying.equals(line), line);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
+import io.iris.protocol.SampleFrames;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
@@ -26,30 +27,10 @@ import org.junit.jupiter.api.Test;
 
 class TopicsTest {
 
-  static Delta delta() {
-    return new Delta(
-        42L,
-        7L,
-        6L,
-        1001L,
-        1_700_000_000_000L,
-        DeltaBody.newMessage(new NewMessage(55L, 43L, "hello, world").setClientId("c-1")));
-  }
-
-  static ClientCommand command() {
-    return new ClientCommand(
-        42L,
-        "phone-1",
-        "c-1",
-        1001L,
-        1_700_000_000_000L,
-        CommandBody.createThread(new CreateThread(List.of(42L, 43L, 44L)).setName("lunch")));
-  }
-
   @Test
   void shouldRoundTripEveryTopicValue() {
-    assertRoundTrip(new DeltaSerde(), delta());
-    assertRoundTrip(new ClientCommandSerde(), command());
+    assertRoundTrip(new DeltaSerde(), SampleFrames.delta());
+    assertRoundTrip(new ClientCommandSerde(), SampleFrames.command());
     assertRoundTrip(
         new DevicePointerSerde(), new DevicePointer(42L, "phone-1", 17L, 1_700_000_000_000L));
   }
@@ -69,7 +50,7 @@ class TopicsTest {
 
   @Test
   void deserializerShouldRefuseABadFrameWithItsReason() {
-    byte[] bytes = FrameCodec.defaults().encode(delta());
+    byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
     bytes[0] = 2;
     FrameException e =
         assertThrows(FrameException.class, () -> new DeltaDeserializer().deserialize("t", bytes));
