@@ -33,7 +33,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
@@ -316,7 +315,7 @@ class DeviceSyncIT {
     return again;
   }
 
-  static BooleanSupplier sameAs(Phone reference, Phone p) {
+  static Waits.Condition sameAs(Phone reference, Phone p) {
     return () -> {
       long head = reference.last();
       return head > 0 && p.last() == head;
