@@ -98,18 +98,21 @@ class MysqlOutageIT {
     sender.start();
     phones.start();
 
+    // The scenario: 5 s of load before the outage (not a wait for a condition).
     Thread.sleep(5_000);
     long beforeOutage = logDeltas.get();
     stack.embeddedMysql().close();
     long downMs = System.currentTimeMillis();
     PHASE.set(1);
     long outageStart = System.nanoTime();
+    // The fault is held for OUTAGE while the load goes on.
     Thread.sleep(OUTAGE.toMillis());
     long duringOutage = logDeltas.get() - beforeOutage;
     stack.embeddedMysql().start();
     long upMs = System.currentTimeMillis();
     PHASE.set(2);
     long restartedIn = System.nanoTime() - outageStart;
+    // The scenario: 5 s more of load once MySQL is back.
     Thread.sleep(5_000);
     sending.set(false);
     sender.join();
@@ -118,17 +121,14 @@ class MysqlOutageIT {
     long endMs = System.currentTimeMillis();
 
     long expected = 3L * (sent.get() + 1);
-    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-    long rows = 0;
-    long caughtUpAt = 0;
-    while (System.nanoTime() < deadline) {
-      rows = rows(stack, "COUNT(*)");
-      if (rows >= expected) {
-        caughtUpAt = System.nanoTime();
-        break;
-      }
-      Thread.sleep(500);
-    }
+    long rows =
+        Waits.every(Duration.ofMillis(500))
+            .await(
+                "MySQL to hold the thread's " + expected + " deltas",
+                Duration.ofSeconds(180),
+                () -> rows(stack, "COUNT(*)"),
+                n -> n >= expected);
+    long caughtUpAt = System.nanoTime();
     talk.check(stack);
     talk.close();
     String deviceLatency =
@@ -233,7 +233,7 @@ class MysqlOutageIT {
                 CommandBody.sendMessage(new SendMessage("during the outage " + i))));
         sent.incrementAndGet();
         i++;
-        Thread.sleep(20); // 50 sends/s
+        Thread.sleep(20); // pacing: 50 sends/s for the whole scenario
       }
       producer.flush();
     } catch (InterruptedException e) {

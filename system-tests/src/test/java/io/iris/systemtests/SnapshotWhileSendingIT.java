@@ -17,6 +17,7 @@ import io.iris.protocol.thrift.Snapshot;
 import io.iris.storage.SnapshotBuilder;
 import io.iris.storage.SnapshotService;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,6 +96,7 @@ class SnapshotWhileSendingIT {
           producer.flush();
           taken.add(snapshots.snapshot(USER, 3, 5));
         }
+        // Pacing: sends spread out, so that snapshots fall while the sink lags behind iris.log.
         Thread.sleep(2);
       }
       producer.flush();
@@ -127,18 +129,20 @@ class SnapshotWhileSendingIT {
     try (KafkaConsumer<Long, byte[]> consumer =
         new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(Topics.LOG.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      long lastNew = System.nanoTime();
-      while (System.nanoTime() < deadline
-          && System.nanoTime() - lastNew < Duration.ofSeconds(5).toNanos()) {
-        for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
-          // Decode only this user's records: iris.log may hold junk another test put there.
-          if (r.key() == USER) {
-            out.add(FrameCodec.defaults().decode(r.value(), Delta::new));
-            lastNew = System.nanoTime();
-          }
-        }
-      }
+      long[] lastNew = {System.nanoTime()};
+      Waits.await(
+          "no new delta of user " + USER + " on iris.log for 5 s",
+          timeout,
+          () -> {
+            for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
+              // Decode only this user's records: iris.log may hold junk another test put there.
+              if (r.key() == USER) {
+                out.add(FrameCodec.defaults().decode(r.value(), Delta::new));
+                lastNew[0] = System.nanoTime();
+              }
+            }
+            return System.nanoTime() - lastNew[0] >= Duration.ofSeconds(5).toNanos();
+          });
     }
     for (int i = 0; i < out.size(); i++) {
       assertEquals(i + 1, out.get(i).getSeq());
