@@ -11,10 +11,12 @@ import io.iris.launcher.IrisStack;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.Waits;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -52,11 +54,10 @@ class DeviceAuthIT {
     long refusedPubs = stack.topicPolicy().refusedPublishes();
     a.publish("iris/502/phone/up", new byte[] {1}, 0, false);
     a.publish("iris/501/phone/up", new byte[] {1}, 0, false);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (stack.topicPolicy().refusedPublishes() < refusedPubs + 1
-        && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    Waits.await(
+        "the publish as another user refused",
+        Duration.ofSeconds(5),
+        () -> stack.topicPolicy().refusedPublishes() >= refusedPubs + 1);
     assertEquals(
         refusedPubs + 1,
         stack.topicPolicy().refusedPublishes(),
@@ -81,7 +82,13 @@ class DeviceAuthIT {
 
     // A revoked device is refused.
     DeviceRegistry.revoke(stack.bootstrapServers(), 502, "phone");
-    Thread.sleep(1500);
+    Waits.await(
+        "the revocation at the bridge",
+        Duration.ofSeconds(10),
+        () ->
+            !stack
+                .devices()
+                .authenticate("502/phone", "502", bob.getBytes(StandardCharsets.UTF_8)));
     MqttClient z = new MqttClient(StockMqtt.url(stack), "502/phone", new MemoryPersistence());
     assertThrows(MqttException.class, () -> z.connect(StockMqtt.options(502, bob)));
     z.close();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.iris.bridge.BridgeConfig;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.Delta;
@@ -153,7 +154,11 @@ class DeviceSyncIT {
     // A resend of the same command (a lost confirmation) creates one message.
     resendTwice(stack, ANA, "raw", thread, "said once");
     Waits.await("ben got it", () -> Phone.count(ben, "said once") >= 1);
-    Thread.sleep(3000);
+    // Nothing more arrives: a second message would show up within 3 s.
+    Waits.holds(
+        "one message for two sends",
+        Duration.ofSeconds(3),
+        () -> Phone.count(ben, "said once") == 1);
     assertEquals(1, Phone.count(ben, "said once"), "one message for two sends");
 
     // Revocation closes a live connection, and the SDK does not retry it.
@@ -286,7 +291,13 @@ class DeviceSyncIT {
                 "%x")
             .redirectErrorStream(true)
             .start();
-    Thread.sleep(1500); // subscribed
+    Waits.await(
+        "mosquitto_sub subscribed",
+        Duration.ofSeconds(10),
+        () -> {
+          var here = stack.pushPath().devicesOf(931);
+          return here != null && here.contains(new DeviceTopics.DeviceId(931, "cli"));
+        });
     Phone sender = Phone.open(stack, 932, "phone", senderToken, 0);
     sender.device.createThread(List.of(931L), "to the cli").get(30, TimeUnit.SECONDS);
     assertTrue(sub.waitFor(45, TimeUnit.SECONDS), "mosquitto_sub got nothing");
@@ -343,6 +354,7 @@ class DeviceSyncIT {
                             CommandBody.sendMessage(new SendMessage(text))))));
     String up = "iris/" + user + "/" + device + "/up";
     c.publish(up, frame, 1, false);
+    // The scenario: the resend comes a second later, as a phone's after its confirmation timeout.
     Thread.sleep(1000);
     c.publish(up, frame, 1, false);
     c.disconnect();

@@ -11,6 +11,7 @@ import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
 import io.iris.testkit.Waits;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -64,6 +65,7 @@ class FloodIT {
     // Meanwhile Alice and Bob talk; each of their sends is confirmed as usual.
     for (int i = 0; i < 20; i++) {
       (i % 2 == 0 ? alice : bob).device.send(chat, "hi " + i).get(15, TimeUnit.SECONDS);
+      // Pacing: the chat goes on at a conversation's pace while the flood lasts.
       Thread.sleep(50);
     }
     for (CompletableFuture<Delta> f : flood) {
@@ -74,7 +76,11 @@ class FloodIT {
 
     Waits.await("every flood message at the friend", () -> startingWith(friend, "flood ") >= FLOOD);
     Waits.await("the chat at Bob", () -> startingWith(bob, "hi ") >= 20);
-    Thread.sleep(500);
+    // Nothing more arrives: a message delivered twice would show up within half a second.
+    Waits.holds(
+        "each flood message and each chat message once",
+        Duration.ofMillis(500),
+        () -> startingWith(friend, "flood ") == FLOOD && startingWith(bob, "hi ") == 20);
     assertEquals(FLOOD, startingWith(friend, "flood "), "each flood message once");
     assertEquals(
         FLOOD,

@@ -63,15 +63,11 @@ class OpsEndpointIT {
     String clean = "iris_device_disconnects_total{how=\"clean\"}";
     double cleanBefore = value(metrics, clean);
     phone.device.close();
-    Waits.await(
-        "a clean disconnect counted",
-        () -> {
-          try {
-            return value(get(stack, "/metrics").body(), clean) >= cleanBefore + 1;
-          } catch (Exception e) {
-            return false;
-          }
-        });
+    Waits.ignoringExceptions()
+        .await(
+            "a clean disconnect counted",
+            Waits.DEFAULT_TIMEOUT,
+            () -> value(get(stack, "/metrics").body(), clean) >= cleanBefore + 1);
     assertTrue(metrics.contains("iris_device_disconnects_total{how=\"lost\"}"), metrics);
   }
 
