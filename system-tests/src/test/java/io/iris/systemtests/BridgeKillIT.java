@@ -56,6 +56,7 @@ class BridgeKillIT {
             restartedIn = (System.nanoTime() - killedAt) / 1_000_000;
           }
           talk.round();
+          // Pacing: a round every 100 ms, so that the kill and the restart fall mid-conversation.
           Thread.sleep(100);
         }
         talk.check(shared);

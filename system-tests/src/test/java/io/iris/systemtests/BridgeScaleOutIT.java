@@ -77,6 +77,7 @@ class BridgeScaleOutIT {
           ava = Phone.open(ava, AVA, avaToken, last, StockMqtt.url(b), StockMqtt.url(a));
         }
         sent.add(ava.device.send(thread, "ava " + i));
+        // Pacing: the two keep talking while Ava moves between bridges.
         Thread.sleep(50);
       }
       for (CompletableFuture<Delta> f : sent) {

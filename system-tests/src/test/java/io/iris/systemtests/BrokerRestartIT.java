@@ -40,6 +40,7 @@ class BrokerRestartIT {
         }
         if (r == 2 * ROUNDS / 3) {
           long left = TimeUnit.MILLISECONDS.toNanos(DOWN_MS) - (System.nanoTime() - stoppedAt);
+          // The fault is held: the broker stays down DOWN_MS in all, whatever the rounds took.
           if (left > 0) {
             TimeUnit.NANOSECONDS.sleep(left);
           }
@@ -47,6 +48,7 @@ class BrokerRestartIT {
           startedAt = System.nanoTime();
         }
         talk.round();
+        // Pacing: a round every 150 ms, before, during and after the broker's absence.
         Thread.sleep(150);
       }
       assertTrue(startedAt > 0);
