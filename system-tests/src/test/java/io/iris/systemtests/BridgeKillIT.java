@@ -7,6 +7,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -39,7 +40,7 @@ class BridgeKillIT {
       try (Conversations talk =
           new Conversations(
               shared,
-              8_850,
+              UserIds.block(2 * PAIRS),
               PAIRS,
               i -> new String[] {i % 2 == 0 ? processBridge : StockMqtt.url(shared)})) {
         long killedAt = 0;

@@ -10,6 +10,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,10 +26,10 @@ import org.junit.jupiter.api.Test;
  * meanwhile with each send confirmed.
  */
 class FloodIT {
-  private static final long MALLORY = 8_811;
-  private static final long MALLORYS_FRIEND = 8_812;
-  private static final long ALICE = 8_813;
-  private static final long BOB = 8_814;
+  private static final long MALLORY = UserIds.next();
+  private static final long MALLORYS_FRIEND = UserIds.next();
+  private static final long ALICE = UserIds.next();
+  private static final long BOB = UserIds.next();
   private static final int FLOOD = 800;
 
   @Test

@@ -14,6 +14,7 @@ import io.iris.testkit.Conversations;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.net.URI;
@@ -47,7 +48,7 @@ import org.junit.jupiter.api.Test;
  */
 class MysqlOutageIT {
   static final long THREAD = 9_000_001L;
-  static final List<Long> MEMBERS = List.of(9001L, 9002L, 9003L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
   static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("outage.seconds", 60));
 
   /** 0 before the outage, 1 during, 2 after; and send-to-iris.log latencies (ms) per phase. */
@@ -83,7 +84,7 @@ class MysqlOutageIT {
     Thread device = new Thread(() -> followLog(stack, sending, logDeltas), "outage-device");
     // And real devices: 3 pairs of SDK phones talking through the bridge the whole time.
     Conversations talk =
-        new Conversations(stack, 8_880, 3, i -> new String[] {StockMqtt.url(stack)});
+        new Conversations(stack, UserIds.block(2 * 3), 3, i -> new String[] {StockMqtt.url(stack)});
     Thread phones =
         new Thread(
             () -> {

@@ -20,6 +20,7 @@ import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.time.Duration;
@@ -40,22 +41,24 @@ import org.junit.jupiter.api.Test;
  * pointers.
  */
 class PushPathIT {
+  private static final long ANA = UserIds.next();
+  private static final long BEN = UserIds.next();
 
   @Test
   void shouldPushEveryDeltaToEveryDeviceOfItsUser() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String aPhone = DeviceRegistry.register(stack.bootstrapServers(), 701, "phone");
-    String aTablet = DeviceRegistry.register(stack.bootstrapServers(), 701, "tablet");
-    String bPhone = DeviceRegistry.register(stack.bootstrapServers(), 702, "phone");
+    String aPhone = DeviceRegistry.register(stack.bootstrapServers(), ANA, "phone");
+    String aTablet = DeviceRegistry.register(stack.bootstrapServers(), ANA, "tablet");
+    String bPhone = DeviceRegistry.register(stack.bootstrapServers(), BEN, "phone");
     TestStacks.awaitRegistered(stack, before + 3);
-    StockMqtt.Device a1 = StockMqtt.connect(stack, 701, "phone", aPhone);
-    StockMqtt.Device a2 = StockMqtt.connect(stack, 701, "tablet", aTablet);
-    StockMqtt.Device b = StockMqtt.connect(stack, 702, "phone", bPhone);
+    StockMqtt.Device a1 = StockMqtt.connect(stack, ANA, "phone", aPhone);
+    StockMqtt.Device a2 = StockMqtt.connect(stack, ANA, "tablet", aTablet);
+    StockMqtt.Device b = StockMqtt.connect(stack, BEN, "phone", bPhone);
     Waits.await(
         "the three devices subscribed at the push path",
         Duration.ofSeconds(10),
-        () -> subscribed(stack, 701, "phone", "tablet") && subscribed(stack, 702, "phone"));
+        () -> subscribed(stack, ANA, "phone", "tablet") && subscribed(stack, BEN, "phone"));
 
     StockMqtt.send(
         a1,
@@ -65,13 +68,13 @@ class PushPathIT {
                 new DeviceCommand(
                     "push-create",
                     0,
-                    CommandBody.createThread(new CreateThread(List.of(702L)).setName("push"))))));
+                    CommandBody.createThread(new CreateThread(List.of(BEN)).setName("push"))))));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       Delta created = d.deltas().poll(30, TimeUnit.SECONDS);
       assertTrue(
           created != null && created.getBody().isSetThreadCreated(), String.valueOf(created));
     }
-    long thread = SendPath.derivedThreadId(701, "push-create");
+    long thread = SendPath.derivedThreadId(ANA, "push-create");
     StockMqtt.send(
         a1,
         new DeviceRequest(
@@ -94,7 +97,7 @@ class PushPathIT {
     }
 
     StockMqtt.send(b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getSeq()))));
-    assertEquals(atB.getSeq(), pointer(stack, "702:phone", Duration.ofSeconds(30)));
+    assertEquals(atB.getSeq(), pointer(stack, BEN + ":phone", Duration.ofSeconds(30)));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       d.client().disconnect();
       d.client().close();

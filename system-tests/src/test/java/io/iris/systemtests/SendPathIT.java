@@ -18,6 +18,7 @@ import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.DeadLetters;
 import io.iris.topics.Topics;
@@ -43,18 +44,21 @@ import org.junit.jupiter.api.Test;
  * answered.
  */
 class SendPathIT {
+  private static final long USER = UserIds.next();
+  private static final long FRIEND = UserIds.next();
 
   @Test
   void shouldAcceptCommandsAnswerBadFramesAndStayConnected() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 601, "phone");
+    String token = DeviceRegistry.register(stack.bootstrapServers(), USER, "phone");
     TestStacks.awaitRegistered(stack, before + 1);
     BlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
-    MqttClient device = new MqttClient(StockMqtt.url(stack), "601/phone", new MemoryPersistence());
-    device.connect(StockMqtt.options(601, token));
+    MqttClient device =
+        new MqttClient(StockMqtt.url(stack), USER + "/phone", new MemoryPersistence());
+    device.connect(StockMqtt.options(USER, token));
     device.subscribe(
-        "iris/601/phone/down",
+        "iris/" + USER + "/phone/down",
         1,
         (topic, m) -> frames.add(FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new)));
 
@@ -67,13 +71,13 @@ class SendPathIT {
                     "c-create",
                     0,
                     CommandBody.createThread(
-                        new CreateThread(List.of(602L)).setName("send path"))))));
+                        new CreateThread(List.of(FRIEND)).setName("send path"))))));
     ServerFrame created = frames.poll(30, TimeUnit.SECONDS);
     assertTrue(created != null && created.getBody().isSetSendResult(), String.valueOf(created));
     assertEquals("r1", created.getRequestId());
     assertTrue(created.getBody().getSendResult().isAccepted());
 
-    long thread = SendPath.derivedThreadId(601, "c-create");
+    long thread = SendPath.derivedThreadId(USER, "c-create");
     send(
         device,
         new DeviceRequest(
@@ -88,7 +92,7 @@ class SendPathIT {
 
     long rejectedBefore = stack.sendPath().count("rejected-unsupported-version");
     byte[] junk = {9, 9, 9};
-    device.publish("iris/601/phone/up", junk, 1, false);
+    device.publish("iris/" + USER + "/phone/up", junk, 1, false);
     ServerFrame error = frames.poll(30, TimeUnit.SECONDS);
     assertTrue(error != null && error.getBody().isSetError(), String.valueOf(error));
     assertEquals(ErrorCode.UNSUPPORTED_VERSION, error.getBody().getError().getCode());
@@ -110,14 +114,14 @@ class SendPathIT {
 
     // Through the streams app: the sender's own delta confirms the send; the sender is the
     // connection's.
-    Delta confirmation = awaitConfirmation(stack, 601, "c-msg", Duration.ofSeconds(60));
+    Delta confirmation = awaitConfirmation(stack, USER, "c-msg", Duration.ofSeconds(60));
     assertEquals(
-        601, confirmation.getBody().getNewMessage().getSenderUserId(), "the connection's sender");
+        USER, confirmation.getBody().getNewMessage().getSenderUserId(), "the connection's sender");
     awaitDeadLetter(stack, junk, Duration.ofSeconds(30));
   }
 
   static void send(MqttClient device, DeviceRequest request) throws Exception {
-    device.publish("iris/601/phone/up", FrameCodec.defaults().encode(request), 1, false);
+    device.publish("iris/" + USER + "/phone/up", FrameCodec.defaults().encode(request), 1, false);
   }
 
   /**

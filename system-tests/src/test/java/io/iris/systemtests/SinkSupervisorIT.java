@@ -9,6 +9,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.net.URI;
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.Test;
 
 /** A sink task that fails for good is restarted by the stack and writes again once it can. */
 class SinkSupervisorIT {
+  private static final long USER = UserIds.next();
+  private static final long SENDER = UserIds.next();
 
   @Test
   void shouldRestartAFailedSinkTask() throws Exception {
@@ -51,18 +54,18 @@ class SinkSupervisorIT {
     }
     Delta d =
         new Delta(
-            7790L,
+            USER,
             1,
             0,
             7_000_090L,
             System.currentTimeMillis(),
-            DeltaBody.newMessage(new NewMessage(1, 7791L, "after the restart")));
+            DeltaBody.newMessage(new NewMessage(1, SENDER, "after the restart")));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
       producer
-          .send(new ProducerRecord<>(Topics.LOG.name(), 7790L, FrameCodec.defaults().encode(d)))
+          .send(new ProducerRecord<>(Topics.LOG.name(), USER, FrameCodec.defaults().encode(d)))
           .get();
     }
     Waits.every(Duration.ofMillis(500))
@@ -73,7 +76,7 @@ class SinkSupervisorIT {
               try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
                   Statement s = c.createStatement();
                   ResultSet rs =
-                      s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE user_id = 7790")) {
+                      s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE user_id = " + USER)) {
                 rs.next();
                 return rs.getLong(1) == 1;
               }

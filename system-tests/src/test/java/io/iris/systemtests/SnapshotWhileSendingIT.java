@@ -17,6 +17,7 @@ import io.iris.protocol.thrift.Snapshot;
 import io.iris.storage.SnapshotBuilder;
 import io.iris.storage.SnapshotService;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.time.Duration;
@@ -40,7 +41,9 @@ import org.junit.jupiter.api.Test;
  * each one equals the replay of exactly the user's deltas up to the seq it states.
  */
 class SnapshotWhileSendingIT {
-  static final long USER = 8001L;
+  static final long USER = UserIds.next();
+  // The other two members of thread t: FRIENDS + t and FRIENDS + 5 + t.
+  static final long FRIENDS = UserIds.block(10);
   static final long FIRST_THREAD = 8_000_001L;
 
   @Test
@@ -70,11 +73,11 @@ class SnapshotWhileSendingIT {
                 FIRST_THREAD + t,
                 System.currentTimeMillis(),
                 CommandBody.createThread(
-                    new CreateThread(List.of(8100L + t, 8200L + t)).setName("t" + t))));
+                    new CreateThread(List.of(FRIENDS + t, FRIENDS + 5 + t)).setName("t" + t))));
       }
       for (int i = 0; i < 1500; i++) {
         int t = r.nextInt(5);
-        long sender = r.nextInt(3) == 0 ? USER : 8100L + t;
+        long sender = r.nextInt(3) == 0 ? USER : FRIENDS + t;
         CommandBody body;
         if (r.nextInt(10) == 0 && messages[t] > 0) {
           body = CommandBody.markRead(new MarkRead(1 + r.nextInt(messages[t])));

@@ -9,6 +9,7 @@ import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.nio.charset.StandardCharsets;
@@ -33,8 +34,8 @@ import org.junit.jupiter.api.Test;
  * gaps, even though the tool repeats lines.
  */
 class StockToolsLoadIT {
-  private static final long FIRST_USER = 7_300_000;
   private static final int USERS = 6;
+  private static final long FIRST_USER = UserIds.block(USERS);
   private static final int RECORDS = 200;
 
   @Test

@@ -9,6 +9,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.sql.Connection;
@@ -41,7 +42,12 @@ import org.junit.jupiter.api.Test;
  */
 class StorageSinkIT {
   static final long THREAD = 7_000_001L;
-  static final List<Long> MEMBERS = List.of(7001L, 7002L, 7003L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
+
+  // The poison record's key, the user whose delta follows it, and that delta's sender.
+  static final long POISON_KEY = UserIds.next();
+  static final long AFTER_POISON = UserIds.next();
+  static final long AFTER_POISON_SENDER = UserIds.next();
   static final int SENDS = 200;
 
   @Test
@@ -114,21 +120,21 @@ class StorageSinkIT {
     byte[] junk = {1, 2, 3, 4};
     Delta after =
         new Delta(
-            7778L,
+            AFTER_POISON,
             1,
             0,
             7_000_002L,
             System.currentTimeMillis(),
-            DeltaBody.newMessage(new NewMessage(1, 7779L, "after the poison")));
+            DeltaBody.newMessage(new NewMessage(1, AFTER_POISON_SENDER, "after the poison")));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, 7777L, junk)).get();
+      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, POISON_KEY, junk)).get();
       producer
           .send(
               new ProducerRecord<>(
-                  Topics.LOG.name(), 0, 7778L, FrameCodec.defaults().encode(after)))
+                  Topics.LOG.name(), 0, AFTER_POISON, FrameCodec.defaults().encode(after)))
           .get();
     }
     Waits.every(Duration.ofMillis(250))
@@ -139,7 +145,8 @@ class StorageSinkIT {
               try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
                   Statement s = c.createStatement();
                   ResultSet rs =
-                      s.executeQuery("SELECT text FROM iris_deltas WHERE user_id = 7778")) {
+                      s.executeQuery(
+                          "SELECT text FROM iris_deltas WHERE user_id = " + AFTER_POISON)) {
                 return rs.next() && rs.getString(1).equals("after the poison");
               }
             });
