@@ -8,6 +8,7 @@ import io.iris.testkit.Conversations;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,8 @@ class BrokerRestartIT {
     stack.preflight();
     stack.start(line -> {});
     try (Conversations talk =
-        new Conversations(stack, 8_840, PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
+        new Conversations(
+            stack, UserIds.block(2 * PAIRS), PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
       // A third of the rounds before, a third while the broker is down, a third after.
       long stoppedAt = 0;
       long startedAt = 0;

@@ -8,6 +8,7 @@ import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.Test;
  */
 class ResinkIT {
   static final long THREAD = 7_700_001L;
-  static final List<Long> MEMBERS = List.of(7701L, 7702L, 7703L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
 
   @Test
   void shouldRebuildMySqlFromTheLogIdentically() throws Exception {

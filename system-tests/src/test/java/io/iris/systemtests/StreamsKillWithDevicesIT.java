@@ -7,6 +7,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -46,7 +47,8 @@ class StreamsKillWithDevicesIT {
     try {
       streams.awaitOutput("streams app running", Duration.ofSeconds(90));
       try (Conversations talk =
-          new Conversations(stack, 8_870, PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
+          new Conversations(
+              stack, UserIds.block(2 * PAIRS), PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
         long killedAt = 0;
         long backIn = 0;
         for (int r = 0; r < ROUNDS; r++) {
