@@ -38,7 +38,7 @@ public final class Waits {
     private static final long serialVersionUID = 1L;
 
     TimeoutError(String what, Duration timeout, Throwable cause) {
-      super("timed out after " + timeout + " waiting for " + what, cause);
+      super("timed out after " + human(timeout) + " waiting for " + what, cause);
     }
   }
 
@@ -71,7 +71,7 @@ public final class Waits {
     try {
       EVERY_50_MS.factory(what, atMost).during(period).until(stays::met);
     } catch (ConditionTimeoutException e) {
-      throw new AssertionError("did not stay true for " + period + ": " + what, e);
+      throw new AssertionError("did not stay true for " + human(period) + ": " + what, e);
     }
   }
 
@@ -94,6 +94,10 @@ public final class Waits {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  private static String human(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
   }
 
   /** How a wait polls: how often, and whether an exception from the condition means "not yet". */
