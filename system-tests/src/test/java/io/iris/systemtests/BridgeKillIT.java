@@ -7,6 +7,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -39,7 +40,7 @@ class BridgeKillIT {
       try (Conversations talk =
           new Conversations(
               shared,
-              8_850,
+              UserIds.block(2 * PAIRS),
               PAIRS,
               i -> new String[] {i % 2 == 0 ? processBridge : StockMqtt.url(shared)})) {
         long killedAt = 0;
@@ -56,6 +57,7 @@ class BridgeKillIT {
             restartedIn = (System.nanoTime() - killedAt) / 1_000_000;
           }
           talk.round();
+          // Pacing: a round every 100 ms, so that the kill and the restart fall mid-conversation.
           Thread.sleep(100);
         }
         talk.check(shared);

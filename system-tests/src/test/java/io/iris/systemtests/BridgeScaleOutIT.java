@@ -10,6 +10,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.Phone;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,8 +27,8 @@ import org.junit.jupiter.api.Test;
  * twice.
  */
 class BridgeScaleOutIT {
-  private static final long AVA = 981;
-  private static final long BO = 982;
+  private static final long AVA = UserIds.next();
+  private static final long BO = UserIds.next();
 
   static IrisStack secondBridge(IrisStack shared, Path dir) {
     Map<String, Object> c = IrisConfig.onFreePorts(dir);
@@ -77,6 +78,7 @@ class BridgeScaleOutIT {
           ava = Phone.open(ava, AVA, avaToken, last, StockMqtt.url(b), StockMqtt.url(a));
         }
         sent.add(ava.device.send(thread, "ava " + i));
+        // Pacing: the two keep talking while Ava moves between bridges.
         Thread.sleep(50);
       }
       for (CompletableFuture<Delta> f : sent) {

@@ -8,6 +8,7 @@ import io.iris.testkit.Conversations;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,8 @@ class BrokerRestartIT {
     stack.preflight();
     stack.start(line -> {});
     try (Conversations talk =
-        new Conversations(stack, 8_840, PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
+        new Conversations(
+            stack, UserIds.block(2 * PAIRS), PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
       // A third of the rounds before, a third while the broker is down, a third after.
       long stoppedAt = 0;
       long startedAt = 0;
@@ -40,6 +42,7 @@ class BrokerRestartIT {
         }
         if (r == 2 * ROUNDS / 3) {
           long left = TimeUnit.MILLISECONDS.toNanos(DOWN_MS) - (System.nanoTime() - stoppedAt);
+          // The fault is held: the broker stays down DOWN_MS in all, whatever the rounds took.
           if (left > 0) {
             TimeUnit.NANOSECONDS.sleep(left);
           }
@@ -47,6 +50,7 @@ class BrokerRestartIT {
           startedAt = System.nanoTime();
         }
         talk.round();
+        // Pacing: a round every 150 ms, before, during and after the broker's absence.
         Thread.sleep(150);
       }
       assertTrue(startedAt > 0);

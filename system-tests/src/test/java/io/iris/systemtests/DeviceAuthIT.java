@@ -11,10 +11,13 @@ import io.iris.launcher.IrisStack;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -23,40 +26,42 @@ import org.junit.jupiter.api.Test;
 
 /** Devices connect only with their own token and touch only their own topics, over real sockets. */
 class DeviceAuthIT {
+  private static final long ALICE = UserIds.next();
+  private static final long BOB = UserIds.next();
+  private static final long CLI = UserIds.next();
 
   @Test
   void shouldLetADeviceInWithItsTokenAndKeepItToItsOwnTopics() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String alice = DeviceRegistry.register(stack.bootstrapServers(), 501, "phone");
-    String bob = DeviceRegistry.register(stack.bootstrapServers(), 502, "phone");
+    String alice = DeviceRegistry.register(stack.bootstrapServers(), ALICE, "phone");
+    String bob = DeviceRegistry.register(stack.bootstrapServers(), BOB, "phone");
     TestStacks.awaitRegistered(stack, before + 2);
 
-    MqttClient a = new MqttClient(StockMqtt.url(stack), "501/phone", new MemoryPersistence());
-    a.connect(StockMqtt.options(501, alice));
+    MqttClient a = new MqttClient(StockMqtt.url(stack), ALICE + "/phone", new MemoryPersistence());
+    a.connect(StockMqtt.options(ALICE, alice));
     assertTrue(a.isConnected());
-    a.subscribe("iris/501/phone/down", 1);
+    a.subscribe("iris/" + ALICE + "/phone/down", 1);
 
     long refusedSubs = stack.topicPolicy().refusedSubscribes();
     for (String forbidden :
-        new String[] {"iris/502/phone/down", "iris/#", "iris/+/phone/down", "#"}) {
+        new String[] {"iris/" + BOB + "/phone/down", "iris/#", "iris/+/phone/down", "#"}) {
       MqttException e =
           assertThrows(MqttException.class, () -> a.subscribe(forbidden, 1), forbidden);
       assertEquals(MqttException.REASON_CODE_SUBSCRIBE_FAILED, e.getReasonCode(), forbidden);
       if (!a.isConnected()) {
-        a.connect(StockMqtt.options(501, alice));
+        a.connect(StockMqtt.options(ALICE, alice));
       }
     }
     assertTrue(stack.topicPolicy().refusedSubscribes() >= refusedSubs + 4);
 
     long refusedPubs = stack.topicPolicy().refusedPublishes();
-    a.publish("iris/502/phone/up", new byte[] {1}, 0, false);
-    a.publish("iris/501/phone/up", new byte[] {1}, 0, false);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (stack.topicPolicy().refusedPublishes() < refusedPubs + 1
-        && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    a.publish("iris/" + BOB + "/phone/up", new byte[] {1}, 0, false);
+    a.publish("iris/" + ALICE + "/phone/up", new byte[] {1}, 0, false);
+    Waits.await(
+        "the publish as another user refused",
+        Duration.ofSeconds(5),
+        () -> stack.topicPolicy().refusedPublishes() >= refusedPubs + 1);
     assertEquals(
         refusedPubs + 1,
         stack.topicPolicy().refusedPublishes(),
@@ -65,25 +70,32 @@ class DeviceAuthIT {
     a.close();
 
     // Bob's token does not open Alice's device, nor does Alice's token open Bob's.
-    MqttClient x = new MqttClient(StockMqtt.url(stack), "501/phone", new MemoryPersistence());
-    assertThrows(MqttException.class, () -> x.connect(StockMqtt.options(501, bob)));
+    MqttClient x = new MqttClient(StockMqtt.url(stack), ALICE + "/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> x.connect(StockMqtt.options(ALICE, bob)));
     assertThrows(
         MqttException.class,
-        () -> x.connect(StockMqtt.options(502, alice)),
+        () -> x.connect(StockMqtt.options(BOB, alice)),
         "user name must match the client id");
-    MqttClient y = new MqttClient(StockMqtt.url(stack), "502/phone", new MemoryPersistence());
-    assertThrows(MqttException.class, () -> y.connect(StockMqtt.options(502, alice)));
-    y.connect(StockMqtt.options(502, bob));
+    MqttClient y = new MqttClient(StockMqtt.url(stack), BOB + "/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> y.connect(StockMqtt.options(BOB, alice)));
+    y.connect(StockMqtt.options(BOB, bob));
     assertTrue(y.isConnected());
     y.disconnect();
     y.close();
     x.close();
 
     // A revoked device is refused.
-    DeviceRegistry.revoke(stack.bootstrapServers(), 502, "phone");
-    Thread.sleep(1500);
-    MqttClient z = new MqttClient(StockMqtt.url(stack), "502/phone", new MemoryPersistence());
-    assertThrows(MqttException.class, () -> z.connect(StockMqtt.options(502, bob)));
+    DeviceRegistry.revoke(stack.bootstrapServers(), BOB, "phone");
+    Waits.await(
+        "the revocation at the bridge",
+        Duration.ofSeconds(10),
+        () ->
+            !stack
+                .devices()
+                .authenticate(
+                    BOB + "/phone", Long.toString(BOB), bob.getBytes(StandardCharsets.UTF_8)));
+    MqttClient z = new MqttClient(StockMqtt.url(stack), BOB + "/phone", new MemoryPersistence());
+    assertThrows(MqttException.class, () -> z.connect(StockMqtt.options(BOB, bob)));
     z.close();
 
     FaultReport.row(
@@ -107,7 +119,7 @@ class DeviceAuthIT {
         new File("/usr/bin/mosquitto_pub").canExecute(), "mosquitto-clients are not installed");
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 503, "cli");
+    String token = DeviceRegistry.register(stack.bootstrapServers(), CLI, "cli");
     TestStacks.awaitRegistered(stack, before + 1);
     Process ok =
         new ProcessBuilder(
@@ -119,13 +131,13 @@ class DeviceAuthIT {
                 "-p",
                 Integer.toString(stack.mqtt().settings().port()),
                 "-i",
-                "503/cli",
+                CLI + "/cli",
                 "-u",
-                "503",
+                Long.toString(CLI),
                 "-P",
                 token,
                 "-t",
-                "iris/503/cli/up",
+                "iris/" + CLI + "/cli/up",
                 "-q",
                 "1",
                 "-m",
@@ -145,13 +157,13 @@ class DeviceAuthIT {
                 "-p",
                 Integer.toString(stack.mqtt().settings().port()),
                 "-i",
-                "503/cli",
+                CLI + "/cli",
                 "-u",
-                "503",
+                Long.toString(CLI),
                 "-P",
                 "nope",
                 "-t",
-                "iris/503/cli/up",
+                "iris/" + CLI + "/cli/up",
                 "-m",
                 "hello")
             .redirectErrorStream(true)

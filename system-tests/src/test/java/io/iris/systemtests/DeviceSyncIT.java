@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.iris.bridge.BridgeConfig;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.Delta;
@@ -24,6 +25,7 @@ import io.iris.testkit.Phone;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +35,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
@@ -46,8 +47,8 @@ import org.junit.jupiter.api.Test;
  * over QoS 0, TLS, revocation closing a live connection, and a stock mosquitto_sub.
  */
 class DeviceSyncIT {
-  private static final long ANA = 901;
-  private static final long BEN = 902;
+  private static final long ANA = UserIds.next();
+  private static final long BEN = UserIds.next();
 
   @Test
   void shouldDeliverEveryDeltaOnceAndCatchUpFromEachTier() throws Exception {
@@ -154,7 +155,11 @@ class DeviceSyncIT {
     // A resend of the same command (a lost confirmation) creates one message.
     resendTwice(stack, ANA, "raw", thread, "said once");
     Waits.await("ben got it", () -> Phone.count(ben, "said once") >= 1);
-    Thread.sleep(3000);
+    // Nothing more arrives: a second message would show up within 3 s.
+    Waits.holds(
+        "one message for two sends",
+        Duration.ofSeconds(3),
+        () -> Phone.count(ben, "said once") == 1);
     assertEquals(1, Phone.count(ben, "said once"), "one message for two sends");
 
     // Revocation closes a live connection, and the SDK does not retry it.
@@ -170,13 +175,20 @@ class DeviceSyncIT {
   void shouldRefuseTypingAndSendsOutsideTheThread() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String a = DeviceRegistry.register(stack.bootstrapServers(), 911, "phone");
-    String c = DeviceRegistry.register(stack.bootstrapServers(), 913, "phone");
+    long ownerId = UserIds.next();
+    long memberId = UserIds.next();
+    long outsiderId = UserIds.next();
+    String a = DeviceRegistry.register(stack.bootstrapServers(), ownerId, "phone");
+    String c = DeviceRegistry.register(stack.bootstrapServers(), outsiderId, "phone");
     TestStacks.awaitRegistered(stack, before + 2);
-    Phone owner = Phone.open(stack, 911, "phone", a, 0);
-    Phone outsider = Phone.open(stack, 913, "phone", c, 0);
+    Phone owner = Phone.open(stack, ownerId, "phone", a, 0);
+    Phone outsider = Phone.open(stack, outsiderId, "phone", c, 0);
     long thread =
-        owner.device.createThread(List.of(912L), "private").get(30, TimeUnit.SECONDS).getThreadId();
+        owner
+            .device
+            .createThread(List.of(memberId), "private")
+            .get(30, TimeUnit.SECONDS)
+            .getThreadId();
     long refused = stack.typing().refused();
     outsider.device.typing(thread, true);
     Waits.await("typing refused", () -> stack.typing().refused() > refused);
@@ -195,15 +207,17 @@ class DeviceSyncIT {
   void shouldAnswerAGapRequestWithExactlyTheMissingRange() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String a = DeviceRegistry.register(stack.bootstrapServers(), 941, "phone");
-    String raw = DeviceRegistry.register(stack.bootstrapServers(), 941, "raw");
+    long user = UserIds.next();
+    long friend = UserIds.next();
+    String a = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
+    String raw = DeviceRegistry.register(stack.bootstrapServers(), user, "raw");
     TestStacks.awaitRegistered(stack, before + 2);
-    Phone phone = Phone.open(stack, 941, "phone", a, 0);
+    Phone phone = Phone.open(stack, user, "phone", a, 0);
     long thread =
-        phone.device.createThread(List.of(942L), "gaps").get(30, TimeUnit.SECONDS).getThreadId();
+        phone.device.createThread(List.of(friend), "gaps").get(30, TimeUnit.SECONDS).getThreadId();
     Phone.sendAll(phone, thread, "gap", 9);
     Waits.await("ten deltas", () -> phone.last() == 10);
-    StockMqtt.Device d = StockMqtt.connect(stack, 941, "raw", raw);
+    StockMqtt.Device d = StockMqtt.connect(stack, user, "raw", raw);
     StockMqtt.send(
         d,
         new DeviceRequest(
@@ -226,7 +240,9 @@ class DeviceSyncIT {
   void shouldServeDevicesOverTls() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 921, "tls");
+    long user = UserIds.next();
+    long friend = UserIds.next();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), user, "tls");
     TestStacks.awaitRegistered(stack, before + 1);
     SSLContext ssl =
         io.iris.testkit.SelfSignedTls.client(
@@ -237,7 +253,7 @@ class DeviceSyncIT {
     p.device =
         IrisDevice.builder()
             .serverUri(stack.endpoints().get("mqtts"))
-            .user(921)
+            .user(user)
             .device("tls")
             .token(token)
             .lastSeq(-1)
@@ -246,7 +262,7 @@ class DeviceSyncIT {
             .build();
     p.device.connect(Duration.ofSeconds(10));
     Waits.await("snapshot over TLS", () -> !p.snapshots.isEmpty());
-    Delta d = p.device.createThread(List.of(922L), "over tls").get(30, TimeUnit.SECONDS);
+    Delta d = p.device.createThread(List.of(friend), "over tls").get(30, TimeUnit.SECONDS);
     assertTrue(d.getBody().isSetThreadCreated());
     p.device.close();
   }
@@ -257,8 +273,10 @@ class DeviceSyncIT {
         new File("/usr/bin/mosquitto_sub").canExecute(), "mosquitto-clients are not installed");
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String subToken = DeviceRegistry.register(stack.bootstrapServers(), 931, "cli");
-    String senderToken = DeviceRegistry.register(stack.bootstrapServers(), 932, "phone");
+    long cliUser = UserIds.next();
+    long senderUser = UserIds.next();
+    String subToken = DeviceRegistry.register(stack.bootstrapServers(), cliUser, "cli");
+    String senderToken = DeviceRegistry.register(stack.bootstrapServers(), senderUser, "phone");
     TestStacks.awaitRegistered(stack, before + 2);
     Process sub =
         new ProcessBuilder(
@@ -270,13 +288,13 @@ class DeviceSyncIT {
                 "-p",
                 Integer.toString(stack.mqtt().settings().port()),
                 "-i",
-                "931/cli",
+                cliUser + "/cli",
                 "-u",
-                "931",
+                Long.toString(cliUser),
                 "-P",
                 subToken,
                 "-t",
-                "iris/931/cli/down",
+                "iris/" + cliUser + "/cli/down",
                 "-q",
                 "1",
                 "-C",
@@ -287,16 +305,22 @@ class DeviceSyncIT {
                 "%x")
             .redirectErrorStream(true)
             .start();
-    Thread.sleep(1500); // subscribed
-    Phone sender = Phone.open(stack, 932, "phone", senderToken, 0);
-    sender.device.createThread(List.of(931L), "to the cli").get(30, TimeUnit.SECONDS);
+    Waits.await(
+        "mosquitto_sub subscribed",
+        Duration.ofSeconds(10),
+        () -> {
+          var here = stack.pushPath().devicesOf(cliUser);
+          return here != null && here.contains(new DeviceTopics.DeviceId(cliUser, "cli"));
+        });
+    Phone sender = Phone.open(stack, senderUser, "phone", senderToken, 0);
+    sender.device.createThread(List.of(cliUser), "to the cli").get(30, TimeUnit.SECONDS);
     assertTrue(sub.waitFor(45, TimeUnit.SECONDS), "mosquitto_sub got nothing");
     String out = new String(sub.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertEquals(0, sub.exitValue(), out);
     ServerFrame f = FrameCodec.defaults().decode(HexFormat.of().parseHex(out), ServerFrame::new);
     assertTrue(f.getBody().isSetDeltas(), f.toString());
     Delta d = f.getBody().getDeltas().getDeltas().get(0);
-    assertEquals(931, d.getUserId());
+    assertEquals(cliUser, d.getUserId());
     assertTrue(d.getBody().isSetThreadCreated());
     sender.device.close();
   }
@@ -316,7 +340,7 @@ class DeviceSyncIT {
     return again;
   }
 
-  static BooleanSupplier sameAs(Phone reference, Phone p) {
+  static Waits.Condition sameAs(Phone reference, Phone p) {
     return () -> {
       long head = reference.last();
       return head > 0 && p.last() == head;
@@ -344,6 +368,7 @@ class DeviceSyncIT {
                             CommandBody.sendMessage(new SendMessage(text))))));
     String up = "iris/" + user + "/" + device + "/up";
     c.publish(up, frame, 1, false);
+    // The scenario: the resend comes a second later, as a phone's after its confirmation timeout.
     Thread.sleep(1000);
     c.publish(up, frame, 1, false);
     c.disconnect();

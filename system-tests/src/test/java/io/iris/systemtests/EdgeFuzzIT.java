@@ -18,6 +18,7 @@ import io.iris.protocol.thrift.SyncRequest;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -38,11 +39,13 @@ import org.junit.jupiter.api.Test;
  * the fault suite (issue 8).
  */
 class EdgeFuzzIT {
+  private static final long USER = UserIds.next();
+
   @Test
   void shouldSurviveThousandsOfMalformedFramesOnOneConnection() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 991, "fuzz");
+    String token = DeviceRegistry.register(stack.bootstrapServers(), USER, "fuzz");
     TestStacks.awaitRegistered(stack, before + 1);
     FrameCodec codec = FrameCodec.defaults();
     List<byte[]> seeds =
@@ -56,12 +59,12 @@ class EdgeFuzzIT {
                         new DeviceCommand(
                             "fz", 991_000_001L, CommandBody.sendMessage(new SendMessage("x")))))));
     CountDownLatch answered = new CountDownLatch(1);
-    MqttClient c = new MqttClient(StockMqtt.url(stack), "991/fuzz", new MemoryPersistence());
+    MqttClient c = new MqttClient(StockMqtt.url(stack), USER + "/fuzz", new MemoryPersistence());
     StockMqtt.connectAndSubscribe(
         c,
-        991,
+        USER,
         token,
-        "iris/991/fuzz/down",
+        "iris/" + USER + "/fuzz/down",
         (t, m) -> {
           ServerFrame f = codec.decode(m.getPayload(), ServerFrame::new);
           if ("final".equals(f.getRequestId())) {
@@ -80,14 +83,14 @@ class EdgeFuzzIT {
         undecodable++;
       }
       try {
-        c.publish("iris/991/fuzz/up", mutant, 0, false);
+        c.publish("iris/" + USER + "/fuzz/up", mutant, 0, false);
       } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
         throw new AssertionError(
             "publish #" + i + " failed after " + undecodable + " undecodable: " + e, e);
       }
     }
     c.publish(
-        "iris/991/fuzz/up",
+        "iris/" + USER + "/fuzz/up",
         codec.encode(new DeviceRequest("final", DeviceRequestBody.sync(new SyncRequest(0)))),
         1,
         false);

@@ -10,7 +10,9 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,10 +26,10 @@ import org.junit.jupiter.api.Test;
  * meanwhile with each send confirmed.
  */
 class FloodIT {
-  private static final long MALLORY = 8_811;
-  private static final long MALLORYS_FRIEND = 8_812;
-  private static final long ALICE = 8_813;
-  private static final long BOB = 8_814;
+  private static final long MALLORY = UserIds.next();
+  private static final long MALLORYS_FRIEND = UserIds.next();
+  private static final long ALICE = UserIds.next();
+  private static final long BOB = UserIds.next();
   private static final int FLOOD = 800;
 
   @Test
@@ -64,6 +66,7 @@ class FloodIT {
     // Meanwhile Alice and Bob talk; each of their sends is confirmed as usual.
     for (int i = 0; i < 20; i++) {
       (i % 2 == 0 ? alice : bob).device.send(chat, "hi " + i).get(15, TimeUnit.SECONDS);
+      // Pacing: the chat goes on at a conversation's pace while the flood lasts.
       Thread.sleep(50);
     }
     for (CompletableFuture<Delta> f : flood) {
@@ -74,7 +77,11 @@ class FloodIT {
 
     Waits.await("every flood message at the friend", () -> startingWith(friend, "flood ") >= FLOOD);
     Waits.await("the chat at Bob", () -> startingWith(bob, "hi ") >= 20);
-    Thread.sleep(500);
+    // Nothing more arrives: a message delivered twice would show up within half a second.
+    Waits.holds(
+        "each flood message and each chat message once",
+        Duration.ofMillis(500),
+        () -> startingWith(friend, "flood ") == FLOOD && startingWith(bob, "hi ") == 20);
     assertEquals(FLOOD, startingWith(friend, "flood "), "each flood message once");
     assertEquals(
         FLOOD,

@@ -9,6 +9,7 @@ import io.iris.launcher.IrisStack;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * project's formatter.
  */
 class InspectToolsIT {
-  private static final long ZOE = 961;
+  private static final long ZOE = UserIds.next();
+  private static final long ZOES_FRIEND = UserIds.next();
 
   static String run(Map<String, String> env, String... args) throws Exception {
     try (LauncherProcess p = LauncherProcess.start(env, args)) {
@@ -42,7 +44,11 @@ class InspectToolsIT {
     TestStacks.awaitRegistered(stack, before + 1);
     Phone phone = Phone.open(stack, ZOE, "phone", token, 0);
     long thread =
-        phone.device.createThread(List.of(962L), "tools").get(30, TimeUnit.SECONDS).getThreadId();
+        phone
+            .device
+            .createThread(List.of(ZOES_FRIEND), "tools")
+            .get(30, TimeUnit.SECONDS)
+            .getThreadId();
     Phone.sendAll(phone, thread, "tool", 4);
     Waits.await("5 deltas", () -> phone.last() == 5);
     Waits.await("acked", () -> stack.pointers().get(ZOE, "phone") == 5);

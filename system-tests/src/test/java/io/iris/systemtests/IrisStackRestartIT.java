@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.Waits;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -75,12 +76,15 @@ class IrisStackRestartIT {
             new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
           consumer.subscribe(List.of("iris.dlq"));
           List<String> values = new ArrayList<>();
-          long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-          while (values.isEmpty() && System.nanoTime() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-              values.add(new String(r.value()));
-            }
-          }
+          Waits.await(
+              "the record written before the restart",
+              Duration.ofSeconds(30),
+              () -> {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                  values.add(new String(r.value()));
+                }
+                return !values.isEmpty();
+              });
           assertEquals(List.of("kept"), values);
         }
         System.out.printf("restart on existing data took %.1f s%n", (System.nanoTime() - t0) / 1e9);

@@ -14,6 +14,7 @@ import io.iris.testkit.Conversations;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.net.URI;
@@ -47,7 +48,7 @@ import org.junit.jupiter.api.Test;
  */
 class MysqlOutageIT {
   static final long THREAD = 9_000_001L;
-  static final List<Long> MEMBERS = List.of(9001L, 9002L, 9003L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
   static final Duration OUTAGE = Duration.ofSeconds(Long.getLong("outage.seconds", 60));
 
   /** 0 before the outage, 1 during, 2 after; and send-to-iris.log latencies (ms) per phase. */
@@ -83,7 +84,7 @@ class MysqlOutageIT {
     Thread device = new Thread(() -> followLog(stack, sending, logDeltas), "outage-device");
     // And real devices: 3 pairs of SDK phones talking through the bridge the whole time.
     Conversations talk =
-        new Conversations(stack, 8_880, 3, i -> new String[] {StockMqtt.url(stack)});
+        new Conversations(stack, UserIds.block(2 * 3), 3, i -> new String[] {StockMqtt.url(stack)});
     Thread phones =
         new Thread(
             () -> {
@@ -98,18 +99,21 @@ class MysqlOutageIT {
     sender.start();
     phones.start();
 
+    // The scenario: 5 s of load before the outage (not a wait for a condition).
     Thread.sleep(5_000);
     long beforeOutage = logDeltas.get();
     stack.embeddedMysql().close();
     long downMs = System.currentTimeMillis();
     PHASE.set(1);
     long outageStart = System.nanoTime();
+    // The fault is held for OUTAGE while the load goes on.
     Thread.sleep(OUTAGE.toMillis());
     long duringOutage = logDeltas.get() - beforeOutage;
     stack.embeddedMysql().start();
     long upMs = System.currentTimeMillis();
     PHASE.set(2);
     long restartedIn = System.nanoTime() - outageStart;
+    // The scenario: 5 s more of load once MySQL is back.
     Thread.sleep(5_000);
     sending.set(false);
     sender.join();
@@ -118,17 +122,14 @@ class MysqlOutageIT {
     long endMs = System.currentTimeMillis();
 
     long expected = 3L * (sent.get() + 1);
-    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-    long rows = 0;
-    long caughtUpAt = 0;
-    while (System.nanoTime() < deadline) {
-      rows = rows(stack, "COUNT(*)");
-      if (rows >= expected) {
-        caughtUpAt = System.nanoTime();
-        break;
-      }
-      Thread.sleep(500);
-    }
+    long rows =
+        Waits.every(Duration.ofMillis(500))
+            .await(
+                "MySQL to hold the thread's " + expected + " deltas",
+                Duration.ofSeconds(180),
+                () -> rows(stack, "COUNT(*)"),
+                n -> n >= expected);
+    long caughtUpAt = System.nanoTime();
     talk.check(stack);
     talk.close();
     String deviceLatency =
@@ -233,7 +234,7 @@ class MysqlOutageIT {
                 CommandBody.sendMessage(new SendMessage("during the outage " + i))));
         sent.incrementAndGet();
         i++;
-        Thread.sleep(20); // 50 sends/s
+        Thread.sleep(20); // pacing: 50 sends/s for the whole scenario
       }
       producer.flush();
     } catch (InterruptedException e) {

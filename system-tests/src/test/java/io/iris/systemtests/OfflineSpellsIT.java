@@ -14,6 +14,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +37,8 @@ import org.junit.jupiter.api.Test;
  * the phone that stayed online; the phone must equal MySQL.
  */
 class OfflineSpellsIT {
-  private static final long ANA = 8_890;
-  private static final long BEN = 8_891;
+  private static final long ANA = UserIds.next();
+  private static final long BEN = UserIds.next();
   private static final long THREAD = 8_890_001;
   private static final long MINUTE_MS = 60_000;
   private static final int HOUR = 60;

@@ -7,6 +7,7 @@ import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,10 +30,12 @@ class OpsEndpointIT {
   void shouldExposeMetricsHealthAndReadiness() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 971, "phone");
+    long user = UserIds.next();
+    long friend = UserIds.next();
+    String token = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
     TestStacks.awaitRegistered(stack, before + 1);
-    Phone phone = Phone.open(stack, 971, "phone", token, 0);
-    phone.device.createThread(List.of(972L), "ops").get(30, TimeUnit.SECONDS);
+    Phone phone = Phone.open(stack, user, "phone", token, 0);
+    phone.device.createThread(List.of(friend), "ops").get(30, TimeUnit.SECONDS);
 
     assertEquals(200, get(stack, "/health").statusCode());
     HttpResponse<String> ready = get(stack, "/ready");
@@ -63,15 +66,11 @@ class OpsEndpointIT {
     String clean = "iris_device_disconnects_total{how=\"clean\"}";
     double cleanBefore = value(metrics, clean);
     phone.device.close();
-    Waits.await(
-        "a clean disconnect counted",
-        () -> {
-          try {
-            return value(get(stack, "/metrics").body(), clean) >= cleanBefore + 1;
-          } catch (Exception e) {
-            return false;
-          }
-        });
+    Waits.ignoringExceptions()
+        .await(
+            "a clean disconnect counted",
+            Waits.DEFAULT_TIMEOUT,
+            () -> value(get(stack, "/metrics").body(), clean) >= cleanBefore + 1);
     assertTrue(metrics.contains("iris_device_disconnects_total{how=\"lost\"}"), metrics);
   }
 

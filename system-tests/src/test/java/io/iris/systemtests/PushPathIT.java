@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.bridge.up.SendPath;
 import io.iris.launcher.IrisStack;
+import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.CommandBody;
@@ -19,11 +20,15 @@ import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -36,19 +41,24 @@ import org.junit.jupiter.api.Test;
  * pointers.
  */
 class PushPathIT {
+  private static final long ANA = UserIds.next();
+  private static final long BEN = UserIds.next();
 
   @Test
   void shouldPushEveryDeltaToEveryDeviceOfItsUser() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String aPhone = DeviceRegistry.register(stack.bootstrapServers(), 701, "phone");
-    String aTablet = DeviceRegistry.register(stack.bootstrapServers(), 701, "tablet");
-    String bPhone = DeviceRegistry.register(stack.bootstrapServers(), 702, "phone");
+    String aPhone = DeviceRegistry.register(stack.bootstrapServers(), ANA, "phone");
+    String aTablet = DeviceRegistry.register(stack.bootstrapServers(), ANA, "tablet");
+    String bPhone = DeviceRegistry.register(stack.bootstrapServers(), BEN, "phone");
     TestStacks.awaitRegistered(stack, before + 3);
-    StockMqtt.Device a1 = StockMqtt.connect(stack, 701, "phone", aPhone);
-    StockMqtt.Device a2 = StockMqtt.connect(stack, 701, "tablet", aTablet);
-    StockMqtt.Device b = StockMqtt.connect(stack, 702, "phone", bPhone);
-    Thread.sleep(500);
+    StockMqtt.Device a1 = StockMqtt.connect(stack, ANA, "phone", aPhone);
+    StockMqtt.Device a2 = StockMqtt.connect(stack, ANA, "tablet", aTablet);
+    StockMqtt.Device b = StockMqtt.connect(stack, BEN, "phone", bPhone);
+    Waits.await(
+        "the three devices subscribed at the push path",
+        Duration.ofSeconds(10),
+        () -> subscribed(stack, ANA, "phone", "tablet") && subscribed(stack, BEN, "phone"));
 
     StockMqtt.send(
         a1,
@@ -58,13 +68,13 @@ class PushPathIT {
                 new DeviceCommand(
                     "push-create",
                     0,
-                    CommandBody.createThread(new CreateThread(List.of(702L)).setName("push"))))));
+                    CommandBody.createThread(new CreateThread(List.of(BEN)).setName("push"))))));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       Delta created = d.deltas().poll(30, TimeUnit.SECONDS);
       assertTrue(
           created != null && created.getBody().isSetThreadCreated(), String.valueOf(created));
     }
-    long thread = SendPath.derivedThreadId(701, "push-create");
+    long thread = SendPath.derivedThreadId(ANA, "push-create");
     StockMqtt.send(
         a1,
         new DeviceRequest(
@@ -87,11 +97,18 @@ class PushPathIT {
     }
 
     StockMqtt.send(b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getSeq()))));
-    assertEquals(atB.getSeq(), pointer(stack, "702:phone", Duration.ofSeconds(30)));
+    assertEquals(atB.getSeq(), pointer(stack, BEN + ":phone", Duration.ofSeconds(30)));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       d.client().disconnect();
       d.client().close();
     }
+  }
+
+  /** Whether the bridge's push path has each of {@code devices} of {@code user} subscribed. */
+  static boolean subscribed(IrisStack stack, long user, String... devices) {
+    Set<DeviceTopics.DeviceId> here = stack.pushPath().devicesOf(user);
+    return here != null
+        && Stream.of(devices).allMatch(d -> here.contains(new DeviceTopics.DeviceId(user, d)));
   }
 
   static long pointer(IrisStack stack, String key, Duration timeout) {
@@ -99,19 +116,22 @@ class PushPathIT {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "push-it-pointers");
-    long seq = -1;
+    long[] seq = {-1};
     try (KafkaConsumer<String, byte[]> c =
         new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       c.subscribe(List.of(Topics.DEVICE_POINTERS.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (seq < 0 && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          if (key.equals(r.key())) {
-            seq = FrameCodec.defaults().decode(r.value(), DevicePointer::new).getAckedSeq();
-          }
-        }
-      }
+      Waits.await(
+          "a pointer of " + key + " on " + Topics.DEVICE_POINTERS.name(),
+          timeout,
+          () -> {
+            for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+              if (key.equals(r.key())) {
+                seq[0] = FrameCodec.defaults().decode(r.value(), DevicePointer::new).getAckedSeq();
+              }
+            }
+            return seq[0] >= 0;
+          });
     }
-    return seq;
+    return seq[0];
   }
 }

@@ -8,6 +8,8 @@ import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -19,7 +21,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
@@ -31,7 +35,7 @@ import org.junit.jupiter.api.Test;
  */
 class ResinkIT {
   static final long THREAD = 7_700_001L;
-  static final List<Long> MEMBERS = List.of(7701L, 7702L, 7703L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
 
   @Test
   void shouldRebuildMySqlFromTheLogIdentically() throws Exception {
@@ -65,12 +69,13 @@ class ResinkIT {
         assertEquals(0, run.waitFor(Duration.ofSeconds(120)), run.stdout() + run.stderr());
         assertTrue(run.stdout().contains("resink: running"), run.stdout());
       }
-      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-      String after = dump(stack);
-      while (!after.equals(before) && System.nanoTime() < deadline) {
-        Thread.sleep(500);
-        after = dump(stack);
-      }
+      String after =
+          Waits.every(Duration.ofMillis(500))
+              .await(
+                  "MySQL rebuilt from the log as it was",
+                  Duration.ofSeconds(90),
+                  () -> dump(stack),
+                  before::equals);
       assertEquals(before, after, "MySQL rebuilt from the log is what it was");
 
       // Moving the sink's group back (a replay) with Connect's offsets API: the group is where
@@ -101,7 +106,7 @@ class ResinkIT {
       }
       connect(stack, "PUT", "/connectors/iris-mysql-sink/resume", null, 202, 204);
       awaitConnector(stack, "RUNNING");
-      Thread.sleep(5000); // the replay rewrites the partition's rows
+      awaitReplayed(stack, new TopicPartition(Topics.LOG.name(), partition));
       assertEquals(before, dump(stack), "a replay changes nothing");
 
       // Once retention has taken records, a resink would lose them: refused.
@@ -144,37 +149,58 @@ class ResinkIT {
     throw new AssertionError(method + " " + path + " -> " + r.statusCode() + " " + r.body());
   }
 
-  static void awaitConnector(IrisStack stack, String state) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    String body = "";
-    while (System.nanoTime() < deadline) {
-      body =
-          connect(stack, "GET", "/connectors/iris-mysql-sink/status", null, 200).replace(" ", "");
-      if (body.contains("\"connector\":{\"state\":\"" + state + "\"")) {
-        return;
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("connector not " + state + ": " + body);
+  static void awaitConnector(IrisStack stack, String state) {
+    Waits.every(Duration.ofMillis(250))
+        .await(
+            "the connector " + state,
+            Duration.ofSeconds(60),
+            () ->
+                connect(stack, "GET", "/connectors/iris-mysql-sink/status", null, 200)
+                    .replace(" ", ""),
+            body -> body.contains("\"connector\":{\"state\":\"" + state + "\""));
   }
 
-  static void awaitRows(IrisStack stack, long expected) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    long n = 0;
-    while (System.nanoTime() < deadline) {
-      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM iris_deltas")) {
-        rs.next();
-        n = rs.getLong(1);
-      }
-      if (n >= expected) {
-        assertEquals(expected, n);
-        return;
-      }
-      Thread.sleep(250);
+  /**
+   * Waits until the sink, moved back to offset 0 of {@code tp}, has written the partition again:
+   * its group's committed offset is at the partition's end (or one short of it, before the commit
+   * marker of the last transaction, which is never consumed).
+   */
+  static void awaitReplayed(IrisStack stack, TopicPartition tp) throws Exception {
+    try (Admin admin = Admin.create(stack.adminConfig())) {
+      long end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
+      Waits.every(Duration.ofMillis(500))
+          .await(
+              "the sink's replay of " + tp + " to offset " + end,
+              Duration.ofSeconds(60),
+              () -> {
+                OffsetAndMetadata o =
+                    admin
+                        .listConsumerGroupOffsets("connect-iris-mysql-sink")
+                        .partitionsToOffsetAndMetadata()
+                        .get()
+                        .get(tp);
+                return o == null ? -1 : o.offset();
+              },
+              committed -> committed >= end - 1);
     }
-    throw new AssertionError("MySQL holds " + n + " of " + expected + " deltas");
+  }
+
+  static void awaitRows(IrisStack stack, long expected) {
+    long n =
+        Waits.every(Duration.ofMillis(250))
+            .await(
+                "MySQL to hold " + expected + " deltas",
+                Duration.ofSeconds(90),
+                () -> {
+                  try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+                      Statement s = c.createStatement();
+                      ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM iris_deltas")) {
+                    rs.next();
+                    return rs.getLong(1);
+                  }
+                },
+                m -> m >= expected);
+    assertEquals(expected, n);
   }
 
   /** The three tables, row by row, in a fixed order. */

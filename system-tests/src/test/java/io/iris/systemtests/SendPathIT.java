@@ -18,10 +18,13 @@ import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.DeadLetters;
 import io.iris.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.BlockingQueue;
@@ -41,18 +44,21 @@ import org.junit.jupiter.api.Test;
  * answered.
  */
 class SendPathIT {
+  private static final long USER = UserIds.next();
+  private static final long FRIEND = UserIds.next();
 
   @Test
   void shouldAcceptCommandsAnswerBadFramesAndStayConnected() throws Exception {
     IrisStack stack = TestStacks.shared();
     int before = stack.devices().size();
-    String token = DeviceRegistry.register(stack.bootstrapServers(), 601, "phone");
+    String token = DeviceRegistry.register(stack.bootstrapServers(), USER, "phone");
     TestStacks.awaitRegistered(stack, before + 1);
     BlockingQueue<ServerFrame> frames = new LinkedBlockingQueue<>();
-    MqttClient device = new MqttClient(StockMqtt.url(stack), "601/phone", new MemoryPersistence());
-    device.connect(StockMqtt.options(601, token));
+    MqttClient device =
+        new MqttClient(StockMqtt.url(stack), USER + "/phone", new MemoryPersistence());
+    device.connect(StockMqtt.options(USER, token));
     device.subscribe(
-        "iris/601/phone/down",
+        "iris/" + USER + "/phone/down",
         1,
         (topic, m) -> frames.add(FrameCodec.defaults().decode(m.getPayload(), ServerFrame::new)));
 
@@ -65,13 +71,13 @@ class SendPathIT {
                     "c-create",
                     0,
                     CommandBody.createThread(
-                        new CreateThread(List.of(602L)).setName("send path"))))));
+                        new CreateThread(List.of(FRIEND)).setName("send path"))))));
     ServerFrame created = frames.poll(30, TimeUnit.SECONDS);
     assertTrue(created != null && created.getBody().isSetSendResult(), String.valueOf(created));
     assertEquals("r1", created.getRequestId());
     assertTrue(created.getBody().getSendResult().isAccepted());
 
-    long thread = SendPath.derivedThreadId(601, "c-create");
+    long thread = SendPath.derivedThreadId(USER, "c-create");
     send(
         device,
         new DeviceRequest(
@@ -86,7 +92,7 @@ class SendPathIT {
 
     long rejectedBefore = stack.sendPath().count("rejected-unsupported-version");
     byte[] junk = {9, 9, 9};
-    device.publish("iris/601/phone/up", junk, 1, false);
+    device.publish("iris/" + USER + "/phone/up", junk, 1, false);
     ServerFrame error = frames.poll(30, TimeUnit.SECONDS);
     assertTrue(error != null && error.getBody().isSetError(), String.valueOf(error));
     assertEquals(ErrorCode.UNSUPPORTED_VERSION, error.getBody().getError().getCode());
@@ -108,43 +114,51 @@ class SendPathIT {
 
     // Through the streams app: the sender's own delta confirms the send; the sender is the
     // connection's.
-    assertTrue(
-        logHasConfirmation(stack, 601, "c-msg", Duration.ofSeconds(60)),
-        "the send reached iris.log");
-    assertTrue(
-        dlqHas(stack, junk, Duration.ofSeconds(30)), "the bad frame's bytes are in iris.dlq");
+    Delta confirmation = awaitConfirmation(stack, USER, "c-msg", Duration.ofSeconds(60));
+    assertEquals(
+        USER, confirmation.getBody().getNewMessage().getSenderUserId(), "the connection's sender");
+    awaitDeadLetter(stack, junk, Duration.ofSeconds(30));
   }
 
   static void send(MqttClient device, DeviceRequest request) throws Exception {
-    device.publish("iris/601/phone/up", FrameCodec.defaults().encode(request), 1, false);
+    device.publish("iris/" + USER + "/phone/up", FrameCodec.defaults().encode(request), 1, false);
   }
 
-  static boolean logHasConfirmation(IrisStack stack, long user, String clientId, Duration timeout) {
+  /**
+   * Through the streams app: the first delta of {@code user} on iris.log that confirms the message
+   * sent with {@code clientId} (the sender's own delta).
+   */
+  static Delta awaitConfirmation(IrisStack stack, long user, String clientId, Duration timeout) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "send-path-it");
+    List<Delta> found = new ArrayList<>();
     try (KafkaConsumer<Long, byte[]> c =
         new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer())) {
       c.subscribe(List.of(Topics.LOG.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<Long, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          if (r.key() == user) {
-            Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
-            if (d.getBody().isSetNewMessage()
-                && clientId.equals(d.getBody().getNewMessage().getClientId())) {
-              return d.getBody().getNewMessage().getSenderUserId() == user;
+      Waits.await(
+          "the send " + clientId + " on iris.log",
+          timeout,
+          () -> {
+            for (ConsumerRecord<Long, byte[]> r : c.poll(Duration.ofMillis(500))) {
+              if (found.isEmpty() && r.key() == user) {
+                Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
+                if (d.getBody().isSetNewMessage()
+                    && clientId.equals(d.getBody().getNewMessage().getClientId())) {
+                  found.add(d);
+                }
+              }
             }
-          }
-        }
-      }
+            return !found.isEmpty();
+          });
     }
-    return false;
+    return found.get(0);
   }
 
-  static boolean dlqHas(IrisStack stack, byte[] value, Duration timeout) {
+  /** Waits until iris.dlq holds {@code value}, set aside by the MQTT bridge. */
+  static void awaitDeadLetter(IrisStack stack, byte[] value, Duration timeout) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -152,18 +166,21 @@ class SendPathIT {
     try (KafkaConsumer<byte[], byte[]> c =
         new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       c.subscribe(List.of(Topics.DLQ.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
-          var by = r.headers().lastHeader(DeadLetters.REJECTED_BY);
-          if (java.util.Arrays.equals(value, r.value())
-              && by != null
-              && new String(by.value(), StandardCharsets.UTF_8).equals("mqtt-bridge")) {
-            return true;
-          }
-        }
-      }
+      boolean[] found = {false};
+      Waits.await(
+          "the bad frame's bytes in iris.dlq",
+          timeout,
+          () -> {
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+              var by = r.headers().lastHeader(DeadLetters.REJECTED_BY);
+              if (java.util.Arrays.equals(value, r.value())
+                  && by != null
+                  && new String(by.value(), StandardCharsets.UTF_8).equals("mqtt-bridge")) {
+                found[0] = true;
+              }
+            }
+            return found[0];
+          });
     }
-    return false;
   }
 }

@@ -9,6 +9,8 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,6 +31,8 @@ import org.junit.jupiter.api.Test;
 
 /** A sink task that fails for good is restarted by the stack and writes again once it can. */
 class SinkSupervisorIT {
+  private static final long USER = UserIds.next();
+  private static final long SENDER = UserIds.next();
 
   @Test
   void shouldRestartAFailedSinkTask() throws Exception {
@@ -41,42 +45,42 @@ class SinkSupervisorIT {
     long before = stack.sinkRestarts();
     try {
       put(stack, unreachable);
-      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-      while (stack.sinkRestarts() == before && System.nanoTime() < deadline) {
-        Thread.sleep(500);
-      }
-      assertTrue(stack.sinkRestarts() > before, "the supervisor restarted the failed task");
+      Waits.await(
+          "the supervisor to restart the failed task",
+          Duration.ofSeconds(90),
+          () -> stack.sinkRestarts() > before);
     } finally {
       put(stack, good);
     }
     Delta d =
         new Delta(
-            7790L,
+            USER,
             1,
             0,
             7_000_090L,
             System.currentTimeMillis(),
-            DeltaBody.newMessage(new NewMessage(1, 7791L, "after the restart")));
+            DeltaBody.newMessage(new NewMessage(1, SENDER, "after the restart")));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
       producer
-          .send(new ProducerRecord<>(Topics.LOG.name(), 7790L, FrameCodec.defaults().encode(d)))
+          .send(new ProducerRecord<>(Topics.LOG.name(), USER, FrameCodec.defaults().encode(d)))
           .get();
     }
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    boolean written = false;
-    while (!written && System.nanoTime() < deadline) {
-      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE user_id = 7790")) {
-        rs.next();
-        written = rs.getLong(1) == 1;
-      }
-      Thread.sleep(500);
-    }
-    assertTrue(written, "the sink writes again with the right configuration");
+    Waits.every(Duration.ofMillis(500))
+        .await(
+            "the sink to write again with the right configuration",
+            Duration.ofSeconds(90),
+            () -> {
+              try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+                  Statement s = c.createStatement();
+                  ResultSet rs =
+                      s.executeQuery("SELECT COUNT(*) FROM iris_deltas WHERE user_id = " + USER)) {
+                rs.next();
+                return rs.getLong(1) == 1;
+              }
+            });
   }
 
   static void put(IrisStack stack, String json) throws Exception {

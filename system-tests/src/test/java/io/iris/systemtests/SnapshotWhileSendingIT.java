@@ -17,6 +17,8 @@ import io.iris.protocol.thrift.Snapshot;
 import io.iris.storage.SnapshotBuilder;
 import io.iris.storage.SnapshotService;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,7 +41,9 @@ import org.junit.jupiter.api.Test;
  * each one equals the replay of exactly the user's deltas up to the seq it states.
  */
 class SnapshotWhileSendingIT {
-  static final long USER = 8001L;
+  static final long USER = UserIds.next();
+  // The other two members of thread t: FRIENDS + t and FRIENDS + 5 + t.
+  static final long FRIENDS = UserIds.block(10);
   static final long FIRST_THREAD = 8_000_001L;
 
   @Test
@@ -69,11 +73,11 @@ class SnapshotWhileSendingIT {
                 FIRST_THREAD + t,
                 System.currentTimeMillis(),
                 CommandBody.createThread(
-                    new CreateThread(List.of(8100L + t, 8200L + t)).setName("t" + t))));
+                    new CreateThread(List.of(FRIENDS + t, FRIENDS + 5 + t)).setName("t" + t))));
       }
       for (int i = 0; i < 1500; i++) {
         int t = r.nextInt(5);
-        long sender = r.nextInt(3) == 0 ? USER : 8100L + t;
+        long sender = r.nextInt(3) == 0 ? USER : FRIENDS + t;
         CommandBody body;
         if (r.nextInt(10) == 0 && messages[t] > 0) {
           body = CommandBody.markRead(new MarkRead(1 + r.nextInt(messages[t])));
@@ -95,6 +99,7 @@ class SnapshotWhileSendingIT {
           producer.flush();
           taken.add(snapshots.snapshot(USER, 3, 5));
         }
+        // Pacing: sends spread out, so that snapshots fall while the sink lags behind iris.log.
         Thread.sleep(2);
       }
       producer.flush();
@@ -127,18 +132,20 @@ class SnapshotWhileSendingIT {
     try (KafkaConsumer<Long, byte[]> consumer =
         new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(Topics.LOG.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      long lastNew = System.nanoTime();
-      while (System.nanoTime() < deadline
-          && System.nanoTime() - lastNew < Duration.ofSeconds(5).toNanos()) {
-        for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
-          // Decode only this user's records: iris.log may hold junk another test put there.
-          if (r.key() == USER) {
-            out.add(FrameCodec.defaults().decode(r.value(), Delta::new));
-            lastNew = System.nanoTime();
-          }
-        }
-      }
+      long[] lastNew = {System.nanoTime()};
+      Waits.await(
+          "no new delta of user " + USER + " on iris.log for 5 s",
+          timeout,
+          () -> {
+            for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
+              // Decode only this user's records: iris.log may hold junk another test put there.
+              if (r.key() == USER) {
+                out.add(FrameCodec.defaults().decode(r.value(), Delta::new));
+                lastNew[0] = System.nanoTime();
+              }
+            }
+            return System.nanoTime() - lastNew[0] >= Duration.ofSeconds(5).toNanos();
+          });
     }
     for (int i = 0; i < out.size(); i++) {
       assertEquals(i + 1, out.get(i).getSeq());

@@ -9,6 +9,8 @@ import io.iris.launcher.IrisStack;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -32,8 +34,8 @@ import org.junit.jupiter.api.Test;
  * gaps, even though the tool repeats lines.
  */
 class StockToolsLoadIT {
-  private static final long FIRST_USER = 7_300_000;
   private static final int USERS = 6;
+  private static final long FIRST_USER = UserIds.block(USERS);
   private static final int RECORDS = 200;
 
   @Test
@@ -69,33 +71,37 @@ class StockToolsLoadIT {
       long expected = 4L * 3 + RECORDS * 3L;
       Map<Long, Long> lastSeq = new HashMap<>();
       Set<String> clientIds = new HashSet<>();
-      long seen = 0;
-      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      long[] seen = {0};
       try (KafkaConsumer<byte[], byte[]> reader = reader(stack)) {
         reader.subscribe(List.of(Topics.LOG.name()));
-        while (seen < expected && System.nanoTime() < deadline) {
-          for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(500))) {
-            // Other tests put poison records into iris.log on purpose: look at these users only.
-            if (r.key() == null || r.key().length != Long.BYTES) {
-              continue;
-            }
-            long user = java.nio.ByteBuffer.wrap(r.key()).getLong();
-            if (user < FIRST_USER || user >= FIRST_USER + USERS) {
-              continue;
-            }
-            Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
-            assertEquals(
-                lastSeq.getOrDefault(user, 0L) + 1, d.getSeq(), "user " + user + " in order");
-            lastSeq.put(user, d.getSeq());
-            assertTrue(!d.getBody().isSetCommandRejected(), d.toString());
-            if (d.getBody().isSetNewMessage() && d.getBody().getNewMessage().isSetClientId()) {
-              clientIds.add(d.getBody().getNewMessage().getClientId());
-            }
-            seen++;
-          }
-        }
+        Waits.await(
+            expected + " deltas of the load on iris.log",
+            Duration.ofSeconds(90),
+            () -> {
+              for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(500))) {
+                // Other tests put poison records into iris.log on purpose: look at these users
+                // only.
+                if (r.key() == null || r.key().length != Long.BYTES) {
+                  continue;
+                }
+                long user = java.nio.ByteBuffer.wrap(r.key()).getLong();
+                if (user < FIRST_USER || user >= FIRST_USER + USERS) {
+                  continue;
+                }
+                Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
+                assertEquals(
+                    lastSeq.getOrDefault(user, 0L) + 1, d.getSeq(), "user " + user + " in order");
+                lastSeq.put(user, d.getSeq());
+                assertTrue(!d.getBody().isSetCommandRejected(), d.toString());
+                if (d.getBody().isSetNewMessage() && d.getBody().getNewMessage().isSetClientId()) {
+                  clientIds.add(d.getBody().getNewMessage().getClientId());
+                }
+                seen[0]++;
+              }
+              return seen[0] >= expected;
+            });
       }
-      assertEquals(expected, seen, "every record a message for each of its thread's 3 members");
+      assertEquals(expected, seen[0], "every record a message for each of its thread's 3 members");
       assertEquals(RECORDS, clientIds.size(), "each record its own client id: " + clientIds);
     } finally {
       TestStacks.delete(dir);

@@ -9,12 +9,15 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
+import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +42,12 @@ import org.junit.jupiter.api.Test;
  */
 class StorageSinkIT {
   static final long THREAD = 7_000_001L;
-  static final List<Long> MEMBERS = List.of(7001L, 7002L, 7003L);
+  static final List<Long> MEMBERS = List.of(UserIds.next(), UserIds.next(), UserIds.next());
+
+  // The poison record's key, the user whose delta follows it, and that delta's sender.
+  static final long POISON_KEY = UserIds.next();
+  static final long AFTER_POISON = UserIds.next();
+  static final long AFTER_POISON_SENDER = UserIds.next();
   static final int SENDS = 200;
 
   @Test
@@ -112,34 +120,36 @@ class StorageSinkIT {
     byte[] junk = {1, 2, 3, 4};
     Delta after =
         new Delta(
-            7778L,
+            AFTER_POISON,
             1,
             0,
             7_000_002L,
             System.currentTimeMillis(),
-            DeltaBody.newMessage(new NewMessage(1, 7779L, "after the poison")));
+            DeltaBody.newMessage(new NewMessage(1, AFTER_POISON_SENDER, "after the poison")));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     try (KafkaProducer<Long, byte[]> producer =
         new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, 7777L, junk)).get();
+      producer.send(new ProducerRecord<>(Topics.LOG.name(), 0, POISON_KEY, junk)).get();
       producer
           .send(
               new ProducerRecord<>(
-                  Topics.LOG.name(), 0, 7778L, FrameCodec.defaults().encode(after)))
+                  Topics.LOG.name(), 0, AFTER_POISON, FrameCodec.defaults().encode(after)))
           .get();
     }
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    boolean written = false;
-    while (!written && System.nanoTime() < deadline) {
-      try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT text FROM iris_deltas WHERE user_id = 7778")) {
-        written = rs.next() && rs.getString(1).equals("after the poison");
-      }
-      Thread.sleep(250);
-    }
-    assertTrue(written, "the pipeline kept writing after the poison record");
+    Waits.every(Duration.ofMillis(250))
+        .await(
+            "the pipeline to keep writing after the poison record",
+            Duration.ofSeconds(60),
+            () -> {
+              try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+                  Statement s = c.createStatement();
+                  ResultSet rs =
+                      s.executeQuery(
+                          "SELECT text FROM iris_deltas WHERE user_id = " + AFTER_POISON)) {
+                return rs.next() && rs.getString(1).equals("after the poison");
+              }
+            });
 
     Properties cp = new Properties();
     cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
@@ -148,20 +158,23 @@ class StorageSinkIT {
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(Topics.SINK_DLQ.name()));
-      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (System.nanoTime() < until) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          if (java.util.Arrays.equals(junk, r.value())) {
-            var reason = r.headers().lastHeader("__connect.errors.exception.message");
-            assertTrue(
-                reason != null && new String(reason.value()).contains("not a Delta frame"),
-                "the reason travels with it");
-            return;
-          }
-        }
-      }
+      List<ConsumerRecord<byte[], byte[]>> poison = new ArrayList<>();
+      Waits.await(
+          "the poison record in " + Topics.SINK_DLQ.name(),
+          Duration.ofSeconds(30),
+          () -> {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+              if (poison.isEmpty() && java.util.Arrays.equals(junk, r.value())) {
+                poison.add(r);
+              }
+            }
+            return !poison.isEmpty();
+          });
+      var reason = poison.get(0).headers().lastHeader("__connect.errors.exception.message");
+      assertTrue(
+          reason != null && new String(reason.value()).contains("not a Delta frame"),
+          "the reason travels with it");
     }
-    throw new AssertionError("the poison record is not in " + Topics.SINK_DLQ.name());
   }
 
   static long rows(IrisStack stack) throws Exception {
@@ -174,18 +187,15 @@ class StorageSinkIT {
     }
   }
 
-  static void awaitRows(IrisStack stack, long expected, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    long n = 0;
-    while (System.nanoTime() < deadline) {
-      n = rows(stack);
-      if (n >= expected) {
-        assertEquals(expected, n);
-        return;
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("MySQL holds " + n + " of " + expected + " deltas after " + timeout);
+  static void awaitRows(IrisStack stack, long expected, Duration timeout) {
+    long n =
+        Waits.every(Duration.ofMillis(250))
+            .await(
+                "MySQL to hold " + expected + " deltas",
+                timeout,
+                () -> rows(stack),
+                m -> m >= expected);
+    assertEquals(expected, n);
   }
 
   /**
@@ -194,27 +204,23 @@ class StorageSinkIT {
    * stay one short for good: Connect commits the offset after the last record it delivered, and a
    * transaction marker may follow it.)
    */
-  static void awaitPointerPast(IrisStack stack, TopicPartition tp, long offset, Duration timeout)
-      throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    long committed = -1;
+  static void awaitPointerPast(IrisStack stack, TopicPartition tp, long offset, Duration timeout) {
     try (Admin admin = Admin.create(stack.adminConfig())) {
-      while (System.nanoTime() < deadline) {
-        OffsetAndMetadata om =
-            admin
-                .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
-                .partitionsToOffsetAndMetadata()
-                .get(10, TimeUnit.SECONDS)
-                .get(tp);
-        committed = om == null ? -1 : om.offset();
-        if (committed > offset) {
-          return;
-        }
-        Thread.sleep(500);
-      }
+      Waits.every(Duration.ofMillis(500))
+          .await(
+              "the storage pointer on " + tp + " past " + offset,
+              timeout,
+              () -> {
+                OffsetAndMetadata om =
+                    admin
+                        .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
+                        .partitionsToOffsetAndMetadata()
+                        .get(10, TimeUnit.SECONDS)
+                        .get(tp);
+                return om == null ? -1 : om.offset();
+              },
+              committed -> committed > offset);
     }
-    throw new AssertionError(
-        "storage pointer on " + tp + " at " + committed + ", not past " + offset);
   }
 
   static ConsumerRecord<byte[], byte[]> firstLogRecordOf(IrisStack stack, long user) {
@@ -226,15 +232,19 @@ class StorageSinkIT {
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(Topics.LOG.name()));
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          if (java.nio.ByteBuffer.wrap(r.key()).getLong() == user) {
-            return r;
-          }
-        }
-      }
+      List<ConsumerRecord<byte[], byte[]>> first = new ArrayList<>();
+      Waits.await(
+          "an iris.log record of user " + user,
+          Duration.ofSeconds(30),
+          () -> {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+              if (first.isEmpty() && java.nio.ByteBuffer.wrap(r.key()).getLong() == user) {
+                first.add(r);
+              }
+            }
+            return !first.isEmpty();
+          });
+      return first.get(0);
     }
-    throw new AssertionError("no iris.log record of user " + user);
   }
 }

@@ -12,6 +12,7 @@ import io.iris.protocol.thrift.SendMessage;
 import io.iris.testkit.FaultReport;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.Waits;
 import io.iris.topics.TopicInstaller;
 import io.iris.topics.Topics;
 import java.nio.file.Path;
@@ -142,6 +143,7 @@ class StreamsCrashIT {
           long due = start + (long) (i + 1) * 1_000_000_000L / SENDS_PER_SECOND;
           long wait = due - System.nanoTime();
           if (wait > 0) {
+            // Pacing: SENDS_PER_SECOND, so that the kill falls in a steady stream of sends.
             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
           }
         }
@@ -221,29 +223,31 @@ class StreamsCrashIT {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "crash-it-reader");
     Map<Long, List<Delta>> byUser = new HashMap<>();
-    int count = 0;
+    int[] count = {0};
     try (KafkaConsumer<Long, Delta> consumer =
         new KafkaConsumer<>(p, new LongDeserializer(), Topics.LOG.valueSerde().deserializer())) {
       consumer.subscribe(List.of(Topics.LOG.name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      long quietUntil = 0;
-      while (System.nanoTime() < deadline) {
-        int got = 0;
-        for (ConsumerRecord<Long, Delta> r : consumer.poll(Duration.ofMillis(500))) {
-          byUser.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r.value());
-          got++;
-        }
-        count += got;
-        // Keep reading a little past the expected count: a duplicate would show up as extra.
-        if (count >= expected) {
-          if (quietUntil == 0) {
-            quietUntil = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-          } else if (System.nanoTime() > quietUntil) {
-            break;
-          }
-        }
-      }
+      Waits.await(
+          expected + " deltas on iris.log",
+          timeout,
+          () -> count[0] += read(consumer, byUser),
+          n -> n >= expected);
+      // Keep reading a little past the expected count: a duplicate would show up as extra.
+      Waits.holds(
+          "no delta beyond the expected " + expected,
+          Duration.ofSeconds(3),
+          () -> (count[0] += read(consumer, byUser)) == expected);
     }
     return byUser;
+  }
+
+  /** One poll of iris.log into {@code byUser}; returns how many deltas it read. */
+  private static int read(KafkaConsumer<Long, Delta> consumer, Map<Long, List<Delta>> byUser) {
+    int got = 0;
+    for (ConsumerRecord<Long, Delta> r : consumer.poll(Duration.ofMillis(500))) {
+      byUser.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r.value());
+      got++;
+    }
+    return got;
   }
 }

@@ -7,6 +7,7 @@ import io.iris.testkit.FaultReport;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -46,7 +47,8 @@ class StreamsKillWithDevicesIT {
     try {
       streams.awaitOutput("streams app running", Duration.ofSeconds(90));
       try (Conversations talk =
-          new Conversations(stack, 8_870, PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
+          new Conversations(
+              stack, UserIds.block(2 * PAIRS), PAIRS, i -> new String[] {StockMqtt.url(stack)})) {
         long killedAt = 0;
         long backIn = 0;
         for (int r = 0; r < ROUNDS; r++) {
@@ -61,6 +63,7 @@ class StreamsKillWithDevicesIT {
             backIn = (System.nanoTime() - killedAt) / 1_000_000;
           }
           talk.round();
+          // Pacing: a round every 100 ms, so that the kill and the restart fall mid-conversation.
           Thread.sleep(100);
         }
         talk.check(stack);

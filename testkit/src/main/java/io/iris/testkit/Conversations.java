@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -78,7 +79,11 @@ public final class Conversations implements AutoCloseable {
       Phone p = phones.get(i);
       Waits.await("device " + users.get(i) + " complete", () -> p.applied.size() >= expected);
     }
-    Thread.sleep(500);
+    // Nothing more arrives: a delta applied twice would show up within half a second.
+    Waits.holds(
+        "every device at exactly " + expected + " deltas",
+        Duration.ofMillis(500),
+        () -> phones.stream().allMatch(p -> p.applied.size() == expected));
     for (int i = 0; i < phones.size(); i++) {
       Phone p = phones.get(i);
       assertEquals(expected, p.applied.size(), "every delta once at " + users.get(i));

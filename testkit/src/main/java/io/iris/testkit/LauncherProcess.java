@@ -58,24 +58,31 @@ public final class LauncherProcess implements AutoCloseable {
 
   /** Waits until stdout contains {@code text}; fails if the process exits first. */
   public void awaitOutput(String text, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (stdout().contains(text)) {
-        return;
-      }
-      if (!process.isAlive()) {
-        throw new AssertionError(
-            "exited with "
-                + process.exitValue()
-                + " before printing '"
-                + text
-                + "': "
-                + stdout()
-                + stderr());
-      }
-      Thread.sleep(100);
+    try {
+      Waits.every(Duration.ofMillis(100))
+          .await(
+              "'" + text + "' on the launcher's stdout",
+              timeout,
+              () -> {
+                if (stdout().contains(text)) {
+                  return true;
+                }
+                if (!process.isAlive()) {
+                  throw new AssertionError(
+                      "exited with "
+                          + process.exitValue()
+                          + " before printing '"
+                          + text
+                          + "': "
+                          + stdout()
+                          + stderr());
+                }
+                return false;
+              });
+    } catch (Waits.TimeoutError e) {
+      throw new AssertionError(
+          "no '" + text + "' within " + timeout + ": " + stdout() + stderr(), e);
     }
-    throw new AssertionError("no '" + text + "' within " + timeout + ": " + stdout() + stderr());
   }
 
   /** Waits for the process to exit; returns its exit code. */

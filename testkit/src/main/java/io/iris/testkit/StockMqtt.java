@@ -81,6 +81,7 @@ public final class StockMqtt {
         if (c.isConnected()) {
           c.disconnectForcibly();
         }
+        // A retry's back-off between connection attempts, not a wait for a condition.
         Thread.sleep(100L * attempt);
       }
     }

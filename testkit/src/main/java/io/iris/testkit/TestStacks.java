@@ -179,15 +179,8 @@ public final class TestStacks {
     hc.setMaximumPoolSize(1);
     try (com.zaxxer.hikari.HikariDataSource ds = new com.zaxxer.hikari.HikariDataSource(hc)) {
       DeltaHistory h = new DeltaHistory(ds);
-      Waits.await(
-          "MySQL at seq " + seq,
-          () -> {
-            try {
-              return h.maxSeq(user) >= seq;
-            } catch (Exception e) {
-              return false;
-            }
-          });
+      Waits.ignoringExceptions()
+          .await("MySQL at seq " + seq, Waits.DEFAULT_TIMEOUT, () -> h.maxSeq(user) >= seq);
     }
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
@@ -198,22 +191,20 @@ public final class TestStacks {
               Topics.LOG.name(),
               stack.userLogs().bookmarkAtOrBefore(user, Long.MAX_VALUE).partition());
       long end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
-      Waits.await(
-          "the sink past offset " + end,
-          () -> {
-            try {
-              Map<TopicPartition, OffsetAndMetadata> committed =
-                  admin
-                      .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
-                      .partitionsToOffsetAndMetadata()
-                      .get();
-              OffsetAndMetadata o = committed.get(tp);
-              // The last offset is the commit marker of the last transaction, never consumed.
-              return o != null && o.offset() >= end - 1;
-            } catch (Exception e) {
-              return false;
-            }
-          });
+      Waits.ignoringExceptions()
+          .await(
+              "the sink past offset " + end,
+              Waits.DEFAULT_TIMEOUT,
+              () -> {
+                Map<TopicPartition, OffsetAndMetadata> committed =
+                    admin
+                        .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
+                        .partitionsToOffsetAndMetadata()
+                        .get();
+                OffsetAndMetadata o = committed.get(tp);
+                // The last offset is the commit marker of the last transaction, never consumed.
+                return o != null && o.offset() >= end - 1;
+              });
       admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(end))).all().get();
     }
   }

@@ -95,15 +95,13 @@ public final class ThreeWay {
     for (int i = 0; i < device.size(); i++) {
       assertEquals(i + 1, device.get(i).getSeq(), "device of user " + user + ": seq at " + i);
     }
-    List<String> fromMysql = new ArrayList<>();
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      fromMysql = mysql(stack, user);
-      if (fromMysql.size() >= fromDevice.size()) {
-        break;
-      }
-      Thread.sleep(500);
-    }
+    List<String> fromMysql =
+        Waits.every(Duration.ofMillis(500))
+            .await(
+                "MySQL to hold the " + fromDevice.size() + " deltas of user " + user,
+                Duration.ofSeconds(120),
+                () -> mysql(stack, user),
+                rows -> rows.size() >= fromDevice.size());
     assertEquals(fromDevice, fromMysql, "device and MySQL of user " + user);
   }
 
@@ -121,25 +119,30 @@ public final class ThreeWay {
       c.assign(parts);
       c.seekToBeginning(parts);
       var end = c.endOffsets(parts);
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < deadline
-          && parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.key() == null || r.key().length != Long.BYTES) {
-            continue;
-          }
-          long user = ByteBuffer.wrap(r.key()).getLong();
-          if (!users.contains(user)) {
-            continue;
-          }
-          try {
-            out.computeIfAbsent(user, k -> new ArrayList<>())
-                .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
-          } catch (FrameException e) {
-            // a poison record another test put there on purpose
-          }
-        }
-      }
+      Waits.await(
+          "iris.log read to its end",
+          Duration.ofSeconds(60),
+          () -> {
+            if (parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp))) {
+              return true;
+            }
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+              if (r.key() == null || r.key().length != Long.BYTES) {
+                continue;
+              }
+              long user = ByteBuffer.wrap(r.key()).getLong();
+              if (!users.contains(user)) {
+                continue;
+              }
+              try {
+                out.computeIfAbsent(user, k -> new ArrayList<>())
+                    .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
+              } catch (FrameException e) {
+                // a poison record another test put there on purpose
+              }
+            }
+            return false;
+          });
     }
     return out;
   }
