@@ -6,11 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
-import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.Delta;
-import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.DevicePointer;
-import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import java.util.Arrays;
 import java.util.List;
@@ -119,7 +116,8 @@ class FrameCodecTest {
   @Test
   void textFramesShouldBeOneLineAndReadOnlyByATextCodec() {
     ClientCommand multiLine =
-        SampleFrames.command().setBody(CommandBody.sendMessage(new SendMessage("two\nlines \u00e9\u2603")));
+        SampleFrames.command()
+            .setBody(CommandBody.sendMessage(new SendMessage("two\nlines \u00e9\u2603")));
     String line = FrameCodec.defaults().encodeText(multiLine);
     assertEquals('J', line.charAt(0));
     assertTrue(line.chars().noneMatch(c -> c < 0x20), line);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.bridge.edge.DeviceRegistry;
-import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.Phone;
@@ -15,7 +14,6 @@ import io.iris.testkit.Waits;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -30,24 +28,11 @@ class BridgeScaleOutIT {
   private static final long AVA = UserIds.next();
   private static final long BO = UserIds.next();
 
-  static IrisStack secondBridge(IrisStack shared, Path dir) {
-    Map<String, Object> c = IrisConfig.onFreePorts(dir);
-    c.put(IrisConfig.KAFKA_BOOTSTRAP_CONFIG, shared.bootstrapServers());
-    c.put(IrisConfig.MYSQL_URL_CONFIG, shared.jdbcUrl());
-    c.put(IrisConfig.MYSQL_USER_CONFIG, "root");
-    c.put(IrisConfig.RUN_STREAMS_CONFIG, false);
-    c.put(IrisConfig.RUN_CONNECT_CONFIG, false);
-    IrisStack b = new IrisStack(new IrisConfig(c));
-    b.preflight();
-    b.start(line -> {});
-    return b;
-  }
-
   @Test
   void shouldKeepEveryMessageWhenDevicesMoveBetweenBridgesAndOneDies() throws Exception {
     IrisStack a = TestStacks.shared();
     Path dir = TestStacks.newDataDir("bridge-b");
-    IrisStack b = secondBridge(a, dir);
+    IrisStack b = TestStacks.bridgeBeside(a, dir);
     try {
       int before = a.devices().size();
       String avaToken = DeviceRegistry.register(a.bootstrapServers(), AVA, "phone");

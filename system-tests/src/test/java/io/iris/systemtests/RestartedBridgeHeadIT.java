@@ -10,6 +10,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.testkit.Phone;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Names;
 import io.iris.topics.Topics;
@@ -33,8 +34,8 @@ import org.junit.jupiter.api.Test;
  * until the user's next one.
  */
 class RestartedBridgeHeadIT {
-  private static final long USER = 1_640_001;
-  private static final long PARTNER = 1_640_002;
+  private static final long USER = UserIds.next();
+  private static final long PARTNER = UserIds.next();
 
   @Test
   void shouldServeTheTrueHeadAfterABridgeRestartWithoutNewDeltas() throws Exception {

@@ -8,6 +8,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.testkit.TestStacks;
+import io.iris.testkit.UserIds;
 import io.iris.testkit.Waits;
 import io.iris.topics.Topics;
 import java.sql.Connection;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * this test found both aborted deltas in MySQL.
  */
 class SinkIsolationIT {
-  private static final long USER = 1_650_001;
+  private static final long USER = UserIds.next();
 
   @Test
   void shouldNeverStoreADeltaOfAnAbortedTransaction() throws Exception {
