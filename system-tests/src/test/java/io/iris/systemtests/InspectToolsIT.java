@@ -69,8 +69,8 @@ class InspectToolsIT {
       List<String> lines = tail.lines().filter(l -> l.startsWith("{")).toList();
       assertEquals(5, lines.size(), tail);
       for (int i = 0; i < 5; i++) {
-        assertTrue(lines.get(i).contains("\"seq\":" + (i + 1)), lines.get(i));
-        assertTrue(lines.get(i).contains("\"userId\":" + ZOE), lines.get(i));
+        assertTrue(lines.get(i).contains("\"seq\":\"" + (i + 1) + "\""), lines.get(i));
+        assertTrue(lines.get(i).contains("\"userId\":\"" + ZOE + "\""), lines.get(i));
       }
       assertTrue(lines.get(1).contains("\"text\":\"tool 0\""), lines.get(1));
 

@@ -49,8 +49,8 @@ public final class IrisRecordFormatter implements MessageFormatter {
     StringBuilder b = new StringBuilder("{");
     b.append("\"topic\":").append(quote(r.topic()));
     b.append(",\"partition\":").append(r.partition());
-    b.append(",\"offset\":").append(r.offset());
-    b.append(",\"timestamp\":").append(r.timestamp());
+    b.append(",\"offset\":").append(quote(Long.toString(r.offset())));
+    b.append(",\"timestamp\":").append(quote(Long.toString(r.timestamp())));
     appendKey(b, topic, r.key());
     b.append(",\"value\":").append(value(topic, r));
     if (r.headers().toArray().length > 0) {
@@ -72,10 +72,10 @@ public final class IrisRecordFormatter implements MessageFormatter {
   }
 
   /**
-   * {@code "key":} the key as the registry decodes it (a number for a long key, a string for a
-   * string key), or {@code "key_base64":} its bytes when the registry does not decode it: a dead
-   * letter's key (any bytes a client sent), a key of a topic not in the registry, a string key that
-   * is not UTF-8.
+   * {@code "key":} the key as the registry decodes it (a long key as a decimal string, like every
+   * int64 here, a string key as text), or {@code "key_base64":} its bytes when the registry does
+   * not decode it: a dead letter's key (any bytes a client sent), a key of a topic not in the
+   * registry, a string key that is not UTF-8.
    */
   private static void appendKey(StringBuilder b, Topic<?, ?> topic, byte[] k) {
     if (k == null) {
@@ -85,7 +85,7 @@ public final class IrisRecordFormatter implements MessageFormatter {
     if (topic != null && topic != Topics.DLQ && topic != Topics.SINK_DLQ) {
       Object deserializer = topic.keySerde().deserializer();
       if (deserializer instanceof LongDeserializer && k.length == 8) {
-        b.append(",\"key\":").append(ByteBuffer.wrap(k).getLong());
+        b.append(",\"key\":").append(quote(Long.toString(ByteBuffer.wrap(k).getLong())));
         return;
       }
       String text = deserializer instanceof StringDeserializer ? utf8(k) : null;
@@ -140,12 +140,15 @@ public final class IrisRecordFormatter implements MessageFormatter {
     }
   }
 
-  /** A Thrift struct as JSON with field names (Thrift's simple JSON protocol). */
+  /**
+   * A Thrift struct as JSON with field names (Thrift's simple JSON protocol), every i64 as a
+   * decimal string, as protobuf's JSON mapping does: ids use all 63 bits (derived thread ids), and
+   * JavaScript and jq read JSON numbers as doubles, exact only below 2^53.
+   */
   public static String json(TBase<?, ?> struct) {
     try {
       return new String(
-          new TSerializer(new TSimpleJSONProtocol.Factory()).serialize(struct),
-          StandardCharsets.UTF_8);
+          new TSerializer(Int64AsString::new).serialize(struct), StandardCharsets.UTF_8);
     } catch (TException e) {
       throw new IllegalStateException(e);
     }
@@ -170,5 +173,17 @@ public final class IrisRecordFormatter implements MessageFormatter {
       }
     }
     return b.append('"').toString();
+  }
+
+  /** Thrift's simple JSON protocol with i64 values written as JSON strings. */
+  static final class Int64AsString extends TSimpleJSONProtocol {
+    Int64AsString(org.apache.thrift.transport.TTransport transport) {
+      super(transport);
+    }
+
+    @Override
+    public void writeI64(long i64) throws TException {
+      writeString(Long.toString(i64));
+    }
   }
 }

@@ -55,7 +55,7 @@ class IrisRecordFormatterTest {
     String json = IrisRecordFormatter.toJson(record(Topics.DLQ.name(), key, value, headers));
 
     assertEquals(
-        "{\"topic\":\"iris.dlq\",\"partition\":2,\"offset\":17,\"timestamp\":1700000000000,"
+        "{\"topic\":\"iris.dlq\",\"partition\":2,\"offset\":\"17\",\"timestamp\":\"1700000000000\","
             + "\"key_base64\":\"AP/+EIA=\",\"value\":{\"base64\":\"AQLD\"},"
             + "\"headers\":{\"iris.dlq.reason\":\"MALFORMED\","
             + "\"iris.dlq.source.topic\":\"iris.commands\"}}",
@@ -97,8 +97,9 @@ class IrisRecordFormatterTest {
     String line = bytes.toString(StandardCharsets.UTF_8);
     assertTrue(
         line.startsWith(
-            "{\"topic\":\"iris.log\",\"partition\":2,\"offset\":17,\"timestamp\":1700000000000,"
-                + "\"key\":42,\"value\":{\"userId\":42,\"seq\":7,\"prevSeq\":6,\"threadId\":9001,"),
+            "{\"topic\":\"iris.log\",\"partition\":2,\"offset\":\"17\","
+                + "\"timestamp\":\"1700000000000\",\"key\":\"42\",\"value\":{\"userId\":\"42\","
+                + "\"seq\":\"7\",\"prevSeq\":\"6\",\"threadId\":\"9001\","),
         line);
     assertTrue(line.contains("\"text\":\"hi \\\"you\\\"\""), line);
     assertFalse(line.contains("headers"), line);
@@ -107,15 +108,22 @@ class IrisRecordFormatterTest {
   }
 
   @Test
-  void shouldPrintA63BitIdKeyWithAllItsDigits() {
-    // JSON numbers past 2^53 lose precision in JavaScript and jq; at least we print them exactly.
+  void shouldPrintA63BitIdAsAStringThatJavaScriptReadsExactly() {
+    // JSON numbers past 2^53 lose precision in JavaScript and jq: every int64 is a string.
     long id = Long.MAX_VALUE - 1;
+    Delta d = new Delta(42L, 7, 6, id, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "x")));
 
     String json =
         IrisRecordFormatter.toJson(
-            record(Topics.LOG.name(), longKey(id), null, new RecordHeaders()));
+            record(
+                Topics.LOG.name(),
+                longKey(id),
+                FrameCodec.defaults().encode(d),
+                new RecordHeaders()));
 
-    assertTrue(json.contains(",\"key\":9223372036854775806,\"value\":null"), json);
+    assertTrue(json.contains(",\"key\":\"9223372036854775806\","), json);
+    assertTrue(json.contains("\"threadId\":\"9223372036854775806\""), json);
+    assertTrue(json.contains("\"messageId\":\"3\""), json);
   }
 
   @Test
