@@ -13,7 +13,7 @@ final class DeviceOptions {
   @Option(
       names = "--device",
       required = true,
-      description = "Device id, 1-64 characters without '/', '+', '#'.")
+      description = "Device id, 1-64 bytes of UTF-8 without '/', '+', '#'.")
   String device;
 
   String bootstrap() {

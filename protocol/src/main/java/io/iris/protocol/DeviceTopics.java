@@ -34,7 +34,7 @@ public final class DeviceTopics {
       return null;
     }
     String device = clientId.substring(slash + 1);
-    if (device.length() > 64 || device.contains("+") || device.contains("#")) {
+    if (!IdLimits.validDeviceId(device)) {
       return null;
     }
     try {

@@ -140,7 +140,9 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
       String deviceId = d.getValue();
       if (DeviceTopics.parseClientId(userId + "/" + deviceId) == null) {
         throw new IllegalArgumentException(
-            "user id must be positive and device id 1-64 characters without '/', '+' or '#'");
+            "user id must be positive and device id 1 to "
+                + io.iris.protocol.IdLimits.MAX_ID_BYTES
+                + " bytes of UTF-8 without '/', '+' or '#'");
       }
       String token = DeviceTokens.newToken();
       byte[] salt = DeviceTokens.newSalt();

@@ -8,6 +8,7 @@ import io.iris.bridge.edge.DeviceSender;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
+import io.iris.protocol.IdLimits;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
@@ -206,16 +207,14 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     }
     DeviceCommand c = request.getBody().getCommand();
     String clientId = c.getClientId();
-    if (clientId == null
-        || clientId.isBlank()
-        || clientId.getBytes(StandardCharsets.UTF_8).length > 64) {
+    if (!IdLimits.validId(clientId)) {
       reject(
           device,
           request.getRequestId(),
           clientId,
           ErrorCode.INVALID_ARGUMENT,
           "INVALID_CLIENT_ID",
-          "clientId must be 1 to 64 bytes",
+          "clientId must be 1 to " + IdLimits.MAX_ID_BYTES + " bytes of UTF-8",
           frame);
       return;
     }

@@ -1,5 +1,6 @@
 package io.iris.streams.internals;
 
+import io.iris.protocol.IdLimits;
 import io.iris.protocol.thrift.AddParticipants;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
@@ -34,8 +35,8 @@ import java.util.function.LongFunction;
  * applied command, then the command's own rules ({@link #apply}).
  */
 public final class ThreadRules {
-  /** Largest sender device id and client id, in UTF-8 bytes. */
-  static final int MAX_ID_BYTES = 64;
+  /** Largest sender device id and client id, in UTF-8 bytes (the protocol's one rule). */
+  static final int MAX_ID_BYTES = IdLimits.MAX_ID_BYTES;
 
   private final int maxTextBytes;
   private final int maxParticipants;
@@ -127,9 +128,7 @@ public final class ThreadRules {
   }
 
   private static boolean idOk(String id) {
-    return id != null
-        && !id.isBlank()
-        && id.getBytes(StandardCharsets.UTF_8).length <= MAX_ID_BYTES;
+    return IdLimits.validId(id);
   }
 
   /** What is wrong with the command's ids, or {@code null}. */
