@@ -52,7 +52,11 @@ enum ErrorCode {
   UNKNOWN_USER = 14,
 }
 
-struct Error {
+/**
+ * Why a request was refused. Named ServerError, not Error, so that generated code does not shadow
+ * a language's built-in Error (JavaScript, TypeScript); the wire format is unchanged.
+ */
+struct ServerError {
   1: required ErrorCode code,
   /** Human-readable, for logs and developers; never shown to end users as is. */
   2: required string message,
@@ -303,7 +307,7 @@ struct DeltaBatch {
 struct SendResult {
   1: required string clientId,
   2: required bool accepted,
-  3: optional Error error,
+  3: optional ServerError error,
 }
 
 /** The device is too far behind; the cost of both choices, so it can choose. */
@@ -327,7 +331,7 @@ union ServerFrameBody {
   1: DeltaBatch deltas,
   2: SendResult sendResult,
   3: Snapshot snapshot,
-  4: Error error,
+  4: ServerError error,
   5: ResnapshotRequired resnapshotRequired,
   6: TypingEvent typing,
 }

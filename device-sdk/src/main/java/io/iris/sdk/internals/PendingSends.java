@@ -2,9 +2,9 @@ package io.iris.sdk.internals;
 
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeviceCommand;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.sdk.IrisDevice.RejectedException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -138,7 +138,7 @@ final class PendingSends {
    * An error naming a pending command's client id: fails it for good unless the code says to retry.
    * Returns false when the error settles nothing (no such command, or a retryable code).
    */
-  boolean onError(Error e) {
+  boolean onError(ServerError e) {
     PendingSend p = e.isSetClientId() ? sends.get(e.getClientId()) : null;
     if (p == null || retryable(e.getCode())) {
       return false;

@@ -6,8 +6,8 @@ import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ResnapshotRequired;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.SnapshotRequest;
@@ -342,7 +342,7 @@ public final class SyncStateMachine {
     }
   }
 
-  private void onError(String rid, Error e, long nowNanos) {
+  private void onError(String rid, ServerError e, long nowNanos) {
     if (rid != null && rid.equals(syncRequestId)) {
       pauseSync(SYNC_ERROR_PAUSE_NANOS, nowNanos); // the sync failed: after a pause
       return;

@@ -11,12 +11,12 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.DeviceCommand;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;
 import io.iris.protocol.thrift.Snapshot;
@@ -103,19 +103,20 @@ class SyncStateMachineTest {
   }
 
   private static ServerFrame error(String requestId, ErrorCode code) {
-    return new ServerFrame(ServerFrameBody.error(new Error(code, "because")))
+    return new ServerFrame(ServerFrameBody.error(new ServerError(code, "because")))
         .setRequestId(requestId);
   }
 
   private static ServerFrame commandError(String clientId, ErrorCode code) {
-    return new ServerFrame(ServerFrameBody.error(new Error(code, "because").setClientId(clientId)))
+    return new ServerFrame(
+            ServerFrameBody.error(new ServerError(code, "because").setClientId(clientId)))
         .setRequestId(clientId);
   }
 
   private static ServerFrame sendResult(String clientId, boolean accepted, ErrorCode code) {
     SendResult r = new SendResult(clientId, accepted);
     if (code != null) {
-      r.setError(new Error(code, "because"));
+      r.setError(new ServerError(code, "because"));
     }
     return new ServerFrame(ServerFrameBody.sendResult(r)).setRequestId(clientId);
   }

@@ -8,9 +8,9 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.CatchUpTier;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.ResnapshotRequired;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;
 import io.iris.protocol.thrift.Snapshot;
@@ -231,7 +231,7 @@ public final class CatchUp implements AutoCloseable {
   }
 
   private static ServerFrame error(ErrorCode code, String message) {
-    return new ServerFrame(ServerFrameBody.error(new Error(code, message)));
+    return new ServerFrame(ServerFrameBody.error(new ServerError(code, message)));
   }
 
   ServerFrame answerSync(long user, SyncRequest r) throws SQLException {

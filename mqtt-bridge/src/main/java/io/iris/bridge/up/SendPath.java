@@ -12,9 +12,9 @@ import io.iris.protocol.IdLimits;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.ServerFrameBody;
 import io.iris.topics.DeadLetters;
@@ -243,7 +243,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
             rid,
             new SendResult(clientId, false)
                 .setError(
-                    new Error(
+                    new ServerError(
                         ErrorCode.RATE_LIMITED,
                         "too many commands from this device; resend later")));
       }
@@ -276,7 +276,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
                 rid,
                 new SendResult(clientId, false)
                     .setError(
-                        new Error(
+                        new ServerError(
                             ErrorCode.UNAVAILABLE,
                             "retry later: " + e.getClass().getSimpleName())));
           }
@@ -339,7 +339,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       String message,
       byte[] frame) {
     count("rejected-" + reason.toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
-    Error error = new Error(code, message);
+    ServerError error = new ServerError(code, message);
     if (clientId != null) {
       error.setClientId(clientId);
     }

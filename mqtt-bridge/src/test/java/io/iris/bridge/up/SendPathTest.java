@@ -26,11 +26,11 @@ import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
-import io.iris.protocol.thrift.Error;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.SendResult;
+import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.SnapshotRequest;
@@ -422,7 +422,7 @@ class SendPathTest {
 
     List<ServerFrame> answers = devices.to(PHONE);
     assertEquals(2, answers.size());
-    Error first = answers.get(0).getBody().getError();
+    ServerError first = answers.get(0).getBody().getError();
     assertEquals(ErrorCode.INVALID_ARGUMENT, first.getCode());
     assertEquals(" ", first.getClientId());
     assertEquals("r1", answers.get(0).getRequestId());
@@ -448,7 +448,7 @@ class SendPathTest {
     path.handle(PHONE, message("r2", "c2", -5));
 
     assertEquals(2, path.count("rejected-invalid-command"));
-    Error error = devices.to(PHONE).get(0).getBody().getError();
+    ServerError error = devices.to(PHONE).get(0).getBody().getError();
     assertEquals(ErrorCode.INVALID_ARGUMENT, error.getCode());
     assertEquals("c1", error.getClientId());
     assertEquals("INVALID_COMMAND", header(deadLetters.history().get(1), DeadLetters.REASON));
@@ -621,7 +621,7 @@ class SendPathTest {
 
     ServerFrame answer = devices.only();
     assertEquals("ty", answer.getRequestId());
-    Error error = answer.getBody().getError();
+    ServerError error = answer.getBody().getError();
     assertEquals(ErrorCode.NOT_A_MEMBER, error.getCode());
     assertEquals("t-ty", error.getClientId());
     assertEquals(1, path.count("rejected-typing-not-a-member"));
