@@ -132,7 +132,7 @@ class IrisDeltaConverterTest {
     byte[] frame = FrameCodec.defaults().encode(everyKind().get(0));
     DataException e =
         assertThrows(DataException.class, () -> small.toConnectData("iris.log", frame));
-    assertTrue(e.getMessage().contains("TOO_LARGE"), e.getMessage());
+    assertTrue(e.getMessage().contains("FRAME_TOO_LARGE"), e.getMessage());
   }
 
   @Test

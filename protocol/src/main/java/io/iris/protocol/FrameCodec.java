@@ -107,7 +107,7 @@ public final class FrameCodec {
     }
     if (out.len() > maxFrameBytes) {
       throw new FrameException(
-          FrameException.Reason.TOO_LARGE,
+          FrameException.Reason.FRAME_TOO_LARGE,
           value.getClass().getSimpleName()
               + " encodes to "
               + out.len()
@@ -129,7 +129,7 @@ public final class FrameCodec {
     }
     if (frame.length > maxFrameBytes) {
       throw new FrameException(
-          FrameException.Reason.TOO_LARGE,
+          FrameException.Reason.FRAME_TOO_LARGE,
           "frame of " + frame.length + " bytes is above the limit of " + maxFrameBytes);
     }
     boolean text = acceptText && frame[0] == VERSION_1_TEXT;

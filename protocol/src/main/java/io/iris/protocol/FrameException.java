@@ -15,7 +15,7 @@ public final class FrameException extends RuntimeException {
   public enum Reason {
     EMPTY(ErrorCode.MALFORMED_FRAME),
     UNSUPPORTED_VERSION(ErrorCode.UNSUPPORTED_VERSION),
-    TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
+    FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
     MALFORMED(ErrorCode.MALFORMED_FRAME);
 
     private final ErrorCode errorCode;

@@ -62,11 +62,11 @@ class FrameCodecTest {
     Delta big = SampleFrames.delta();
     big.getBody().getNewMessage().setText("x".repeat(100));
     assertEquals(
-        FrameException.Reason.TOO_LARGE,
+        FrameException.Reason.FRAME_TOO_LARGE,
         assertThrows(FrameException.class, () -> small.encode(big)).reason());
     byte[] bytes = FrameCodec.defaults().encode(big);
     assertEquals(
-        FrameException.Reason.TOO_LARGE,
+        FrameException.Reason.FRAME_TOO_LARGE,
         assertThrows(FrameException.class, () -> small.decode(bytes, Delta::new)).reason());
   }
 

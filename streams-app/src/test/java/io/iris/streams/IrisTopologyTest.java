@@ -318,7 +318,7 @@ class IrisTopologyTest {
     onlyDeadLetter("EMPTY_TEXT");
     assertRejectedToSender(empty, ErrorCode.INVALID_ARGUMENT);
     ClientCommand big = say(1, 100, "é".repeat(51)); // 102 bytes > 100
-    onlyDeadLetter("TEXT_TOO_LARGE");
+    onlyDeadLetter("MESSAGE_TOO_LARGE");
     assertRejectedToSender(big, ErrorCode.MESSAGE_TOO_LARGE);
     say(1, 100, "x".repeat(100));
     assertEquals(2, drainLog().size(), "exactly at the limit is fine");
@@ -399,7 +399,7 @@ class IrisTopologyTest {
     commands.pipeInput(new TestRecord<>(key(100), badVersion, now));
     onlyDeadLetter("UNSUPPORTED_VERSION");
     commands.pipeInput(new TestRecord<>(key(100), huge, now));
-    onlyDeadLetter("TOO_LARGE");
+    onlyDeadLetter("FRAME_TOO_LARGE");
     commands.pipeInput(new TestRecord<>(new byte[] {1, 2}, good, now));
     onlyDeadLetter("MALFORMED_KEY");
     commands.pipeInput(new TestRecord<>(key(100), new byte[0], now));
@@ -414,7 +414,7 @@ class IrisTopologyTest {
     assertEquals(2, drainLog().size(), "the app carries on after bad input");
     assertEquals(1, total("rejected-malformed"));
     assertEquals(1, total("rejected-unsupported-version"));
-    assertEquals(1, total("rejected-too-large"));
+    assertEquals(1, total("rejected-frame-too-large"));
     assertEquals(1, total("rejected-malformed-key"));
     assertEquals(2, total("rejected-empty"));
     assertEquals(1, total("rejected-invalid-command"));

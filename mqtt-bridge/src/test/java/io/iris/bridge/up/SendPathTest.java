@@ -333,7 +333,7 @@ class SendPathTest {
     return Stream.of(
         Arguments.of(new byte[0], "EMPTY", ErrorCode.MALFORMED_FRAME),
         Arguments.of(new byte[] {2, 0}, "UNSUPPORTED_VERSION", ErrorCode.UNSUPPORTED_VERSION),
-        Arguments.of(tooLarge, "TOO_LARGE", ErrorCode.FRAME_TOO_LARGE),
+        Arguments.of(tooLarge, "FRAME_TOO_LARGE", ErrorCode.FRAME_TOO_LARGE),
         Arguments.of(
             Arrays.copyOf(message("r1", "c1", 7), 6), "MALFORMED", ErrorCode.MALFORMED_FRAME));
   }

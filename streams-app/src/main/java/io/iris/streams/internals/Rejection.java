@@ -16,7 +16,7 @@ public enum Rejection {
   /** The value's version byte is unknown. */
   UNSUPPORTED_VERSION(ErrorCode.UNSUPPORTED_VERSION),
   /** The value is above commands.max.frame.bytes. */
-  TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
+  FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
   /** The value does not parse as a ClientCommand. */
   MALFORMED(ErrorCode.MALFORMED_FRAME),
   /** The envelope is inconsistent: ids missing or out of range, key and thread id differ. */
@@ -26,7 +26,7 @@ public enum Rejection {
   UNKNOWN_THREAD(ErrorCode.UNKNOWN_THREAD),
   NOT_A_MEMBER(ErrorCode.NOT_A_MEMBER),
   EMPTY_TEXT(ErrorCode.INVALID_ARGUMENT),
-  TEXT_TOO_LARGE(ErrorCode.MESSAGE_TOO_LARGE),
+  MESSAGE_TOO_LARGE(ErrorCode.MESSAGE_TOO_LARGE),
   TOO_MANY_PARTICIPANTS(ErrorCode.TOO_MANY_PARTICIPANTS),
   /** A participant id is not positive, or a removed user is not a member. */
   INVALID_PARTICIPANTS(ErrorCode.INVALID_ARGUMENT),
@@ -54,7 +54,7 @@ public enum Rejection {
     return switch (reason) {
       case EMPTY -> EMPTY;
       case UNSUPPORTED_VERSION -> UNSUPPORTED_VERSION;
-      case TOO_LARGE -> TOO_LARGE;
+      case FRAME_TOO_LARGE -> FRAME_TOO_LARGE;
       case MALFORMED -> MALFORMED;
     };
   }

@@ -229,7 +229,8 @@ public final class ThreadRules {
           members.size() + " participants, the limit is " + maxParticipants);
     }
     if (create.isSetName() && tooLong(create.getName())) {
-      return Outcome.no(Rejection.TEXT_TOO_LARGE, "thread name above " + maxTextBytes + " bytes");
+      return Outcome.no(
+          Rejection.MESSAGE_TOO_LARGE, "thread name above " + maxTextBytes + " bytes");
     }
     long now = c.getReceivedAtMs();
     List<Long> list = new ArrayList<>(members);
@@ -270,7 +271,7 @@ public final class ThreadRules {
     }
     if (tooLong(text)) {
       return Outcome.no(
-          Rejection.TEXT_TOO_LARGE,
+          Rejection.MESSAGE_TOO_LARGE,
           "message text is "
               + text.getBytes(StandardCharsets.UTF_8).length
               + " bytes, the limit is "

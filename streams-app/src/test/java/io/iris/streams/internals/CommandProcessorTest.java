@@ -300,12 +300,12 @@ class CommandProcessorTest {
     assertOnlyDeadLetter(new Record<>(threadKey(100), null, TS), "EMPTY");
     assertOnlyDeadLetter(new Record<>(threadKey(100), new byte[0], TS), "EMPTY");
     assertOnlyDeadLetter(new Record<>(threadKey(100), badVersion, TS), "UNSUPPORTED_VERSION");
-    assertOnlyDeadLetter(new Record<>(threadKey(100), huge, TS), "TOO_LARGE");
+    assertOnlyDeadLetter(new Record<>(threadKey(100), huge, TS), "FRAME_TOO_LARGE");
     assertOnlyDeadLetter(
         new Record<>(threadKey(100), Arrays.copyOf(good, good.length - 3), TS), "MALFORMED");
     assertEquals(2, total(context, GROUP, "rejected-empty"));
     assertEquals(1, total(context, GROUP, "rejected-unsupported-version"));
-    assertEquals(1, total(context, GROUP, "rejected-too-large"));
+    assertEquals(1, total(context, GROUP, "rejected-frame-too-large"));
     assertEquals(1, total(context, GROUP, "rejected-malformed"));
   }
 

@@ -327,7 +327,7 @@ class ThreadRulesTest {
   void shouldRejectAThreadNameAboveTheTextLimit() {
     CommandBody body =
         CommandBody.createThread(new CreateThread(List.of(2L)).setName("n".repeat(101)));
-    ThreadRules.Reject r = rejected(command(1, 100, body), Rejection.TEXT_TOO_LARGE);
+    ThreadRules.Reject r = rejected(command(1, 100, body), Rejection.MESSAGE_TOO_LARGE);
     assertEquals("thread name above 100 bytes", r.message());
   }
 
@@ -379,7 +379,8 @@ class ThreadRulesTest {
   @Test
   void shouldRejectTextAboveTheLimitInUtf8BytesAndAcceptItAtTheLimit() {
     thread100(0);
-    ThreadRules.Reject r = rejected(command(1, 100, say("é".repeat(51))), Rejection.TEXT_TOO_LARGE);
+    ThreadRules.Reject r =
+        rejected(command(1, 100, say("é".repeat(51))), Rejection.MESSAGE_TOO_LARGE);
     assertEquals("message text is 102 bytes, the limit is 100", r.message());
     applied(command(1, 100, say("x".repeat(100))));
   }
