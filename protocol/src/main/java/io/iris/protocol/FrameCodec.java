@@ -156,21 +156,37 @@ public final class FrameCodec {
                 + value.getClass().getSimpleName());
       }
       requireUnionsSet(value, value);
-    } catch (TTransportException e) {
-      throw new FrameException(
-          FrameException.Reason.MALFORMED,
-          "truncated or corrupt " + value.getClass().getSimpleName() + ": " + e.getMessage(),
-          e);
     } catch (TException | RuntimeException e) {
       if (e instanceof FrameException fe) {
         throw fe;
       }
       throw new FrameException(
-          FrameException.Reason.MALFORMED,
-          "not a valid " + value.getClass().getSimpleName() + ": " + e.getMessage(),
-          e);
+          FrameException.Reason.MALFORMED, malformed(value.getClass().getSimpleName(), e), e);
     }
     return value;
+  }
+
+  private static final java.util.regex.Pattern REQUIRED_FIELD =
+      java.util.regex.Pattern.compile("Required field '(\\w+)'");
+
+  /**
+   * Why a frame did not parse, in the protocol's terms: a device's developer reads it in an error
+   * frame, so it names the struct and the field, never Thrift's or Java's internals (those stay in
+   * the cause, for the server's log).
+   */
+  static String malformed(String struct, Exception e) {
+    String m = String.valueOf(e.getMessage());
+    if (e instanceof TTransportException) {
+      return "truncated " + struct + ": the frame ends inside it";
+    }
+    java.util.regex.Matcher required = REQUIRED_FIELD.matcher(m);
+    if (required.find()) {
+      return "required field '" + required.group(1) + "' missing in a struct of the " + struct;
+    }
+    if (m.contains("exceeds limit") || m.contains("Negative length")) {
+      return "a length inside the " + struct + " does not fit the frame";
+    }
+    return "not a valid " + struct + " in Thrift compact encoding (corrupt or of another kind)";
   }
 
   /**

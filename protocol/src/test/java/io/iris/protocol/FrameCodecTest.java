@@ -158,4 +158,38 @@ class FrameCodecTest {
           bad);
     }
   }
+
+  @Test
+  void shouldExplainARefusedFrameInTheProtocolsTermsNeverJavasOrThrifts() {
+    // Seen before: "Ack$AckStandardScheme@…", "Unrecognized type 0", "Message size exceeds limit".
+    java.util.Random r = new java.util.Random(16);
+    byte[][] seeds = {
+      FrameCodec.defaults().encode(SampleFrames.delta()),
+      FrameCodec.defaults().encode(SampleFrames.command())
+    };
+    int refused = 0;
+    for (int i = 0; i < 20_000; i++) {
+      byte[] seed = seeds[i % 2];
+      byte[] mutant = FrameMutator.mutate(seed, r);
+      try {
+        if (i % 2 == 0) {
+          FrameCodec.defaults().decode(mutant, Delta::new);
+        } else {
+          FrameCodec.defaults().decode(mutant, io.iris.protocol.thrift.ClientCommand::new);
+        }
+      } catch (FrameException e) {
+        refused++;
+        String m = e.getMessage();
+        assertTrue(
+            !m.contains("$")
+                && !m.contains("@")
+                && !m.contains("Unrecognized")
+                && !m.contains("exceeds limit")
+                && !m.contains("internal error")
+                && !m.contains("Exception"),
+            m);
+      }
+    }
+    assertTrue(refused > 10_000, refused + " mutants refused");
+  }
 }
