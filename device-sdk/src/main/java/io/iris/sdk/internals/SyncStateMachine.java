@@ -94,6 +94,14 @@ public final class SyncStateMachine {
   private final Map<String, CompletableFuture<Snapshot>> snapshots = new HashMap<>();
   private volatile long lastApplied;
   private long headSeq;
+
+  /**
+   * Whether an answer or a push since this connection told the head: until then a device cannot
+   * know it is current, and a first sync refused (UNAVAILABLE, RATE_LIMITED) or lost must be asked
+   * again even when {@code lastSeq >= headSeq}.
+   */
+  private boolean headKnown;
+
   private boolean connected;
 
   /**
@@ -144,6 +152,7 @@ public final class SyncStateMachine {
    */
   public void connected(long nowNanos) {
     connected = true;
+    headKnown = false;
     if (!sequencer.awaitingSnapshot()) {
       requestSync(0, nowNanos);
     }
@@ -309,6 +318,7 @@ public final class SyncStateMachine {
       syncRequestId = null;
     }
     headSeq = Math.max(headSeq, b.getHeadSeq());
+    headKnown = true;
     sequencer.offer(b.getDeltas());
     if (sequencer.awaitingSnapshot()) {
       return; // the deltas wait for the snapshot
@@ -332,6 +342,7 @@ public final class SyncStateMachine {
     if (sequencer.applySnapshot(s.getSeq())) {
       lastApplied = s.getSeq();
       headSeq = Math.max(headSeq, s.getSeq());
+      headKnown = true;
       forceSyncUntil = headSeq;
       host.snapshotApplied(s);
       applyReady(nowNanos);
@@ -362,6 +373,7 @@ public final class SyncStateMachine {
       syncRequestId = null;
     }
     headSeq = Math.max(headSeq, r.getHeadSeq());
+    headKnown = true;
     if (r.getCatchUpDeltas() < 0 || host.takeSnapshot(r)) {
       sequencer.awaitSnapshot(); // deltas arriving meanwhile wait for the snapshot
       requestSnapshot(
@@ -419,7 +431,7 @@ public final class SyncStateMachine {
     if (sequencer.holding()) {
       gapsRepaired++;
       requestSync(sequencer.gapEnd(), nowNanos);
-    } else if (sequencer.lastSeq() < headSeq) {
+    } else if (!headKnown || sequencer.lastSeq() < headSeq) {
       requestSync(0, nowNanos);
     }
   }

@@ -294,6 +294,24 @@ class SyncStateMachineTest {
     }
 
     @Test
+    void shouldAskAgainWhenTheFirstSyncOfAConnectionIsRefusedBeforeAnyHeadIsKnown() {
+      // Found by the state machine's own tests: headSeq starts at 0, so a device at 10 whose first
+      // sync was answered UNAVAILABLE (catch-up pool full, MySQL away) never asked again and took
+      // itself for current until a live push happened to come.
+      SyncStateMachine m = machine(10);
+      m.connected(now);
+      m.onFrame(error(host.lastSyncId(), ErrorCode.UNAVAILABLE), now);
+
+      m.timerFired(now + SECOND);
+
+      assertEquals(List.of(sync(10, 0, false), sync(10, 0, false)), host.syncs());
+      m.onFrame(answer(host.lastSyncId(), 10), now + SECOND);
+      m.timerFired(now + 3 * SECOND);
+      m.tick(now + 3 * SECOND);
+      assertEquals(2, host.syncs().size(), "current once an answer said so");
+    }
+
+    @Test
     void shouldAskAgainWhenASyncAnswerIsNotSeenForTenSeconds() {
       SyncStateMachine m = machine(10);
       m.connected(now);
