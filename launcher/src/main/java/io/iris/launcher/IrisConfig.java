@@ -3,15 +3,12 @@ package io.iris.launcher;
 import io.iris.bridge.BridgeConfig;
 import io.iris.embedded.Ports;
 import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.ConfigLayers;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -30,7 +27,7 @@ import org.apache.kafka.common.config.types.Password;
  */
 public final class IrisConfig extends AbstractConfig {
 
-  public static final String ENV_PREFIX = "IRIS_";
+  public static final String ENV_PREFIX = ConfigLayers.ENV_PREFIX;
 
   public static final String DATA_DIR_CONFIG = "data.dir";
   private static final String DATA_DIR_DOC =
@@ -202,23 +199,11 @@ public final class IrisConfig extends AbstractConfig {
    * Loads the configuration: defaults, then {@code file} if not {@code null}, then the environment.
    */
   public static IrisConfig load(Path file, Map<String, String> env) {
-    Map<String, Object> values = new HashMap<>();
-    if (file != null) {
-      Properties p = new Properties();
-      try (InputStream in = Files.newInputStream(file)) {
-        p.load(in);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read config file " + file, e);
-      }
-      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k).trim()));
+    try {
+      return new IrisConfig(ConfigLayers.values(CONFIG.names(), file, env));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read config file " + file, e);
     }
-    for (String key : CONFIG.names()) {
-      String value = env.get(envName(key));
-      if (value != null) {
-        values.put(key, value.trim());
-      }
-    }
-    return new IrisConfig(values);
   }
 
   /**
@@ -239,7 +224,7 @@ public final class IrisConfig extends AbstractConfig {
 
   /** The environment variable that sets {@code key}. */
   public static String envName(String key) {
-    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    return ConfigLayers.envName(key);
   }
 
   public Path dataDir() {

@@ -1,14 +1,10 @@
 package io.iris.streams;
 
+import io.iris.topics.ConfigLayers;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -27,7 +23,7 @@ import org.apache.kafka.common.config.ConfigException;
  */
 public final class StreamsMainConfig extends AbstractConfig {
 
-  public static final String ENV_PREFIX = "IRIS_";
+  public static final String ENV_PREFIX = ConfigLayers.ENV_PREFIX;
 
   public static final String BOOTSTRAP_SERVERS_CONFIG = "kafka.bootstrap.servers";
   private static final String BOOTSTRAP_SERVERS_DOC =
@@ -95,28 +91,16 @@ public final class StreamsMainConfig extends AbstractConfig {
    *     invalid; the message names the file or the key
    */
   public static StreamsMainConfig load(Path file, Map<String, String> env) {
-    Map<String, Object> values = new HashMap<>();
-    if (file != null) {
-      Properties p = new Properties();
-      try (InputStream in = Files.newInputStream(file)) {
-        p.load(in);
-      } catch (IOException e) {
-        throw new ConfigException("cannot read config file " + file + ": " + e);
-      }
-      p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k).trim()));
+    try {
+      return new StreamsMainConfig(ConfigLayers.values(CONFIG.names(), file, env));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + file + ": " + e);
     }
-    for (String key : CONFIG.names()) {
-      String value = env.get(envName(key));
-      if (value != null) {
-        values.put(key, value.trim());
-      }
-    }
-    return new StreamsMainConfig(values);
   }
 
   /** The environment variable that sets {@code key}. */
   public static String envName(String key) {
-    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    return ConfigLayers.envName(key);
   }
 
   /** The streams app's part of this configuration. */
