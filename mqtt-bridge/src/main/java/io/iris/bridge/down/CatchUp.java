@@ -308,16 +308,12 @@ public final class CatchUp implements AutoCloseable {
    * the log no longer holds the bookmark or the end was not reached within 10 s.
    */
   private long headFromLog(long user, UserLogs.Bookmark b) {
-    Consumer<Long, byte[]> c =
-        readers.computeIfAbsent(Thread.currentThread(), t -> newReader.get());
+    Consumer<Long, byte[]> c = threadsReader();
     TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
-    List<TopicPartition> tps = List.of(tp);
-    c.assign(tps);
-    if (b.offset() < c.beginningOffsets(tps).get(tp)) {
+    long end = seekToBookmark(c, tp, b);
+    if (end < 0) {
       return -1;
     }
-    long end = c.endOffsets(tps).get(tp); // read_committed: the last stable offset
-    c.seek(tp, b.offset());
     long head = b.seq();
     long read = 0;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -365,22 +361,38 @@ public final class CatchUp implements AutoCloseable {
             new ResnapshotRequired(after, head, deltas, bytes, snapshotBytes)));
   }
 
+  /** This catch-up thread's reader of iris.log (one per pool thread, closed with the pool). */
+  private Consumer<Long, byte[]> threadsReader() {
+    return readers.computeIfAbsent(Thread.currentThread(), t -> newReader.get());
+  }
+
+  /**
+   * Assigns {@code tp} alone and seeks to the bookmark's offset; returns the partition's end (the
+   * last stable offset, read_committed), or -1 when retention has passed the bookmark.
+   */
+  private static long seekToBookmark(
+      Consumer<Long, byte[]> c, TopicPartition tp, UserLogs.Bookmark b) {
+    List<TopicPartition> tps = List.of(tp);
+    c.assign(tps);
+    if (b.offset() < c.beginningOffsets(tps).get(tp)) {
+      return -1;
+    }
+    long end = c.endOffsets(tps).get(tp);
+    c.seek(tp, b.offset());
+    return end;
+  }
+
   /**
    * Tier 2: the user's deltas after {@code after} from the bookmarked partition; null when the log
    * no longer holds the bookmark's offset (retention passed it).
    */
   private List<Delta> readLog(long user, UserLogs.Bookmark b, long after, long to, int max) {
-    Consumer<Long, byte[]> c =
-        readers.computeIfAbsent(Thread.currentThread(), t -> newReader.get());
+    Consumer<Long, byte[]> c = threadsReader();
     TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
-    List<TopicPartition> tps = List.of(tp);
-    c.assign(tps);
-    long start = c.beginningOffsets(tps).get(tp);
-    if (b.offset() < start) {
+    long end = seekToBookmark(c, tp, b);
+    if (end < 0) {
       return null;
     }
-    long end = c.endOffsets(tps).get(tp); // read_committed: the last stable offset
-    c.seek(tp, b.offset());
     List<Delta> out = new ArrayList<>();
     long read = 0;
     long next = after + 1;
