@@ -81,23 +81,19 @@ class RestartedBridgeHeadIT {
    * past the user's deltas: otherwise a new bridge would replay them and not show the defect.
    */
   private static void awaitBookmarkAndCommit(IrisStack a, long seq) {
+    TopicPartition tp =
+        new TopicPartition(
+            Topics.LOG.name(), a.userLogs().bookmarkAtOrBefore(USER, Long.MAX_VALUE).partition());
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, a.bootstrapServers()))) {
       Waits.await(
           "bookmark at seq " + seq + " in iris.log-index",
           () -> {
             UserLogs restored = new UserLogs(0, 10, 4, 8, b -> {});
-            int partitions = a.userLogs().bookmarkAtOrBefore(USER, Long.MAX_VALUE).partition();
-            LogIndex.restore(
-                a.bootstrapServers(),
-                List.of(new TopicPartition(Topics.LOG.name(), partitions)),
-                restored);
+            LogIndex.restore(a.bootstrapServers(), List.of(tp), restored);
             UserLogs.Bookmark bm = restored.bookmarkAtOrBefore(USER, Long.MAX_VALUE);
             return bm != null && bm.seq() == seq;
           });
-      TopicPartition tp =
-          new TopicPartition(
-              Topics.LOG.name(), a.userLogs().bookmarkAtOrBefore(USER, Long.MAX_VALUE).partition());
       Waits.await(
           "the bridge group past the user's deltas",
           () -> {
