@@ -4,6 +4,12 @@
  * Every frame on the wire and on a topic is:  [version byte][Thrift compact encoding of one struct]
  * The version byte is written and checked by io.iris.protocol.FrameCodec, not by this file.
  *
+ * Version 2 (this file). Version 1 numbered each user's deltas with a gap-free counter (seq);
+ * version 2 uses the delta's offset in iris.log (its position) instead, with an epoch naming the
+ * log those offsets belong to. Fields of version 1 that positions replace are retired: their ids
+ * are never used again. A version-1 frame is answered with ServerError RESNAPSHOT_REQUIRED,
+ * encoded as version 1 so that an old app can read it.
+ *
  * Evolution rules (Thrift's own): never reuse or renumber a field id, never change a field's
  * type, never make an optional field required. New union members and new optional fields are
  * compatible: an old reader skips unknown fields; a union member it does not know arrives as an
@@ -188,15 +194,26 @@ union DeltaBody {
   5: CommandRejected commandRejected,
 }
 
+/**
+ * One change of one user's view. In iris.log (key: user id) pos and prevPos are absent: a delta's
+ * position is its offset there, known only once written. Whoever serves a delta to a device sets
+ * both. Positions of one user only grow and are not contiguous (other users' deltas, transaction
+ * markers and aborted records take offsets too).
+ */
 struct Delta {
   1: required i64 userId,
-  /** The user's sequence number: 1, 2, 3 ... with no gaps and no repeats. */
-  2: required i64 seq,
-  /** seq - 1 (0 for the first): a device that holds a different last seq has a gap. */
-  3: required i64 prevSeq,
+  // 2 (seq) and 3 (prevSeq): version 1, retired.
   4: required i64 threadId,
   5: required i64 serverTimestampMs,
   6: required DeltaBody body,
+  /** The delta's offset in its user's partition of iris.log (of the batch's epoch). */
+  7: optional i64 pos,
+  /**
+   * The promise that no delta of this user lies strictly between prevPos and pos. A device that
+   * holds every delta up to lastPos applies this delta when prevPos <= lastPos (and drops it when
+   * pos <= lastPos); otherwise it asks for (lastPos, prevPos] first.
+   */
+  8: optional i64 prevPos,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,9 +223,12 @@ struct Delta {
 struct DevicePointer {
   1: required i64 userId,
   2: required string deviceId,
-  /** The last seq the device acknowledged. */
-  3: required i64 ackedSeq,
+  // 3 (ackedSeq): version 1, retired.
   4: required i64 updatedAtMs,
+  /** The device holds every delta of its user up to and including this position. */
+  5: required i64 ackedPos,
+  /** The epoch ackedPos belongs to. */
+  6: required string epoch,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,9 +246,10 @@ struct Message {
   3: required i64 senderUserId,
   4: required string text,
   5: required i64 serverTimestampMs,
-  /** The recipient's seq of the delta that delivered this message. */
-  6: required i64 seq,
+  // 6 (seq): version 1, retired.
   7: optional string clientId,
+  /** The position of the recipient's delta that delivered this message. */
+  8: required i64 pos,
 }
 
 struct ThreadSummary {
@@ -243,28 +264,43 @@ struct ThreadSummary {
 
 struct Snapshot {
   1: required i64 userId,
-  /** Consistent with every delta up to and including this seq, and none after: resume at seq + 1. */
-  2: required i64 seq,
+  // 2 (seq): version 1, retired.
   /** Most recently active first. */
   3: required list<ThreadSummary> threads,
   4: required i64 takenAtMs,
+  /**
+   * Consistent with every delta of the user up to and including this position and with none after:
+   * the device sets lastPos = pos. No delta of the user below it is missing, except one the MySQL
+   * sink set aside in iris.sink-dlq (PROTOCOL.md, "Storage holes").
+   */
+  5: required i64 pos,
+  /** The epoch of pos. */
+  6: required string epoch,
 }
 
-/** Deltas with afterSeq < seq <= toSeq (toSeq 0: up to the head). Also used to repair a gap. */
+/**
+ * The user's deltas with afterPos < pos <= toPos (toPos absent or negative: up to the head). Also
+ * used to repair a gap: (lastPos, prevPos].
+ */
 struct SyncRequest {
-  1: required i64 afterSeq,
-  2: optional i64 toSeq = 0,
+  // 1 (afterSeq) and 2 (toSeq): version 1, retired.
   3: optional i32 maxDeltas = 500,
   /**
    * Catch up by deltas even when the server would rather have the device take a snapshot (after a
    * ResnapshotRequired, the device may choose the deltas).
    */
   4: optional bool force = false,
+  /** The epoch afterPos belongs to; another epoch is answered with RESNAPSHOT_REQUIRED. */
+  5: required string epoch,
+  6: required i64 afterPos,
+  7: optional i64 toPos = -1,
 }
 
-/** The device has durably applied every delta up to and including seq. Batched: send the highest. */
+/** The device has durably applied every delta up to and including pos. Batched: send the highest. */
 struct Ack {
-  1: required i64 seq,
+  // 1 (seq): version 1, retired.
+  2: required i64 pos,
+  3: required string epoch,
 }
 
 union DeviceRequestBody {
@@ -285,22 +321,30 @@ struct DeviceRequest {
 enum CatchUpTier {
   /** The bridge's memory: the newest deltas of each active user. */
   MEMORY = 1,
-  /** iris.log on the brokers, found through the per-user offset bookmarks (iris.log-index). */
+  /** iris.log on the brokers, read from the device's position. */
   LOG = 2,
   /** MySQL, for what the log no longer holds. */
   STORAGE = 3,
 }
 
 /**
- * Several deltas of one user, in seq order. Pushed live (no requestId, no tier), or the answer to a
- * SyncRequest (requestId set; possibly empty; ask again after the last seq while it is below
- * headSeq).
+ * Several deltas of one user, in position order, each with pos and prevPos. Pushed live (no
+ * requestId, no tier), or the answer to a SyncRequest (requestId set; possibly empty).
  */
 struct DeltaBatch {
   1: required list<Delta> deltas,
-  /** The user's highest seq known to the server when the batch was sent. */
-  2: required i64 headSeq,
+  // 2 (headSeq): version 1, retired.
   3: optional CatchUpTier tier,
+  /** The epoch of every position in this batch; another than the device's: take a new snapshot. */
+  4: required string epoch,
+  /**
+   * A device that could apply the batch's deltas (or, for an answer, held everything up to the
+   * request's afterPos) now holds every delta of the user up to and including throughPos, which
+   * may lie beyond the last delta: it sets lastPos = max(lastPos, throughPos).
+   */
+  5: required i64 throughPos,
+  /** An answer stopped at a page limit: ask again after throughPos. */
+  6: optional bool more = false,
 }
 
 /** The bridge's answer to a command: accepted into the queue, or refused before it. */
@@ -312,13 +356,14 @@ struct SendResult {
 
 /** The device is too far behind; the cost of both choices, so it can choose. */
 struct ResnapshotRequired {
-  1: required i64 afterSeq,
-  2: required i64 headSeq,
+  // 1 (afterSeq) and 2 (headSeq): version 1, retired.
   /** Deltas (and their bytes) a catch-up would transfer, -1 when not available from any tier. */
   3: required i64 catchUpDeltas,
   4: required i64 catchUpBytes,
   /** Estimated bytes of a default snapshot. */
   5: required i64 snapshotBytes,
+  /** The request's afterPos. */
+  6: required i64 afterPos,
 }
 
 struct TypingEvent {
@@ -364,17 +409,6 @@ struct ThreadState {
   9: required map<i64, i64> readUpTo,
 }
 
-/**
- * Where some of a user's deltas sit in iris.log (topic iris.log-index, compacted, key: user id as
- * in iris.log, so partition p of the index describes partition p of the log). seqs[i] is at offset
- * offsets[i] of that partition; one bookmark per block of seqs, newest last. Kept by the bridges.
- */
-struct LogBookmarks {
-  1: required i64 userId,
-  2: required i32 partition,
-  3: required list<i64> seqs,
-  4: required list<i64> offsets,
-}
 
 // ---------------------------------------------------------------------------------------------
 // Devices (iris.devices, compacted, key: "<userId>:<deviceId>")

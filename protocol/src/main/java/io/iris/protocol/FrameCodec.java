@@ -33,16 +33,26 @@ import org.apache.thrift.transport.TTransportException;
  */
 public final class FrameCodec {
 
-  /** The version this code writes, and the only one it reads. */
+  /**
+   * Version 1: positions were per-user counters (seq). Retired; never read. The only frame written
+   * in it is the answer to a version-1 frame ({@link #encodeRetired}), so that an old app can read
+   * that it must upgrade and take a new snapshot.
+   */
   public static final byte VERSION_1 = 1;
 
+  /** Version 2 (positions are offsets of iris.log): what this code writes, and the only one it reads. */
+  public static final byte VERSION_2 = 2;
+
+  /** The version this code writes. */
+  public static final byte VERSION = VERSION_2;
+
   /**
-   * Version 1 in text: {@code 'J'} then the struct in Thrift's JSON protocol. Printable, and
+   * The current version in text: {@code 'J'} then the struct in Thrift's JSON protocol. Printable, and
    * newline-free (the JSON protocol escapes control characters), so a frame is one line of a text
    * file, which is what {@code kafka-producer-perf-test --payload-file} sends. Only a codec made
    * with {@link #acceptingText()} reads it; devices never send it.
    */
-  public static final byte VERSION_1_TEXT = 'J';
+  public static final byte VERSION_TEXT = 'J';
 
   /** Default upper bound of one frame: 1 MiB. */
   public static final int DEFAULT_MAX_FRAME_BYTES = 1 << 20;
@@ -76,7 +86,7 @@ public final class FrameCodec {
     return maxFrameBytes;
   }
 
-  /** The same limits, and text frames ({@link #VERSION_1_TEXT}) read as well as binary ones. */
+  /** The same limits, and text frames ({@link #VERSION_TEXT}) read as well as binary ones. */
   public FrameCodec acceptingText() {
     return new FrameCodec(maxFrameBytes, true);
   }
@@ -84,7 +94,7 @@ public final class FrameCodec {
   /** Encodes {@code value} as a text frame: {@code 'J'} then Thrift JSON, one line. */
   public String encodeText(TBase<?, ?> value) {
     TByteArrayOutputStream out = new TByteArrayOutputStream(256);
-    out.write(VERSION_1_TEXT);
+    out.write(VERSION_TEXT);
     try {
       value.write(new TJSONProtocol(new TIOStreamTransport(configuration, out)));
     } catch (TException e) {
@@ -94,10 +104,22 @@ public final class FrameCodec {
     return new String(out.get(), 0, out.len(), StandardCharsets.UTF_8);
   }
 
-  /** Encodes {@code value} as a version-1 frame. */
+  /** Encodes {@code value} as a frame of the current version. */
   public byte[] encode(TBase<?, ?> value) {
+    return encode(VERSION, value);
+  }
+
+  /**
+   * Encodes {@code value} in the retired version 1, for the one answer given to a version-1 frame:
+   * a {@code ServerFrame} with a {@code ServerError}, whose layout did not change between versions.
+   */
+  public byte[] encodeRetired(TBase<?, ?> value) {
+    return encode(VERSION_1, value);
+  }
+
+  private byte[] encode(byte version, TBase<?, ?> value) {
     TByteArrayOutputStream out = new TByteArrayOutputStream(128);
-    out.write(VERSION_1);
+    out.write(version);
     try {
       value.write(new TCompactProtocol(new TIOStreamTransport(configuration, out)));
     } catch (TException e) {
@@ -132,14 +154,21 @@ public final class FrameCodec {
           FrameException.Reason.FRAME_TOO_LARGE,
           "frame of " + frame.length + " bytes is above the limit of " + maxFrameBytes);
     }
-    boolean text = acceptText && frame[0] == VERSION_1_TEXT;
-    if (frame[0] != VERSION_1 && !text) {
+    boolean text = acceptText && frame[0] == VERSION_TEXT;
+    if (frame[0] == VERSION_1) {
+      throw new FrameException(
+          FrameException.Reason.RETIRED_VERSION,
+          "frame version 1 is retired: positions are now offsets of iris.log (version "
+              + VERSION
+              + "); upgrade the app, then take a new snapshot");
+    }
+    if (frame[0] != VERSION && !text) {
       throw new FrameException(
           FrameException.Reason.UNSUPPORTED_VERSION,
           "frame version "
               + (frame[0] & 0xff)
               + " is not supported (this side speaks "
-              + VERSION_1
+              + VERSION
               + ")");
     }
     T value = factory.get();

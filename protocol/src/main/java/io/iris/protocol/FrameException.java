@@ -15,6 +15,8 @@ public final class FrameException extends RuntimeException {
   public enum Reason {
     EMPTY(ErrorCode.MALFORMED_FRAME),
     UNSUPPORTED_VERSION(ErrorCode.UNSUPPORTED_VERSION),
+    /** Version 1: its positions mean nothing now; the app must take a new snapshot. */
+    RETIRED_VERSION(ErrorCode.RESNAPSHOT_REQUIRED),
     FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
     MALFORMED(ErrorCode.MALFORMED_FRAME);
 

@@ -19,13 +19,13 @@ class FrameCodecTest {
   void shouldRoundTripEveryFrameWithItsVersionByte() {
     assertRoundTrip(SampleFrames.delta(), Delta::new);
     assertRoundTrip(SampleFrames.command(), ClientCommand::new);
-    assertRoundTrip(new DevicePointer(42L, "phone-1", 17L, 1_700_000_000_000L), DevicePointer::new);
+    assertRoundTrip(new DevicePointer(42L, "phone-1", 1_700_000_000_000L, 17L, "AAAAAAAAAAAAAAAAAAAAAA"), DevicePointer::new);
   }
 
   private static <T extends org.apache.thrift.TBase<?, ?>> void assertRoundTrip(
       T value, java.util.function.Supplier<T> factory) {
     byte[] bytes = FrameCodec.defaults().encode(value);
-    assertEquals(FrameCodec.VERSION_1, bytes[0], "every frame starts with the version byte");
+    assertEquals(FrameCodec.VERSION, bytes[0], "every frame starts with the version byte");
     assertEquals(value, FrameCodec.defaults().decode(bytes, factory));
   }
 
@@ -49,11 +49,36 @@ class FrameCodecTest {
   @Test
   void shouldRejectUnknownVersion() {
     byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
-    bytes[0] = 2;
+    bytes[0] = 3;
     FrameException e =
         assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(bytes, Delta::new));
     assertEquals(FrameException.Reason.UNSUPPORTED_VERSION, e.reason());
-    assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+    assertTrue(e.getMessage().contains("version 3"), e.getMessage());
+  }
+
+  @Test
+  void shouldRefuseRetiredVersionOneTellingToResnapshot() {
+    byte[] bytes = FrameCodec.defaults().encode(SampleFrames.delta());
+    bytes[0] = 1;
+    FrameException e =
+        assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(bytes, Delta::new));
+    assertEquals(FrameException.Reason.RETIRED_VERSION, e.reason());
+    assertEquals(io.iris.protocol.thrift.ErrorCode.RESNAPSHOT_REQUIRED, e.errorCode());
+    assertTrue(e.getMessage().contains("new snapshot"), e.getMessage());
+  }
+
+  @Test
+  void shouldAnswerAnOldAppInItsOwnVersion() {
+    io.iris.protocol.thrift.ServerFrame answer =
+        new io.iris.protocol.thrift.ServerFrame(
+            io.iris.protocol.thrift.ServerFrameBody.error(
+                new io.iris.protocol.thrift.ServerError(
+                    io.iris.protocol.thrift.ErrorCode.RESNAPSHOT_REQUIRED, "upgrade")));
+    byte[] bytes = FrameCodec.defaults().encodeRetired(answer);
+    assertEquals(1, bytes[0]);
+    bytes[0] = FrameCodec.VERSION; // the layout is the same in both versions
+    assertEquals(
+        answer, FrameCodec.defaults().decode(bytes, io.iris.protocol.thrift.ServerFrame::new));
   }
 
   @Test
@@ -81,7 +106,7 @@ class FrameCodecTest {
 
   @Test
   void shouldRejectAFrameOfAnotherStructMissingRequiredFields() {
-    byte[] pointer = FrameCodec.defaults().encode(new DevicePointer(42L, "phone-1", 17L, 1L));
+    byte[] pointer = FrameCodec.defaults().encode(new DevicePointer(42L, "phone-1", 1L, 17L, "e"));
     FrameException e =
         assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(pointer, Delta::new));
     assertEquals(FrameException.Reason.MALFORMED, e.reason());
@@ -90,7 +115,7 @@ class FrameCodecTest {
   @Test
   void shouldRejectALengthPrefixLargerThanTheFrameWithoutAllocatingIt() {
     // version, field 3 (string, type 8) header, varint length 2^31-1, then nothing.
-    byte[] bytes = {1, 0x38, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07};
+    byte[] bytes = {FrameCodec.VERSION, 0x38, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07};
     FrameException e =
         assertThrows(
             FrameException.class,

@@ -15,7 +15,6 @@ import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRecord;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
-import io.iris.protocol.thrift.LogBookmarks;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
 import io.iris.protocol.thrift.SendMessage;
@@ -52,17 +51,15 @@ class FrameFuzzTest {
     Delta delta =
         new Delta(
             7,
-            42,
-            41,
             9,
             1_700_000_000_000L,
             DeltaBody.newMessage(
-                new NewMessage(3, 8, "héllo ✓ " + "x".repeat(100)).setClientId("c-1")));
+                new NewMessage(3, 8, "héllo ✓ " + "x".repeat(100)).setClientId("c-1")))
+            .setPos(42)
+            .setPrevPos(41);
     Delta members =
         new Delta(
             7,
-            43,
-            42,
             9,
             1L,
             DeltaBody.participantsChanged(
@@ -101,29 +98,24 @@ class FrameFuzzTest {
             c.encode(
                 new DeviceRequest(
                     "s",
-                    DeviceRequestBody.sync(new SyncRequest(10).setToSeq(20).setForce(true))))));
+                    DeviceRequestBody.sync(new SyncRequest("AAAAAAAAAAAAAAAAAAAAAA", 10).setToPos(20).setForce(true))))));
     t.add(
         new Target(
             "DeviceRequest(ack)",
             DeviceRequest::new,
-            c.encode(new DeviceRequest("a", DeviceRequestBody.ack(new Ack(99))))));
+            c.encode(new DeviceRequest("a", DeviceRequestBody.ack(new Ack(99, "AAAAAAAAAAAAAAAAAAAAAA"))))));
     t.add(
         new Target(
             "ServerFrame(deltas)",
             ServerFrame::new,
             c.encode(
                 new ServerFrame(
-                    ServerFrameBody.deltas(new DeltaBatch(List.of(delta, members), 43))))));
-    t.add(
-        new Target(
-            "LogBookmarks",
-            LogBookmarks::new,
-            c.encode(new LogBookmarks(7, 3, List.of(1L, 33L, 65L), List.of(10L, 900L, 4000L)))));
+                    ServerFrameBody.deltas(new DeltaBatch(List.of(delta, members), "AAAAAAAAAAAAAAAAAAAAAA", 43))))));
     t.add(
         new Target(
             "DevicePointer",
             DevicePointer::new,
-            c.encode(new DevicePointer(8, "phone", 41, 1_700_000_000_000L))));
+            c.encode(new DevicePointer(8, "phone", 1_700_000_000_000L, 41, "AAAAAAAAAAAAAAAAAAAAAA"))));
     t.add(
         new Target(
             "DeviceRecord",

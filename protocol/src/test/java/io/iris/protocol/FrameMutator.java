@@ -52,9 +52,9 @@ public final class FrameMutator {
       case 7 -> { // random bytes behind the version
         b = new byte[1 + r.nextInt(64)];
         r.nextBytes(b);
-        b[0] = FrameCodec.VERSION_1;
+        b[0] = FrameCodec.VERSION;
       }
-      default -> b[0] = (byte) (2 + r.nextInt(250)); // a version from the future
+      default -> b[0] = (byte) (3 + r.nextInt(250)); // a version from the future
     }
     return b;
   }

@@ -15,8 +15,6 @@ public final class SampleFrames {
   public static Delta delta() {
     return new Delta(
         42L,
-        7L,
-        6L,
         1001L,
         1_700_000_000_000L,
         DeltaBody.newMessage(new NewMessage(55L, 43L, "hello, world").setClientId("c-1")));

@@ -392,7 +392,7 @@ class IrisTopologyTest {
     byte[] badVersion = good.clone();
     badVersion[0] = 9;
     byte[] huge = new byte[2000];
-    huge[0] = FrameCodec.VERSION_1;
+    huge[0] = FrameCodec.VERSION;
 
     commands.pipeInput(new TestRecord<>(key(100), truncated, now));
     onlyDeadLetter("MALFORMED");

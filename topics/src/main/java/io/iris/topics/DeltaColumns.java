@@ -24,8 +24,12 @@ public final class DeltaColumns {
   private DeltaColumns() {}
 
   public static final String USER_ID = "user_id";
-  public static final String SEQ = "seq";
-  public static final String PREV_SEQ = "prev_seq";
+  /**
+   * The delta's position: its offset in the user's partition of iris.log. Not in the delta's
+   * bytes: the sink adds it from the record's offset (Connect's {@code InsertField}), and it is
+   * read back into {@link Delta#pos}.
+   */
+  public static final String POSITION = "position";
   public static final String THREAD_ID = "thread_id";
   public static final String SERVER_TS_MS = "server_ts_ms";
   public static final String KIND = "kind";
@@ -59,16 +63,14 @@ public final class DeltaColumns {
   /** Writes every column of {@code d} (nulls included) to {@code column}. */
   public static void write(Delta d, BiConsumer<String, Object> column) {
     column.accept(USER_ID, d.getUserId());
-    column.accept(SEQ, d.getSeq());
-    column.accept(PREV_SEQ, d.getPrevSeq());
     column.accept(THREAD_ID, d.getThreadId());
     column.accept(SERVER_TS_MS, d.getServerTimestampMs());
     DeltaBody body = d.getBody();
     if (body == null || body.getSetField() == null) {
       throw new MappingException(
-          "delta seq "
-              + d.getSeq()
-              + " of user "
+          "delta of thread "
+              + d.getThreadId()
+              + " for user "
               + d.getUserId()
               + " has a body kind this version does not know");
     }
@@ -186,13 +188,17 @@ public final class DeltaColumns {
     } else {
       throw new MappingException("unknown delta kind '" + kind + "'");
     }
-    return new Delta(
-        longOr0(column.apply(USER_ID)),
-        longOr0(column.apply(SEQ)),
-        longOr0(column.apply(PREV_SEQ)),
-        longOr0(column.apply(THREAD_ID)),
-        longOr0(column.apply(SERVER_TS_MS)),
-        body);
+    Delta d =
+        new Delta(
+            longOr0(column.apply(USER_ID)),
+            longOr0(column.apply(THREAD_ID)),
+            longOr0(column.apply(SERVER_TS_MS)),
+            body);
+    Object position = column.apply(POSITION);
+    if (position != null) {
+      d.setPos(((Number) position).longValue());
+    }
+    return d;
   }
 
   private static long longOr0(Object o) {

@@ -4,7 +4,6 @@ import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRecord;
-import io.iris.protocol.thrift.LogBookmarks;
 import io.iris.topics.serde.ClientCommandSerde;
 import io.iris.topics.serde.DeltaSerde;
 import io.iris.topics.serde.DevicePointerSerde;
@@ -35,7 +34,10 @@ public final class Topics {
               millis(Duration.ofDays(3))),
           "commands from devices, key thread id");
 
-  /** The Iris queue: one delta per user and change, with the user's gap-free seq. */
+  /**
+   * The Iris queue: one delta per user and change, key user id. A delta's offset in its user's
+   * partition is its position; never change the partition count in place.
+   */
   public static final Topic<Long, Delta> LOG =
       new Topic<>(
           "iris.log",
@@ -46,16 +48,16 @@ public final class Topics {
               TopicConfig.CLEANUP_POLICY_DELETE,
               TopicConfig.RETENTION_MS_CONFIG,
               millis(Duration.ofDays(7))),
-          "per-user ordered deltas (the Iris queue), key user id");
+          "per-user ordered deltas (the Iris queue), key user id; offset = position");
 
-  /** The device pointers: last acknowledged seq per (user, device). Compacted. */
+  /** The device pointers: last acknowledged position per (user, device). Compacted. */
   public static final Topic<String, DevicePointer> DEVICE_POINTERS =
       new Topic<>(
           "iris.device-pointers",
           Serdes.String(),
           new DevicePointerSerde(),
           Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
-          "last acknowledged seq per device, key \"<userId>:<deviceId>\"");
+          "last acknowledged position per device, key \"<userId>:<deviceId>\"");
 
   /** Rejected input, byte for byte as received, with the reason in headers. */
   public static final Topic<byte[], byte[]> DLQ =
@@ -95,22 +97,9 @@ public final class Topics {
           Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
           "devices and their token hashes, key \"<userId>:<deviceId>\"");
 
-  /**
-   * Per-user offset bookmarks into iris.log, kept by the bridges (tier 2 catch-up). Same key and
-   * partition count as iris.log, so each bridge restores the bookmarks of the log partitions it
-   * owns. Compacted: the latest bookmarks per user.
-   */
-  public static final Topic<Long, LogBookmarks> LOG_INDEX =
-      new Topic<>(
-          "iris.log-index",
-          Serdes.Long(),
-          new ThriftSerde<>(LogBookmarks::new),
-          Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
-          "per-user offset bookmarks into iris.log, key user id, co-partitioned with iris.log");
-
   /** Every topic of the contract, in creation order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES, LOG_INDEX);
+      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES);
 
   /** The key of a device's entry in {@link #DEVICE_POINTERS} and {@link #DEVICES}. */
   public static String devicePointerKey(long userId, String deviceId) {

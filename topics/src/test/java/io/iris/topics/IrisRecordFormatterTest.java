@@ -85,7 +85,7 @@ class IrisRecordFormatterTest {
   @Test
   void shouldPrintALogRecordsUserIdKeyAndDelta() {
     Delta d =
-        new Delta(42L, 7, 6, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
+        new Delta(42L, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
     byte[] value = FrameCodec.defaults().encode(d);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
@@ -99,7 +99,7 @@ class IrisRecordFormatterTest {
         line.startsWith(
             "{\"topic\":\"iris.log\",\"partition\":2,\"offset\":\"17\","
                 + "\"timestamp\":\"1700000000000\",\"key\":\"42\",\"value\":{\"userId\":\"42\","
-                + "\"seq\":\"7\",\"prevSeq\":\"6\",\"threadId\":\"9001\","),
+                + "\"threadId\":\"9001\","),
         line);
     assertTrue(line.contains("\"text\":\"hi \\\"you\\\"\""), line);
     assertFalse(line.contains("headers"), line);
@@ -111,7 +111,7 @@ class IrisRecordFormatterTest {
   void shouldPrintA63BitIdAsAStringThatJavaScriptReadsExactly() {
     // JSON numbers past 2^53 lose precision in JavaScript and jq: every int64 is a string.
     long id = Long.MAX_VALUE - 1;
-    Delta d = new Delta(42L, 7, 6, id, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "x")));
+    Delta d = new Delta(42L, id, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "x")));
 
     String json =
         IrisRecordFormatter.toJson(

@@ -304,7 +304,7 @@ class SendPathTest {
 
   @Test
   void shouldAnswerAFrameThatDoesNotDecodeAndKeepItInTheDeadLetterTopicWithItsReason() {
-    byte[] frame = {FrameCodec.VERSION_1, 0x7f, 0x7f, 0x7f};
+    byte[] frame = {FrameCodec.VERSION, 0x7f, 0x7f, 0x7f};
 
     path.handle(PHONE, frame);
 
@@ -329,7 +329,7 @@ class SendPathTest {
 
   static Stream<Arguments> undecodableFrames() {
     byte[] tooLarge = new byte[MAX_FRAME + 1];
-    tooLarge[0] = FrameCodec.VERSION_1;
+    tooLarge[0] = FrameCodec.VERSION;
     return Stream.of(
         Arguments.of(new byte[0], "EMPTY", ErrorCode.MALFORMED_FRAME),
         Arguments.of(new byte[] {2, 0}, "UNSUPPORTED_VERSION", ErrorCode.UNSUPPORTED_VERSION),
@@ -375,7 +375,7 @@ class SendPathTest {
     out.writeStructEnd();
     byte[] body = Arrays.copyOf(buffer.getArray(), buffer.length());
     byte[] frame = new byte[body.length + 1];
-    frame[0] = FrameCodec.VERSION_1;
+    frame[0] = FrameCodec.VERSION;
     System.arraycopy(body, 0, frame, 1, body.length);
     return frame;
   }

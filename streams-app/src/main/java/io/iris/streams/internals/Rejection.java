@@ -15,6 +15,8 @@ public enum Rejection {
   EMPTY(ErrorCode.MALFORMED_FRAME),
   /** The value's version byte is unknown. */
   UNSUPPORTED_VERSION(ErrorCode.UNSUPPORTED_VERSION),
+  /** The value is a frame of the retired version 1. */
+  RETIRED_VERSION(ErrorCode.RESNAPSHOT_REQUIRED),
   /** The value is above commands.max.frame.bytes. */
   FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
   /** The value does not parse as a ClientCommand. */
@@ -54,6 +56,7 @@ public enum Rejection {
     return switch (reason) {
       case EMPTY -> EMPTY;
       case UNSUPPORTED_VERSION -> UNSUPPORTED_VERSION;
+      case RETIRED_VERSION -> RETIRED_VERSION;
       case FRAME_TOO_LARGE -> FRAME_TOO_LARGE;
       case MALFORMED -> MALFORMED;
     };

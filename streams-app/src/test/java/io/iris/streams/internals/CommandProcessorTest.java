@@ -296,7 +296,7 @@ class CommandProcessorTest {
     byte[] badVersion = good.clone();
     badVersion[0] = 9;
     byte[] huge = new byte[2000];
-    huge[0] = FrameCodec.VERSION_1;
+    huge[0] = FrameCodec.VERSION;
     assertOnlyDeadLetter(new Record<>(threadKey(100), null, TS), "EMPTY");
     assertOnlyDeadLetter(new Record<>(threadKey(100), new byte[0], TS), "EMPTY");
     assertOnlyDeadLetter(new Record<>(threadKey(100), badVersion, TS), "UNSUPPORTED_VERSION");

@@ -48,7 +48,7 @@ class KeyByThreadTest {
   }
 
   ClientCommand decoded(Record<byte[], byte[]> out) {
-    assertEquals(FrameCodec.VERSION_1, out.value()[0], "goes on in binary");
+    assertEquals(FrameCodec.VERSION, out.value()[0], "goes on in binary");
     return CODEC.decode(out.value(), ClientCommand::new);
   }
 
