@@ -4,7 +4,6 @@ import io.iris.protocol.thrift.ThreadState;
 import io.iris.streams.internals.CommandProcessor;
 import io.iris.streams.internals.KeyByThread;
 import io.iris.streams.internals.Routed;
-import io.iris.streams.internals.SeqAssigner;
 import io.iris.topics.Topics;
 import io.iris.topics.serde.DeltaSerde;
 import io.iris.topics.serde.ThriftSerde;
@@ -23,8 +22,8 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The Iris topology: {@code iris.commands} (key thread id) in, {@code iris.log} (key user id, each
- * user's seq 1, 2, 3 … without gaps) and {@code iris.dlq} out.
+ * The Iris topology: {@code iris.commands} (key thread id) in, {@code iris.log} (key user id) and
+ * {@code iris.dlq} out.
  *
  * <pre>
  * commands-source ─┬─ keyed ────────────────────────────────────┬─▶ apply-commands ─▶ route ─┐
@@ -32,8 +31,13 @@ import org.apache.kafka.streams.state.Stores;
  *                               (text frames, "@" client ids)  (repartition)                    │
  *   ┌───────────────────────────────────────────────────────────────────────────────────────────┘
  *   ├─▶ dead-letters ─▶ dlq-sink (iris.dlq)
- *   └─▶ deltas-by-user (repartition by user) ─▶ assign-seq [user-seq] ─▶ log-sink (iris.log)
+ *   └─▶ log-sink (iris.log, key user id: one delta per member)
  * </pre>
+ *
+ * <p>The thread's task writes each member's delta straight into iris.log, in the same exactly-once
+ * transaction that updates the thread state and the dedup window: one hop, one commit, from a
+ * command to every device. A delta's position is the offset the log gives it (Iris v2); nothing
+ * here counts per user. The default partitioner keeps each user in one partition of iris.log.
  *
  * The keyed path is the product path (the bridge keys every command by thread id); the unkeyed path
  * serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
@@ -46,9 +50,6 @@ public final class IrisTopology {
   public static final String APPLY = "apply-commands";
   public static final String THREADS_STORE = "threads";
   public static final String DEDUP_STORE = "dedup";
-  public static final String SEQ_STORE = "user-seq";
-  public static final String REPARTITION = "deltas-by-user";
-  public static final String ASSIGN_SEQ = "assign-seq";
   public static final String KEY_BY_THREAD = "key-by-thread";
   public static final String COMMANDS_BY_THREAD = "commands-by-thread";
 
@@ -77,10 +78,6 @@ public final class IrisTopology {
             Stores.persistentWindowStore(DEDUP_STORE, window.multipliedBy(2), window, false),
             Serdes.String(),
             Serdes.Long()));
-    builder.addStateStore(
-        Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(SEQ_STORE), Serdes.Long(), Serdes.Long())
-            .withCachingEnabled());
 
     Map<String, KStream<byte[], byte[]>> ingress =
         builder.stream(
@@ -128,9 +125,7 @@ public final class IrisTopology {
     DeltaSerde deltas = new DeltaSerde();
     branches
         .get("route-deltas")
-        .mapValues(v -> ((Routed.UserDelta) v).draft(), Named.as("unwrap-deltas"))
-        .repartition(Repartitioned.with(Serdes.Long(), deltas).withName(REPARTITION))
-        .process(() -> new SeqAssigner(SEQ_STORE), Named.as(ASSIGN_SEQ), SEQ_STORE)
+        .mapValues(v -> ((Routed.UserDelta) v).delta(), Named.as("unwrap-deltas"))
         .to(Topics.LOG.name(), Produced.with(Serdes.Long(), deltas).withName("log-sink"));
 
     return builder.build();

@@ -20,8 +20,9 @@ public final class StreamsAppConfig extends AbstractConfig {
 
   public static final String PROCESSING_GUARANTEE_CONFIG = "streams.processing.guarantee";
   private static final String PROCESSING_GUARANTEE_DOC =
-      "exactly_once_v2 (default) keeps each user's seq free of gaps and repeats across crashes;"
-          + " at_least_once can repeat deltas after a crash and is for experiments only.";
+      "exactly_once_v2 (default) applies each command once and writes its deltas with the thread"
+          + " state in one transaction, so a crash never repeats nor loses a delta; at_least_once"
+          + " can repeat deltas after a crash and is for experiments only.";
 
   public static final String NUM_THREADS_CONFIG = "streams.num.threads";
   private static final String NUM_THREADS_DOC = "Stream threads per instance.";

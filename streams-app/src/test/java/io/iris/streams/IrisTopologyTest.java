@@ -178,8 +178,7 @@ class IrisTopologyTest {
     assertEquals(List.of(1L, 2L, 3L), byUser.keySet().stream().sorted().toList());
     for (long u : List.of(1L, 2L, 3L)) {
       Delta d = byUser.get(u).get(0);
-      assertEquals(1, d.getSeq());
-      assertEquals(0, d.getPrevSeq());
+      assertFalse(d.isSetPos(), "a delta's position is the offset iris.log gives it");
       assertEquals(100, d.getThreadId());
       assertEquals(List.of(1L, 2L, 3L), d.getBody().getThreadCreated().getParticipantUserIds());
       assertEquals("t100", d.getBody().getThreadCreated().getName());
@@ -190,7 +189,7 @@ class IrisTopologyTest {
   }
 
   @Test
-  void shouldGiveEveryUserGapFreeSeqsWithPrevSeqAcrossThreads() {
+  void shouldWriteEveryUsersDeltasInEachThreadsOrderAcrossThreads() {
     create(1, 100, 2L, 3L);
     create(2, 200, 3L, 4L);
     for (int i = 0; i < 20; i++) {
@@ -200,10 +199,14 @@ class IrisTopologyTest {
     Map<Long, List<Delta>> byUser = byUser(drainLog());
     assertEquals(4, byUser.size());
     for (Map.Entry<Long, List<Delta>> e : byUser.entrySet()) {
-      List<Delta> ds = e.getValue();
-      for (int i = 0; i < ds.size(); i++) {
-        assertEquals(i + 1, ds.get(i).getSeq(), "user " + e.getKey());
-        assertEquals(i, ds.get(i).getPrevSeq(), "user " + e.getKey());
+      Map<Long, Long> lastMessage = new HashMap<>();
+      for (Delta d : e.getValue()) {
+        assertFalse(d.isSetPos(), "user " + e.getKey());
+        if (d.getBody().isSetNewMessage()) {
+          long id = d.getBody().getNewMessage().getMessageId();
+          Long before = lastMessage.put(d.getThreadId(), id);
+          assertTrue(before == null || before < id, "user " + e.getKey() + " thread order");
+        }
       }
     }
     assertEquals(21, byUser.get(1L).size()); // create + 20 messages of thread 100
@@ -433,7 +436,7 @@ class IrisTopologyTest {
     assertEquals(List.of(3L), change.getAddedUserIds());
     assertEquals(List.of(1L, 2L, 3L), change.getParticipantUserIds());
     assertEquals("t100", change.getThreadName(), "a new member learns the thread's name");
-    assertEquals(1, added.get(3L).get(0).getSeq(), "user 3's queue starts here");
+    assertEquals(1, added.get(3L).size(), "user 3's queue starts here");
     assertEquals(
         add.getClientId(), added.get(2L).get(0).getBody().getParticipantsChanged().getClientId());
 
@@ -492,14 +495,17 @@ class IrisTopologyTest {
         List.of(
             IrisTopology.SOURCE,
             IrisTopology.APPLY,
-            IrisTopology.ASSIGN_SEQ,
             IrisTopology.THREADS_STORE,
             IrisTopology.DEDUP_STORE,
-            IrisTopology.SEQ_STORE,
-            IrisTopology.REPARTITION + "-repartition",
             "dlq-sink",
             "log-sink")) {
       assertTrue(description.contains(name), name + " in\n" + description);
     }
+    // One hop from a keyed command to iris.log: the keyed path is one sub-topology with no
+    // repartition by user (the unkeyed path's own repartition by thread is the only one).
+    assertFalse(description.contains("by-user"), description);
+    assertFalse(
+        description.replace("commands-by-thread-repartition", "").contains("repartition"),
+        "only commands-by-thread is repartitioned:\n" + description);
   }
 }

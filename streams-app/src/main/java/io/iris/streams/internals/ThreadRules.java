@@ -168,7 +168,7 @@ public final class ThreadRules {
 
   /**
    * Applies a command with a valid envelope to its thread ({@code null} if it does not exist). The
-   * thread passed in is not changed. Each draft is a delta for one user without its seq.
+   * thread passed in is not changed. Each draft is a delta for one user; its position is the offset iris.log gives it.
    */
   public Outcome apply(ClientCommand c, ThreadState thread) {
     CommandBody body = c.getBody();
@@ -390,7 +390,7 @@ public final class ThreadRules {
   }
 
   private static Delta draft(long user, ClientCommand c, long now, DeltaBody body) {
-    return new Delta(user, 0L, 0L, c.getThreadId(), now, body);
+    return new Delta(user, c.getThreadId(), now, body);
   }
 
   /**
@@ -401,8 +401,6 @@ public final class ThreadRules {
   public static Delta rejectionDraft(ClientCommand command, Rejection why, String message) {
     return new Delta(
         command.getSenderUserId(),
-        0L,
-        0L,
         command.getThreadId(),
         command.getReceivedAtMs(),
         DeltaBody.commandRejected(

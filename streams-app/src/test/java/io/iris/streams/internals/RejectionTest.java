@@ -19,7 +19,8 @@ class RejectionTest {
   @Test
   void shouldNameEveryRejectionAfterItsErrorCodeUnlessTheCodeIsGeneric() {
     for (Rejection r : Rejection.values()) {
-      if (!GENERIC.contains(r.errorCode())) {
+      // A version-1 frame tells the app to resnapshot; in iris.dlq it says why: a retired version.
+      if (!GENERIC.contains(r.errorCode()) && r != Rejection.RETIRED_VERSION) {
         assertEquals(r.errorCode().name(), r.name(), "dead-letter reason of " + r.errorCode());
       }
     }

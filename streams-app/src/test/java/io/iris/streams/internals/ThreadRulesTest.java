@@ -286,8 +286,7 @@ class ThreadRulesTest {
     ThreadRules.Apply a = applied(c);
     assertEquals(List.of(1L, 2L, 3L), recipients(a));
     for (Delta d : a.drafts()) {
-      assertEquals(0, d.getSeq(), "the seq is the sequencer's");
-      assertEquals(0, d.getPrevSeq());
+      assertFalse(d.isSetPos(), "the position is the offset iris.log gives it");
       assertEquals(100, d.getThreadId());
       assertEquals(T0, d.getServerTimestampMs());
       var created = d.getBody().getThreadCreated();
@@ -573,7 +572,7 @@ class ThreadRulesTest {
     assertEquals(4, d.getUserId());
     assertEquals(100, d.getThreadId());
     assertEquals(T0 + 7, d.getServerTimestampMs());
-    assertEquals(0, d.getSeq());
+    assertFalse(d.isSetPos());
     var cr = d.getBody().getCommandRejected();
     assertEquals(c.getClientId(), cr.getClientId());
     assertEquals(ErrorCode.NOT_A_MEMBER, cr.getCode());
