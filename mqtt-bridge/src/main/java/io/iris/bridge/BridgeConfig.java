@@ -53,14 +53,6 @@ public final class BridgeConfig extends AbstractConfig {
   private static final String MQTT_TIER1_USERS_DOC =
       "Catch-up tier 1: users whose newest deltas are kept (least recently active dropped first).";
 
-  public static final String MQTT_TIER2_BOOKMARK_EVERY_CONFIG = "mqtt.tier2.bookmark.every";
-  private static final String MQTT_TIER2_BOOKMARK_EVERY_DOC =
-      "Catch-up tier 2: one offset bookmark into iris.log per this many seqs of a user.";
-
-  public static final String MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG = "mqtt.tier2.bookmarks.per.user";
-  private static final String MQTT_TIER2_BOOKMARKS_PER_USER_DOC =
-      "Catch-up tier 2: bookmarks kept per user (older ranges are read from MySQL).";
-
   public static final String MQTT_CATCHUP_THREADS_CONFIG = "mqtt.catchup.threads";
   private static final String MQTT_CATCHUP_THREADS_DOC =
       "Catch-up and snapshot requests served at once; 4 times as many may wait, more are refused"
@@ -179,28 +171,6 @@ public final class BridgeConfig extends AbstractConfig {
               2,
               Width.MEDIUM,
               "tier1 users")
-          .define(
-              MQTT_TIER2_BOOKMARK_EVERY_CONFIG,
-              Type.INT,
-              32,
-              Range.atLeast(1),
-              Importance.LOW,
-              MQTT_TIER2_BOOKMARK_EVERY_DOC,
-              CATCH_UP_GROUP,
-              3,
-              Width.MEDIUM,
-              "tier2 bookmark every")
-          .define(
-              MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG,
-              Type.INT,
-              64,
-              Range.between(1, 10_000),
-              Importance.LOW,
-              MQTT_TIER2_BOOKMARKS_PER_USER_DOC,
-              CATCH_UP_GROUP,
-              4,
-              Width.MEDIUM,
-              "tier2 bookmarks per user")
           .define(
               MQTT_CATCHUP_THREADS_CONFIG,
               Type.INT,

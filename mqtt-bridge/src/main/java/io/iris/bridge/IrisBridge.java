@@ -4,7 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.iris.bridge.down.CatchUp;
 import io.iris.bridge.down.DevicePointers;
-import io.iris.bridge.down.LogIndex;
+import io.iris.bridge.down.LogLayout;
+import io.iris.bridge.down.StoragePointers;
 import io.iris.bridge.down.PushPath;
 import io.iris.bridge.down.UserLogs;
 import io.iris.bridge.edge.DeviceRegistry;
@@ -18,6 +19,7 @@ import io.iris.storage.DeltaHistory;
 import io.iris.storage.SnapshotService;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.apache.kafka.clients.admin.Admin;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
@@ -66,7 +68,8 @@ public final class IrisBridge implements AutoCloseable {
   private DevicePointers pointers;
   private DeviceTopicPolicy topicPolicy;
   private HikariDataSource db;
-  private LogIndex logIndex;
+  private Admin admin;
+  private LogLayout layout;
   private UserLogs userLogs;
   private CatchUp catchUp;
   private PushPath pushPath;
@@ -106,20 +109,24 @@ public final class IrisBridge implements AutoCloseable {
     db = dataSource(catchUpThreads + 1);
     started.push(new Part("bridge MySQL pool", db));
     DeltaHistory history = new DeltaHistory(db);
-    logIndex = new LogIndex(kafka);
-    started.push(new Part("log index", logIndex));
+    admin = Admin.create(kafka.asMap());
+    started.push(new Part("admin client", admin));
+    layout = LogLayout.describe(admin, Duration.ofSeconds(60));
+    log.info(
+        "iris.log epoch {} ({} partitions): positions of devices are offsets of this log",
+        layout.epoch(),
+        layout.partitions());
     userLogs =
         new UserLogs(
             config.getInt(BridgeConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG),
-            config.getInt(BridgeConfig.MQTT_TIER1_USERS_CONFIG),
-            config.getInt(BridgeConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG),
-            config.getInt(BridgeConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG),
-            logIndex::write);
+            config.getInt(BridgeConfig.MQTT_TIER1_USERS_CONFIG));
     DeviceSender qos1 = (device, frame) -> mqtt.publish(device.down(), frame);
     catchUp =
         new CatchUp(
             kafka,
             userLogs,
+            layout,
+            new StoragePointers(admin, Duration.ofMillis(500)),
             history,
             new SnapshotService(db),
             new CatchUp.Settings(
@@ -135,7 +142,7 @@ public final class IrisBridge implements AutoCloseable {
             config.getInt(BridgeConfig.MQTT_DELTA_BATCH_SIZE_CONFIG),
             qos1,
             userLogs,
-            logIndex);
+            layout.epoch());
     started.push(new Part("push path", pushPath));
     typing =
         new TypingRelay(
@@ -152,7 +159,7 @@ public final class IrisBridge implements AutoCloseable {
                 catchUp,
                 typing,
                 pointers,
-                userLogs,
+                layout.epoch(),
                 new DeviceRateLimiter(
                     config.getDouble(BridgeConfig.MQTT_DEVICE_COMMANDS_PER_SECOND_CONFIG),
                     config.getInt(BridgeConfig.MQTT_DEVICE_COMMANDS_BURST_CONFIG))));
@@ -255,6 +262,11 @@ public final class IrisBridge implements AutoCloseable {
 
   public DeviceTopicPolicy topicPolicy() {
     return topicPolicy;
+  }
+
+  /** The layout of iris.log this bridge serves positions of (its epoch and partition count). */
+  public LogLayout layout() {
+    return layout;
   }
 
   public UserLogs userLogs() {

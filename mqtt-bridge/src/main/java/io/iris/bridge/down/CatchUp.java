@@ -45,18 +45,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves what a device missed (SyncRequest) and inbox snapshots (SnapshotRequest), off the MQTT
- * threads, on a small pool. A range is read from the cheapest tier that holds its first seq:
+ * threads, on a small pool. A range of positions is read from the cheapest tier that holds it:
  *
  * <ol>
- *   <li>{@link CatchUpTier#MEMORY}: the newest deltas per user kept by {@link UserLogs};
- *   <li>{@link CatchUpTier#LOG}: iris.log itself, from the user's last offset bookmark at or before
- *       the first missing seq, skipping ahead to later bookmarks while reading;
- *   <li>{@link CatchUpTier#STORAGE}: MySQL, for what the log no longer holds.
+ *   <li>{@link CatchUpTier#MEMORY}: the newest deltas per user kept by {@link UserLogs}, when its
+ *       chain of the user reaches back to the device's position;
+ *   <li>{@link CatchUpTier#STORAGE}: MySQL, for positions below the storage pointer (an indexed
+ *       range of the user's rows);
+ *   <li>{@link CatchUpTier#LOG}: iris.log itself, from the device's position to the end (the last
+ *       stable offset: read_committed).
  * </ol>
  *
- * One answer carries at most one page; the device asks again after the last seq it got while that
- * is below the head. A device further behind than {@code resnapshotAfterDeltas} is answered with
- * {@link ResnapshotRequired} stating both costs, unless it asked with {@code force}.
+ * Every answer is a {@link DeltaBatch} whose deltas chain from the request's afterPos ({@code
+ * prevPos}), with {@code throughPos} saying how far it covers the user's queue; one answer carries
+ * at most one page ({@code more} set: ask again after throughPos). A device further behind than
+ * {@code resnapshotAfterDeltas} is answered with {@link ResnapshotRequired} stating both costs,
+ * unless it asked with {@code force}. A position of another epoch is answered RESNAPSHOT_REQUIRED.
  */
 public final class CatchUp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CatchUp.class);
@@ -72,19 +76,30 @@ public final class CatchUp implements AutoCloseable {
 
   /** The storage tier's deltas, as catch-up reads them ({@link DeltaHistory} in production). */
   interface StoredDeltas {
-    List<Delta> range(long userId, long afterSeq, long toSeq, int limit) throws SQLException;
+    /** Rows with afterPos < pos <= throughPos, pos and prevPos set, prevPos chained from afterPos. */
+    List<Delta> range(long userId, long afterPos, long throughPos, int limit) throws SQLException;
 
-    long maxSeq(long userId) throws SQLException;
+    long countAfter(long userId, long afterPos) throws SQLException;
   }
 
   /** Inbox snapshots, as catch-up takes them ({@link SnapshotService} in production). */
   @FunctionalInterface
   interface Snapshots {
-    Snapshot snapshot(long userId, int maxThreads, int messagesPerThread) throws SQLException;
+    Snapshot snapshot(
+        long userId, int maxThreads, int messagesPerThread, long storedThrough, String epoch)
+        throws SQLException;
+  }
+
+  /** The storage pointer of a partition, minus one: the highest position stored. */
+  @FunctionalInterface
+  interface StoredThrough {
+    long of(int partition);
   }
 
   private final Supplier<? extends Consumer<Long, byte[]>> newReader;
   private final UserLogs logs;
+  private final LogLayout layout;
+  private final StoredThrough stored;
   private final StoredDeltas history;
   private final Snapshots snapshots;
   private final Settings settings;
@@ -97,12 +112,16 @@ public final class CatchUp implements AutoCloseable {
   public CatchUp(
       KafkaClients kafka,
       UserLogs logs,
+      LogLayout layout,
+      StoragePointers storagePointers,
       DeltaHistory history,
       SnapshotService snapshots,
       Settings settings,
       DeviceSender replier) {
     this(
         logs,
+        layout,
+        storagePointers::storedThrough,
         history == null ? null : storedDeltas(history),
         snapshots == null ? null : snapshots::snapshot,
         settings,
@@ -116,6 +135,8 @@ public final class CatchUp implements AutoCloseable {
    */
   CatchUp(
       UserLogs logs,
+      LogLayout layout,
+      StoredThrough stored,
       StoredDeltas history,
       Snapshots snapshots,
       Settings settings,
@@ -123,6 +144,8 @@ public final class CatchUp implements AutoCloseable {
       Supplier<? extends Consumer<Long, byte[]>> newReader) {
     this.newReader = newReader;
     this.logs = logs;
+    this.layout = layout;
+    this.stored = stored;
     this.history = history;
     this.snapshots = snapshots;
     this.settings = settings;
@@ -145,14 +168,14 @@ public final class CatchUp implements AutoCloseable {
   private static StoredDeltas storedDeltas(DeltaHistory history) {
     return new StoredDeltas() {
       @Override
-      public List<Delta> range(long userId, long afterSeq, long toSeq, int limit)
+      public List<Delta> range(long userId, long afterPos, long throughPos, int limit)
           throws SQLException {
-        return history.range(userId, afterSeq, toSeq, limit);
+        return history.range(userId, afterPos, throughPos, limit);
       }
 
       @Override
-      public long maxSeq(long userId) throws SQLException {
-        return history.maxSeq(userId);
+      public long countAfter(long userId, long afterPos) throws SQLException {
+        return history.countAfter(userId, afterPos);
       }
     };
   }
@@ -165,7 +188,7 @@ public final class CatchUp implements AutoCloseable {
   /**
    * Counters: sync-memory, sync-log, sync-storage (answers per tier), deltas-memory, deltas-log,
    * deltas-storage, log-records-read (records of iris.log read for tier 2, other users' included),
-   * resnapshot-required, snapshots, unavailable, rate-limited.
+   * resnapshot-required, other-epoch, snapshots, unavailable, rate-limited.
    */
   public long count(String what) {
     AtomicLong c = counters.get(what);
@@ -188,13 +211,20 @@ public final class CatchUp implements AutoCloseable {
         requestId,
         () -> {
           Snapshot s =
-              snapshots.snapshot(
+              takeSnapshot(
                   device.userId(),
                   clamp(request.getMaxThreads(), 1, 200),
                   clamp(request.getMessagesPerThread(), 1, 200));
           count("snapshots", 1);
           return new ServerFrame(ServerFrameBody.snapshot(s));
         });
+  }
+
+  private Snapshot takeSnapshot(long user, int maxThreads, int messagesPerThread)
+      throws SQLException {
+    // The pointer is read before MySQL is: every row below it is visible to the snapshot's read.
+    long through = stored.of(layout.partitionOf(user));
+    return snapshots.snapshot(user, maxThreads, messagesPerThread, through, layout.epoch());
   }
 
   private interface Answer {
@@ -235,130 +265,84 @@ public final class CatchUp implements AutoCloseable {
   }
 
   ServerFrame answerSync(long user, SyncRequest r) throws SQLException {
-    long after = Math.max(0, r.getAfterSeq());
-    long to = r.getToSeq() > 0 ? r.getToSeq() : 0;
+    if (!layout.epoch().equals(r.getEpoch())) {
+      count("other-epoch", 1);
+      return error(
+          ErrorCode.RESNAPSHOT_REQUIRED,
+          "position "
+              + r.getAfterPos()
+              + " belongs to epoch "
+              + r.getEpoch()
+              + "; iris.log is now epoch "
+              + layout.epoch()
+              + ": take a new snapshot");
+    }
+    if (r.getAfterPos() < -1) {
+      return error(
+          ErrorCode.INVALID_ARGUMENT, "afterPos must be -1 (nothing) or a position, was " + r.getAfterPos());
+    }
+    long after = r.getAfterPos();
+    long to = r.getToPos() >= 0 ? r.getToPos() : -1;
     int max = clamp(r.getMaxDeltas(), 1, settings.maxDeltasPerAnswer());
-    long head = logs.head(user);
-    if (head >= 0 && !logs.headExact(user)) {
-      head = trueHead(user, head);
-    } else if (head < 0 && history != null) {
-      head = history.maxSeq(user); // not seen by this bridge yet: what storage holds
+    if (to >= 0 && to <= after) {
+      return batch(List.of(), after, false, CatchUpTier.MEMORY);
     }
-    if (head >= 0 && after >= head || (to > 0 && to <= after)) {
-      return batch(List.of(), head, CatchUpTier.MEMORY);
-    }
-    if (!r.isForce() && to == 0 && head - after > settings.resnapshotAfterDeltas()) {
-      return resnapshot(user, after, head);
-    }
-    UserLogs.Recent recent = logs.recent(user, after, to, max);
+    int partition = layout.partitionOf(user);
+    UserLogs.Recent recent = logs.recent(user, partition, after, to, max);
     if (recent != null) {
-      List<Delta> out = decode(recent.frames());
+      List<Delta> out = new ArrayList<>(recent.entries().size());
+      for (UserLogs.Entry e : recent.entries()) {
+        out.add(codec.decode(e.frame(), Delta::new).setPos(e.pos()).setPrevPos(e.prevPos()));
+      }
       count("sync-memory", 1);
       count("deltas-memory", out.size());
-      return batch(out, head, CatchUpTier.MEMORY);
+      return batch(out, recent.throughPos(), recent.more(), CatchUpTier.MEMORY);
     }
-    UserLogs.Bookmark b = logs.bookmarkAtOrBefore(user, after + 1);
-    if (b != null) {
-      List<Delta> out = readLog(user, b, after, to, max);
-      if (out != null) {
-        count("sync-log", 1);
-        count("deltas-log", out.size());
-        return batch(out, Math.max(head, last(out)), CatchUpTier.LOG);
+    if (!r.isForce() && to < 0 && history != null) {
+      long behind = history.countAfter(user, after);
+      if (behind > settings.resnapshotAfterDeltas()) {
+        return resnapshot(user, after, behind);
       }
     }
-    if (history == null) {
-      return resnapshot(user, after, head);
+    long storedThrough = stored.of(partition);
+    if (history != null && after < storedThrough) {
+      long through = to >= 0 ? Math.min(to, storedThrough) : storedThrough;
+      List<Delta> out = history.range(user, after, through, max);
+      boolean more = out.size() == max && last(out) < through;
+      count("sync-storage", 1);
+      count("deltas-storage", out.size());
+      return batch(out, more ? last(out) : through, more, CatchUpTier.STORAGE);
     }
-    List<Delta> out = history.range(user, after, to, max);
-    count("sync-storage", 1);
-    count("deltas-storage", out.size());
-    return batch(out, Math.max(head, last(out)), CatchUpTier.STORAGE);
-  }
-
-  /**
-   * The user's true head when this bridge only knows a lower bound (bookmarks restored after a
-   * restart; the deltas after the last bookmark were read by an earlier incarnation and lie before
-   * where the push path resumed): reads the user's partition from the last bookmark to its end,
-   * else asks storage. Never answers with a head it is not sure of.
-   *
-   * @throws IllegalStateException when neither can tell in time (the device is answered UNAVAILABLE
-   *     and asks again)
-   */
-  private long trueHead(long user, long lowerBound) throws SQLException {
-    UserLogs.Bookmark last = logs.bookmarkAtOrBefore(user, Long.MAX_VALUE);
-    long found = last == null ? -1 : headFromLog(user, last);
-    if (found < 0 && history != null) {
-      found = history.maxSeq(user); // the log no longer holds the bookmark: storage does
+    ServerFrame fromLog = readLog(user, partition, after, to, max);
+    if (fromLog != null) {
+      return fromLog;
     }
-    if (found < 0 && history == null && last != null && last.seq() == lowerBound) {
-      return lowerBound; // no storage tier (tests, tools): nothing better to ask; not confirmed
-    }
-    if (found < 0) {
-      throw new IllegalStateException(
-          "the head of user " + user + " is unknown here (restored bookmark " + lowerBound + ")");
-    }
-    long head = Math.max(lowerBound, found);
-    logs.confirmHead(user, head);
-    count("head-confirmed", 1);
-    return head;
-  }
-
-  /**
-   * The highest seq of {@code user} from bookmark {@code b} to the end of its partition, or -1 when
-   * the log no longer holds the bookmark or the end was not reached within 10 s.
-   */
-  private long headFromLog(long user, UserLogs.Bookmark b) {
-    Consumer<Long, byte[]> c = threadsReader();
-    TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
-    long end = seekToBookmark(c, tp, b);
-    if (end < 0) {
-      return -1;
-    }
-    long head = b.seq();
-    long read = 0;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (c.position(tp) < end) {
-      if (System.nanoTime() > deadline) {
-        count("log-records-read", read);
-        return -1;
-      }
-      for (ConsumerRecord<Long, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-        read++;
-        if (rec.key() != null && rec.key() == user) {
-          try {
-            head = Math.max(head, codec.decode(rec.value(), Delta::new).getSeq());
-          } catch (FrameException e) {
-            // not a delta: skipped, as the push path does
-          }
-        }
-      }
-    }
-    count("log-records-read", read);
-    return head;
+    // The log no longer holds the position and storage cannot serve it.
+    return resnapshot(user, after, -1);
   }
 
   private static long last(List<Delta> out) {
-    return out.isEmpty() ? -1 : out.get(out.size() - 1).getSeq();
+    return out.isEmpty() ? -1 : out.get(out.size() - 1).getPos();
   }
 
-  private ServerFrame batch(List<Delta> deltas, long head, CatchUpTier tier) {
+  private ServerFrame batch(List<Delta> deltas, long throughPos, boolean more, CatchUpTier tier) {
     return new ServerFrame(
-        ServerFrameBody.deltas(new DeltaBatch(deltas, Math.max(head, 0)).setTier(tier)));
+        ServerFrameBody.deltas(
+            new DeltaBatch(deltas, layout.epoch(), throughPos).setMore(more).setTier(tier)));
   }
 
-  private ServerFrame resnapshot(long user, long after, long head) throws SQLException {
+  private ServerFrame resnapshot(long user, long after, long behind) throws SQLException {
     count("resnapshot-required", 1);
     long snapshotBytes = -1;
     if (snapshots != null) {
       snapshotBytes =
-          codec.encode(new ServerFrame(ServerFrameBody.snapshot(snapshots.snapshot(user, 20, 20))))
+          codec.encode(new ServerFrame(ServerFrameBody.snapshot(takeSnapshot(user, 20, 20))))
               .length;
     }
-    long deltas = head >= after ? head - after : -1;
-    long bytes = deltas < 0 ? -1 : Math.round(deltas * Math.max(1, logs.averageDeltaBytes()));
+    long bytes = behind < 0 ? -1 : Math.round(behind * Math.max(1, logs.averageDeltaBytes()));
     return new ServerFrame(
         ServerFrameBody.resnapshotRequired(
-            new ResnapshotRequired(after, head, deltas, bytes, snapshotBytes)));
+            new ResnapshotRequired(behind, bytes, snapshotBytes, after)));
   }
 
   /** This catch-up thread's reader of iris.log (one per pool thread, closed with the pool). */
@@ -367,39 +351,38 @@ public final class CatchUp implements AutoCloseable {
   }
 
   /**
-   * Assigns {@code tp} alone and seeks to the bookmark's offset; returns the partition's end (the
-   * last stable offset, read_committed), or -1 when retention has passed the bookmark.
+   * Tier 2: the user's deltas after {@code after} read from its partition of iris.log, from {@code
+   * after + 1} to the end (the last stable offset when the read starts), or null when retention has
+   * passed {@code after + 1}. Stops at a page, or after 10 s with what it has (more set).
    */
-  private static long seekToBookmark(
-      Consumer<Long, byte[]> c, TopicPartition tp, UserLogs.Bookmark b) {
+  private ServerFrame readLog(long user, int partition, long after, long to, int max) {
+    Consumer<Long, byte[]> c = threadsReader();
+    TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
     List<TopicPartition> tps = List.of(tp);
     c.assign(tps);
-    if (b.offset() < c.beginningOffsets(tps).get(tp)) {
-      return -1;
-    }
-    long end = c.endOffsets(tps).get(tp);
-    c.seek(tp, b.offset());
-    return end;
-  }
-
-  /**
-   * Tier 2: the user's deltas after {@code after} from the bookmarked partition; null when the log
-   * no longer holds the bookmark's offset (retention passed it).
-   */
-  private List<Delta> readLog(long user, UserLogs.Bookmark b, long after, long to, int max) {
-    Consumer<Long, byte[]> c = threadsReader();
-    TopicPartition tp = new TopicPartition(Topics.LOG.name(), b.partition());
-    long end = seekToBookmark(c, tp, b);
-    if (end < 0) {
+    long from = after + 1;
+    if (from < c.beginningOffsets(tps).get(tp)) {
       return null;
     }
+    long end = c.endOffsets(tps).get(tp);
+    long bound = to >= 0 ? Math.min(to, end - 1) : end - 1;
+    c.seek(tp, from);
     List<Delta> out = new ArrayList<>();
+    long prev = after;
     long read = 0;
-    long next = after + 1;
+    boolean more = false;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (out.size() < max && c.position(tp) < end && System.nanoTime() < deadline) {
+    reading:
+    while (c.position(tp) <= bound) {
+      if (System.nanoTime() > deadline) {
+        more = true;
+        break;
+      }
       for (ConsumerRecord<Long, byte[]> rec : c.poll(Duration.ofMillis(200))) {
         read++;
+        if (rec.offset() > bound) {
+          break reading;
+        }
         if (rec.key() == null || rec.key() != user) {
           continue;
         }
@@ -407,28 +390,28 @@ public final class CatchUp implements AutoCloseable {
         try {
           d = codec.decode(rec.value(), Delta::new);
         } catch (FrameException e) {
-          continue;
+          continue; // not a delta: skipped, as the push path does
         }
-        if (d.getSeq() < next) {
-          continue;
+        if (out.size() == max) {
+          more = true;
+          break reading;
         }
-        if ((to > 0 && d.getSeq() > to) || out.size() >= max) {
-          break;
-        }
-        out.add(d);
-        next = d.getSeq() + 1;
-      }
-      if (out.size() >= max || (to > 0 && next > to)) {
-        break;
-      }
-      // Skip other users' records: jump to the last bookmark at or before the next missing seq.
-      UserLogs.Bookmark ahead = logs.bookmarkAtOrBefore(user, next);
-      if (ahead != null && ahead.partition() == b.partition() && ahead.offset() > c.position(tp)) {
-        c.seek(tp, ahead.offset());
+        out.add(d.setPos(rec.offset()).setPrevPos(prev));
+        prev = rec.offset();
       }
     }
     count("log-records-read", read);
-    return out;
+    count("sync-log", 1);
+    count("deltas-log", out.size());
+    long through;
+    if (!more) {
+      through = Math.max(bound, after);
+    } else if (out.size() == max) {
+      through = prev;
+    } else {
+      through = Math.max(after, Math.min(bound, c.position(tp) - 1)); // out of time
+    }
+    return batch(out, through, more, CatchUpTier.LOG);
   }
 
   private static KafkaConsumer<Long, byte[]> reader(KafkaClients kafka) {
@@ -438,14 +421,6 @@ public final class CatchUp implements AutoCloseable {
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-catch-up-" + Thread.currentThread().getName());
     return new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
-  }
-
-  private List<Delta> decode(List<byte[]> frames) {
-    List<Delta> out = new ArrayList<>(frames.size());
-    for (byte[] f : frames) {
-      out.add(codec.decode(f, Delta::new));
-    }
-    return out;
   }
 
   private static int clamp(int v, int lo, int hi) {

@@ -17,20 +17,21 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The device pointers (DESIGN.md, "The two pointers"): each device's last acknowledged seq, kept in
- * the compacted topic {@code iris.device-pointers} and followed into memory. A pointer only moves
- * forward: an acknowledgement at or below it is dropped (a late or repeated ack), one above the
- * user's head is refused (a device cannot acknowledge what was never sent).
+ * The device pointers (DESIGN.md, "Positions and the two pointers"): each device's last
+ * acknowledged position with its epoch, kept in the compacted topic {@code iris.device-pointers} and
+ * followed into memory. A pointer only moves forward within an epoch: an acknowledgement at or below
+ * it is dropped (a late or repeated ack); one of another epoch than the log's is refused (the device
+ * must take a new snapshot). A device acknowledging past what it holds only misleads its own pointer.
  */
 public final class DevicePointers implements AutoCloseable {
   /** What became of an acknowledgement. */
   public enum Outcome {
     MOVED,
     STALE,
-    AHEAD_OF_HEAD
+    OTHER_EPOCH
   }
 
-  private final Map<String, Long> acked = new ConcurrentHashMap<>();
+  private final Map<String, DevicePointer> acked = new ConcurrentHashMap<>();
   private final CompactedTopicView<String, DevicePointer> view;
   private final Producer<String, DevicePointer> producer;
 
@@ -59,7 +60,7 @@ public final class DevicePointers implements AutoCloseable {
               if (v == null) {
                 acked.remove(k);
               } else {
-                acked.merge(k, v.getAckedSeq(), Math::max);
+                acked.merge(k, v, DevicePointers::later);
               }
             });
     this.producer = producer;
@@ -81,15 +82,23 @@ public final class DevicePointers implements AutoCloseable {
     view.start(timeout);
   }
 
-  /** The device's last acknowledged seq, or 0 when it never acknowledged. */
-  public long get(long userId, String deviceId) {
-    return acked.getOrDefault(Topics.devicePointerKey(userId, deviceId), 0L);
+  /** The pointer kept of two: the one of the current epoch ({@code b}, the newer) or the higher. */
+  private static DevicePointer later(DevicePointer a, DevicePointer b) {
+    if (!a.getEpoch().equals(b.getEpoch())) {
+      return b;
+    }
+    return b.getAckedPos() >= a.getAckedPos() ? b : a;
   }
 
-  /** Every pointer of a user, device id to seq. */
-  public Map<String, Long> ofUser(long userId) {
+  /** The device's pointer (its last acknowledged position and that position's epoch), or null. */
+  public DevicePointer get(long userId, String deviceId) {
+    return acked.get(Topics.devicePointerKey(userId, deviceId));
+  }
+
+  /** Every pointer of a user, device id to pointer. */
+  public Map<String, DevicePointer> ofUser(long userId) {
     String prefix = userId + ":";
-    Map<String, Long> out = new java.util.TreeMap<>();
+    Map<String, DevicePointer> out = new java.util.TreeMap<>();
     acked.forEach(
         (k, v) -> {
           if (k.startsWith(prefix)) {
@@ -100,30 +109,28 @@ public final class DevicePointers implements AutoCloseable {
   }
 
   /**
-   * Moves the device's pointer to {@code seq} if that is forward and not beyond {@code headSeq} (a
-   * head of -1 means not known here: not checked).
+   * Moves the device's pointer to {@code pos} if that is forward. A position of another epoch than
+   * {@code currentEpoch} is refused (the device must resnapshot); a pointer of an older epoch is
+   * replaced.
    */
-  public Outcome ack(DeviceTopics.DeviceId device, long seq, long headSeq) {
-    if (headSeq >= 0 && seq > headSeq) {
-      return Outcome.AHEAD_OF_HEAD;
+  public Outcome ack(DeviceTopics.DeviceId device, long pos, String epoch, String currentEpoch) {
+    if (!currentEpoch.equals(epoch)) {
+      return Outcome.OTHER_EPOCH;
     }
     String key = Topics.devicePointerKey(device.userId(), device.deviceId());
-    long[] before = new long[1];
+    DevicePointer next =
+        new DevicePointer(device.userId(), device.deviceId(), System.currentTimeMillis(), pos, epoch);
+    boolean[] moved = new boolean[1];
     acked.compute(
         key,
         (k, v) -> {
-          before[0] = v == null ? 0 : v;
-          return v == null ? seq : Math.max(v, seq);
+          moved[0] = v == null || !v.getEpoch().equals(epoch) || pos > v.getAckedPos();
+          return moved[0] ? next : v;
         });
-    if (seq <= before[0]) {
+    if (!moved[0]) {
       return Outcome.STALE;
     }
-    producer.send(
-        new ProducerRecord<>(
-            Topics.DEVICE_POINTERS.name(),
-            key,
-            new DevicePointer(
-                device.userId(), device.deviceId(), seq, System.currentTimeMillis())));
+    producer.send(new ProducerRecord<>(Topics.DEVICE_POINTERS.name(), key, next));
     return Outcome.MOVED;
   }
 

@@ -41,9 +41,12 @@ import org.slf4j.LoggerFactory;
  * The push path, live part: consumer group {@code iris-mqtt-bridge} on iris.log pushes each delta
  * at once to every device of its user that is subscribed to its down topic here, several deltas of
  * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size).
- * Offsets are committed after the push: at least once toward devices, which drop a seq they already
- * hold. A device that is not connected misses nothing: it catches up by seq when it returns (not
- * built yet). Records that are not Delta frames are skipped and counted.
+ *
+ * <p>Each delta goes out with its position (its offset) and its prevPos, computed from this reader's
+ * own reading ({@link UserLogs#append}): the previous delta of the user it read, or the position
+ * before the one it started reading at. A device whose position is below prevPos asks for the gap.
+ * Offsets are committed after the push: at least once toward devices, which drop a position they
+ * already hold. Records that are not Delta frames are skipped and counted.
  */
 public final class PushPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);
@@ -53,7 +56,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final int batchSize;
   private final DeviceSender replier;
   private final UserLogs logs;
-  private final LogIndex index;
+  private final String epoch;
   private final FrameCodec codec = FrameCodec.defaults();
   private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
   private final AtomicLong pushed = new AtomicLong();
@@ -66,8 +69,8 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private volatile Throwable failure;
 
   public PushPath(
-      KafkaClients kafka, int batchSize, DeviceSender replier, UserLogs logs, LogIndex index) {
-    this(() -> newConsumer(kafka), batchSize, replier, logs, index);
+      KafkaClients kafka, int batchSize, DeviceSender replier, UserLogs logs, String epoch) {
+    this(() -> newConsumer(kafka), batchSize, replier, logs, epoch);
   }
 
   /**
@@ -78,12 +81,12 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       int batchSize,
       DeviceSender replier,
       UserLogs logs,
-      LogIndex index) {
+      String epoch) {
     this.consumers = consumers;
     this.batchSize = batchSize;
     this.replier = replier;
     this.logs = logs;
-    this.index = index;
+    this.epoch = epoch;
   }
 
   /** The devices of {@code userId} subscribed to their down topic on this bridge, or null. */
@@ -187,11 +190,10 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
   /**
    * Reads every partition of iris.log (assigned, not subscribed): every bridge sees every delta, so
-   * a device may connect to any bridge and move between them; its position is its seq, not the
-   * bridge. Offsets are committed to {@code iris-mqtt-bridge} as a simple group (no members): where
-   * the bridges have got to, as {@code kafka-consumer-groups --describe} shows. A bridge resumes
-   * from there (to rebuild tier 1 and the bookmarks), or from the end the first time. Partitions
-   * added to iris.log later are read after a restart.
+   * a device may connect to any bridge and move between them; its position belongs to the log, not
+   * to the bridge. Offsets are committed to {@code iris-mqtt-bridge} as a simple group (no
+   * members): where the bridges have got to, as {@code kafka-consumer-groups --describe} shows. A
+   * bridge resumes from there, or from the end the first time; its memory (tier 1) starts there.
    */
   public synchronized void start() {
     consumer = consumers.get();
@@ -200,7 +202,6 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
             .map(i -> new TopicPartition(i.topic(), i.partition()))
             .toList();
     consumer.assign(partitions);
-    index.restore(partitions, logs);
     Map<TopicPartition, OffsetAndMetadata> committed =
         consumer.committed(new java.util.HashSet<>(partitions), Duration.ofSeconds(30));
     for (TopicPartition tp : partitions) {
@@ -210,7 +211,8 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       } else {
         consumer.seek(tp, o.offset());
       }
-      consumer.position(tp, Duration.ofSeconds(30)); // fixed now, before devices are let in
+      // Fixed now, before devices are let in: memory covers the partition from here on.
+      logs.startReading(tp.partition(), consumer.position(tp, Duration.ofSeconds(30)));
     }
     running = true;
     thread = new Thread(this::run, "iris-push-path");
@@ -232,6 +234,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       while (running) {
         ConsumerRecords<Long, byte[]> records = consumer.poll(Duration.ofMillis(200));
         if (records.isEmpty()) {
+          readThroughPositions();
           continue;
         }
         Map<Long, List<Delta>> byUser = new LinkedHashMap<>();
@@ -247,11 +250,14 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
             skipped.incrementAndGet();
             continue;
           }
-          logs.append(r.key(), r.partition(), r.offset(), d.getSeq(), r.value());
+          long prevPos = logs.append(r.key(), r.partition(), r.offset(), r.value());
           if (subscribed.containsKey(r.key())) {
-            byUser.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(d);
+            byUser
+                .computeIfAbsent(r.key(), k -> new ArrayList<>())
+                .add(d.setPos(r.offset()).setPrevPos(prevPos));
           }
         }
+        readThroughPositions();
         byUser.forEach(this::push);
         consumer.commitAsync();
       }
@@ -272,17 +278,25 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     }
   }
 
+  /** Tells memory how far each partition is read: markers and aborted records take offsets too. */
+  private void readThroughPositions() {
+    for (TopicPartition tp : consumer.assignment()) {
+      logs.readThrough(tp.partition(), consumer.position(tp));
+    }
+  }
+
   private void push(long user, List<Delta> deltas) {
     Set<DeviceTopics.DeviceId> devices = subscribed.get(user);
     if (devices == null) {
       return;
     }
-    long head = deltas.get(deltas.size() - 1).getSeq();
     for (int from = 0; from < deltas.size(); from += batchSize) {
       List<Delta> chunk =
           new ArrayList<>(deltas.subList(from, Math.min(deltas.size(), from + batchSize)));
+      long through = chunk.get(chunk.size() - 1).getPos();
       byte[] frame =
-          codec.encode(new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(chunk, head))));
+          codec.encode(
+              new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(chunk, epoch, through))));
       for (DeviceTopics.DeviceId d : devices) {
         replier.send(d, frame);
         pushed.addAndGet(chunk.size());

@@ -1,84 +1,80 @@
 package io.iris.bridge.down;
 
-import io.iris.protocol.thrift.LogBookmarks;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
- * What the bridge knows of each user's queue, from the part of iris.log its push path consumes:
+ * What this bridge knows of each user's queue from the part of iris.log its push path has read
+ * (tier 1 of DESIGN.md), in positions:
  *
  * <ul>
- *   <li>tier 1: the newest {@code recentPerUser} deltas of up to {@code maxUsers} users (least
- *       recently written users drop theirs first), as the frames read from the log;
- *   <li>the head: the highest seq seen, and whether it is <em>exact</em>. A head learnt from a
- *       delta read live is the user's true head (seqs are read in order). A head restored from
- *       bookmarks is only a lower bound: the deltas after the last bookmark may lie before the
- *       offset where the push path resumed, so this bridge never reads them. Whoever answers a sync
- *       must then find the true head first ({@link #confirmHead}); answering from the lower bound
- *       would tell a device it is current while it is not;
- *   <li>offset bookmarks for tier 2: a bookmark (seq, offset) at the first delta seen of a user and
- *       then every {@code bookmarkEvery} seqs, the newest {@code bookmarksPerUser} kept. Every seq
- *       after a bookmark sits at a higher offset of the same partition, so a range is read by
- *       seeking to the last bookmark at or before its start — and, while reading, to the last
- *       bookmark at or before the next missing seq, which skips other users' records.
+ *   <li>per partition, where the push path started reading and how far it has read: every delta of
+ *       the partition at a position in {@code [start, readThrough)} went through {@link #append};
+ *   <li>per user, the position of the last delta read, which is the {@code prevPos} of the next one
+ *       (or {@code start - 1} for the first one read: no delta of the user lies between the start
+ *       and it);
+ *   <li>the newest {@code recentPerUser} deltas of up to {@code maxUsers} users (least recently
+ *       written users drop theirs first), each with its position and prevPos, as the frames read.
  * </ul>
  *
- * New bookmarks are handed to a listener that persists them in {@code iris.log-index}; a restarted
- * bridge restores them with {@link #restore}. Thread-safe (one lock; every operation is short).
+ * From these it answers a catch-up from memory whenever memory covers it ({@link #recent}): the
+ * user's chain of deltas held here reaches back to the device's position, or nothing of the user
+ * was read since it. Thread-safe (one lock; every operation is short).
  */
 public final class UserLogs {
-  /** A user's deltas read from memory, oldest first. */
-  public record Recent(List<byte[]> frames, long firstSeq) {}
+  /** A delta held in memory: its position, its prevPos and the frame read from the log. */
+  public record Entry(long pos, long prevPos, byte[] frame) {}
 
-  /** The offset of seq in a partition of iris.log. */
-  public record Bookmark(int partition, long seq, long offset) {}
+  /**
+   * Deltas of a user from memory, in position order, and how far the answer covers the user's
+   * queue: with {@code more} false, every delta of the user up to {@code throughPos} is in it (or
+   * was at or below the position asked after); with {@code more} true, the page stopped at {@code
+   * throughPos}, the last delta.
+   */
+  public record Recent(List<Entry> entries, long throughPos, boolean more) {}
 
   private static final class User {
-    long head = -1;
-    boolean exact;
-    int partition = -1;
-    // tier 1 ring
-    long[] seqs;
-    byte[][] frames;
+    final int partition;
+    long last = -1;
+    // tier 1 ring, oldest first
+    Entry[] ring;
     int start;
     int size;
-    // bookmarks, oldest first
-    long[] bmSeq = new long[0];
-    long[] bmOffset = new long[0];
+
+    User(int partition) {
+      this.partition = partition;
+    }
+  }
+
+  private static final class Partition {
+    final long start;
+    long readThrough;
+
+    Partition(long start) {
+      this.start = start;
+      this.readThrough = start;
+    }
   }
 
   private final int recentPerUser;
-  private final int bookmarkEvery;
-  private final int bookmarksPerUser;
+  private final Map<Integer, Partition> partitions = new HashMap<>();
   private final Map<Long, User> users = new HashMap<>();
   private final LinkedHashMap<Long, User> withRecent;
-  private final Consumer<LogBookmarks> onBookmark;
   private long bytes;
   private long deltas;
 
-  public UserLogs(
-      int recentPerUser,
-      int maxUsers,
-      int bookmarkEvery,
-      int bookmarksPerUser,
-      Consumer<LogBookmarks> onBookmark) {
+  public UserLogs(int recentPerUser, int maxUsers) {
     this.recentPerUser = recentPerUser;
-    this.bookmarkEvery = bookmarkEvery;
-    this.bookmarksPerUser = bookmarksPerUser;
-    this.onBookmark = onBookmark;
     this.withRecent =
         new LinkedHashMap<>(1024, 0.75f, true) {
           @Override
           protected boolean removeEldestEntry(Map.Entry<Long, User> eldest) {
             if (size() > maxUsers) {
               User u = eldest.getValue();
-              u.seqs = null;
-              u.frames = null;
+              u.ring = null;
               u.size = 0;
               return true;
             }
@@ -87,142 +83,127 @@ public final class UserLogs {
         };
   }
 
-  /** A delta of {@code user} read from {@code partition} at {@code offset}. */
-  public void append(long userId, int partition, long offset, long seq, byte[] frame) {
-    LogBookmarks changed = null;
+  /**
+   * The push path starts reading {@code partition} at {@code offset}: forgets what it knew of the
+   * partition's users (their chains start again here).
+   */
+  public synchronized void startReading(int partition, long offset) {
+    partitions.put(partition, new Partition(offset));
+    users.values().removeIf(u -> u.partition == partition);
+    withRecent.values().removeIf(u -> u.partition == partition);
+  }
+
+  /**
+   * A delta of {@code userId} read at {@code offset} of {@code partition}; returns its prevPos.
+   * Deltas of a partition must come in offset order, after {@link #startReading}.
+   *
+   * @throws IllegalStateException when the partition was not started or the offset goes back
+   */
+  public long append(long userId, int partition, long offset, byte[] frame) {
     synchronized (this) {
+      Partition p = partitions.get(partition);
+      if (p == null || offset < p.readThrough) {
+        throw new IllegalStateException(
+            "offset "
+                + offset
+                + " of partition "
+                + partition
+                + " read out of order (read through "
+                + (p == null ? "nothing" : p.readThrough)
+                + ")");
+      }
+      p.readThrough = offset + 1;
       bytes += frame.length;
       deltas++;
-      User u = users.computeIfAbsent(userId, k -> new User());
-      if (seq <= u.head && u.partition == partition) {
-        return; // replayed after a rebalance or restart: known already
+      User u = users.get(userId);
+      if (u == null || u.partition != partition) {
+        u = new User(partition);
+        users.put(userId, u);
       }
-      u.head = Math.max(u.head, seq);
-      u.exact = true;
+      long prevPos = u.last >= 0 ? u.last : p.start - 1;
+      u.last = offset;
       if (recentPerUser > 0) {
         withRecent.put(userId, u);
-        if (u.frames == null) {
-          u.seqs = new long[recentPerUser];
-          u.frames = new byte[recentPerUser][];
+        if (u.ring == null) {
+          u.ring = new Entry[recentPerUser];
           u.start = 0;
           u.size = 0;
         }
-        if (u.size > 0 && u.seqs[(u.start + u.size - 1) % recentPerUser] != seq - 1) {
-          u.size = 0; // not contiguous with what is held: start again from this one
-        }
         int slot = (u.start + u.size) % recentPerUser;
-        u.seqs[slot] = seq;
-        u.frames[slot] = frame;
+        u.ring[slot] = new Entry(offset, prevPos, frame);
         if (u.size < recentPerUser) {
           u.size++;
         } else {
           u.start = (u.start + 1) % recentPerUser;
         }
       }
-      int n = u.bmSeq.length;
-      if (u.partition != partition || n == 0 || seq >= u.bmSeq[n - 1] + bookmarkEvery) {
-        if (u.partition != partition) {
-          n = 0; // the partition changed (topic re-created): old offsets mean nothing
-          u.bmSeq = new long[0];
-          u.bmOffset = new long[0];
-          u.partition = partition;
-        }
-        int keep = Math.min(n, bookmarksPerUser - 1);
-        long[] s = new long[keep + 1];
-        long[] o = new long[keep + 1];
-        System.arraycopy(u.bmSeq, n - keep, s, 0, keep);
-        System.arraycopy(u.bmOffset, n - keep, o, 0, keep);
-        s[keep] = seq;
-        o[keep] = offset;
-        u.bmSeq = s;
-        u.bmOffset = o;
-        changed = toThrift(userId, u);
+      return prevPos;
+    }
+  }
+
+  /**
+   * The push path has read {@code partition} up to {@code offset} (exclusive): the rest of that
+   * range held no delta (transaction markers, aborted records, or nothing).
+   */
+  public synchronized void readThrough(int partition, long offset) {
+    Partition p = partitions.get(partition);
+    if (p != null && offset > p.readThrough) {
+      p.readThrough = offset;
+    }
+  }
+
+  /** How far the push path has read {@code partition} (exclusive), or -1 when it does not read it. */
+  public synchronized long readThrough(int partition) {
+    Partition p = partitions.get(partition);
+    return p == null ? -1 : p.readThrough;
+  }
+
+  /**
+   * Tier 1: up to {@code max} deltas of the user (in {@code partition}) with {@code afterPos < pos
+   * <= toPos} ({@code toPos < 0}: no bound), when memory covers that range; otherwise null.
+   */
+  public synchronized Recent recent(
+      long userId, int partition, long afterPos, long toPos, int max) {
+    Partition p = partitions.get(partition);
+    if (p == null) {
+      return null;
+    }
+    long readTo = p.readThrough - 1;
+    long bound = toPos >= 0 ? Math.min(toPos, readTo) : readTo;
+    User u = users.get(userId);
+    List<Entry> out = new ArrayList<>();
+    if (u == null || u.partition != partition) {
+      // Nothing of the user read since the start: memory covers from start - 1 on.
+      return afterPos >= p.start - 1 ? new Recent(out, Math.max(bound, afterPos), false) : null;
+    }
+    if (u.ring == null || u.size == 0) {
+      // Deltas dropped from memory: it covers only what lies after the last one.
+      return afterPos >= u.last ? new Recent(out, Math.max(bound, afterPos), false) : null;
+    }
+    Entry first = u.ring[u.start];
+    if (first.prevPos() > afterPos) {
+      return null;
+    }
+    for (int i = 0; i < u.size; i++) {
+      Entry e = u.ring[(u.start + i) % recentPerUser];
+      if (e.pos() <= afterPos) {
+        continue;
       }
-    }
-    if (changed != null) {
-      onBookmark.accept(changed);
-    }
-  }
-
-  /** Restores bookmarks read back from iris.log-index (older than what is known: ignored). */
-  public synchronized void restore(LogBookmarks b) {
-    User u = users.computeIfAbsent(b.getUserId(), k -> new User());
-    int n = b.getSeqsSize();
-    if (n == 0 || n != b.getOffsetsSize()) {
-      return;
-    }
-    long last = b.getSeqs().get(n - 1);
-    if (u.bmSeq.length > 0
-        && u.partition == b.getPartition()
-        && u.bmSeq[u.bmSeq.length - 1] >= last) {
-      return;
-    }
-    u.partition = b.getPartition();
-    u.bmSeq = b.getSeqs().stream().mapToLong(Long::longValue).toArray();
-    u.bmOffset = b.getOffsets().stream().mapToLong(Long::longValue).toArray();
-    u.head = Math.max(u.head, last);
-  }
-
-  /**
-   * Whether {@link #head} is the user's true head: true once a delta of the user was read live,
-   * false when it only comes from restored bookmarks (or nothing is known).
-   */
-  public synchronized boolean headExact(long userId) {
-    User u = users.get(userId);
-    return u != null && u.exact;
-  }
-
-  /**
-   * Records the true head found by reading the log from the user's last bookmark to its end (or
-   * from storage): from now on the head is exact, and live deltas keep it so.
-   */
-  public synchronized void confirmHead(long userId, long seq) {
-    User u = users.computeIfAbsent(userId, k -> new User());
-    u.head = Math.max(u.head, seq);
-    u.exact = true;
-  }
-
-  /** The highest seq of the user seen here, -1 when none. */
-  public synchronized long head(long userId) {
-    User u = users.get(userId);
-    return u == null ? -1 : u.head;
-  }
-
-  /**
-   * Tier 1: up to {@code max} deltas with {@code afterSeq < seq <= toSeq} (toSeq 0: no bound), if
-   * memory holds seq {@code afterSeq + 1}; otherwise null.
-   */
-  public synchronized Recent recent(long userId, long afterSeq, long toSeq, int max) {
-    User u = users.get(userId);
-    if (u == null || u.frames == null || u.size == 0) {
-      return null;
-    }
-    long first = u.seqs[u.start];
-    if (first > afterSeq + 1 || u.head < afterSeq + 1) {
-      return null;
-    }
-    List<byte[]> out = new ArrayList<>();
-    for (int i = (int) (afterSeq + 1 - first); i < u.size && out.size() < max; i++) {
-      int slot = (u.start + i) % recentPerUser;
-      if (toSeq > 0 && u.seqs[slot] > toSeq) {
+      if (e.pos() > bound) {
         break;
       }
-      out.add(u.frames[slot]);
+      if (out.size() == max) {
+        return new Recent(out, out.get(out.size() - 1).pos(), true);
+      }
+      out.add(e);
     }
-    return new Recent(out, afterSeq + 1);
+    return new Recent(out, Math.max(bound, afterPos), false);
   }
 
-  /** The last bookmark at or before {@code seq}, or null. */
-  public synchronized Bookmark bookmarkAtOrBefore(long userId, long seq) {
-    User u = users.get(userId);
-    if (u == null || u.bmSeq.length == 0) {
-      return null;
-    }
-    int i = Arrays.binarySearch(u.bmSeq, seq);
-    if (i < 0) {
-      i = -i - 2;
-    }
-    return i < 0 ? null : new Bookmark(u.partition, u.bmSeq[i], u.bmOffset[i]);
+  /** How many deltas of the user memory holds after {@code afterPos}, or -1 when it cannot say. */
+  public synchronized long countAfter(long userId, int partition, long afterPos) {
+    Recent r = recent(userId, partition, afterPos, -1, Integer.MAX_VALUE);
+    return r == null ? -1 : r.entries().size();
   }
 
   /** Average size of a delta frame read from the log, bytes (0 before the first). */
@@ -235,18 +216,8 @@ public final class UserLogs {
     return withRecent.size();
   }
 
-  /** Users with a head or bookmarks known. */
+  /** Users whose last position is known. */
   public synchronized int usersKnown() {
     return users.size();
-  }
-
-  private static LogBookmarks toThrift(long userId, User u) {
-    List<Long> s = new ArrayList<>(u.bmSeq.length);
-    List<Long> o = new ArrayList<>(u.bmSeq.length);
-    for (int i = 0; i < u.bmSeq.length; i++) {
-      s.add(u.bmSeq[i]);
-      o.add(u.bmOffset[i]);
-    }
-    return new LogBookmarks(userId, u.partition, s, o);
   }
 }

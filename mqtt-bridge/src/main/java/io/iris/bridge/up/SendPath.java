@@ -3,7 +3,7 @@ package io.iris.bridge.up;
 import io.iris.bridge.KafkaClients;
 import io.iris.bridge.down.CatchUp;
 import io.iris.bridge.down.DevicePointers;
-import io.iris.bridge.down.UserLogs;
+import io.iris.protocol.thrift.Ack;
 import io.iris.bridge.edge.DeviceSender;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
@@ -62,7 +62,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       CatchUp catchUp,
       TypingRelay typing,
       DevicePointers pointers,
-      UserLogs logs,
+      String epoch,
       DeviceRateLimiter limiter) {}
 
   private final Services services;
@@ -161,6 +161,10 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     try {
       request = codec.decode(frame, DeviceRequest::new);
     } catch (FrameException e) {
+      if (e.reason() == FrameException.Reason.RETIRED_VERSION) {
+        answerRetired(device, e.getMessage(), frame);
+        return;
+      }
       reject(device, null, null, e.errorCode(), e.reason().name(), e.getMessage(), frame);
       return;
     }
@@ -177,20 +181,26 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     }
     String rid = request.getRequestId();
     if (request.getBody().isSetAck()) {
-      long seq = request.getBody().getAck().getSeq();
+      Ack ack = request.getBody().getAck();
       DevicePointers.Outcome o =
-          services.pointers().ack(device, seq, checkableHead(device.userId()));
-      if (o != DevicePointers.Outcome.AHEAD_OF_HEAD) {
+          services.pointers().ack(device, ack.getPos(), ack.getEpoch(), services.epoch());
+      if (o != DevicePointers.Outcome.OTHER_EPOCH) {
         count("ack-" + o.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), 1);
       } else {
-        // Counted once, as rejected-ack-ahead-of-head.
+        // Counted once, as rejected-ack-other-epoch.
         reject(
             device,
             rid,
             null,
-            ErrorCode.INVALID_ARGUMENT,
-            "ACK_AHEAD_OF_HEAD",
-            "ack of seq " + seq + " is beyond the last seq sent to this user",
+            ErrorCode.RESNAPSHOT_REQUIRED,
+            "ACK_OTHER_EPOCH",
+            "ack of position "
+                + ack.getPos()
+                + " of epoch "
+                + ack.getEpoch()
+                + "; iris.log is now epoch "
+                + services.epoch()
+                + ": take a new snapshot",
             null);
       }
       return;
@@ -323,11 +333,17 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /**
-   * The head an ack may be checked against, or -1 (unchecked) while this bridge knows only a lower
-   * bound of it (restored after a restart): a device may rightly ack deltas it got before.
+   * A frame of the retired version 1: its positions mean nothing now. Answered in version 1 (an old
+   * app can read that error frame), counted and kept in iris.dlq like any rejected frame.
    */
-  private long checkableHead(long userId) {
-    return services.logs().headExact(userId) ? services.logs().head(userId) : -1;
+  private void answerRetired(DeviceTopics.DeviceId device, String message, byte[] frame) {
+    count("rejected-retired-version", 1);
+    replier.send(
+        device,
+        codec.encodeRetired(
+            new ServerFrame(
+                ServerFrameBody.error(new ServerError(ErrorCode.RESNAPSHOT_REQUIRED, message)))));
+    deadLetter(device, FrameException.Reason.RETIRED_VERSION.name(), message, frame);
   }
 
   private void reject(
@@ -349,6 +365,13 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     }
     replier.send(device, codec.encode(answer));
     if (frame != null) {
+      deadLetter(device, reason, message, frame);
+    }
+  }
+
+  private void deadLetter(
+      DeviceTopics.DeviceId device, String reason, String message, byte[] frame) {
+    {
       RecordHeaders h = new RecordHeaders();
       h.add(DeadLetters.REASON, reason.getBytes(StandardCharsets.UTF_8));
       h.add(DeadLetters.MESSAGE, message.getBytes(StandardCharsets.UTF_8));

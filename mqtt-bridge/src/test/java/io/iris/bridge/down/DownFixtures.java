@@ -28,10 +28,19 @@ public final class DownFixtures {
       UserLogs logs, Snapshot snapshot, CatchUp.Settings settings, DeviceSender replier) {
     return new CatchUp(
         logs,
+        LAYOUT,
+        partition -> -1,
         null,
-        (user, threads, messages) -> snapshot.deepCopy().setUserId(user),
+        (user, threads, messages, storedThrough, epoch) ->
+            snapshot.deepCopy().setUserId(user).setPos(storedThrough).setEpoch(epoch),
         settings,
         replier,
         () -> new MockConsumer<>("earliest"));
   }
+
+  /** The epoch of the log in these tests. */
+  public static final String EPOCH = "AAAAAAAAAAAAAAAAAAAAAQ";
+
+  /** One partition, epoch {@link #EPOCH}. */
+  public static final LogLayout LAYOUT = new LogLayout(EPOCH, 1);
 }

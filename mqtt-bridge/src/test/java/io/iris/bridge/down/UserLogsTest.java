@@ -2,197 +2,151 @@ package io.iris.bridge.down;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.protocol.thrift.LogBookmarks;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/** {@link UserLogs}: prevPos from the reader's own reading, and when memory covers a catch-up. */
 class UserLogsTest {
-  private final List<LogBookmarks> written = new ArrayList<>();
+  private static final long A = 7;
+  private static final long B = 8;
 
-  private static byte[] frame(long seq) {
-    return new byte[] {(byte) seq};
+  private final UserLogs logs = new UserLogs(4, 100);
+
+  private static byte[] frame(long pos) {
+    return new byte[] {(byte) pos};
+  }
+
+  private static List<Long> positions(UserLogs.Recent r) {
+    return r.entries().stream().map(UserLogs.Entry::pos).toList();
   }
 
   @Test
-  void shouldServeOnlyRangesMemoryHoldsFromTheirFirstSeq() {
-    UserLogs logs = new UserLogs(4, 10, 3, 4, written::add);
-    for (long s = 1; s <= 10; s++) {
-      logs.append(7, 0, 100 + s * 10, s, frame(s));
+  void shouldChainEachUsersDeltasFromWhereTheReaderStarted() {
+    logs.startReading(0, 100);
+    assertEquals(99, logs.append(A, 0, 100, frame(100)), "no delta of A read before 100");
+    assertEquals(99, logs.append(B, 0, 103, frame(103)), "nor of B: the reader read 100..102");
+    assertEquals(100, logs.append(A, 0, 107, frame(107)));
+    assertEquals(107, logs.append(A, 0, 140, frame(140)));
+    assertEquals(103, logs.append(B, 0, 141, frame(141)));
+  }
+
+  @Test
+  void shouldKeepUsersOfEachPartitionApart() {
+    logs.startReading(0, 10);
+    logs.startReading(1, 500);
+    assertEquals(9, logs.append(A, 0, 10, frame(10)));
+    assertEquals(499, logs.append(B, 1, 500, frame(0)));
+    assertEquals(10, logs.append(A, 0, 12, frame(12)));
+  }
+
+  @Test
+  void shouldRefuseAnOffsetOutOfOrderOrOfAPartitionNotStarted() {
+    logs.startReading(0, 10);
+    logs.append(A, 0, 20, frame(20));
+    assertThrows(IllegalStateException.class, () -> logs.append(A, 0, 15, frame(15)));
+    assertThrows(IllegalStateException.class, () -> logs.append(A, 3, 15, frame(15)));
+  }
+
+  @Test
+  void shouldServeTheUsersChainAfterAPositionWithThroughPosAtTheReadEnd() {
+    logs.startReading(0, 100);
+    logs.append(A, 0, 100, frame(100));
+    logs.append(B, 0, 101, frame(101));
+    logs.append(A, 0, 105, frame(105));
+    logs.readThrough(0, 130); // markers, aborted records, others' deltas up to 129
+
+    UserLogs.Recent r = logs.recent(A, 0, 100, -1, 10);
+    assertEquals(List.of(105L), positions(r));
+    assertEquals(100, r.entries().get(0).prevPos());
+    assertEquals(129, r.throughPos(), "memory covers A up to what the reader has read");
+    assertFalse(r.more());
+    assertArrayEquals(frame(105), r.entries().get(0).frame());
+
+    UserLogs.Recent all = logs.recent(A, 0, 99, -1, 10);
+    assertEquals(List.of(100L, 105L), positions(all));
+  }
+
+  @Test
+  void shouldStopAtAPageAndAtToPos() {
+    logs.startReading(0, 0);
+    for (long p : List.of(3L, 9L, 14L, 20L)) {
+      logs.append(A, 0, p, frame(p));
     }
-    assertEquals(10, logs.head(7));
-    assertNull(logs.recent(7, 5, 0, 100), "seq 6 is no longer in memory (7..10 are)");
-    UserLogs.Recent r = logs.recent(7, 6, 0, 100);
-    assertEquals(4, r.frames().size());
-    assertArrayEquals(frame(7), r.frames().get(0));
-    assertEquals(2, logs.recent(7, 6, 8, 100).frames().size(), "bounded by toSeq");
-    assertEquals(1, logs.recent(7, 6, 0, 1).frames().size(), "bounded by max");
-    assertNull(logs.recent(7, 10, 0, 100), "nothing after the head");
-    assertNull(logs.recent(8, 0, 0, 100), "unknown user");
+    UserLogs.Recent page = logs.recent(A, 0, -1, -1, 2);
+    assertEquals(List.of(3L, 9L), positions(page));
+    assertTrue(page.more());
+    assertEquals(9, page.throughPos());
+
+    UserLogs.Recent gap = logs.recent(A, 0, 3, 14, 10);
+    assertEquals(List.of(9L, 14L), positions(gap));
+    assertFalse(gap.more());
+    assertEquals(14, gap.throughPos());
   }
 
   @Test
-  void shouldBookmarkEveryNthSeqAndFindTheLastAtOrBefore() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    for (long s = 1; s <= 10; s++) {
-      logs.append(7, 2, 1000 + s, s, frame(s));
+  void shouldAnswerEmptyForAUserWithNothingSinceTheReaderStarted() {
+    logs.startReading(0, 100);
+    logs.append(B, 0, 120, frame(120));
+    UserLogs.Recent r = logs.recent(A, 0, 99, -1, 10);
+    assertTrue(r.entries().isEmpty());
+    assertEquals(120, r.throughPos());
+    assertNull(
+        logs.recent(A, 0, 50, -1, 10), "before the reader's start memory knows nothing of A");
+  }
+
+  @Test
+  void shouldNotCoverWhatFellOutOfTheRing() {
+    logs.startReading(0, 0);
+    for (long p = 10; p <= 60; p += 10) {
+      logs.append(A, 0, p, frame(p)); // the ring holds 4: 30..60, chained from 20
     }
-    // bookmarks at 1, 4, 7, 10; only the newest 3 kept: 4, 7, 10
-    assertEquals(4, written.size());
-    assertEquals(List.of(4L, 7L, 10L), written.get(3).getSeqs());
-    assertNull(logs.bookmarkAtOrBefore(7, 3), "older than the oldest bookmark kept");
-    UserLogs.Bookmark b = logs.bookmarkAtOrBefore(7, 6);
-    assertEquals(4, b.seq());
-    assertEquals(1004, b.offset());
-    assertEquals(2, b.partition());
-    assertEquals(10, logs.bookmarkAtOrBefore(7, 99).seq());
+    assertNull(logs.recent(A, 0, 10, -1, 10), "20 is no longer held");
+    assertEquals(List.of(30L, 40L, 50L, 60L), positions(logs.recent(A, 0, 20, -1, 10)));
+    assertEquals(List.of(50L, 60L), positions(logs.recent(A, 0, 45, -1, 10)));
   }
 
   @Test
-  void shouldIgnoreReplaysAndRestoreBookmarksAfterARestart() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    logs.append(7, 0, 10, 1, frame(1));
-    logs.append(7, 0, 11, 2, frame(2));
-    logs.append(7, 0, 10, 1, frame(1)); // replayed after a rebalance
-    assertEquals(2, logs.recent(7, 0, 0, 10).frames().size());
-
-    UserLogs restarted = new UserLogs(4, 10, 3, 3, b -> {});
-    restarted.restore(written.get(written.size() - 1));
-    assertEquals(1, restarted.head(7));
-    assertEquals(10, restarted.bookmarkAtOrBefore(7, 5).offset());
-    assertNull(restarted.recent(7, 0, 0, 10), "memory starts empty");
+  void shouldCoverOnlyAfterTheLastDeltaOfAUserDroppedFromMemory() {
+    UserLogs small = new UserLogs(4, 1);
+    small.startReading(0, 0);
+    small.append(A, 0, 5, frame(5));
+    small.append(B, 0, 6, frame(6)); // A's deltas leave memory
+    assertEquals(1, small.usersInMemory());
+    assertNull(small.recent(A, 0, 4, -1, 10));
+    UserLogs.Recent r = small.recent(A, 0, 5, -1, 10);
+    assertTrue(r.entries().isEmpty());
+    assertEquals(6, r.throughPos());
+    assertEquals(5, small.append(A, 0, 9, frame(9)), "the chain goes on from the last known");
   }
 
   @Test
-  void shouldDropTheDeltasOfTheLeastRecentUsersFirst() {
-    UserLogs logs = new UserLogs(4, 2, 3, 3, written::add);
-    logs.append(1, 0, 1, 1, frame(1));
-    logs.append(2, 0, 2, 1, frame(1));
-    logs.append(3, 0, 3, 1, frame(1));
-    assertNull(logs.recent(1, 0, 0, 10), "user 1 was dropped from memory");
-    assertEquals(1, logs.head(1), "its head and bookmarks stay");
-    assertEquals(2, logs.usersInMemory());
+  void shouldForgetAPartitionsUsersWhenTheReaderStartsAgain() {
+    logs.startReading(0, 0);
+    logs.append(A, 0, 5, frame(5));
+    logs.startReading(0, 50);
+    assertEquals(49, logs.append(A, 0, 50, frame(50)));
+    assertNull(logs.recent(A, 0, 5, -1, 10));
   }
 
   @Test
-  void shouldStartMemoryAgainWhenSeqsAreNotContiguous() {
-    UserLogs logs = new UserLogs(8, 10, 3, 3, written::add);
-    for (long s : new long[] {1, 2, 3, 5, 6}) {
-      logs.append(7, 0, 100 + s, s, frame(s));
-    }
-
-    assertNull(logs.recent(7, 2, 0, 10), "seq 4 was never seen: memory cannot answer from 3");
-    assertNull(logs.recent(7, 3, 0, 10));
-    assertEquals(2, logs.recent(7, 4, 0, 10).frames().size());
-    assertEquals(6, logs.head(7));
+  void shouldNotCoverAPartitionItDoesNotRead() {
+    assertNull(logs.recent(A, 2, -1, -1, 10));
+    assertEquals(-1, logs.readThrough(2));
   }
 
   @Test
-  void shouldForgetTheBookmarksOfAPartitionTheUserLeft() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    for (long s = 1; s <= 5; s++) {
-      logs.append(7, 0, 100 + s, s, frame(s));
-    }
-
-    logs.append(7, 1, 20, 6, frame(6));
-
-    assertNull(logs.bookmarkAtOrBefore(7, 5), "offsets of partition 0 mean nothing in 1");
-    assertEquals(new UserLogs.Bookmark(1, 6, 20), logs.bookmarkAtOrBefore(7, 6));
-    LogBookmarks last = written.get(written.size() - 1);
-    assertEquals(1, last.getPartition());
-    assertEquals(List.of(6L), last.getSeqs());
-  }
-
-  @Test
-  void shouldKeepHeadsAndBookmarksButNoDeltasWhenTier1IsOff() {
-    UserLogs logs = new UserLogs(0, 10, 3, 3, written::add);
-    logs.append(7, 0, 10, 1, frame(1));
-    logs.append(7, 0, 11, 2, frame(2));
-
-    assertNull(logs.recent(7, 0, 0, 10));
-    assertEquals(2, logs.head(7));
-    assertEquals(10, logs.bookmarkAtOrBefore(7, 2).offset());
-    assertEquals(0, logs.usersInMemory());
-    assertEquals(1, logs.usersKnown());
-  }
-
-  @Test
-  void shouldDropTheUserWrittenLeastRecentlyNotTheOneAddedFirst() {
-    UserLogs logs = new UserLogs(4, 2, 3, 3, written::add);
-    logs.append(1, 0, 1, 1, frame(1));
-    logs.append(2, 0, 2, 1, frame(1));
-    logs.append(1, 0, 3, 2, frame(2)); // user 1 written again
-
-    logs.append(3, 0, 4, 1, frame(1));
-
-    assertEquals(2, logs.recent(1, 0, 0, 10).frames().size());
-    assertNull(logs.recent(2, 0, 0, 10));
-    assertEquals(3, logs.usersKnown());
-  }
-
-  @Test
-  void shouldRebuildMemoryForAUserDroppedEarlier() {
-    UserLogs logs = new UserLogs(4, 1, 3, 3, written::add);
-    logs.append(1, 0, 1, 1, frame(1));
-    logs.append(2, 0, 2, 1, frame(1));
-
-    logs.append(1, 0, 3, 2, frame(2));
-
-    assertNull(logs.recent(1, 0, 0, 10), "seq 1 went with the user's memory");
-    assertEquals(1, logs.recent(1, 1, 0, 10).frames().size());
-  }
-
-  @Test
-  void shouldAverageTheSizeOfTheDeltaFramesRead() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    assertEquals(0, logs.averageDeltaBytes());
-
-    logs.append(1, 0, 1, 1, new byte[10]);
-    logs.append(2, 0, 2, 1, new byte[20]);
-
-    assertEquals(15, logs.averageDeltaBytes(), 0.001);
-  }
-
-  @Test
-  void shouldIgnoreARestoreThatIsOlderOrIncomplete() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    for (long s = 1; s <= 7; s++) {
-      logs.append(7, 0, 100 + s, s, frame(s));
-    }
-
-    logs.restore(new LogBookmarks(7, 0, List.of(1L, 4L), List.of(101L, 104L)));
-    logs.restore(new LogBookmarks(7, 0, List.of(), List.of()));
-    logs.restore(new LogBookmarks(7, 0, List.of(9L, 12L), List.of(109L)));
-
-    assertEquals(7, logs.head(7));
-    assertEquals(7, logs.bookmarkAtOrBefore(7, 99).seq(), "what this bridge saw itself stays");
-  }
-
-  @Test
-  void shouldTakeARestoreThatIsNewerOrOfAnotherPartition() {
-    UserLogs logs = new UserLogs(4, 10, 3, 3, written::add);
-    logs.append(7, 0, 101, 1, frame(1));
-
-    logs.restore(new LogBookmarks(7, 2, List.of(1L), List.of(5L)));
-
-    assertEquals(new UserLogs.Bookmark(2, 1, 5), logs.bookmarkAtOrBefore(7, 1));
-
-    logs.restore(new LogBookmarks(7, 2, List.of(1L, 30L), List.of(5L, 300L)));
-
-    assertEquals(30, logs.head(7));
-    assertEquals(300, logs.bookmarkAtOrBefore(7, 31).offset());
-  }
-
-  @Test
-  void shouldBookmarkTheFirstDeltaSeenWhateverItsSeq() {
-    UserLogs logs = new UserLogs(4, 10, 100, 3, written::add);
-
-    logs.append(7, 0, 5000, 1234, frame(1));
-
-    assertEquals(new UserLogs.Bookmark(0, 1234, 5000), logs.bookmarkAtOrBefore(7, 1300));
-    assertEquals(1, written.size());
-    assertEquals(7, written.get(0).getUserId());
+  void shouldCountWhatMemoryHoldsAfterAPosition() {
+    logs.startReading(0, 0);
+    logs.append(A, 0, 5, frame(5));
+    logs.append(A, 0, 8, frame(8));
+    assertEquals(2, logs.countAfter(A, 0, -1));
+    assertEquals(1, logs.countAfter(A, 0, 5));
+    assertEquals(-1, logs.countAfter(A, 1, 5));
+    assertEquals(1.0, logs.averageDeltaBytes());
   }
 }
