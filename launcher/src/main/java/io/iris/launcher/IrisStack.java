@@ -328,6 +328,7 @@ public final class IrisStack implements AutoCloseable {
               lock.release();
               lockChannel.close();
             }));
+    DataDirFormat.check(config.dataDir());
   }
 
   private void startKafkaAndMysql(Consumer<String> progress) {
@@ -400,8 +401,6 @@ public final class IrisStack implements AutoCloseable {
     partitions.put(Topics.SINK_DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
     // Small and read whole by every bridge at start: one partition.
     partitions.put(Topics.DEVICES, 1);
-    // Co-partitioned with iris.log: bookmarks of log partition p live in index partition p.
-    partitions.put(Topics.LOG_INDEX, config.getInt(IrisConfig.TOPICS_LOG_PARTITIONS_CONFIG));
     List<TopicInstaller.Plan> plans = new ArrayList<>();
     partitions.forEach(
         (topic, n) -> {

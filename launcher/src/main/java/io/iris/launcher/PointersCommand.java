@@ -9,8 +9,10 @@ import picocli.CommandLine.Option;
     name = "pointers",
     mixinStandardHelpOptions = true,
     description =
-        "One user's head seq, each device's pointer, the storage pointer, and how far behind"
-            + " each is; the two consumer groups on the user's partition.")
+        "One user's pointers in offsets of the user's partition of iris.log: each device's last"
+            + " acknowledged position, the two consumer groups (the sink's is the storage"
+            + " pointer), the highest position in MySQL, and how many of the user's deltas each"
+            + " is behind.")
 final class PointersCommand implements Callable<Integer> {
   @CommandLine.Mixin ConfigOptions options = new ConfigOptions();
 

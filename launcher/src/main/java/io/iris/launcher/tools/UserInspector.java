@@ -1,7 +1,5 @@
 package io.iris.launcher.tools;
 
-import io.iris.bridge.down.LogIndex;
-import io.iris.bridge.down.UserLogs;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Delta;
@@ -43,24 +41,26 @@ import org.apache.kafka.common.serialization.LongSerializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * One user's queue as an operator sees it ({@code iris pointers}): the head seq, every device
- * pointer, the two consumer groups on the user's partition (the sink's is the storage pointer),
- * then what MySQL holds; and the user's deltas as JSON ({@code iris tail}). Reads Kafka and MySQL
- * only; the bridge and the streams app need not run.
+ * One user's queue as an operator sees it ({@code iris pointers}), every number an offset of the
+ * user's partition of iris.log: each device pointer (the last position it acknowledged), the two
+ * consumer groups on the partition (the sink's committed offset is the storage pointer), the
+ * partition's end, the user's last delta and how many of the user's deltas each pointer is behind;
+ * then the highest position MySQL holds. And the user's deltas as JSON ({@code iris tail}). Reads
+ * Kafka and MySQL only; the bridge and the streams app need not run.
  *
- * <p>The Kafka side is printed as soon as it is read; MySQL is asked afterwards, for at most a few
- * seconds, so a MySQL that hangs holds up only its own line, which says it is unreachable. Pointers
- * are read before their heads (device pointers before the head seq, group offsets before the end
- * offset), so a pointer cannot be seen past a head it had not reached; one that still is (MySQL,
- * read after the head, or a head cut short) is shown 0 behind and marked, never with a negative
- * lag.
+ * <p>The user's deltas are counted by reading the partition from the lowest pointer to its end (the
+ * user's positions are not contiguous: other users share the partition). The Kafka side is printed
+ * as soon as it is read; MySQL is asked afterwards, for at most a few seconds, so a MySQL that hangs
+ * holds up only its own line, which says it is unreachable. Pointers are read before the end they
+ * are compared with; one that is still past it (the end moved between the reads) is shown 0 behind
+ * and marked, never with a negative lag.
  */
 public final class UserInspector {
   /** How long MySQL may take to answer {@code iris pointers}. */
   static final Duration STORAGE_TIMEOUT = Duration.ofSeconds(3);
 
-  /** A device's pointer. */
-  public record Device(String deviceId, long ackedSeq, long updatedAtMs) {}
+  /** A device's pointer: the last position it acknowledged, of {@code epoch}. */
+  public record Device(String deviceId, long ackedPos, String epoch, long updatedAtMs) {}
 
   /**
    * How far a pointer is behind its head, when the two were read at different moments.
@@ -95,18 +95,50 @@ public final class UserInspector {
     }
   }
 
-  /** What Kafka says about the user: pointers first, heads last. */
+  /**
+   * What Kafka says about the user: pointers first, then the partition's end, then the user's
+   * positions read from {@code scannedFrom} to the end.
+   *
+   * @param epoch iris.log's topic id: device pointers of another epoch mean nothing here
+   * @param positions the user's deltas at or after {@code scannedFrom}, in order
+   */
   public record KafkaSide(
-      long userId, int partition, long headSeq, List<Device> devices, List<Group> groups) {}
+      long userId,
+      int partition,
+      String epoch,
+      long end,
+      long scannedFrom,
+      List<Long> positions,
+      List<Device> devices,
+      List<Group> groups) {
+
+    /** The user's last position seen, -1 when none at or after scannedFrom. */
+    public long lastPos() {
+      return positions.isEmpty() ? -1 : positions.get(positions.size() - 1);
+    }
+
+    /**
+     * How many of the user's deltas lie after {@code pointer} (a device holds everything up to its
+     * pointer; the sink everything below its committed offset, so pass that minus one); -1 when
+     * the scan did not start low enough to tell.
+     */
+    public long deltasAfter(long pointer) {
+      if (pointer < scannedFrom - 1) {
+        return -1;
+      }
+      return positions.stream().filter(p -> p > pointer).count();
+    }
+  }
 
   /**
    * What MySQL holds of the user.
    *
-   * @param storedSeq the user's highest seq in MySQL; -1 when MySQL could not tell (see problem)
+   * @param storedPos the user's highest position in MySQL (-1: none); -1 also when MySQL could not
+   *     tell (see problem)
    * @param problem why MySQL could not tell, e.g. {@code "MySQL unreachable: no answer within 3
    *     s"}; null when it could
    */
-  public record StorageSide(long storedSeq, String problem) {}
+  public record StorageSide(long storedPos, String problem) {}
 
   private final String bootstrap;
   private final String jdbcUrl;
@@ -129,7 +161,7 @@ public final class UserInspector {
   }
 
   /** The partition of iris.log that holds the user, as Kafka's default partitioner puts it. */
-  public int partitionOf(long userId, int partitions) {
+  public static int partitionOf(long userId, int partitions) {
     byte[] key = new LongSerializer().serialize(Topics.LOG.name(), userId);
     return Utils.toPositive(Utils.murmur2(key)) % partitions;
   }
@@ -142,19 +174,25 @@ public final class UserInspector {
     KafkaSide kafka = kafkaSide(userId);
     print(kafka, out);
     out.flush();
-    print(kafka.headSeq(), storageSide(userId), out);
+    print(kafka, storageSide(userId), out);
   }
 
   /**
-   * Reads the user's pointers and heads from Kafka: device pointers, then the two groups' committed
-   * offsets, then the partition's end offset, then the user's head seq, so that no pointer is read
-   * after the head it is compared with.
+   * Reads the user's pointers and positions from Kafka: device pointers, then the two groups'
+   * committed offsets, then the partition's end offset, then the user's positions from the lowest
+   * pointer to that end, so that no pointer is read after the end it is compared with.
    */
   public KafkaSide kafkaSide(long userId) throws Exception {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
         KafkaConsumer<byte[], byte[]> c = consumer()) {
-      int partitions = c.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(30)).size();
-      int p = partitionOf(userId, partitions);
+      var log =
+          admin
+              .describeTopics(List.of(Topics.LOG.name()))
+              .topicNameValues()
+              .get(Topics.LOG.name())
+              .get(30, TimeUnit.SECONDS);
+      String epoch = log.topicId().toString();
+      int p = partitionOf(userId, log.partitions().size());
       TopicPartition tp = new TopicPartition(Topics.LOG.name(), p);
       List<Device> devices = devices(c, userId);
       Map<String, Long> committed = new LinkedHashMap<>();
@@ -167,16 +205,31 @@ public final class UserInspector {
       // read_uncommitted, so its offset can be past the last stable offset, never past this.
       long end =
           admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
-      long head = head(c, userId, tp);
+      long from = end;
+      for (Device d : devices) {
+        if (d.epoch().equals(epoch)) {
+          from = Math.min(from, d.ackedPos() + 1);
+        }
+      }
+      for (long o : committed.values()) {
+        from = o < 0 ? -1 : Math.min(from, o);
+      }
+      List<Long> positions = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> r : readAll(c, tp, from)) {
+        if (userDelta(r, userId) != null) {
+          positions.add(r.offset());
+        }
+      }
+      long scannedFrom = Math.max(from, c.beginningOffsets(List.of(tp)).get(tp));
       List<Group> groups = new ArrayList<>();
       committed.forEach((g, o) -> groups.add(new Group(g, o, end)));
-      return new KafkaSide(userId, p, head, devices, groups);
+      return new KafkaSide(userId, p, epoch, end, scannedFrom, positions, devices, groups);
     }
   }
 
   /**
-   * The user's highest seq in MySQL, asked for at most the storage timeout: a MySQL that does not
-   * answer (stopped, frozen, behind a dead network) is reported, not waited for.
+   * The user's highest position in MySQL, asked for at most the storage timeout: a MySQL that does
+   * not answer (stopped, frozen, behind a dead network) is reported, not waited for.
    */
   public StorageSide storageSide(long userId) {
     ExecutorService mysql =
@@ -186,7 +239,7 @@ public final class UserInspector {
               t.setDaemon(true);
               return t;
             });
-    Future<Long> stored = mysql.submit(() -> storedSeq(userId));
+    Future<Long> stored = mysql.submit(() -> storedPos(userId));
     try {
       return new StorageSide(stored.get(storageTimeout.toMillis(), TimeUnit.MILLISECONDS), null);
     } catch (TimeoutException e) {
@@ -222,22 +275,6 @@ public final class UserInspector {
     return line.isEmpty() ? "(no message)" : line;
   }
 
-  /** The user's last seq in iris.log: read from the user's newest offset bookmark to the end. */
-  private long head(KafkaConsumer<byte[], byte[]> c, long userId, TopicPartition tp) {
-    UserLogs index = new UserLogs(0, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, b -> {});
-    LogIndex.restore(bootstrap, List.of(tp), index);
-    UserLogs.Bookmark newest = index.bookmarkAtOrBefore(userId, Long.MAX_VALUE);
-    long from = newest == null ? -1 : newest.offset();
-    long head = 0;
-    for (ConsumerRecord<byte[], byte[]> r : readAll(c, tp, from)) {
-      Delta d = userDelta(r, userId);
-      if (d != null) {
-        head = Math.max(head, d.getSeq());
-      }
-    }
-    return head;
-  }
-
   private Delta userDelta(ConsumerRecord<byte[], byte[]> r, long userId) {
     if (r.key() == null
         || r.key().length != 8
@@ -268,16 +305,14 @@ public final class UserInspector {
           continue;
         }
         DevicePointer d = codec.decode(r.value(), DevicePointer::new);
-        out.merge(
-            key,
-            new Device(d.getDeviceId(), d.getAckedSeq(), d.getUpdatedAtMs()),
-            (a, b) -> b.ackedSeq() >= a.ackedSeq() ? b : a);
+        // The latest record of a key is the device's pointer (the bridge only moves it forward).
+        out.put(key, new Device(d.getDeviceId(), d.getAckedPos(), d.getEpoch(), d.getUpdatedAtMs()));
       }
     }
     return List.copyOf(out.values());
   }
 
-  private long storedSeq(long userId) throws SQLException {
+  private long storedPos(long userId) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", dbUser);
     p.setProperty("password", dbPassword);
@@ -289,11 +324,12 @@ public final class UserInspector {
     try (Connection db = DriverManager.getConnection(jdbcUrl, p);
         PreparedStatement ps =
             db.prepareStatement(
-                "SELECT max_seq FROM " + Names.USER_SEQ_TABLE + " WHERE user_id = ?")) {
+                "SELECT MAX(position) FROM " + Names.DELTAS_TABLE + " WHERE user_id = ?")) {
       ps.setQueryTimeout((int) Math.max(1, storageTimeout.toSeconds()));
       ps.setLong(1, userId);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : 0;
+        long max = rs.next() ? rs.getLong(1) : -1;
+        return rs.wasNull() ? -1 : max;
       }
     }
   }
@@ -356,61 +392,71 @@ public final class UserInspector {
   public static void print(KafkaSide k, PrintStream out) {
     boolean marked = false;
     out.printf(
-        "user %d   iris.log partition %d   head seq %,d%n", k.userId(), k.partition(), k.headSeq());
+        "user %d   iris.log partition %d   epoch %s   end offset %,d%n",
+        k.userId(), k.partition(), k.epoch(), k.end());
+    out.printf(
+        "last delta of the user at %s   (%,d of its deltas read from offset %,d to the end)%n",
+        k.lastPos() < 0 ? "-" : String.format("%,d", k.lastPos()),
+        k.positions().size(),
+        k.scannedFrom());
     out.println();
-    out.printf("%-28s %12s %10s  %s%n", "device pointer", "acked seq", "behind", "acked at");
+    out.printf(
+        "%-28s %12s %14s  %s%n", "device pointer", "acked pos", "deltas behind", "acked at");
     if (k.devices().isEmpty()) {
       out.println("(no device has acknowledged anything)");
     }
     for (Device d : k.devices()) {
-      Lag lag = Lag.of(k.headSeq(), d.ackedSeq());
-      marked |= lag.pastHead();
+      String behind;
+      if (!d.epoch().equals(k.epoch())) {
+        behind = "other epoch";
+      } else {
+        long n = k.deltasAfter(d.ackedPos());
+        behind = n < 0 ? "?" : String.format("%,d", n);
+      }
       out.printf(
-          "%-28s %,12d %10s  %s%n",
-          d.deviceId(), d.ackedSeq(), lag, java.time.Instant.ofEpochMilli(d.updatedAtMs()));
+          "%-28s %,12d %14s  %s%n",
+          d.deviceId(), d.ackedPos(), behind, java.time.Instant.ofEpochMilli(d.updatedAtMs()));
     }
     out.println();
     out.printf(
-        "%-28s %12s %10s %12s%n", "group on the partition", "committed", "lag", "end offset");
+        "%-28s %12s %10s %14s%n", "group on the partition", "committed", "lag", "deltas behind");
     for (Group g : k.groups()) {
       Lag lag = g.lag();
       marked |= lag != null && lag.pastHead();
+      long behind = g.committed() < 0 ? -1 : k.deltasAfter(g.committed() - 1);
       out.printf(
-          "%-28s %12s %10s %,12d%s%n",
+          "%-28s %12s %10s %14s%s%n",
           g.name(),
           g.committed() < 0 ? "-" : String.format("%,d", g.committed()),
           lag == null ? "-" : lag,
-          g.end(),
+          behind < 0 ? "-" : String.format("%,d", behind),
           g.name().equals(Names.SINK_GROUP) ? "   (the storage pointer)" : "");
     }
     out.println();
     out.println(
-        "(offsets are of the whole partition, shared with other users; the same as"
-            + " kafka-consumer-groups --describe --group <group>)");
+        "(offsets of the whole partition, shared with other users, as kafka-consumer-groups"
+            + " --describe --group <group> prints them; a position is such an offset)");
     if (marked) {
       out.println(
           PAST_HEAD_MARK
-              + " read past the head it is compared with (the head moved between the reads): shown"
+              + " read past the end it is compared with (the end moved between the reads): shown"
               + " as 0 behind");
     }
   }
 
-  /** What MySQL holds, against the head seq printed with the Kafka side. */
-  public static void print(long headSeq, StorageSide s, PrintStream out) {
+  /** What MySQL holds, against the user's deltas found on the Kafka side. */
+  public static void print(KafkaSide k, StorageSide s, PrintStream out) {
     out.println();
     if (s.problem() != null) {
-      out.printf("%-28s %s%n", "storage pointer (MySQL)", s.problem());
+      out.printf("%-28s %s%n", "stored in MySQL", s.problem());
       return;
     }
-    Lag lag = Lag.of(headSeq, s.storedSeq());
+    long behind = k.deltasAfter(s.storedPos());
     out.printf(
-        "%-28s %,12d %10s  (highest seq in %s)%n",
-        "storage pointer (MySQL)", s.storedSeq(), lag, Names.USER_SEQ_TABLE);
-    if (lag.pastHead()) {
-      out.println(
-          PAST_HEAD_MARK
-              + " MySQL is past the head seq above: deltas arrived after it was read; run again for"
-              + " a newer head");
-    }
+        "%-28s %12s %14s  (highest position of the user in %s)%n",
+        "stored in MySQL",
+        s.storedPos() < 0 ? "-" : String.format("%,d", s.storedPos()),
+        behind < 0 ? "?" : String.format("%,d", behind),
+        Names.DELTAS_TABLE);
   }
 }

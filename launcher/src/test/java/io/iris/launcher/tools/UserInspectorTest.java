@@ -49,72 +49,86 @@ class UserInspectorTest {
     assertEquals(new Lag(0, true), new Group(SINK, 510, 500).lag());
   }
 
+  private static final String EPOCH = "AAAAAAAAAAAAAAAAAAAAAQ";
+
+  /** User 42 has deltas at 1100, 1130, 1201 of partition 3, read from 1000 to the end 1234. */
+  private static KafkaSide side(List<Device> devices, List<Group> groups) {
+    return new KafkaSide(42, 3, EPOCH, 1234, 1000, List.of(1100L, 1130L, 1201L), devices, groups);
+  }
+
   @Test
-  void shouldPrintTheKafkaSideAsBefore() {
+  void shouldCountTheUsersDeltasAfterAPointerNotTheOffsets() {
+    KafkaSide k = side(List.of(), List.of());
+    assertEquals(1201, k.lastPos());
+    assertEquals(3, k.deltasAfter(999));
+    assertEquals(2, k.deltasAfter(1100));
+    assertEquals(1, k.deltasAfter(1150), "a pointer need not be a delta's position");
+    assertEquals(0, k.deltasAfter(1201));
+    assertEquals(0, k.deltasAfter(1300));
+    assertEquals(-1, k.deltasAfter(500), "below the scan: unknown");
+  }
+
+  @Test
+  void shouldPrintEveryPointerInOffsetsOfTheUsersPartition() {
     String text =
         printed(
             out ->
                 UserInspector.print(
-                    new KafkaSide(
-                        42,
-                        3,
-                        5,
-                        List.of(new Device("phone", 5, 0), new Device("tablet", 2, 0)),
+                    side(
+                        List.of(
+                            new Device("phone", 1201, EPOCH, 0),
+                            new Device("tablet", 1100, EPOCH, 0),
+                            new Device("old", 7, "BBBBBBBBBBBBBBBBBBBBBQ", 0)),
                         List.of(new Group(BRIDGE, 1200, 1234), new Group(SINK, -1, 1234))),
                     out));
 
-    assertTrue(text.startsWith("user 42   iris.log partition 3   head seq 5\n"), text);
-    assertTrue(text.matches("(?s).*\\nphone\\s+5\\s+0\\s.*"), text);
-    assertTrue(text.matches("(?s).*\\ntablet\\s+2\\s+3\\s.*"), text);
-    assertTrue(text.matches("(?s).*\\niris-mqtt-bridge\\s+1,200\\s+34\\s+1,234\\n.*"), text);
+    assertTrue(
+        text.startsWith(
+            "user 42   iris.log partition 3   epoch " + EPOCH + "   end offset 1,234\n"),
+        text);
+    assertTrue(text.contains("last delta of the user at 1,201"), text);
+    assertTrue(text.matches("(?s).*\\nphone\\s+1,201\\s+0\\s.*"), text);
+    assertTrue(text.matches("(?s).*\\ntablet\\s+1,100\\s+2\\s.*"), text);
+    assertTrue(text.matches("(?s).*\\nold\\s+7\\s+other epoch\\s.*"), text);
+    assertTrue(text.matches("(?s).*\\niris-mqtt-bridge\\s+1,200\\s+34\\s+1\\n.*"), text);
     assertTrue(
         text.matches(
-            "(?s).*\\nconnect-iris-mysql-sink\\s+-\\s+-\\s+1,234   \\(the storage pointer\\)\\n.*"),
+            "(?s).*\\nconnect-iris-mysql-sink\\s+-\\s+-\\s+-   \\(the storage pointer\\)\\n.*"),
         text);
     assertFalse(text.contains("*"), text);
   }
 
   @Test
-  void shouldNeverPrintANegativeLagAndMarkPointersReadPastTheHead() {
+  void shouldNeverPrintANegativeLagAndMarkGroupsReadPastTheEnd() {
     String text =
         printed(
             out ->
                 UserInspector.print(
-                    new KafkaSide(
-                        42,
-                        3,
-                        5,
-                        List.of(new Device("phone", 7, 0)),
+                    side(
+                        List.of(),
                         List.of(new Group(BRIDGE, 1240, 1234), new Group(SINK, 1234, 1234))),
                     out));
 
-    assertTrue(text.matches("(?s).*\\nphone\\s+7\\s+0\\*\\s.*"), text);
-    assertTrue(text.matches("(?s).*\\niris-mqtt-bridge\\s+1,240\\s+0\\*\\s+1,234\\n.*"), text);
+    assertTrue(text.matches("(?s).*\\niris-mqtt-bridge\\s+1,240\\s+0\\*\\s+0\\n.*"), text);
     assertTrue(text.matches("(?s).*\\nconnect-iris-mysql-sink\\s+1,234\\s+0\\s.*"), text);
     assertTrue(
         text.endsWith(
-            "* read past the head it is compared with (the head moved between the reads): shown as"
+            "* read past the end it is compared with (the end moved between the reads): shown as"
                 + " 0 behind\n"),
         text);
     assertFalse(text.matches("(?s).*\\s-\\d.*"), text);
   }
 
   @Test
-  void shouldPrintWhatMySqlHoldsAgainstTheHead() {
-    String text = printed(out -> UserInspector.print(5, new StorageSide(4, null), out));
+  void shouldPrintWhatMySqlHoldsAgainstTheUsersDeltas() {
+    String text =
+        printed(out -> UserInspector.print(side(List.of(), List.of()), new StorageSide(1130, null), out));
 
     assertTrue(
         text.matches(
-            "(?s)\\nstorage pointer \\(MySQL\\)\\s+4\\s+1  \\(highest seq in iris_user_seq\\)\\n"),
+            "(?s)\\nstored in MySQL\\s+1,130\\s+1  \\(highest position of the user in"
+                + " iris_deltas\\)\\n"),
         text);
-  }
-
-  @Test
-  void shouldMarkMySqlPastTheHeadReadBeforeIt() {
-    String text = printed(out -> UserInspector.print(5, new StorageSide(9, null), out));
-
-    assertTrue(text.matches("(?s).*storage pointer \\(MySQL\\)\\s+9\\s+0\\*\\s.*"), text);
-    assertTrue(text.contains("* MySQL is past the head seq above"), text);
   }
 
   @Test
@@ -123,9 +137,11 @@ class UserInspectorTest {
         printed(
             out ->
                 UserInspector.print(
-                    5, new StorageSide(-1, "MySQL unreachable: no answer within 3 s"), out));
+                    side(List.of(), List.of()),
+                    new StorageSide(-1, "MySQL unreachable: no answer within 3 s"),
+                    out));
 
-    assertEquals("\nstorage pointer (MySQL)      MySQL unreachable: no answer within 3 s\n", text);
+    assertEquals("\nstored in MySQL              MySQL unreachable: no answer within 3 s\n", text);
   }
 
   @Test
@@ -139,9 +155,9 @@ class UserInspectorTest {
         "MySQL unreachable: Could not create connection",
         UserInspector.problem(new SQLException("Could not create connection", "08001")));
     assertEquals(
-        "MySQL error: Table 'iris.iris_user_seq' doesn't exist",
+        "MySQL error: Table 'iris.iris_deltas' doesn't exist",
         UserInspector.problem(
-            new SQLException("Table 'iris.iris_user_seq' doesn't exist", "42S02")));
+            new SQLException("Table 'iris.iris_deltas' doesn't exist", "42S02")));
   }
 
   @Test
@@ -181,7 +197,7 @@ class UserInspectorTest {
 
     StorageSide s = inspector.storageSide(42);
 
-    assertEquals(-1, s.storedSeq());
+    assertEquals(-1, s.storedPos());
     assertTrue(
         s.problem().startsWith("MySQL unreachable: Communications link failure"), s.problem());
   }
