@@ -163,12 +163,12 @@ public final class PayloadFileBenchmark {
       throws InterruptedException {
     long t0 = System.nanoTime();
     long lastReport = t0;
-    List<Metric> sequenced = app.metrics("sequenced-total");
+    List<Metric> sequenced = app.metrics("deltas-out-total");
     while (IrisStreamsApp.sum(sequenced) < expected) {
       Thread.sleep(50);
       long now = System.nanoTime();
       if (now - lastReport > 2_000_000_000L) {
-        sequenced = app.metrics("sequenced-total");
+        sequenced = app.metrics("deltas-out-total");
         out.printf(
             "bench:   %,.0f of %,d %s sequenced, %.0f s%n",
             IrisStreamsApp.sum(sequenced), expected, what, (now - t0) / 1e9);

@@ -152,12 +152,12 @@ public final class StreamsBenchmark {
         // would take a core from the app on this 2-core machine).
         long t0 = System.nanoTime();
         long lastReport = t0;
-        List<Metric> sequenced = app.metrics("sequenced-total");
+        List<Metric> sequenced = app.metrics("deltas-out-total");
         while (IrisStreamsApp.sum(sequenced) < expectedDeltas) {
           Thread.sleep(50);
           long now = System.nanoTime();
           if (now - lastReport > 2_000_000_000L) {
-            sequenced = app.metrics("sequenced-total");
+            sequenced = app.metrics("deltas-out-total");
             out.printf(
                 "bench:   %,.0f of %,d deltas sequenced, %.0f s%n",
                 IrisStreamsApp.sum(sequenced), expectedDeltas, (now - t0) / 1e9);

@@ -197,7 +197,7 @@ public final class IrisStreamsApp implements AutoCloseable {
   /**
    * This instance's metrics of one of the app's own counters, one per task, e.g. {@code
    * applied-total}, {@code duplicates-total}, {@code rejected-unknown-thread-total} (group
-   * stream-iris-commands-metrics) or {@code sequenced-total} (group stream-iris-deltas-metrics).
+   * stream-iris-commands-metrics) or {@code deltas-out-total} (deltas written to iris.log, same group).
    * Tasks that move to this instance later bring new ones.
    */
   public synchronized List<Metric> metrics(String name) {

@@ -186,6 +186,7 @@ class IrisTopologyTest {
     }
     assertTrue(dlq.isEmpty());
     assertEquals(1, total("applied"));
+    assertEquals(3, total("deltas-out"), "one delta per member, counted");
   }
 
   @Test

@@ -55,6 +55,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
   private Sensor applied;
   private Sensor duplicates;
   private Sensor typingDropped;
+  private Sensor deltasOut;
 
   public CommandProcessor(Rules rules, String threadStore, String dedupStore) {
     this.rules =
@@ -76,6 +77,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     applied = sensor(task, "applied");
     duplicates = sensor(task, "duplicates");
     typingDropped = sensor(task, "typing-dropped");
+    deltasOut = sensor(task, "deltas-out");
   }
 
   private Sensor sensor(String task, String operation) {
@@ -87,7 +89,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
   @Override
   public void close() {
     rejected.values().forEach(s -> context.metrics().removeSensor(s));
-    for (Sensor s : List.of(applied, duplicates, typingDropped)) {
+    for (Sensor s : List.of(applied, duplicates, typingDropped, deltasOut)) {
       context.metrics().removeSensor(s);
     }
   }
@@ -117,6 +119,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
         context.forward(
             new Record<Long, Routed>(
                 draft.getUserId(), new Routed.UserDelta(draft), ts, new RecordHeaders()));
+        deltasOut.record();
       }
       applied.record();
     } else if (decision instanceof ThreadRules.Reject no) {
@@ -167,6 +170,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
               new Routed.UserDelta(d),
               record.timestamp(),
               new RecordHeaders()));
+      deltasOut.record();
     }
     if (log.isDebugEnabled()) {
       log.debug("Rejected {}: {}", why, message);
