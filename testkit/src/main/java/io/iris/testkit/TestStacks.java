@@ -40,8 +40,6 @@ public final class TestStacks {
       Map<String, Object> config = ephemeralConfig(dir);
       // Small catch-up tiers, so that tests reach each tier with a few dozen deltas.
       config.put(BridgeConfig.MQTT_TIER1_DELTAS_PER_USER_CONFIG, 8);
-      config.put(BridgeConfig.MQTT_TIER2_BOOKMARK_EVERY_CONFIG, 4);
-      config.put(BridgeConfig.MQTT_TIER2_BOOKMARKS_PER_USER_CONFIG, 8);
       config.put(BridgeConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG, 150L);
       // TLS beside plain MQTT, with a certificate made for this run.
       Path keyStore = dir.resolve("edge.p12");
@@ -168,11 +166,11 @@ public final class TestStacks {
   }
 
   /**
-   * Waits until MySQL holds {@code user}'s deltas up to {@code seq} and the sink has committed past
-   * the partition's end, then deletes the partition's records below its end offset: the log no
-   * longer holds the range.
+   * Waits until MySQL holds {@code user}'s deltas up to position {@code pos} and the sink has
+   * committed past the partition's end, then deletes the partition's records below its end offset:
+   * the log no longer holds the range.
    */
-  public static void truncateLogOnceStored(IrisStack stack, long user, long seq) throws Exception {
+  public static void truncateLogOnceStored(IrisStack stack, long user, long pos) throws Exception {
     com.zaxxer.hikari.HikariConfig hc = new com.zaxxer.hikari.HikariConfig();
     hc.setJdbcUrl(stack.jdbcUrl());
     hc.setUsername("root");
@@ -180,16 +178,14 @@ public final class TestStacks {
     try (com.zaxxer.hikari.HikariDataSource ds = new com.zaxxer.hikari.HikariDataSource(hc)) {
       DeltaHistory h = new DeltaHistory(ds);
       Waits.ignoringExceptions()
-          .await("MySQL at seq " + seq, Waits.DEFAULT_TIMEOUT, () -> h.maxSeq(user) >= seq);
+          .await(
+              "MySQL at position " + pos, Waits.DEFAULT_TIMEOUT, () -> h.maxPosition(user) >= pos);
     }
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     try (Admin admin = Admin.create(p)) {
-      // The bridge's bookmarks know the user's partition of iris.log.
       TopicPartition tp =
-          new TopicPartition(
-              Topics.LOG.name(),
-              stack.userLogs().bookmarkAtOrBefore(user, Long.MAX_VALUE).partition());
+          new TopicPartition(Topics.LOG.name(), stack.bridge().layout().partitionOf(user));
       long end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
       Waits.ignoringExceptions()
           .await(

@@ -25,16 +25,17 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * After a fault: what a device ended with, what iris.log holds for its user (read_committed) and
- * what MySQL holds must be the same sequence of (seq, thread, kind, message id, client id), seq 1,
- * 2, 3 … with no gap and no repeat.
+ * what MySQL holds must be the same chain of (position, thread, kind, message id, client id): the
+ * same positions, increasing, none missing, none repeated; and the device's prevPos chain must link
+ * each delta to the one before it.
  */
 public final class ThreeWay {
   private ThreeWay() {}
 
   /** One delta as all three places can say it. */
   public static String describe(
-      long seq, long thread, String kind, long messageId, String clientId) {
-    return seq
+      long pos, long thread, String kind, long messageId, String clientId) {
+    return pos
         + "/"
         + thread
         + "/"
@@ -60,7 +61,12 @@ public final class ThreeWay {
             : b.isSetThreadCreated()
                 ? b.getThreadCreated().getClientId()
                 : b.isSetCommandRejected() ? b.getCommandRejected().getClientId() : null;
-    return describe(d.getSeq(), d.getThreadId(), kind, messageId, clientId);
+    return describe(d.getPos(), d.getThreadId(), kind, messageId, clientId);
+  }
+
+  /** The same, for a delta read from iris.log at {@code offset} (its position). */
+  private static String describe(Delta d, long offset) {
+    return describe(d.deepCopy().setPos(offset));
   }
 
   /** Checks the three agree for {@code user}; returns how many deltas they hold. */
@@ -92,8 +98,11 @@ public final class ThreeWay {
    */
   public static void checkMysql(IrisStack stack, long user, List<Delta> device) throws Exception {
     List<String> fromDevice = device.stream().map(ThreeWay::describe).toList();
-    for (int i = 0; i < device.size(); i++) {
-      assertEquals(i + 1, device.get(i).getSeq(), "device of user " + user + ": seq at " + i);
+    for (int i = 1; i < device.size(); i++) {
+      assertEquals(
+          device.get(i - 1).getPos(),
+          device.get(i).getPrevPos(),
+          "device of user " + user + ": prevPos of the delta at " + device.get(i).getPos());
     }
     List<String> fromMysql =
         Waits.every(Duration.ofMillis(500))
@@ -136,7 +145,7 @@ public final class ThreeWay {
               }
               try {
                 out.computeIfAbsent(user, k -> new ArrayList<>())
-                    .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new)));
+                    .add(describe(FrameCodec.defaults().decode(r.value(), Delta::new), r.offset()));
               } catch (FrameException e) {
                 // a poison record another test put there on purpose
               }
@@ -152,8 +161,8 @@ public final class ThreeWay {
     try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
         PreparedStatement q =
             c.prepareStatement(
-                "SELECT seq, thread_id, kind, COALESCE(message_id, 0), client_id FROM iris_deltas"
-                    + " WHERE user_id = ? ORDER BY seq")) {
+                "SELECT position, thread_id, kind, COALESCE(message_id, 0), client_id FROM"
+                    + " iris_deltas WHERE user_id = ? ORDER BY position")) {
       q.setLong(1, user);
       try (ResultSet rs = q.executeQuery()) {
         while (rs.next()) {
