@@ -13,7 +13,6 @@ import io.iris.protocol.thrift.CatchUpTier;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.ErrorCode;
-import io.iris.protocol.thrift.LogBookmarks;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.ServerError;
@@ -44,41 +43,43 @@ class CatchUpTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final int PAGE = 5;
   private static final long RESNAPSHOT_AFTER = 20;
+  private static final String E = DownFixtures.EPOCH;
 
-  /** The storage tier: every user's deltas 1..maxSeq. */
+  /** The storage tier: each user's deltas at the positions given. */
   private static final class Storage implements CatchUp.StoredDeltas {
-    final Map<Long, Long> maxSeqs = new java.util.concurrent.ConcurrentHashMap<>();
+    final Map<Long, List<Long>> positions = new java.util.concurrent.ConcurrentHashMap<>();
     final List<String> ranges = new CopyOnWriteArrayList<>();
     volatile SQLException down;
 
     @Override
-    public List<Delta> range(long userId, long afterSeq, long toSeq, int limit)
+    public List<Delta> range(long userId, long afterPos, long throughPos, int limit)
         throws SQLException {
       if (down != null) {
         throw down;
       }
-      ranges.add(userId + ":" + afterSeq + ".." + toSeq + "/" + limit);
-      long last = maxSeqs.getOrDefault(userId, 0L);
-      if (toSeq > 0) {
-        last = Math.min(last, toSeq);
-      }
+      ranges.add(userId + ":" + afterPos + ".." + throughPos + "/" + limit);
       List<Delta> out = new ArrayList<>();
-      for (long s = afterSeq + 1; s <= last && out.size() < limit; s++) {
-        out.add(CODEC.decode(delta(userId, s), Delta::new));
+      long prev = afterPos;
+      for (long p : positions.getOrDefault(userId, List.of())) {
+        if (p > afterPos && (throughPos < 0 || p <= throughPos) && out.size() < limit) {
+          out.add(CODEC.decode(delta(userId, p), Delta::new).setPos(p).setPrevPos(prev));
+          prev = p;
+        }
       }
       return out;
     }
 
     @Override
-    public long maxSeq(long userId) throws SQLException {
+    public long countAfter(long userId, long afterPos) throws SQLException {
       if (down != null) {
         throw down;
       }
-      return maxSeqs.getOrDefault(userId, 0L);
+      return positions.getOrDefault(userId, List.of()).stream().filter(p -> p > afterPos).count();
     }
   }
 
   private final Storage storage = new Storage();
+  private volatile long storedThrough = -1;
   private final List<String> snapshotsTaken = new CopyOnWriteArrayList<>();
   private volatile CountDownLatch snapshotGate = new CountDownLatch(0);
   private volatile RuntimeException snapshotBroken;
@@ -91,8 +92,8 @@ class CatchUpTest {
     opened.forEach(CatchUp::close);
   }
 
-  private Snapshot snapshot(long user, int threads, int messages) {
-    snapshotsTaken.add(user + ":" + threads + "x" + messages);
+  private Snapshot snapshot(long user, int threads, int messages, long through, String epoch) {
+    snapshotsTaken.add(user + ":" + threads + "x" + messages + "@" + through);
     try {
       snapshotGate.await(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -101,13 +102,15 @@ class CatchUpTest {
     if (snapshotBroken != null) {
       throw snapshotBroken;
     }
-    return new Snapshot(user, 9, List.of(), 1L);
+    return new Snapshot(user, List.of(), 1L, through, epoch);
   }
 
   private CatchUp catchUp(UserLogs logs, CatchUp.StoredDeltas history, int threads, int queue) {
     CatchUp c =
         new CatchUp(
             logs,
+            DownFixtures.LAYOUT,
+            partition -> storedThrough,
             history,
             this::snapshot,
             new CatchUp.Settings(threads, queue, PAGE, RESNAPSHOT_AFTER),
@@ -121,28 +124,38 @@ class CatchUpTest {
     return catchUp(logs, storage, 1, 4);
   }
 
-  private static byte[] delta(long user, long seq) {
+  private static byte[] delta(long user, long n) {
     return CODEC.encode(
-        new Delta(
-            user, seq, seq - 1, 7, 1L, DeltaBody.newMessage(new NewMessage(seq, user, "m" + seq))));
+        new Delta(user, 7, 1L, DeltaBody.newMessage(new NewMessage(n, user, "m" + n))));
   }
 
-  /** Logs with the newest 16 deltas of a user in memory, a bookmark every 4 seqs, 8 kept. */
-  private static UserLogs logsWith(long... seqs) {
-    UserLogs logs = new UserLogs(16, 100, 4, 8, b -> {});
-    for (long s : seqs) {
-      logs.append(USER, 0, 1000 + s, s, delta(USER, s));
+  /**
+   * Memory (16 per user) of a reader that started at offset 1000 and read through 1020: the user's
+   * deltas at the positions given, other users' between.
+   */
+  private static UserLogs logsWith(long... positions) {
+    UserLogs logs = new UserLogs(16, 100);
+    logs.startReading(0, 1000);
+    for (long p : positions) {
+      logs.append(USER, 0, p, delta(USER, p));
     }
+    logs.readThrough(0, 1021);
     return logs;
   }
 
-  private static long[] range(long from, long to) {
-    return java.util.stream.LongStream.rangeClosed(from, to).toArray();
+  private static SyncRequest after(long pos) {
+    return new SyncRequest(E, pos);
   }
 
-  private static List<Long> seqs(ServerFrame f) {
+  private static List<Long> positions(ServerFrame f) {
     List<Long> out = new ArrayList<>();
-    f.getBody().getDeltas().getDeltas().forEach(d -> out.add(d.getSeq()));
+    f.getBody().getDeltas().getDeltas().forEach(d -> out.add(d.getPos()));
+    return out;
+  }
+
+  private static List<Long> prevPositions(ServerFrame f) {
+    List<Long> out = new ArrayList<>();
+    f.getBody().getDeltas().getDeltas().forEach(d -> out.add(d.getPrevPos()));
     return out;
   }
 
@@ -150,263 +163,253 @@ class CatchUpTest {
     return f.getBody().getDeltas().getTier();
   }
 
+  private static long through(ServerFrame f) {
+    return f.getBody().getDeltas().getThroughPos();
+  }
+
+  private static boolean more(ServerFrame f) {
+    return f.getBody().getDeltas().isMore();
+  }
+
   // --- tier 1 ---
 
   @Test
-  void shouldServeFromMemoryWhenItHoldsTheFirstMissingSeq() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 10)));
+  void shouldServeFromMemoryWhenItsChainReachesTheDevicesPosition() throws Exception {
+    CatchUp c = catchUp(logsWith(1000, 1003, 1010, 1011));
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(7));
+    ServerFrame f = c.answerSync(USER, after(1003));
 
-    assertEquals(List.of(8L, 9L, 10L), seqs(f));
+    assertEquals(List.of(1010L, 1011L), positions(f));
+    assertEquals(List.of(1003L, 1010L), prevPositions(f));
     assertEquals(CatchUpTier.MEMORY, tier(f));
-    assertEquals(10, f.getBody().getDeltas().getHeadSeq());
+    assertEquals(1020, through(f), "memory covers the user up to what the reader has read");
+    assertFalse(more(f));
+    assertEquals(E, f.getBody().getDeltas().getEpoch());
     assertEquals(1, c.count("sync-memory"));
-    assertEquals(3, c.count("deltas-memory"));
+    assertEquals(2, c.count("deltas-memory"));
     assertTrue(storage.ranges.isEmpty());
   }
 
   @Test
   void shouldCapAPageAtWhatTheDeviceAsksAndAtTheSetting() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 10)));
+    CatchUp c = catchUp(logsWith(1000, 1001, 1004, 1005, 1006, 1009, 1012, 1015));
 
-    assertEquals(List.of(1L, 2L, 3L, 4L, 5L), seqs(c.answerSync(USER, new SyncRequest(0))));
-    assertEquals(PAGE, seqs(c.answerSync(USER, new SyncRequest(0).setMaxDeltas(10_000))).size());
-    assertEquals(List.of(1L, 2L), seqs(c.answerSync(USER, new SyncRequest(0).setMaxDeltas(2))));
-    assertEquals(List.of(1L), seqs(c.answerSync(USER, new SyncRequest(0).setMaxDeltas(0))));
-    assertEquals(List.of(1L), seqs(c.answerSync(USER, new SyncRequest(-3).setMaxDeltas(1))));
+    ServerFrame page = c.answerSync(USER, after(999));
+    assertEquals(List.of(1000L, 1001L, 1004L, 1005L, 1006L), positions(page));
+    assertTrue(more(page));
+    assertEquals(1006, through(page), "a page stops at its last delta");
+    assertEquals(PAGE, positions(c.answerSync(USER, after(999).setMaxDeltas(10_000))).size());
+    assertEquals(List.of(1000L, 1001L), positions(c.answerSync(USER, after(999).setMaxDeltas(2))));
+    assertEquals(List.of(1000L), positions(c.answerSync(USER, after(999).setMaxDeltas(0))));
   }
 
   @Test
-  void shouldStopAtToSeq() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 10)));
+  void shouldStopAtToPos() throws Exception {
+    CatchUp c = catchUp(logsWith(1000, 1003, 1010, 1011));
 
-    assertEquals(List.of(3L, 4L), seqs(c.answerSync(USER, new SyncRequest(2).setToSeq(4))));
+    ServerFrame f = c.answerSync(USER, after(1000).setToPos(1010));
+
+    assertEquals(List.of(1003L, 1010L), positions(f));
+    assertEquals(1010, through(f));
+    assertFalse(more(f));
   }
 
   @Test
   void shouldAnswerAnEmptyPageWhenNothingIsMissing() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 10)));
+    CatchUp c = catchUp(logsWith(1000, 1003));
 
-    for (SyncRequest r :
-        List.of(
-            new SyncRequest(10),
-            new SyncRequest(12),
-            new SyncRequest(5).setToSeq(5),
-            new SyncRequest(5).setToSeq(3))) {
-      ServerFrame f = c.answerSync(USER, r);
-      assertEquals(List.of(), seqs(f), r.toString());
-      assertEquals(10, f.getBody().getDeltas().getHeadSeq(), r.toString());
-    }
-    assertEquals(0, c.count("sync-memory"));
+    ServerFrame current = c.answerSync(USER, after(1003));
+    assertEquals(List.of(), positions(current));
+    assertEquals(1020, through(current));
+    ServerFrame beyond = c.answerSync(USER, after(1500));
+    assertEquals(List.of(), positions(beyond));
+    assertEquals(1500, through(beyond), "never claims less than the device holds");
+    ServerFrame bounded = c.answerSync(USER, after(1003).setToPos(1003));
+    assertEquals(List.of(), positions(bounded));
     assertTrue(storage.ranges.isEmpty());
+  }
+
+  @Test
+  void shouldAnswerFromMemoryForAUserWithNothingSinceTheReaderStarted() throws Exception {
+    CatchUp c = catchUp(logsWith());
+
+    ServerFrame f = c.answerSync(USER, after(999));
+
+    assertEquals(List.of(), positions(f));
+    assertEquals(1020, through(f));
+    assertEquals(CatchUpTier.MEMORY, tier(f));
+  }
+
+  // --- positions of another epoch, bad arguments ---
+
+  @Test
+  void shouldTellADeviceOfAnotherEpochToResnapshot() throws Exception {
+    CatchUp c = catchUp(logsWith(1000));
+
+    ServerFrame f = c.answerSync(USER, new SyncRequest("AAAAAAAAAAAAAAAAAAAAAg", 5));
+
+    ServerError e = f.getBody().getError();
+    assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, e.getCode());
+    assertTrue(e.getMessage().contains("take a new snapshot"), e.getMessage());
+    assertEquals(1, c.count("other-epoch"));
+  }
+
+  @Test
+  void shouldRefuseAPositionBelowMinusOne() throws Exception {
+    CatchUp c = catchUp(logsWith(1000));
+
+    assertEquals(
+        ErrorCode.INVALID_ARGUMENT, c.answerSync(USER, after(-3)).getBody().getError().getCode());
   }
 
   // --- too far behind ---
 
   @Test
   void shouldOfferASnapshotWithBothCostsWhenTheDeviceIsTooFarBehind() throws Exception {
-    UserLogs logs = logsWith(range(1, 50));
+    UserLogs logs = logsWith(1000, 1001);
     CatchUp c = catchUp(logs);
+    storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
+    storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(5));
+    ServerFrame f = c.answerSync(USER, after(104));
 
     ResnapshotRequired r = f.getBody().getResnapshotRequired();
-    assertEquals(5, r.getAfterSeq());
-    assertEquals(50, r.getHeadSeq());
+    assertEquals(104, r.getAfterPos());
     assertEquals(45, r.getCatchUpDeltas());
     assertEquals(Math.round(45 * logs.averageDeltaBytes()), r.getCatchUpBytes());
     long snapshotBytes =
         CODEC.encode(
-                new ServerFrame(ServerFrameBody.snapshot(new Snapshot(USER, 9, List.of(), 1L))))
+                new ServerFrame(
+                    ServerFrameBody.snapshot(new Snapshot(USER, List.of(), 1L, 999, E))))
             .length;
     assertEquals(snapshotBytes, r.getSnapshotBytes(), "a default snapshot, measured");
-    assertEquals(List.of("42:20x20"), snapshotsTaken);
+    assertEquals(List.of("42:20x20@999"), snapshotsTaken);
     assertEquals(1, c.count("resnapshot-required"));
     assertTrue(storage.ranges.isEmpty());
   }
 
   @Test
   void shouldServeDeltasAnywayWhenTheDeviceInsists() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 50)));
-    storage.maxSeqs.put(USER, 50L);
+    CatchUp c = catchUp(logsWith(1000));
+    storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
+    storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(5).setForce(true));
+    ServerFrame f = c.answerSync(USER, after(104).setForce(true));
 
-    assertEquals(List.of(6L, 7L, 8L, 9L, 10L), seqs(f));
-    assertEquals(CatchUpTier.STORAGE, tier(f), "older than memory and the bookmarks kept");
-    assertEquals(List.of("42:5..0/5"), storage.ranges);
+    assertEquals(List.of(105L, 106L, 107L, 108L, 109L), positions(f));
+    assertEquals(List.of(104L, 105L, 106L, 107L, 108L), prevPositions(f));
+    assertEquals(CatchUpTier.STORAGE, tier(f), "older than memory");
+    assertTrue(more(f));
+    assertEquals(109, through(f));
+    assertEquals(List.of("42:104..999/5"), storage.ranges);
     assertEquals(0, c.count("resnapshot-required"));
   }
 
   @Test
   void shouldNotOfferASnapshotForABoundedRange() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 50)));
-    storage.maxSeqs.put(USER, 50L);
+    CatchUp c = catchUp(logsWith(1000));
+    storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
+    storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(5).setToSeq(7));
+    ServerFrame f = c.answerSync(USER, after(104).setToPos(106));
 
-    assertEquals(List.of(6L, 7L), seqs(f), "a gap to repair, not a device that was away");
+    assertEquals(List.of(105L, 106L), positions(f), "a gap to repair, not a device that was away");
+    assertEquals(106, through(f));
+    assertFalse(more(f));
   }
 
-  // --- tier 2 ---
+  // --- tier 3: storage below the storage pointer ---
 
-  /**
-   * User 42's seqs 1..5 at offsets 0, 1, 50, 51, 100 of partition 0, other users' records in
-   * between; the bridge holds only seq 5 in memory and a bookmark at seqs 1, 3 and 5.
-   */
-  private UserLogs logWithOtherUsersBetween(long logStart) {
-    UserLogs logs = new UserLogs(1, 100, 2, 8, b -> {});
-    long[][] seqAtOffset = {{1, 0}, {2, 1}, {3, 50}, {4, 51}, {5, 100}};
-    for (long[] so : seqAtOffset) {
-      logs.append(USER, 0, so[1], so[0], delta(USER, so[0]));
-    }
+  @Test
+  void shouldServeFromStorageUpToTheStoragePointer() throws Exception {
+    CatchUp c = catchUp(logsWith(1000));
+    storage.positions.put(USER, List.of(10L, 17L, 30L));
+    storedThrough = 500;
+
+    ServerFrame f = c.answerSync(USER, after(12));
+
+    assertEquals(List.of(17L, 30L), positions(f));
+    assertEquals(List.of(12L, 17L), prevPositions(f));
+    assertEquals(CatchUpTier.STORAGE, tier(f));
+    assertEquals(500, through(f), "everything of the partition below the pointer is stored");
+    assertFalse(more(f));
+    assertEquals(1, c.count("sync-storage"));
+    assertEquals(2, c.count("deltas-storage"));
+  }
+
+  // --- tier 2: the log, from the device's position ---
+
+  /** User 42's deltas at offsets 50, 51 and 100 of partition 0, another user's in between. */
+  private void logWithOtherUsersBetween(long logStart) {
+    long[] mine = {50, 51, 100};
     reader.updateBeginningOffsets(Map.of(P0, logStart));
     reader.updateEndOffsets(Map.of(P0, 101L));
-    reader.setMaxPollRecords(2);
+    reader.setMaxPollRecords(7);
     reader.schedulePollTask(
         () -> {
-          int next = 0;
-          for (long offset = Math.max(0, logStart); offset <= 100; offset++) {
-            if (next < seqAtOffset.length && seqAtOffset[next][1] < offset) {
-              next++;
-            }
-            boolean mine = next < seqAtOffset.length && seqAtOffset[next][1] == offset;
-            long user = mine ? USER : 7;
-            long seq = mine ? seqAtOffset[next][0] : offset;
-            reader.addRecord(new ConsumerRecord<>(P0.topic(), 0, offset, user, delta(user, seq)));
+          for (long offset = Math.max(41, logStart); offset <= 100; offset++) {
+            long o = offset;
+            long user = java.util.Arrays.stream(mine).anyMatch(m -> m == o) ? USER : 7;
+            reader.addRecord(new ConsumerRecord<>(P0.topic(), 0, offset, user, delta(user, offset)));
           }
         });
-    return logs;
   }
 
   @Test
-  void shouldReadTheLogFromABookmarkAndJumpOverOtherUsersRecords() throws Exception {
-    CatchUp c = catchUp(logWithOtherUsersBetween(0));
+  void shouldReadTheLogFromTheDevicesPositionChainingItsDeltas() throws Exception {
+    logWithOtherUsersBetween(0);
+    CatchUp c = catchUp(new UserLogs(16, 100)); // this bridge's memory does not cover it
+    storedThrough = 20;
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(2));
+    ServerFrame f = c.answerSync(USER, after(40));
 
-    assertEquals(List.of(3L, 4L, 5L), seqs(f));
+    assertEquals(List.of(50L, 51L, 100L), positions(f));
+    assertEquals(List.of(40L, 50L, 51L), prevPositions(f));
     assertEquals(CatchUpTier.LOG, tier(f));
-    assertEquals(5, f.getBody().getDeltas().getHeadSeq());
+    assertEquals(100, through(f), "read to the end");
+    assertFalse(more(f));
     assertEquals(1, c.count("sync-log"));
     assertEquals(3, c.count("deltas-log"));
-    assertEquals(3, c.count("log-records-read"), "50 to 51, then 100: not the 48 between");
+    assertEquals(60, c.count("log-records-read"), "41 to 100");
     assertTrue(storage.ranges.isEmpty());
   }
 
   @Test
-  void shouldGoToStorageWhenTheLogNoLongerHoldsTheBookmark() throws Exception {
-    CatchUp c = catchUp(logWithOtherUsersBetween(60));
-    storage.maxSeqs.put(USER, 5L);
+  void shouldOfferASnapshotWhenTheLogNoLongerHoldsThePositionAndStorageCannot() throws Exception {
+    logWithOtherUsersBetween(60);
+    CatchUp c = catchUp(new UserLogs(16, 100), null, 1, 1);
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest(2));
+    ServerFrame f = c.answerSync(USER, after(40));
 
-    assertEquals(CatchUpTier.STORAGE, tier(f));
-    assertEquals(List.of(3L, 4L, 5L), seqs(f));
-    assertEquals(List.of("42:2..0/5"), storage.ranges);
-    assertEquals(1, c.count("sync-storage"));
-    assertEquals(3, c.count("deltas-storage"));
-    assertEquals(0, c.count("sync-log"));
+    ResnapshotRequired r = f.getBody().getResnapshotRequired();
+    assertEquals(-1, r.getCatchUpDeltas(), "no tier holds the range");
+    assertEquals(40, r.getAfterPos());
   }
 
   @Test
   void shouldCloseItsLogReaders() throws Exception {
-    CatchUp c = catchUp(logWithOtherUsersBetween(0));
-    c.answerSync(USER, new SyncRequest(2));
+    logWithOtherUsersBetween(0);
+    CatchUp c = catchUp(new UserLogs(16, 100));
+    c.answerSync(USER, after(40));
 
     c.close();
 
     assertTrue(reader.closed());
   }
 
-  // --- tier 3 ---
-
-  @Test
-  void shouldAskStorageForTheHeadOfAUserThisBridgeHasNotSeen() throws Exception {
-    CatchUp c = catchUp(logsWith());
-    storage.maxSeqs.put(USER, 3L);
-
-    ServerFrame upToDate = c.answerSync(USER, new SyncRequest(3));
-    ServerFrame behind = c.answerSync(USER, new SyncRequest(1));
-
-    assertEquals(List.of(), seqs(upToDate));
-    assertEquals(3, upToDate.getBody().getDeltas().getHeadSeq());
-    assertEquals(List.of(2L, 3L), seqs(behind));
-    assertEquals(CatchUpTier.STORAGE, tier(behind));
-    assertEquals(3, behind.getBody().getDeltas().getHeadSeq());
-  }
-
-  @Test
-  void shouldOfferASnapshotWhenNoTierHoldsTheRangeAndThereIsNoStorage() throws Exception {
-    UserLogs logs = new UserLogs(16, 100, 4, 8, b -> {});
-    logs.restore(new LogBookmarks(USER, 0, List.of(10L), List.of(1000L)));
-    reader.updateBeginningOffsets(Map.of(P0, 1001L)); // retention passed the bookmark
-    CatchUp c =
-        new CatchUp(
-            logs,
-            null,
-            null,
-            new CatchUp.Settings(1, 1, PAGE, RESNAPSHOT_AFTER),
-            devices,
-            () -> reader);
-    opened.add(c);
-
-    ServerFrame f = c.answerSync(USER, new SyncRequest(2));
-
-    ResnapshotRequired r = f.getBody().getResnapshotRequired();
-    assertEquals(10, r.getHeadSeq());
-    assertEquals(8, r.getCatchUpDeltas());
-    assertEquals(8, r.getCatchUpBytes(), "at least a byte a delta before any was seen");
-    assertEquals(-1, r.getSnapshotBytes(), "no snapshot service to measure");
-  }
-
-  /**
-   * After a restart, the bridge knows a user's head only from the bookmarks restored from
-   * iris.log-index, while the push path resumes after the deltas it had already consumed; the true
-   * head can be up to mqtt.tier2.bookmark.every - 1 seqs higher. A device that holds seqs beyond
-   * the restored head was answered an empty page "up to date at 65" and missed 71..80 until the
-   * user's next delta (issue 16); catch-up now reads from the last bookmark to find the true head.
-   */
-  @Test
-  void shouldServeADeviceAheadOfTheLastBookmarkAfterARestart() throws Exception {
-    UserLogs logs = new UserLogs(16, 100, 32, 8, b -> {});
-    logs.restore(new LogBookmarks(USER, 0, List.of(1L, 33L, 65L), List.of(0L, 32L, 64L)));
-    storage.maxSeqs.put(USER, 80L); // 66..80 were consumed before the restart
-    reader.updateBeginningOffsets(Map.of(P0, 0L));
-    reader.updateEndOffsets(Map.of(P0, 80L));
-    // Read twice from the last bookmark: once to find the true head, once to serve the page (a
-    // MockConsumer hands a record out once, a broker again after a seek).
-    for (int read = 0; read < 2; read++) {
-      reader.schedulePollTask(
-          () -> {
-            for (long s = 65; s <= 80; s++) {
-              reader.addRecord(new ConsumerRecord<>(P0.topic(), 0, s - 1, USER, delta(USER, s)));
-            }
-          });
-    }
-    CatchUp c = catchUp(logs);
-
-    ServerFrame f = c.answerSync(USER, new SyncRequest(70));
-
-    assertEquals(List.of(71L, 72L, 73L, 74L, 75L), seqs(f));
-    assertEquals(80, f.getBody().getDeltas().getHeadSeq(), "the true head, not the bookmark's");
-    assertTrue(logs.headExact(USER), "confirmed once found");
-  }
-
   // --- off the MQTT threads ---
 
   @Test
   void shouldAnswerASyncOnTheDevicesDownTopicWithItsRequestId() {
-    CatchUp c = catchUp(logsWith(range(1, 3)));
+    CatchUp c = catchUp(logsWith(1000, 1001, 1002));
 
-    c.sync(PHONE, "s1", new SyncRequest(1));
+    c.sync(PHONE, "s1", after(1000));
 
     await().atMost(WAIT).until(() -> devices.size() == 1);
     assertEquals(PHONE, devices.all().get(0).device());
     ServerFrame f = devices.only();
     assertEquals("s1", f.getRequestId());
-    assertEquals(List.of(2L, 3L), seqs(f));
+    assertEquals(List.of(1001L, 1002L), positions(f));
   }
 
   @Test
@@ -417,7 +420,7 @@ class CatchUpTest {
     c.snapshot(PHONE, "p2", new SnapshotRequest().setMaxThreads(1000).setMessagesPerThread(0));
 
     await().atMost(WAIT).until(() -> devices.size() == 2);
-    assertEquals(List.of("42:20x20", "42:200x1"), snapshotsTaken);
+    assertEquals(List.of("42:20x20@-1", "42:200x1@-1"), snapshotsTaken);
     ServerFrame f = devices.to(PHONE).get(0);
     assertEquals("p1", f.getRequestId());
     assertEquals(USER, f.getBody().getSnapshot().getUserId());
@@ -429,7 +432,8 @@ class CatchUpTest {
     CatchUp c = catchUp(logsWith());
     storage.down = new SQLException("MySQL away");
 
-    c.sync(PHONE, "s1", new SyncRequest(0));
+    storedThrough = 500;
+    c.sync(PHONE, "s1", after(0).setForce(true));
 
     await().atMost(WAIT).until(() -> devices.size() == 1);
     ServerFrame f = devices.only();
@@ -476,10 +480,10 @@ class CatchUpTest {
 
   @Test
   void shouldNameOnlyTheCountersThatMoved() throws Exception {
-    CatchUp c = catchUp(logsWith(range(1, 3)));
+    CatchUp c = catchUp(logsWith(1000, 1001, 1002));
     assertTrue(c.names().isEmpty());
 
-    c.answerSync(USER, new SyncRequest(1));
+    c.answerSync(USER, after(1000));
 
     assertEquals(java.util.Set.of("sync-memory", "deltas-memory"), c.names());
   }

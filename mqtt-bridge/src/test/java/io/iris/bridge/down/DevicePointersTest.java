@@ -49,13 +49,33 @@ class DevicePointersTest {
     pointers.close();
   }
 
-  private ConsumerRecord<String, DevicePointer> written(long user, String device, long seq) {
+  private static final String E = DownFixtures.EPOCH;
+  private static final String OLD = "AAAAAAAAAAAAAAAAAAAAAg";
+
+  private ConsumerRecord<String, DevicePointer> written(
+      long user, String device, long pos, String epoch) {
     return new ConsumerRecord<>(
         TOPIC,
         0,
         nextOffset++,
         Topics.devicePointerKey(user, device),
-        new DevicePointer(user, device, seq, 1L));
+        new DevicePointer(user, device, 1L, pos, epoch));
+  }
+
+  private ConsumerRecord<String, DevicePointer> written(long user, String device, long pos) {
+    return written(user, device, pos, E);
+  }
+
+  /** The device's acknowledged position, -1 when none. */
+  private long pos(long user, String device) {
+    DevicePointer p = pointers.get(user, device);
+    return p == null ? -1 : p.getAckedPos();
+  }
+
+  private Map<String, Long> ofUser(long user) {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    pointers.ofUser(user).forEach((d, p) -> out.put(d, p.getAckedPos()));
+    return out;
   }
 
   private ConsumerRecord<String, DevicePointer> removed(long user, String device) {
@@ -77,71 +97,73 @@ class DevicePointersTest {
 
   @Test
   void shouldMoveForwardAndWriteTheNewPointer() {
-    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 3, 10));
+    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 30, E, E));
 
-    assertEquals(3, pointers.get(42, "phone"));
+    assertEquals(30, pos(42, "phone"));
     ProducerRecord<String, DevicePointer> w = producer.history().get(0);
     assertEquals(TOPIC, w.topic());
     assertEquals("42:phone", w.key());
     assertEquals(42, w.value().getUserId());
     assertEquals("phone", w.value().getDeviceId());
-    assertEquals(3, w.value().getAckedSeq());
+    assertEquals(30, w.value().getAckedPos());
+    assertEquals(E, w.value().getEpoch());
 
-    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 7, 10));
-    assertEquals(7, pointers.get(42, "phone"));
+    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 71, E, E));
+    assertEquals(71, pos(42, "phone"));
     assertEquals(2, producer.history().size());
   }
 
   @Test
   void shouldDropALateOrRepeatedAckWithoutWritingIt() {
-    pointers.ack(PHONE, 5, 10);
+    pointers.ack(PHONE, 50, E, E);
 
-    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(PHONE, 5, 10));
-    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(PHONE, 4, 10));
-    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(new DeviceId(43, "x"), 0, 10));
+    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(PHONE, 50, E, E));
+    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(PHONE, 41, E, E));
 
-    assertEquals(5, pointers.get(42, "phone"));
+    assertEquals(50, pos(42, "phone"));
     assertEquals(1, producer.history().size());
   }
 
   @Test
-  void shouldRefuseAckBeyondHead() {
-    assertEquals(DevicePointers.Outcome.AHEAD_OF_HEAD, pointers.ack(PHONE, 11, 10));
-
-    assertEquals(0, pointers.get(42, "phone"));
+  void shouldRefuseAnAckOfAnotherEpochAndReplaceAPointerOfAnOlderOne() {
+    assertEquals(DevicePointers.Outcome.OTHER_EPOCH, pointers.ack(PHONE, 5, OLD, E));
+    assertEquals(-1, pos(42, "phone"));
     assertTrue(producer.history().isEmpty());
-    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 10, 10), "the head itself");
-  }
 
-  @Test
-  void shouldNotCheckAHeadThatIsNotKnownHere() {
-    assertEquals(DevicePointers.Outcome.MOVED, pointers.ack(PHONE, 1_000, -1));
+    startWith(written(42, "phone", 900, OLD));
+    assertEquals(
+        DevicePointers.Outcome.MOVED,
+        pointers.ack(PHONE, 3, E, E),
+        "a pointer of the old log means nothing: a lower position of the new one replaces it");
+    assertEquals(3, pos(42, "phone"));
+    assertEquals(E, pointers.get(42, "phone").getEpoch());
   }
 
   @Test
   void shouldKeepOnePointerPerDevice() {
-    pointers.ack(PHONE, 5, 10);
-    pointers.ack(new DeviceId(42, "tablet"), 2, 10);
+    pointers.ack(PHONE, 5, E, E);
+    pointers.ack(new DeviceId(42, "tablet"), 2, E, E);
 
-    assertEquals(5, pointers.get(42, "phone"));
-    assertEquals(2, pointers.get(42, "tablet"));
-    assertEquals(0, pointers.get(42, "tv"), "never acknowledged");
+    assertEquals(5, pos(42, "phone"));
+    assertEquals(2, pos(42, "tablet"));
+    assertNull(pointers.get(42, "tv"), "never acknowledged");
   }
 
   @Test
   void shouldLoadThePointersOfEveryBridgeKeepingTheHighest() {
     startWith(
-        written(42, "phone", 7),
-        written(42, "tablet", 3),
-        written(42, "phone", 5), // an older write landing late
-        written(4, "phone", 1),
-        written(420, "phone", 2));
+        written(42, "phone", 70),
+        written(42, "tablet", 30),
+        written(42, "phone", 50), // an older write landing late
+        written(4, "phone", 10),
+        written(420, "phone", 20));
 
-    assertEquals(7, pointers.get(42, "phone"));
-    assertEquals(Map.of("phone", 7L, "tablet", 3L), pointers.ofUser(42));
-    assertEquals(Map.of("phone", 1L), pointers.ofUser(4), "not user 42's or 420's");
-    assertEquals(Map.of(), pointers.ofUser(5));
-    assertEquals(DevicePointers.Outcome.STALE, pointers.ack(PHONE, 6, 10), "loaded pointers count");
+    assertEquals(70, pos(42, "phone"));
+    assertEquals(Map.of("phone", 70L, "tablet", 30L), ofUser(42));
+    assertEquals(Map.of("phone", 10L), ofUser(4), "not user 42's or 420's");
+    assertEquals(Map.of(), ofUser(5));
+    assertEquals(
+        DevicePointers.Outcome.STALE, pointers.ack(PHONE, 60, E, E), "loaded pointers count");
   }
 
   @Test
@@ -149,11 +171,11 @@ class DevicePointersTest {
     startWith(written(42, "phone", 7));
 
     consumer.schedulePollTask(() -> consumer.addRecord(written(42, "phone", 9)));
-    await().atMost(WAIT).until(() -> pointers.get(42, "phone") == 9);
+    await().atMost(WAIT).until(() -> pos(42, "phone") == 9);
 
     consumer.schedulePollTask(() -> consumer.addRecord(removed(42, "phone")));
-    await().atMost(WAIT).until(() -> pointers.get(42, "phone") == 0);
-    assertEquals(Map.of(), pointers.ofUser(42));
+    await().atMost(WAIT).until(() -> pos(42, "phone") == -1);
+    assertEquals(Map.of(), ofUser(42));
   }
 
   @Test

@@ -14,7 +14,6 @@ import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeltaBody;
-import io.iris.protocol.thrift.LogBookmarks;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.topics.Topics;
@@ -32,7 +31,6 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -41,11 +39,8 @@ import org.junit.jupiter.api.Test;
 
 class PushPathTest {
   private static final String LOG = Topics.LOG.name();
-  private static final String INDEX = Topics.LOG_INDEX.name();
   private static final TopicPartition P0 = new TopicPartition(LOG, 0);
   private static final TopicPartition P1 = new TopicPartition(LOG, 1);
-  private static final TopicPartition INDEX_P0 = new TopicPartition(INDEX, 0);
-  private static final TopicPartition INDEX_P1 = new TopicPartition(INDEX, 1);
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final FrameCodec CODEC = FrameCodec.defaults();
   private static final DeviceId PHONE = new DeviceId(42, "phone");
@@ -53,18 +48,10 @@ class PushPathTest {
   private static final DeviceId OTHER = new DeviceId(43, "laptop");
 
   private final PacedMockConsumer<Long, byte[]> consumer = new PacedMockConsumer<>("latest");
-  private final PacedMockConsumer<Long, LogBookmarks> indexConsumer =
-      new PacedMockConsumer<>("earliest");
-  private final MockProducer<Long, LogBookmarks> indexWrites =
-      new MockProducer<>(
-          true,
-          null,
-          Topics.LOG_INDEX.keySerde().serializer(),
-          Topics.LOG_INDEX.valueSerde().serializer());
-  private final LogIndex index = new LogIndex(indexWrites, () -> indexConsumer);
-  private final UserLogs logs = new UserLogs(16, 100, 4, 4, index::write);
+  private final UserLogs logs = new UserLogs(16, 100);
   private final CapturingSender devices = new CapturingSender();
-  private final PushPath push = new PushPath(() -> consumer, 2, devices, logs, index);
+  private final PushPath push =
+      new PushPath(() -> consumer, 2, devices, logs, DownFixtures.EPOCH);
 
   PushPathTest() {
     consumer.updatePartitions(
@@ -74,8 +61,6 @@ class PushPathTest {
             new PartitionInfo(LOG, 1, null, null, null)));
     consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L));
     consumer.updateEndOffsets(Map.of(P0, 0L, P1, 0L));
-    indexConsumer.updateBeginningOffsets(Map.of(INDEX_P0, 0L, INDEX_P1, 0L));
-    indexConsumer.updateEndOffsets(Map.of(INDEX_P0, 0L, INDEX_P1, 0L));
   }
 
   @AfterEach
@@ -83,10 +68,9 @@ class PushPathTest {
     push.close();
   }
 
-  private static byte[] delta(long user, long seq) {
+  private static byte[] delta(long user, long n) {
     return CODEC.encode(
-        new Delta(
-            user, seq, seq - 1, 7, 1L, DeltaBody.newMessage(new NewMessage(seq, user, "m" + seq))));
+        new Delta(user, 7, 1L, DeltaBody.newMessage(new NewMessage(n, user, "m" + n))));
   }
 
   private static ConsumerRecord<Long, byte[]> record(
@@ -115,9 +99,9 @@ class PushPathTest {
   private static List<List<Long>> batches(List<ServerFrame> frames) {
     List<List<Long>> out = new ArrayList<>();
     for (ServerFrame f : frames) {
-      List<Long> seqs = new ArrayList<>();
-      f.getBody().getDeltas().getDeltas().forEach(d -> seqs.add(d.getSeq()));
-      out.add(seqs);
+      List<Long> positions = new ArrayList<>();
+      f.getBody().getDeltas().getDeltas().forEach(d -> positions.add(d.getPos()));
+      out.add(positions);
     }
     return out;
   }
@@ -128,23 +112,36 @@ class PushPathTest {
     subscribe(TABLET, TABLET.down());
     push.start();
 
+    // User 42's deltas at 0, 3, 4, 9, 12; user 43's in between.
     nextPollBrings(
         record(P0, 0, 42L, delta(42, 1)),
-        record(P0, 1, 42L, delta(42, 2)),
-        record(P0, 2, 42L, delta(42, 3)),
-        record(P0, 3, 42L, delta(42, 4)),
-        record(P0, 4, 42L, delta(42, 5)));
+        record(P0, 1, 43L, delta(43, 1)),
+        record(P0, 2, 43L, delta(43, 2)),
+        record(P0, 3, 42L, delta(42, 2)),
+        record(P0, 4, 42L, delta(42, 3)),
+        record(P0, 9, 42L, delta(42, 4)),
+        record(P0, 12, 42L, delta(42, 5)));
 
     await().atMost(WAIT).until(() -> push.pushed() == 10);
     for (DeviceId d : List.of(PHONE, TABLET)) {
       List<ServerFrame> frames = devices.to(d);
-      assertEquals(List.of(List.of(1L, 2L), List.of(3L, 4L), List.of(5L)), batches(frames));
+      assertEquals(List.of(List.of(0L, 3L), List.of(4L, 9L), List.of(12L)), batches(frames));
+      List<Long> prev = new ArrayList<>();
       for (ServerFrame f : frames) {
         DeltaBatch b = f.getBody().getDeltas();
-        assertEquals(5, b.getHeadSeq(), "the newest seq of the poll");
+        f.getBody().getDeltas().getDeltas().forEach(x -> prev.add(x.getPrevPos()));
+        assertEquals(DownFixtures.EPOCH, b.getEpoch());
+        assertEquals(
+            b.getDeltas().get(b.getDeltasSize() - 1).getPos(),
+            b.getThroughPos(),
+            "a pushed batch covers up to its last delta");
         assertFalse(b.isSetTier(), "pushed live, not a catch-up answer");
         assertFalse(f.isSetRequestId());
       }
+      assertEquals(
+          List.of(-1L, 0L, 3L, 4L, 9L),
+          prev,
+          "each delta chained to the user's previous one this reader read, the first to its start");
     }
   }
 
@@ -163,8 +160,8 @@ class PushPathTest {
     await().atMost(WAIT).until(() -> push.pushed() == 1);
     assertEquals(1, devices.to(PHONE).size());
     assertEquals(1, devices.size());
-    await().atMost(WAIT).until(() -> logs.head(43) == 1);
-    assertEquals(1, logs.recent(43, 0, 0, 10).frames().size(), "kept for catch-up");
+    await().atMost(WAIT).until(() -> logs.readThrough(1) == 1);
+    assertEquals(1, logs.recent(43, 1, -1, -1, 10).entries().size(), "kept for catch-up");
   }
 
   @Test
@@ -180,7 +177,11 @@ class PushPathTest {
 
     await().atMost(WAIT).until(() -> push.pushed() == 1);
     assertEquals(3, push.skipped());
-    assertEquals(List.of(List.of(1L)), batches(devices.to(PHONE)));
+    assertEquals(List.of(List.of(3L)), batches(devices.to(PHONE)));
+    assertEquals(
+        -1,
+        devices.to(PHONE).get(0).getBody().getDeltas().getDeltas().get(0).getPrevPos(),
+        "what is not a delta is no delta of the user");
   }
 
   @Test
@@ -234,47 +235,19 @@ class PushPathTest {
         };
     resuming.updatePartitions(LOG, consumer.partitionsFor(LOG));
     resuming.updateEndOffsets(Map.of(P0, 10L, P1, 7L));
-    PushPath resumed = new PushPath(() -> resuming, 2, devices, logs, index);
+    PushPath resumed = new PushPath(() -> resuming, 2, devices, logs, DownFixtures.EPOCH);
 
     resumed.start();
     try {
       assertEquals(Set.of(P0, P1), resuming.assignment(), "every partition, assigned");
       assertEquals(4, resuming.position(P0), "where the group got to");
       assertEquals(7, resuming.position(P1), "the end, the first time");
+      assertEquals(4, logs.readThrough(0), "memory starts where the reader starts");
+      assertEquals(7, logs.readThrough(1));
+      assertEquals(3, logs.append(42, 0, 6, new byte[1]), "the first delta read chains to 3");
     } finally {
       resumed.close();
     }
-  }
-
-  @Test
-  void shouldRestoreTheIndexOfItsPartitionsBeforeReading() {
-    indexConsumer.updateEndOffsets(Map.of(INDEX_P0, 0L, INDEX_P1, 1L));
-    indexConsumer.schedulePollTask(
-        () ->
-            indexConsumer.addRecord(
-                new ConsumerRecord<>(
-                    INDEX,
-                    1,
-                    0,
-                    42L,
-                    new LogBookmarks(42, 1, List.of(1L, 5L), List.of(10L, 50L)))));
-
-    push.start();
-
-    assertEquals(5, logs.head(42));
-    assertEquals(new UserLogs.Bookmark(1, 5, 50), logs.bookmarkAtOrBefore(42, 6));
-    assertTrue(indexConsumer.closed());
-  }
-
-  @Test
-  void shouldWriteTheBookmarksOfNewDeltasToTheIndex() {
-    push.start();
-
-    nextPollBrings(record(P1, 30, 42L, delta(42, 1)));
-
-    await().atMost(WAIT).until(() -> indexWrites.history().size() == 1);
-    assertEquals(1, indexWrites.history().get(0).partition());
-    assertEquals(List.of(30L), indexWrites.history().get(0).value().getOffsets());
   }
 
   @Test

@@ -94,12 +94,15 @@ class SendPathTest {
           null,
           Topics.DEVICE_POINTERS.keySerde().serializer(),
           Topics.DEVICE_POINTERS.valueSerde().serializer());
-  private final UserLogs logs = new UserLogs(16, 100, 4, 4, b -> {});
+  private final UserLogs logs = new UserLogs(16, 100);
   private final DevicePointers pointers =
       DownFixtures.pointers(pointerWrites, new MockConsumer<>("earliest"));
   private final CatchUp catchUp =
       DownFixtures.catchUp(
-          logs, new Snapshot(0, 0, List.of(), NOW), new CatchUp.Settings(1, 4, 100, 1000), devices);
+          logs,
+          new Snapshot(0, List.of(), NOW, -1, DownFixtures.EPOCH),
+          new CatchUp.Settings(1, 4, 100, 1000),
+          devices);
   private long nanos;
   private final DeviceRateLimiter limiter = new DeviceRateLimiter(1, 3, () -> nanos);
   private final Map<Long, List<Long>> threadMembers = new ConcurrentHashMap<>();
@@ -121,7 +124,7 @@ class SendPathTest {
       new SendPath(
           MAX_FRAME,
           devices,
-          new SendPath.Services(catchUp, typing, pointers, logs, limiter),
+          new SendPath.Services(catchUp, typing, pointers, DownFixtures.EPOCH, limiter),
           commands,
           deadLetters,
           () -> NOW);
@@ -156,18 +159,22 @@ class SendPathTest {
     return new String(r.headers().lastHeader(name).value(), UTF_8);
   }
 
-  private void seenByTheBridge(long user, long... seqs) {
-    for (long seq : seqs) {
-      Delta d =
-          new Delta(
-              user,
-              seq,
-              seq - 1,
-              7,
-              NOW,
-              DeltaBody.newMessage(new NewMessage(seq, user, "m" + seq)));
-      logs.append(user, 0, 100 + seq, seq, CODEC.encode(d));
+  /** The bridge's reader started at offset 100 and read the user's deltas at 100 + n. */
+  private void seenByTheBridge(long user, long... ns) {
+    logs.startReading(0, 100);
+    for (long n : ns) {
+      Delta d = new Delta(user, 7, NOW, DeltaBody.newMessage(new NewMessage(n, user, "m" + n)));
+      logs.append(user, 0, 100 + n, CODEC.encode(d));
     }
+  }
+
+  private static Ack ack(long pos) {
+    return new Ack(pos, DownFixtures.EPOCH);
+  }
+
+  private long pointer(long user, String device) {
+    DevicePointer p = pointers.get(user, device);
+    return p == null ? -1 : p.getAckedPos();
   }
 
   private static InterceptPublishMessage publish(String clientId, String topic, ByteBuf payload) {
@@ -247,7 +254,7 @@ class SendPathTest {
             (device, frame) -> {
               throw new IllegalStateException("edge gone");
             },
-            new SendPath.Services(catchUp, typing, pointers, logs, limiter),
+            new SendPath.Services(catchUp, typing, pointers, DownFixtures.EPOCH, limiter),
             commands,
             deadLetters,
             () -> NOW);
@@ -332,7 +339,7 @@ class SendPathTest {
     tooLarge[0] = FrameCodec.VERSION;
     return Stream.of(
         Arguments.of(new byte[0], "EMPTY", ErrorCode.MALFORMED_FRAME),
-        Arguments.of(new byte[] {2, 0}, "UNSUPPORTED_VERSION", ErrorCode.UNSUPPORTED_VERSION),
+        Arguments.of(new byte[] {3, 0}, "UNSUPPORTED_VERSION", ErrorCode.UNSUPPORTED_VERSION),
         Arguments.of(tooLarge, "FRAME_TOO_LARGE", ErrorCode.FRAME_TOO_LARGE),
         Arguments.of(
             Arrays.copyOf(message("r1", "c1", 7), 6), "MALFORMED", ErrorCode.MALFORMED_FRAME));
@@ -500,70 +507,73 @@ class SendPathTest {
   void shouldMoveThePointerOnAnAckAndCountIt() {
     seenByTheBridge(42, 1, 2, 3, 4, 5);
 
-    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(3))));
+    path.handle(PHONE, request("a1", DeviceRequestBody.ack(ack(103))));
 
     assertEquals(1, path.count("ack-moved"));
-    assertEquals(3, pointers.get(42, "phone"));
+    assertEquals(103, pointer(42, "phone"));
     assertEquals(1, pointerWrites.history().size());
     assertEquals("42:phone", pointerWrites.history().get(0).key());
-    assertEquals(3, pointerWrites.history().get(0).value().getAckedSeq());
+    assertEquals(103, pointerWrites.history().get(0).value().getAckedPos());
+    assertEquals(DownFixtures.EPOCH, pointerWrites.history().get(0).value().getEpoch());
     assertEquals(0, devices.size(), "acks are not answered");
   }
 
   @Test
   void shouldCountAnAckAtOrBelowThePointerAsStaleAndNotWriteIt() {
     seenByTheBridge(42, 1, 2, 3, 4, 5);
-    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(3))));
+    path.handle(PHONE, request("a1", DeviceRequestBody.ack(ack(103))));
 
-    path.handle(PHONE, request("a2", DeviceRequestBody.ack(new Ack(2))));
-    path.handle(PHONE, request("a3", DeviceRequestBody.ack(new Ack(3))));
+    path.handle(PHONE, request("a2", DeviceRequestBody.ack(ack(102))));
+    path.handle(PHONE, request("a3", DeviceRequestBody.ack(ack(103))));
 
     assertEquals(1, path.count("ack-moved"));
     assertEquals(2, path.count("ack-stale"));
-    assertEquals(3, pointers.get(42, "phone"));
+    assertEquals(103, pointer(42, "phone"));
     assertEquals(1, pointerWrites.history().size());
     assertEquals(0, devices.size());
   }
 
   @Test
-  void shouldRefuseAckBeyondHead() {
-    seenByTheBridge(42, 1, 2, 3, 4, 5);
-
-    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(6))));
+  void shouldRefuseAnAckOfAnotherEpochTellingTheDeviceToResnapshot() {
+    path.handle(
+        PHONE,
+        request("a1", DeviceRequestBody.ack(new Ack(6, "AAAAAAAAAAAAAAAAAAAAAg"))));
 
     ServerFrame answer = devices.only();
     assertEquals("a1", answer.getRequestId());
-    assertEquals(ErrorCode.INVALID_ARGUMENT, answer.getBody().getError().getCode());
+    assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, answer.getBody().getError().getCode());
     assertEquals(
-        Set.of("rejected-ack-ahead-of-head"), path.outcomes(), "counted once, under one name");
-    assertEquals(1, path.count("rejected-ack-ahead-of-head"));
-    assertEquals(0, pointers.get(42, "phone"));
+        Set.of("rejected-ack-other-epoch"), path.outcomes(), "counted once, under one name");
+    assertEquals(-1, pointer(42, "phone"));
     assertTrue(pointerWrites.history().isEmpty());
     assertTrue(deadLetters.history().isEmpty(), "a well-formed ack is not a dead letter");
   }
 
   @Test
   void shouldTrustAnAckOfAUserThisBridgeHasNotSeen() {
-    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(100))));
+    path.handle(PHONE, request("a1", DeviceRequestBody.ack(ack(100))));
 
     assertEquals(1, path.count("ack-moved"));
-    assertEquals(100, pointers.get(42, "phone"));
+    assertEquals(100, pointer(42, "phone"));
   }
 
-  /**
-   * Suspected bug (same root as CatchUpTest#shouldServeADeviceAheadOfTheLastBookmarkAfterARestart):
-   * after a restart the head is the last bookmarked seq, so an ack of a delta the device got from
-   * storage or from the bridge before the restart is refused as ahead of the head.
-   */
   @Test
-  void shouldAcceptAnAckOfADeltaSentBeforeTheBridgeRestarted() {
-    logs.restore(
-        new io.iris.protocol.thrift.LogBookmarks(
-            42, 0, List.of(1L, 33L, 65L), List.of(0L, 32L, 64L)));
+  void shouldAnswerAVersionOneFrameInVersionOneAndKeepIt() {
+    byte[] v1 = message("r1", "c1", 7);
+    v1[0] = 1;
 
-    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(70))));
+    path.handle(PHONE, v1);
 
-    assertEquals(1, path.count("ack-moved"));
+    CapturingSender.Sent sent = devices.all().get(0);
+    assertEquals(1, sent.frame()[0], "an old app reads the answer in its own version");
+    byte[] asCurrent = sent.frame().clone();
+    asCurrent[0] = FrameCodec.VERSION;
+    ServerFrame answer = CODEC.decode(asCurrent, ServerFrame::new);
+    assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, answer.getBody().getError().getCode());
+    assertEquals(1, path.count("rejected-retired-version"));
+    assertEquals(1, deadLetters.history().size(), "the command is kept, not lost");
+    assertEquals("RETIRED_VERSION", header(deadLetters.history().get(0), DeadLetters.REASON));
+    assertTrue(commands.history().isEmpty());
   }
 
   // --- catch-up ---
@@ -572,15 +582,16 @@ class SendPathTest {
   void shouldHandASyncToCatchUpWhichAnswersWithTheRequestId() {
     seenByTheBridge(42, 1, 2, 3);
 
-    path.handle(PHONE, request("s1", DeviceRequestBody.sync(new SyncRequest(1))));
+    path.handle(
+        PHONE, request("s1", DeviceRequestBody.sync(new SyncRequest(DownFixtures.EPOCH, 101))));
 
     assertEquals(1, path.count("sync"));
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(1, devices.size()));
     ServerFrame answer = devices.only();
     assertEquals("s1", answer.getRequestId());
-    List<Long> seqs = new ArrayList<>();
-    answer.getBody().getDeltas().getDeltas().forEach(d -> seqs.add(d.getSeq()));
-    assertEquals(List.of(2L, 3L), seqs);
+    List<Long> positions = new ArrayList<>();
+    answer.getBody().getDeltas().getDeltas().forEach(d -> positions.add(d.getPos()));
+    assertEquals(List.of(102L, 103L), positions);
     assertTrue(commands.history().isEmpty());
   }
 
