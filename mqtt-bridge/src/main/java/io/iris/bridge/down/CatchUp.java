@@ -265,7 +265,9 @@ public final class CatchUp implements AutoCloseable {
   }
 
   ServerFrame answerSync(long user, SyncRequest r) throws SQLException {
-    if (!layout.epoch().equals(r.getEpoch())) {
+    // A device that holds nothing may ask for the whole queue without knowing the epoch yet.
+    boolean fromNothing = r.getAfterPos() == -1 && (r.getEpoch() == null || r.getEpoch().isEmpty());
+    if (!fromNothing && !layout.epoch().equals(r.getEpoch())) {
       count("other-epoch", 1);
       return error(
           ErrorCode.RESNAPSHOT_REQUIRED,

@@ -255,6 +255,22 @@ class CatchUpTest {
   }
 
   @Test
+  void shouldServeADeviceThatHoldsNothingWithoutItsEpoch() throws Exception {
+    CatchUp c = catchUp(logsWith());
+    storage.positions.put(USER, List.of(3L, 8L));
+    storedThrough = 500;
+
+    ServerFrame f = c.answerSync(USER, new SyncRequest("", -1).setForce(true));
+
+    assertEquals(List.of(3L, 8L), positions(f));
+    assertEquals(E, f.getBody().getDeltas().getEpoch(), "the device learns the epoch here");
+    assertEquals(
+        ErrorCode.RESNAPSHOT_REQUIRED,
+        c.answerSync(USER, new SyncRequest("", 5)).getBody().getError().getCode(),
+        "a position without its epoch means nothing");
+  }
+
+  @Test
   void shouldRefuseAPositionBelowMinusOne() throws Exception {
     CatchUp c = catchUp(logsWith(1000));
 
