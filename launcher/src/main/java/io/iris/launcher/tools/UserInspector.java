@@ -355,7 +355,7 @@ public final class UserInspector {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
           Delta d = userDelta(r, userId);
           if (d != null && (max == 0 || printed < max)) {
-            out.println(IrisRecordFormatter.json(d));
+            out.println(IrisRecordFormatter.json(d.setPos(r.offset())));
             printed++;
             last = System.currentTimeMillis();
           }

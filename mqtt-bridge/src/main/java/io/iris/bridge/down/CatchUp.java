@@ -301,7 +301,12 @@ public final class CatchUp implements AutoCloseable {
       return batch(out, recent.throughPos(), recent.more(), CatchUpTier.MEMORY);
     }
     if (!r.isForce() && to < 0 && history != null) {
-      long behind = history.countAfter(user, after);
+      long behind;
+      try {
+        behind = history.countAfter(user, after);
+      } catch (SQLException e) {
+        behind = -1; // MySQL away: the log may still serve the range; nothing to offer instead
+      }
       if (behind > settings.resnapshotAfterDeltas()) {
         return resnapshot(user, after, behind);
       }

@@ -391,6 +391,18 @@ class CatchUpTest {
   }
 
   @Test
+  void shouldStillServeFromTheLogWhileMySqlIsAway() throws Exception {
+    logWithOtherUsersBetween(0);
+    CatchUp c = catchUp(new UserLogs(16, 100));
+    storage.down = new SQLException("MySQL away");
+
+    ServerFrame f = c.answerSync(USER, after(40));
+
+    assertEquals(List.of(50L, 51L, 100L), positions(f), "the resnapshot estimate is skipped");
+    assertEquals(CatchUpTier.LOG, tier(f));
+  }
+
+  @Test
   void shouldOfferASnapshotWhenTheLogNoLongerHoldsThePositionAndStorageCannot() throws Exception {
     logWithOtherUsersBetween(60);
     CatchUp c = catchUp(new UserLogs(16, 100), null, 1, 1);
