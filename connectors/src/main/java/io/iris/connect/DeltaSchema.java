@@ -11,7 +11,14 @@ import org.apache.kafka.connect.errors.DataException;
  * The Connect schema of a {@link Delta}: one flat row per delta, the body union flattened into
  * typed, optional columns, so that a stock JDBC sink writes it as is. {@code kind} says which union
  * member the row holds; columns that do not apply to it are null. Lists of user ids are
- * comma-separated strings (MySQL has no array type).
+ * comma-separated strings (MySQL has no array type). The fields are exactly the columns {@link
+ * DeltaColumns#write} produces.
+ *
+ * <p>The row's key column {@code position} (the delta's offset in iris.log) is not in this schema:
+ * a Delta's bytes carry no position. The sink adds it from the record's offset with Connect's
+ * {@code InsertField$Value} ({@code offset.field=position!}, see {@code
+ * connect/iris-mysql-sink.json}), which copies this schema's name and fields and appends a required
+ * INT64 {@code position}.
  */
 public final class DeltaSchema {
   private DeltaSchema() {}
@@ -19,11 +26,9 @@ public final class DeltaSchema {
   public static final Schema SCHEMA =
       SchemaBuilder.struct()
           .name("io.iris.Delta")
-          .version(1)
+          .version(2)
           .doc("One delta of iris.log; see protocol/src/main/thrift/iris.thrift")
           .field(DeltaColumns.USER_ID, Schema.INT64_SCHEMA)
-          .field(DeltaColumns.SEQ, Schema.INT64_SCHEMA)
-          .field(DeltaColumns.PREV_SEQ, Schema.INT64_SCHEMA)
           .field(DeltaColumns.THREAD_ID, Schema.INT64_SCHEMA)
           .field(DeltaColumns.SERVER_TS_MS, Schema.INT64_SCHEMA)
           .field(DeltaColumns.KIND, Schema.STRING_SCHEMA)
@@ -51,10 +56,13 @@ public final class DeltaSchema {
     return s;
   }
 
-  /** The delta of one row; the inverse of {@link #toStruct}. */
+  /**
+   * The delta of one row; the inverse of {@link #toStruct}. A row with a {@code position} field
+   * (after the sink's {@code InsertField}) gives a delta with {@code pos} set.
+   */
   public static Delta fromStruct(Struct s) {
     try {
-      return DeltaColumns.read(s::get);
+      return DeltaColumns.read(name -> s.schema().field(name) == null ? null : s.get(name));
     } catch (DeltaColumns.MappingException | ClassCastException e) {
       throw new DataException("not an " + SCHEMA.name() + " row: " + e.getMessage(), e);
     }

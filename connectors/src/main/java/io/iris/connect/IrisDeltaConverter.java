@@ -23,6 +23,9 @@ import org.apache.kafka.connect.storage.Converter;
  *
  * A null value is a tombstone and converts to null. Bytes that are not a Delta frame throw {@link
  * DataException} saying why, which the framework retries or routes to the dead-letter topic.
+ *
+ * <p>The struct has no position (a delta's bytes carry none): the sink's {@code InsertField}
+ * transform adds the record's offset as the {@code position} column (see {@link DeltaSchema}).
  */
 public class IrisDeltaConverter implements Converter, Versioned {
   private FrameCodec codec = FrameCodec.defaults();
@@ -65,7 +68,11 @@ public class IrisDeltaConverter implements Converter, Versioned {
               + ", got "
               + (value.getClass().getSimpleName()));
     }
-    return codec.encode(DeltaSchema.fromStruct(struct));
+    Delta delta = DeltaSchema.fromStruct(struct);
+    // iris.log's values carry no position: it is the record's offset there.
+    delta.unsetPos();
+    delta.unsetPrevPos();
+    return codec.encode(delta);
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.iris.storage;
 
 import io.iris.protocol.thrift.Delta;
 import io.iris.topics.DeltaColumns;
+import io.iris.topics.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -9,22 +10,46 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes deltas into {@code iris_deltas} the way the JDBC sink does: upsert on (user_id, seq), in
- * batches, each batch one transaction. For tools and tests that fill the storage tier without Kafka
- * Connect.
+ * Writes deltas into {@code iris_deltas} the way the JDBC sink does: upsert on (user_id, position),
+ * in batches, each batch one transaction. For tools and tests that fill the storage tier without
+ * Kafka Connect.
  */
 public final class DeltaRows {
   private DeltaRows() {}
 
+  /**
+   * Upserts {@code deltas}, {@code batchSize} to a transaction, in the order given (write a
+   * partition's records in offset order, as the sink does: {@link SnapshotService} relies on it).
+   *
+   * @param deltas each with {@code pos} set by the caller to the offset of its record in iris.log
+   *     (the sink takes it from the record, Connect's {@code InsertField}; iris.log's bytes carry
+   *     none)
+   * @throws IllegalArgumentException when a delta has no {@code pos}; nothing is written then
+   */
   public static void upsert(Connection c, List<Delta> deltas, int batchSize) throws SQLException {
     if (deltas.isEmpty()) {
       return;
     }
+    for (int i = 0; i < deltas.size(); i++) {
+      Delta d = deltas.get(i);
+      if (!d.isSetPos()) {
+        throw new IllegalArgumentException(
+            "delta "
+                + i
+                + " (user "
+                + d.getUserId()
+                + ", thread "
+                + d.getThreadId()
+                + ") has no pos: a delta is stored under its position, the offset of its record in"
+                + " iris.log; set Delta.pos from the record's offset");
+      }
+    }
     List<String> cols = new ArrayList<>();
     DeltaColumns.write(deltas.get(0), (k, v) -> cols.add(k));
+    cols.add(DeltaColumns.POSITION);
     String sql =
         "INSERT INTO "
-            + StorageSchema.DELTAS_TABLE
+            + Names.DELTAS_TABLE
             + " ("
             + String.join(", ", cols)
             + ") VALUES ("
@@ -46,6 +71,7 @@ public final class DeltaRows {
                 throw new IllegalStateException(e);
               }
             });
+        ps.setLong(i[0], d.getPos());
         ps.addBatch();
         if (++n % batchSize == 0) {
           ps.executeBatch();

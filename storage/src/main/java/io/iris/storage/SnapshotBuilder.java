@@ -15,10 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds a user's inbox snapshot by replaying the user's deltas in seq order: the definition of
- * what a snapshot consistent with seq S contains. {@link SnapshotService} reads the same result
- * from tables kept by triggers; this replay is its reference (and its fallback when the stored
- * deltas have a gap).
+ * Builds a user's inbox snapshot by replaying the user's stored deltas in position order: the
+ * definition of what a snapshot consistent with the deltas up to a position contains. {@link
+ * SnapshotService} reads the same result from tables kept by triggers; this replay is the reference
+ * the tests hold it to.
  */
 public final class SnapshotBuilder {
   private static final class ThreadView {
@@ -34,18 +34,26 @@ public final class SnapshotBuilder {
 
   private final long userId;
   private final Map<Long, ThreadView> threads = new LinkedHashMap<>();
-  private long seq;
+  private long position = -1;
 
   public SnapshotBuilder(long userId) {
     this.userId = userId;
   }
 
-  /** Applies the next delta; deltas must come in seq order without gaps. */
+  /**
+   * Applies the next delta of the user; deltas must have {@code pos} set and come in increasing
+   * position order (positions are not contiguous: any increase is fine).
+   */
   public SnapshotBuilder apply(Delta d) {
-    if (d.getSeq() != seq + 1) {
-      throw new IllegalArgumentException("expected seq " + (seq + 1) + ", got " + d.getSeq());
+    if (!d.isSetPos()) {
+      throw new IllegalArgumentException(
+          "delta of thread " + d.getThreadId() + " has no pos: replay stored deltas");
     }
-    seq = d.getSeq();
+    if (d.getPos() <= position) {
+      throw new IllegalArgumentException(
+          "deltas must come in position order: " + d.getPos() + " after " + position);
+    }
+    position = d.getPos();
     DeltaBody b = d.getBody();
     ThreadView t = threads.get(d.getThreadId());
     if (b.isSetThreadCreated() || b.isSetParticipantsChanged()) {
@@ -73,7 +81,7 @@ public final class SnapshotBuilder {
               m.getSenderUserId(),
               m.getText(),
               d.getServerTimestampMs(),
-              d.getSeq());
+              d.getPos());
       if (m.isSetClientId()) {
         msg.setClientId(m.getClientId());
       }
@@ -87,8 +95,18 @@ public final class SnapshotBuilder {
     return this;
   }
 
-  /** The snapshot after the deltas applied so far. */
-  public Snapshot build(int maxThreads, int messagesPerThread, long takenAtMs) {
+  /** The position of the last delta applied, -1 when none. */
+  public long position() {
+    return position;
+  }
+
+  /**
+   * The snapshot after the deltas applied so far, stating {@code pos = max(storedThrough,
+   * position())} as {@link SnapshotService#snapshot} does: {@code storedThrough} is a position
+   * through which the deltas applied are known to be all the user's.
+   */
+  public Snapshot build(
+      int maxThreads, int messagesPerThread, long takenAtMs, long storedThrough, String epoch) {
     List<ThreadView> members =
         threads.values().stream()
             .filter(t -> t.member)
@@ -116,6 +134,6 @@ public final class SnapshotBuilder {
       }
       summaries.add(s);
     }
-    return new Snapshot(userId, seq, summaries, takenAtMs);
+    return new Snapshot(userId, summaries, takenAtMs, Math.max(storedThrough, position), epoch);
   }
 }

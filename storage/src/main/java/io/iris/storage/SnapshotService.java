@@ -3,6 +3,7 @@ package io.iris.storage;
 import io.iris.protocol.thrift.Message;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.ThreadSummary;
+import io.iris.topics.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,17 +14,39 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
  * Inbox snapshots from MySQL: a user's most recently active threads with their last messages,
- * members and unread counts, and the seq S they are consistent with: every delta of the user with
- * seq <= S is reflected, none after. A device applies the snapshot, then deltas from S + 1.
+ * members and unread counts, and the position {@code pos} they are consistent with: every delta of
+ * the user with position <= pos is reflected, none after. A device applies the snapshot, sets
+ * lastPos = pos, and takes deltas after pos.
  *
- * <p>All reads happen in one read-only REPEATABLE READ transaction, so they see one consistent
- * state of the tables. The sink writes each user's deltas in seq order, so what MySQL holds for a
- * user is normally a prefix 1..S; should it ever hold a gap, the snapshot is built by replaying the
- * deltas up to the gap ({@link SnapshotBuilder}) instead of from the trigger-kept thread table.
+ * <p>A snapshot is read in ONE read-only REPEATABLE READ transaction: its rows, the thread table
+ * the triggers keep in the same transactions as the rows, and the highest position of the user's
+ * rows, all from one consistent view. Then {@code pos = max(storedThrough, R)}, R the highest
+ * position of the user's rows in that view (-1 when none), and that is sound:
+ *
+ * <ul>
+ *   <li>{@code storedThrough} is the sink group's committed offset on the user's partition minus
+ *       one, read by the caller BEFORE this call. The sink commits an offset only after the rows
+ *       below it are committed in MySQL, so every row at or below storedThrough was committed
+ *       before the view was taken and is in it.
+ *   <li>The sink writes a partition in offset order (one table, no reduction buffer, each flush one
+ *       transaction after the previous one), so a row of the user at R in the view means every row
+ *       of that partition below R is in it too.
+ *   <li>No row of the user above R is in the view (R is the highest), and so none above pos.
+ * </ul>
+ *
+ * So the view holds exactly the user's rows with position <= pos, and the snapshot reflects exactly
+ * those. One exception, which no one can see from MySQL: a record the sink set aside in {@code
+ * iris.sink-dlq} (it could not be converted or written) is a hole. Its position lies below pos, so
+ * a device that takes the snapshot never gets that delta from storage, and the snapshot does not
+ * reflect it; the snapshot still states pos (PROTOCOL.md, "Storage holes").
+ *
+ * <p>Positions are not contiguous, so unlike version 1 (seqs 1..S, checked against a stored count)
+ * no gap can be detected here: the soundness rests on the two facts above, not on a check.
  */
 public final class SnapshotService {
   private final DataSource dataSource;
@@ -32,7 +55,22 @@ public final class SnapshotService {
     this.dataSource = dataSource;
   }
 
-  public Snapshot snapshot(long userId, int maxThreads, int messagesPerThread) throws SQLException {
+  /**
+   * The user's inbox: at most {@code maxThreads} threads the user is a member of, most recently
+   * active first, each with its last {@code messagesPerThread} messages (oldest first, each with
+   * the position of the user's delta that delivered it).
+   *
+   * @param storedThrough the sink group's committed offset on the user's partition of iris.log
+   *     minus one (-1 when it has committed nothing there), read before this call: every record of
+   *     the partition at or below it is in MySQL (or in iris.sink-dlq)
+   * @param epoch the epoch of the positions (iris.log's topic id), stated in the snapshot
+   * @return a snapshot with {@code pos = max(storedThrough, the highest position of the user's rows
+   *     visible to its read)} and {@code epoch}
+   */
+  public Snapshot snapshot(
+      long userId, int maxThreads, int messagesPerThread, long storedThrough, String epoch)
+      throws SQLException {
+    Objects.requireNonNull(epoch, "epoch");
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
       int isolation = c.getTransactionIsolation();
@@ -40,7 +78,7 @@ public final class SnapshotService {
       c.setReadOnly(true);
       c.setAutoCommit(false);
       try {
-        Snapshot s = read(c, userId, maxThreads, messagesPerThread);
+        Snapshot s = read(c, userId, maxThreads, messagesPerThread, storedThrough, epoch);
         c.commit();
         return s;
       } catch (SQLException | RuntimeException e) {
@@ -54,31 +92,36 @@ public final class SnapshotService {
     }
   }
 
-  private Snapshot read(Connection c, long userId, int maxThreads, int messagesPerThread)
+  private Snapshot read(
+      Connection c,
+      long userId,
+      int maxThreads,
+      int messagesPerThread,
+      long storedThrough,
+      String epoch)
       throws SQLException {
-    long max;
-    long count;
-    // Kept by the insert trigger (V3): equal means the stored deltas are exactly 1..max.
+    long highest;
+    // One dive into the primary key; in the same view as everything below.
     try (PreparedStatement ps =
-        c.prepareStatement("SELECT max_seq, stored_count FROM iris_user_seq WHERE user_id = ?")) {
+        c.prepareStatement(
+            "SELECT MAX(position) FROM " + Names.DELTAS_TABLE + " WHERE user_id = ?")) {
       ps.setLong(1, userId);
       try (ResultSet rs = ps.executeQuery()) {
-        boolean any = rs.next();
-        max = any ? rs.getLong(1) : 0;
-        count = any ? rs.getLong(2) : 0;
+        rs.next();
+        long max = rs.getLong(1);
+        highest = rs.wasNull() ? -1 : max;
       }
     }
+    long pos = Math.max(storedThrough, highest);
     long now = System.currentTimeMillis();
-    if (count != max) {
-      return replayUpToGap(c, userId, maxThreads, messagesPerThread, now);
-    }
     // Three round trips whatever the number of threads: the threads, their last messages (one
     // indexed LIMIT per thread, in one UNION ALL), their unread counts (one GROUP BY).
     Map<Long, ThreadSummary> threads = new LinkedHashMap<>();
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT thread_id, thread_name, participant_ids, last_activity_ms"
-                + " FROM iris_user_threads WHERE user_id = ? AND is_member = 1"
+            "SELECT thread_id, thread_name, participant_ids, last_activity_ms FROM "
+                + Names.USER_THREADS_TABLE
+                + " WHERE user_id = ? AND is_member = 1"
                 + " ORDER BY last_activity_ms DESC, thread_id DESC LIMIT ?")) {
       ps.setLong(1, userId);
       ps.setInt(2, maxThreads);
@@ -93,12 +136,14 @@ public final class SnapshotService {
       }
     }
     if (threads.isEmpty()) {
-      return new Snapshot(userId, max, new ArrayList<>(), now);
+      return new Snapshot(userId, new ArrayList<>(), now, pos, epoch);
     }
     String one =
-        "(SELECT thread_id, message_id, actor_user_id, text, server_ts_ms, seq, client_id"
-            + " FROM iris_deltas WHERE user_id = ? AND thread_id = ? AND kind = 'new_message'"
-            + " ORDER BY seq DESC LIMIT ?)";
+        "(SELECT thread_id, message_id, actor_user_id, text, server_ts_ms, position, client_id"
+            + " FROM "
+            + Names.DELTAS_TABLE
+            + " WHERE user_id = ? AND thread_id = ? AND kind = 'new_message'"
+            + " ORDER BY position DESC LIMIT ?)";
     try (PreparedStatement ps =
         c.prepareStatement(String.join(" UNION ALL ", Collections.nCopies(threads.size(), one)))) {
       int i = 1;
@@ -121,8 +166,11 @@ public final class SnapshotService {
     String in = String.join(", ", Collections.nCopies(threads.size(), "?"));
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT d.thread_id, COUNT(*) FROM iris_deltas d JOIN iris_user_threads t"
-                + " ON t.user_id = d.user_id AND t.thread_id = d.thread_id"
+            "SELECT d.thread_id, COUNT(*) FROM "
+                + Names.DELTAS_TABLE
+                + " d JOIN "
+                + Names.USER_THREADS_TABLE
+                + " t ON t.user_id = d.user_id AND t.thread_id = d.thread_id"
                 + " WHERE d.user_id = ? AND d.thread_id IN ("
                 + in
                 + ") AND d.kind = 'new_message' AND d.message_id > t.read_up_to_message_id"
@@ -142,31 +190,7 @@ public final class SnapshotService {
     for (ThreadSummary t : threads.values()) {
       Collections.reverse(t.getLastMessages());
     }
-    return new Snapshot(userId, max, new ArrayList<>(threads.values()), now);
-  }
-
-  private Snapshot replayUpToGap(
-      Connection c, long userId, int maxThreads, int messagesPerThread, long now)
-      throws SQLException {
-    SnapshotBuilder builder = new SnapshotBuilder(userId);
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "SELECT "
-                + DeltaHistory.COLUMNS
-                + " FROM iris_deltas WHERE user_id = ? ORDER BY seq")) {
-      ps.setLong(1, userId);
-      try (ResultSet rs = ps.executeQuery()) {
-        long expected = 1;
-        for (var d : DeltaHistory.read(rs)) {
-          if (d.getSeq() != expected) {
-            break;
-          }
-          builder.apply(d);
-          expected++;
-        }
-      }
-    }
-    return builder.build(maxThreads, messagesPerThread, now);
+    return new Snapshot(userId, new ArrayList<>(threads.values()), now, pos, epoch);
   }
 
   static List<Long> ids(String csv) {

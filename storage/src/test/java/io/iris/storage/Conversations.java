@@ -35,7 +35,7 @@ import org.apache.kafka.streams.test.TestRecord;
 final class Conversations {
   private Conversations() {}
 
-  /** Every delta produced, in iris.log order. */
+  /** Every delta produced, in iris.log order, without positions (see {@link LogPositions}). */
   static List<Delta> generate(long seed, int users, int threads, int commands) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "storage-test");

@@ -25,16 +25,23 @@ public final class Names {
   /** Default {@code application.id} of the streams app (its group and internal-topic prefix). */
   public static final String STREAMS_APPLICATION_ID = "iris-streams";
 
-  /** One row per delta of a user. */
+  /** One row per delta of a user, keyed (user_id, position). */
   public static final String DELTAS_TABLE = "iris_deltas";
 
   /** One row per (user, thread) the user belongs or belonged to. */
   public static final String USER_THREADS_TABLE = "iris_user_threads";
 
-  /** Per user: deltas stored and the highest position stored. */
-  public static final String USER_SEQ_TABLE = "iris_user_seq";
+  /**
+   * Per user: how many deltas are stored ({@code stored_count}) and the highest position stored
+   * ({@code max_position}).
+   */
+  public static final String USER_POSITIONS_TABLE = "iris_user_positions";
 
-  /** Every table the sink's rows end up in, for tools that empty and rebuild them. */
+  /**
+   * Every table the sink's rows end up in, for tools that empty and rebuild them. (Not the
+   * version-1 tables kept aside by migration V5, {@code iris_deltas_v1} and {@code
+   * iris_user_threads_v1}: the sink never writes them and a rebuild must not empty them.)
+   */
   public static final List<String> TABLES =
-      List.of(DELTAS_TABLE, USER_THREADS_TABLE, USER_SEQ_TABLE);
+      List.of(DELTAS_TABLE, USER_THREADS_TABLE, USER_POSITIONS_TABLE);
 }
