@@ -40,17 +40,20 @@ public final class FrameCodec {
    */
   public static final byte VERSION_1 = 1;
 
-  /** Version 2 (positions are offsets of iris.log): what this code writes, and the only one it reads. */
+  /**
+   * Version 2 (positions are offsets of iris.log): what this code writes, and the only one it
+   * reads.
+   */
   public static final byte VERSION_2 = 2;
 
   /** The version this code writes. */
   public static final byte VERSION = VERSION_2;
 
   /**
-   * The current version in text: {@code 'J'} then the struct in Thrift's JSON protocol. Printable, and
-   * newline-free (the JSON protocol escapes control characters), so a frame is one line of a text
-   * file, which is what {@code kafka-producer-perf-test --payload-file} sends. Only a codec made
-   * with {@link #acceptingText()} reads it; devices never send it.
+   * The current version in text: {@code 'J'} then the struct in Thrift's JSON protocol. Printable,
+   * and newline-free (the JSON protocol escapes control characters), so a frame is one line of a
+   * text file, which is what {@code kafka-producer-perf-test --payload-file} sends. Only a codec
+   * made with {@link #acceptingText()} reads it; devices never send it.
    */
   public static final byte VERSION_TEXT = 'J';
 

@@ -19,7 +19,9 @@ class FrameCodecTest {
   void shouldRoundTripEveryFrameWithItsVersionByte() {
     assertRoundTrip(SampleFrames.delta(), Delta::new);
     assertRoundTrip(SampleFrames.command(), ClientCommand::new);
-    assertRoundTrip(new DevicePointer(42L, "phone-1", 1_700_000_000_000L, 17L, "AAAAAAAAAAAAAAAAAAAAAA"), DevicePointer::new);
+    assertRoundTrip(
+        new DevicePointer(42L, "phone-1", 1_700_000_000_000L, 17L, "AAAAAAAAAAAAAAAAAAAAAA"),
+        DevicePointer::new);
   }
 
   private static <T extends org.apache.thrift.TBase<?, ?>> void assertRoundTrip(
@@ -115,7 +117,9 @@ class FrameCodecTest {
   @Test
   void shouldRejectALengthPrefixLargerThanTheFrameWithoutAllocatingIt() {
     // version, field 3 (string, type 8) header, varint length 2^31-1, then nothing.
-    byte[] bytes = {FrameCodec.VERSION, 0x38, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07};
+    byte[] bytes = {
+      FrameCodec.VERSION, 0x38, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07
+    };
     FrameException e =
         assertThrows(
             FrameException.class,

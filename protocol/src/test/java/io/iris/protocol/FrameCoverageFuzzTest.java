@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
  * Coverage-guided fuzzing of every decoder that reads bytes from outside the process: frames from
  * devices ({@code DeviceRequest}), from the server ({@code ServerFrame}, as the SDK reads them) and
  * the records of every topic and state store ({@code ClientCommand} in binary and in text, {@code
- * Delta}, {@code DevicePointer}, {@code DeviceRecord}, {@code ThreadState}),
- * with <a href="https://github.com/CodeIntelligenceTesting/jazzer">Jazzer</a>.
+ * Delta}, {@code DevicePointer}, {@code DeviceRecord}, {@code ThreadState}), with <a
+ * href="https://github.com/CodeIntelligenceTesting/jazzer">Jazzer</a>.
  *
  * <p>The first input byte picks the struct, the rest is the frame. The properties: a decode returns
  * a struct or throws {@link FrameException}, nothing else (no {@code OutOfMemoryError} from a

@@ -50,11 +50,11 @@ class FrameFuzzTest {
     FrameCodec c = FrameCodec.defaults();
     Delta delta =
         new Delta(
-            7,
-            9,
-            1_700_000_000_000L,
-            DeltaBody.newMessage(
-                new NewMessage(3, 8, "héllo ✓ " + "x".repeat(100)).setClientId("c-1")))
+                7,
+                9,
+                1_700_000_000_000L,
+                DeltaBody.newMessage(
+                    new NewMessage(3, 8, "héllo ✓ " + "x".repeat(100)).setClientId("c-1")))
             .setPos(42)
             .setPrevPos(41);
     Delta members =
@@ -98,24 +98,31 @@ class FrameFuzzTest {
             c.encode(
                 new DeviceRequest(
                     "s",
-                    DeviceRequestBody.sync(new SyncRequest("AAAAAAAAAAAAAAAAAAAAAA", 10).setToPos(20).setForce(true))))));
+                    DeviceRequestBody.sync(
+                        new SyncRequest("AAAAAAAAAAAAAAAAAAAAAA", 10)
+                            .setToPos(20)
+                            .setForce(true))))));
     t.add(
         new Target(
             "DeviceRequest(ack)",
             DeviceRequest::new,
-            c.encode(new DeviceRequest("a", DeviceRequestBody.ack(new Ack(99, "AAAAAAAAAAAAAAAAAAAAAA"))))));
+            c.encode(
+                new DeviceRequest(
+                    "a", DeviceRequestBody.ack(new Ack(99, "AAAAAAAAAAAAAAAAAAAAAA"))))));
     t.add(
         new Target(
             "ServerFrame(deltas)",
             ServerFrame::new,
             c.encode(
                 new ServerFrame(
-                    ServerFrameBody.deltas(new DeltaBatch(List.of(delta, members), "AAAAAAAAAAAAAAAAAAAAAA", 43))))));
+                    ServerFrameBody.deltas(
+                        new DeltaBatch(List.of(delta, members), "AAAAAAAAAAAAAAAAAAAAAA", 43))))));
     t.add(
         new Target(
             "DevicePointer",
             DevicePointer::new,
-            c.encode(new DevicePointer(8, "phone", 1_700_000_000_000L, 41, "AAAAAAAAAAAAAAAAAAAAAA"))));
+            c.encode(
+                new DevicePointer(8, "phone", 1_700_000_000_000L, 41, "AAAAAAAAAAAAAAAAAAAAAA"))));
     t.add(
         new Target(
             "DeviceRecord",

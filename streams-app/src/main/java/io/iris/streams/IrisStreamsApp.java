@@ -197,8 +197,8 @@ public final class IrisStreamsApp implements AutoCloseable {
   /**
    * This instance's metrics of one of the app's own counters, one per task, e.g. {@code
    * applied-total}, {@code duplicates-total}, {@code rejected-unknown-thread-total} (group
-   * stream-iris-commands-metrics) or {@code deltas-out-total} (deltas written to iris.log, same group).
-   * Tasks that move to this instance later bring new ones.
+   * stream-iris-commands-metrics) or {@code deltas-out-total} (deltas written to iris.log, same
+   * group). Tasks that move to this instance later bring new ones.
    */
   public synchronized List<Metric> metrics(String name) {
     if (streams == null) {

@@ -39,8 +39,8 @@ import org.apache.kafka.streams.state.Stores;
  * command to every device. A delta's position is the offset the log gives it (Iris v2); nothing
  * here counts per user. The default partitioner keeps each user in one partition of iris.log.
  *
- * The keyed path is the product path (the bridge keys every command by thread id); the unkeyed path
- * serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
+ * <p>The keyed path is the product path (the bridge keys every command by thread id); the unkeyed
+ * path serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
  *
  * <p>Every processor, store and the repartition topic is named, so the topology can change without
  * orphaning state (the changelogs are {@code <application.id>-threads-changelog} and so on).

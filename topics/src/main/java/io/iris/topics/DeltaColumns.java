@@ -24,12 +24,14 @@ public final class DeltaColumns {
   private DeltaColumns() {}
 
   public static final String USER_ID = "user_id";
+
   /**
-   * The delta's position: its offset in the user's partition of iris.log. Not in the delta's
-   * bytes: the sink adds it from the record's offset (Connect's {@code InsertField}), and it is
-   * read back into {@link Delta#pos}.
+   * The delta's position: its offset in the user's partition of iris.log. Not in the delta's bytes:
+   * the sink adds it from the record's offset (Connect's {@code InsertField}), and it is read back
+   * into {@link Delta#pos}.
    */
   public static final String POSITION = "position";
+
   public static final String THREAD_ID = "thread_id";
   public static final String SERVER_TS_MS = "server_ts_ms";
   public static final String KIND = "kind";

@@ -84,8 +84,7 @@ class IrisRecordFormatterTest {
 
   @Test
   void shouldPrintALogRecordsUserIdKeyAndDelta() {
-    Delta d =
-        new Delta(42L, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
+    Delta d = new Delta(42L, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
     byte[] value = FrameCodec.defaults().encode(d);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 

@@ -50,10 +50,10 @@ import org.apache.kafka.common.utils.Utils;
  *
  * <p>The user's deltas are counted by reading the partition from the lowest pointer to its end (the
  * user's positions are not contiguous: other users share the partition). The Kafka side is printed
- * as soon as it is read; MySQL is asked afterwards, for at most a few seconds, so a MySQL that hangs
- * holds up only its own line, which says it is unreachable. Pointers are read before the end they
- * are compared with; one that is still past it (the end moved between the reads) is shown 0 behind
- * and marked, never with a negative lag.
+ * as soon as it is read; MySQL is asked afterwards, for at most a few seconds, so a MySQL that
+ * hangs holds up only its own line, which says it is unreachable. Pointers are read before the end
+ * they are compared with; one that is still past it (the end moved between the reads) is shown 0
+ * behind and marked, never with a negative lag.
  */
 public final class UserInspector {
   /** How long MySQL may take to answer {@code iris pointers}. */
@@ -119,8 +119,8 @@ public final class UserInspector {
 
     /**
      * How many of the user's deltas lie after {@code pointer} (a device holds everything up to its
-     * pointer; the sink everything below its committed offset, so pass that minus one); -1 when
-     * the scan did not start low enough to tell.
+     * pointer; the sink everything below its committed offset, so pass that minus one); -1 when the
+     * scan did not start low enough to tell.
      */
     public long deltasAfter(long pointer) {
       if (pointer < scannedFrom - 1) {
@@ -306,7 +306,8 @@ public final class UserInspector {
         }
         DevicePointer d = codec.decode(r.value(), DevicePointer::new);
         // The latest record of a key is the device's pointer (the bridge only moves it forward).
-        out.put(key, new Device(d.getDeviceId(), d.getAckedPos(), d.getEpoch(), d.getUpdatedAtMs()));
+        out.put(
+            key, new Device(d.getDeviceId(), d.getAckedPos(), d.getEpoch(), d.getUpdatedAtMs()));
       }
     }
     return List.copyOf(out.values());
@@ -400,8 +401,7 @@ public final class UserInspector {
         k.positions().size(),
         k.scannedFrom());
     out.println();
-    out.printf(
-        "%-28s %12s %14s  %s%n", "device pointer", "acked pos", "deltas behind", "acked at");
+    out.printf("%-28s %12s %14s  %s%n", "device pointer", "acked pos", "deltas behind", "acked at");
     if (k.devices().isEmpty()) {
       out.println("(no device has acknowledged anything)");
     }

@@ -122,7 +122,9 @@ class UserInspectorTest {
   @Test
   void shouldPrintWhatMySqlHoldsAgainstTheUsersDeltas() {
     String text =
-        printed(out -> UserInspector.print(side(List.of(), List.of()), new StorageSide(1130, null), out));
+        printed(
+            out ->
+                UserInspector.print(side(List.of(), List.of()), new StorageSide(1130, null), out));
 
     assertTrue(
         text.matches(
@@ -156,8 +158,7 @@ class UserInspectorTest {
         UserInspector.problem(new SQLException("Could not create connection", "08001")));
     assertEquals(
         "MySQL error: Table 'iris.iris_deltas' doesn't exist",
-        UserInspector.problem(
-            new SQLException("Table 'iris.iris_deltas' doesn't exist", "42S02")));
+        UserInspector.problem(new SQLException("Table 'iris.iris_deltas' doesn't exist", "42S02")));
   }
 
   @Test

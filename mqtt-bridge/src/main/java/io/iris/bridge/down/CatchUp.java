@@ -76,7 +76,9 @@ public final class CatchUp implements AutoCloseable {
 
   /** The storage tier's deltas, as catch-up reads them ({@link DeltaHistory} in production). */
   interface StoredDeltas {
-    /** Rows with afterPos < pos <= throughPos, pos and prevPos set, prevPos chained from afterPos. */
+    /**
+     * Rows with afterPos < pos <= throughPos, pos and prevPos set, prevPos chained from afterPos.
+     */
     List<Delta> range(long userId, long afterPos, long throughPos, int limit) throws SQLException;
 
     long countAfter(long userId, long afterPos) throws SQLException;
@@ -281,7 +283,8 @@ public final class CatchUp implements AutoCloseable {
     }
     if (r.getAfterPos() < -1) {
       return error(
-          ErrorCode.INVALID_ARGUMENT, "afterPos must be -1 (nothing) or a position, was " + r.getAfterPos());
+          ErrorCode.INVALID_ARGUMENT,
+          "afterPos must be -1 (nothing) or a position, was " + r.getAfterPos());
     }
     long after = r.getAfterPos();
     long to = r.getToPos() >= 0 ? r.getToPos() : -1;

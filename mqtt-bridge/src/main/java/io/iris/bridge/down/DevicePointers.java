@@ -18,10 +18,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The device pointers (DESIGN.md, "Positions and the two pointers"): each device's last
- * acknowledged position with its epoch, kept in the compacted topic {@code iris.device-pointers} and
- * followed into memory. A pointer only moves forward within an epoch: an acknowledgement at or below
- * it is dropped (a late or repeated ack); one of another epoch than the log's is refused (the device
- * must take a new snapshot). A device acknowledging past what it holds only misleads its own pointer.
+ * acknowledged position with its epoch, kept in the compacted topic {@code iris.device-pointers}
+ * and followed into memory. A pointer only moves forward within an epoch: an acknowledgement at or
+ * below it is dropped (a late or repeated ack); one of another epoch than the log's is refused (the
+ * device must take a new snapshot). A device acknowledging past what it holds only misleads its own
+ * pointer.
  */
 public final class DevicePointers implements AutoCloseable {
   /** What became of an acknowledgement. */
@@ -119,7 +120,8 @@ public final class DevicePointers implements AutoCloseable {
     }
     String key = Topics.devicePointerKey(device.userId(), device.deviceId());
     DevicePointer next =
-        new DevicePointer(device.userId(), device.deviceId(), System.currentTimeMillis(), pos, epoch);
+        new DevicePointer(
+            device.userId(), device.deviceId(), System.currentTimeMillis(), pos, epoch);
     boolean[] moved = new boolean[1];
     acked.compute(
         key,

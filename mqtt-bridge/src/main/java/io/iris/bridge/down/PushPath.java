@@ -42,11 +42,11 @@ import org.slf4j.LoggerFactory;
  * at once to every device of its user that is subscribed to its down topic here, several deltas of
  * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size).
  *
- * <p>Each delta goes out with its position (its offset) and its prevPos, computed from this reader's
- * own reading ({@link UserLogs#append}): the previous delta of the user it read, or the position
- * before the one it started reading at. A device whose position is below prevPos asks for the gap.
- * Offsets are committed after the push: at least once toward devices, which drop a position they
- * already hold. Records that are not Delta frames are skipped and counted.
+ * <p>Each delta goes out with its position (its offset) and its prevPos, computed from this
+ * reader's own reading ({@link UserLogs#append}): the previous delta of the user it read, or the
+ * position before the one it started reading at. A device whose position is below prevPos asks for
+ * the gap. Offsets are committed after the push: at least once toward devices, which drop a
+ * position they already hold. Records that are not Delta frames are skipped and counted.
  */
 public final class PushPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);

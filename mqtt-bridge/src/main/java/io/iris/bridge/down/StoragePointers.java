@@ -15,9 +15,9 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * The storage pointer of each partition of iris.log: the sink group's committed offset (DESIGN.md,
- * "Positions and the two pointers"). Everything of the partition below it is in MySQL (or set
- * aside in iris.sink-dlq), so MySQL may serve any range of positions below it. Read through the
- * admin client and kept for {@code maxAge}: a pointer a little old is still a true lower bound.
+ * "Positions and the two pointers"). Everything of the partition below it is in MySQL (or set aside
+ * in iris.sink-dlq), so MySQL may serve any range of positions below it. Read through the admin
+ * client and kept for {@code maxAge}: a pointer a little old is still a true lower bound.
  */
 public final class StoragePointers {
   /** Committed offsets of the sink group on iris.log, partition to offset. */

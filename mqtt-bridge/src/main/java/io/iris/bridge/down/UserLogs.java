@@ -152,7 +152,9 @@ public final class UserLogs {
     }
   }
 
-  /** How far the push path has read {@code partition} (exclusive), or -1 when it does not read it. */
+  /**
+   * How far the push path has read {@code partition} (exclusive), or -1 when it does not read it.
+   */
   public synchronized long readThrough(int partition) {
     Partition p = partitions.get(partition);
     return p == null ? -1 : p.readThrough;

@@ -366,7 +366,8 @@ class CatchUpTest {
           for (long offset = Math.max(41, logStart); offset <= 100; offset++) {
             long o = offset;
             long user = java.util.Arrays.stream(mine).anyMatch(m -> m == o) ? USER : 7;
-            reader.addRecord(new ConsumerRecord<>(P0.topic(), 0, offset, user, delta(user, offset)));
+            reader.addRecord(
+                new ConsumerRecord<>(P0.topic(), 0, offset, user, delta(user, offset)));
           }
         });
   }

@@ -50,8 +50,7 @@ class PushPathTest {
   private final PacedMockConsumer<Long, byte[]> consumer = new PacedMockConsumer<>("latest");
   private final UserLogs logs = new UserLogs(16, 100);
   private final CapturingSender devices = new CapturingSender();
-  private final PushPath push =
-      new PushPath(() -> consumer, 2, devices, logs, DownFixtures.EPOCH);
+  private final PushPath push = new PushPath(() -> consumer, 2, devices, logs, DownFixtures.EPOCH);
 
   PushPathTest() {
     consumer.updatePartitions(

@@ -535,9 +535,7 @@ class SendPathTest {
 
   @Test
   void shouldRefuseAnAckOfAnotherEpochTellingTheDeviceToResnapshot() {
-    path.handle(
-        PHONE,
-        request("a1", DeviceRequestBody.ack(new Ack(6, "AAAAAAAAAAAAAAAAAAAAAg"))));
+    path.handle(PHONE, request("a1", DeviceRequestBody.ack(new Ack(6, "AAAAAAAAAAAAAAAAAAAAAg"))));
 
     ServerFrame answer = devices.only();
     assertEquals("a1", answer.getRequestId());

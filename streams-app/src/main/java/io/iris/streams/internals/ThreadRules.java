@@ -168,7 +168,8 @@ public final class ThreadRules {
 
   /**
    * Applies a command with a valid envelope to its thread ({@code null} if it does not exist). The
-   * thread passed in is not changed. Each draft is a delta for one user; its position is the offset iris.log gives it.
+   * thread passed in is not changed. Each draft is a delta for one user; its position is the offset
+   * iris.log gives it.
    */
   public Outcome apply(ClientCommand c, ThreadState thread) {
     CommandBody body = c.getBody();
