@@ -36,8 +36,6 @@ class BridgeConfigTest {
     "mqtt.delta.batch.size, 0",
     "mqtt.tier1.deltas.per.user, -1",
     "mqtt.tier1.users, 0",
-    "mqtt.tier2.bookmark.every, 0",
-    "mqtt.tier2.bookmarks.per.user, 0",
     "mqtt.catchup.threads, 0",
     "mqtt.catchup.max.deltas, 0",
     "mqtt.resnapshot.after.deltas, 0",
@@ -66,7 +64,7 @@ class BridgeConfigTest {
 
   @Test
   void shouldDocumentAndGroupEveryKey() {
-    assertEquals(15, BridgeConfig.CONFIG.names().size());
+    assertEquals(13, BridgeConfig.CONFIG.names().size());
     for (ConfigDef.ConfigKey k : BridgeConfig.CONFIG.configKeys().values()) {
       assertFalse(k.documentation == null || k.documentation.isBlank(), k.name);
       assertTrue(java.util.Set.of("Edge", "Push", "Catch-up", "Limits").contains(k.group), k.name);
