@@ -42,15 +42,23 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The reference Iris device: connects one device of one user to the MQTT edge and follows the sync
- * protocol (docs/PROTOCOL.md). It hands the app every delta of its user exactly once, in seq order
- * and without gaps, whatever the network does:
+ * protocol (docs/PROTOCOL.md). It hands the app every delta of its user exactly once, in position
+ * order and without gaps, whatever the network does.
+ *
+ * <p>Its {@link Position} is {@code (epoch, lastPos)}: it holds every delta of its user with a
+ * position up to {@code lastPos} in the log named by {@code epoch}. Positions are offsets in
+ * iris.log: they only grow, and are not contiguous.
  *
  * <ul>
- *   <li>on connect it asks for what it missed after the last seq it applied (or for a snapshot when
- *       it has none), and keeps asking while the answer is below the head;
- *   <li>a delta whose {@code prevSeq} is not the last applied seq is held back and the missing
- *       range is asked for; duplicates (a seq already applied) are dropped;
- *   <li>applied seqs are acknowledged in batches (the device pointer);
+ *   <li>on connect it asks for what it missed after its position (or for a snapshot when it has
+ *       none), and keeps asking while the answer says there is more ({@code more}) until one says
+ *       it is current;
+ *   <li>a delta whose {@code prevPos} lies beyond the position is held back (with what follows it)
+ *       and the missing range {@code (lastPos, prevPos]} is asked for; duplicates (a position
+ *       already held) are dropped;
+ *   <li>a batch of another epoch, or a request answered {@code RESNAPSHOT_REQUIRED}, means the log
+ *       was replaced: the device takes a new snapshot and continues in its epoch;
+ *   <li>the position is acknowledged in batches, {@code Ack(lastPos, epoch)} (the device pointer);
  *   <li>a send carries a client id and is repeated with the same id until the user's own delta
  *       carrying it arrives (the confirmation) or the server refuses it for good; the server
  *       applies it once;
@@ -67,10 +75,13 @@ public final class IrisDevice implements AutoCloseable {
 
   /** What the app hears. Called on the device's own thread: do not block. */
   public interface Listener {
-    /** Deltas applied, in seq order, each once, no gap before the first. */
+    /** Deltas applied, in position order, each once, no gap before the first. */
     default void onDeltas(List<Delta> deltas) {}
 
-    /** A snapshot was applied: the inbox as of {@code snapshot.seq}; deltas resume after it. */
+    /**
+     * A snapshot was applied: the inbox in {@code snapshot.epoch} as of {@code snapshot.pos}
+     * (replacing whatever the app held: a new epoch starts over); deltas resume after it.
+     */
     default void onSnapshot(Snapshot snapshot) {}
 
     /** Someone else in a thread started or stopped typing (best effort, QoS 0). */
@@ -86,6 +97,17 @@ public final class IrisDevice implements AutoCloseable {
 
     /** The connection went up (true) or down (false). */
     default void onConnection(boolean up) {}
+  }
+
+  /**
+   * Where a device is: it holds every delta of its user up to {@code lastPos} (a watermark, not
+   * necessarily the position of a delta) in the log named by {@code epoch}. No epoch (and {@code
+   * lastPos} -1): nothing yet, a snapshot comes first. Keep both to resume (see {@link
+   * Builder#lastPos}).
+   */
+  public record Position(String epoch, long lastPos) {
+    /** No position: a new device takes a snapshot first. */
+    public static final Position NONE = new Position(null, -1);
   }
 
   /** A command the server refused: the code says why; sending it again will not help. */
@@ -109,7 +131,8 @@ public final class IrisDevice implements AutoCloseable {
     private long userId;
     private String deviceId;
     private String token;
-    private long lastSeq = -1;
+    private String epoch;
+    private long lastPos = -1;
     private Listener listener = new Listener() {};
     private Duration resendAfter = Duration.ofSeconds(5);
     private Duration sendDeadline = Duration.ofMinutes(2);
@@ -128,7 +151,7 @@ public final class IrisDevice implements AutoCloseable {
 
     /**
      * Several bridges, tried in order on every (re)connect: when one dies, the device moves to the
-     * next and catches up there by seq (any bridge serves any user).
+     * next and catches up there from its position (any bridge serves any user).
      */
     public Builder serverUris(String... uris) {
       this.serverUri = uris[0];
@@ -152,9 +175,15 @@ public final class IrisDevice implements AutoCloseable {
       return this;
     }
 
-    /** The last seq this device applied before (kept by the app); -1: none, take a snapshot. */
-    public Builder lastSeq(long seq) {
-      this.lastSeq = seq;
+    /**
+     * The position this device held before (kept by the app, e.g. {@link IrisDevice#position()}
+     * when it closed): every delta up to {@code lastPos} in {@code epoch}. A null epoch (with
+     * {@code lastPos} -1, the default): none, take a snapshot. A lastPos of -1 with an epoch: none
+     * of that epoch's deltas yet, catch up from its start.
+     */
+    public Builder lastPos(String epoch, long lastPos) {
+      this.epoch = epoch;
+      this.lastPos = lastPos;
       return this;
     }
 
@@ -203,6 +232,10 @@ public final class IrisDevice implements AutoCloseable {
       if (userId <= 0 || deviceId == null || token == null) {
         throw new IllegalArgumentException("user, device and token are required");
       }
+      if (lastPos < -1 || (epoch == null && lastPos != -1)) {
+        throw new IllegalArgumentException(
+            "lastPos is -1 or more, and a position needs its epoch: " + epoch + "/" + lastPos);
+      }
       return new IrisDevice(this);
     }
   }
@@ -234,7 +267,8 @@ public final class IrisDevice implements AutoCloseable {
             clientId,
             new SyncStateMachine.Settings(
                 b.resendAfter, b.sendDeadline, b.ackEvery, b.ackDelay, b.syncPage),
-            b.lastSeq,
+            b.epoch,
+            b.lastPos,
             new DeviceHost(),
             () -> UUID.randomUUID().toString());
     this.loop =
@@ -354,7 +388,7 @@ public final class IrisDevice implements AutoCloseable {
     MqttConnectOptions o = new MqttConnectOptions();
     o.setUserName(Long.toString(cfg.userId));
     o.setPassword(cfg.token.toCharArray());
-    o.setCleanSession(true); // the position is the seq, kept by the app and the server
+    o.setCleanSession(true); // the position (epoch, lastPos) is kept by the app and the server
     o.setAutomaticReconnect(false); // reconnects here, to resume the protocol after
     o.setMaxInflight(1000);
     o.setKeepAliveInterval(30);
@@ -372,9 +406,24 @@ public final class IrisDevice implements AutoCloseable {
     return connected;
   }
 
-  /** The last seq applied (handed to the listener); readable after close, to resume later. */
-  public long lastSeq() {
-    return sync.lastApplied();
+  /**
+   * The position handed to the app (the deltas and snapshots given to the listener, and the range a
+   * batch said holds nothing more): every delta up to {@code lastPos} in {@code epoch}. Epoch and
+   * lastPos read together; readable from any thread, and after close, to resume later. While a new
+   * snapshot is awaited it stays at the position before.
+   */
+  public Position position() {
+    return sync.applied();
+  }
+
+  /** {@link #position()}'s lastPos: every delta up to it is held; -1: none. */
+  public long lastPos() {
+    return sync.applied().lastPos();
+  }
+
+  /** {@link #position()}'s epoch: the log {@link #lastPos()} belongs to; null: none yet. */
+  public String epoch() {
+    return sync.applied().epoch();
   }
 
   /** Deltas received again and dropped. */
@@ -421,7 +470,11 @@ public final class IrisDevice implements AutoCloseable {
     publish(new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.command(c)), 0);
   }
 
-  /** Asks for an inbox snapshot; deltas resume after its seq. */
+  /**
+   * Asks for an inbox snapshot and completes with it. It is applied (deltas resume after its pos,
+   * in its epoch) unless it is older than the position in the same epoch, or the snapshot of a
+   * request made after this one was applied first.
+   */
   public CompletableFuture<Snapshot> snapshot(int maxThreads, int messagesPerThread) {
     CompletableFuture<Snapshot> f = new CompletableFuture<>();
     loop.execute(() -> sync.requestSnapshot(maxThreads, messagesPerThread, f));
@@ -455,7 +508,7 @@ public final class IrisDevice implements AutoCloseable {
 
   private void onFrame(byte[] payload) {
     if (closed) {
-      return; // after close nothing more is applied: lastSeq() is final
+      return; // after close nothing more is applied: position() is final
     }
     ServerFrame f;
     try {
@@ -555,7 +608,7 @@ public final class IrisDevice implements AutoCloseable {
 
   /**
    * Sends the last ack, then disconnects. Once it returns nothing more is applied, so {@link
-   * #lastSeq()} is the seq to resume from. Closing again does nothing.
+   * #position()} is the position to resume from. Closing again does nothing.
    */
   @Override
   public void close() {

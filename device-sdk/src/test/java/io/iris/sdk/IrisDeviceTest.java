@@ -3,11 +3,12 @@ package io.iris.sdk;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-/** What other modules rely on without a broker: building, naming, the resume seq, closing. */
+/** What other modules rely on without a broker: building, naming, the resume position, closing. */
 class IrisDeviceTest {
   private static IrisDevice.Builder builder() {
     return IrisDevice.builder().user(7).device("phone").token("secret");
@@ -31,12 +32,28 @@ class IrisDeviceTest {
   }
 
   @Test
-  void shouldResumeFromTheGivenLastSeqBeforeConnectingAndAfterClosing() {
-    IrisDevice d = builder().lastSeq(41).build();
-    assertEquals(41, d.lastSeq());
+  void shouldRefuseAPositionWithoutItsEpoch() {
+    assertThrows(IllegalArgumentException.class, () -> builder().lastPos(null, 41).build());
+    assertThrows(IllegalArgumentException.class, () -> builder().lastPos("E", -2).build());
+  }
+
+  @Test
+  void shouldHaveNoPositionWhenNoneIsGiven() {
+    try (IrisDevice d = builder().build()) {
+      assertEquals(IrisDevice.Position.NONE, d.position());
+      assertNull(d.epoch());
+      assertEquals(-1, d.lastPos());
+    }
+  }
+
+  @Test
+  void shouldResumeFromTheGivenPositionBeforeConnectingAndAfterClosing() {
+    IrisDevice d = builder().lastPos("AAAAAAAAAAAAAAAAAAAAAA", 41).build();
+    assertEquals(41, d.lastPos());
+    assertEquals("AAAAAAAAAAAAAAAAAAAAAA", d.epoch());
     assertFalse(d.isConnected());
     d.close();
     d.close(); // a second close does nothing
-    assertEquals(41, d.lastSeq());
+    assertEquals(new IrisDevice.Position("AAAAAAAAAAAAAAAAAAAAAA", 41), d.position());
   }
 }

@@ -6,18 +6,23 @@ import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.SnapshotRequest;
 import io.iris.protocol.thrift.SyncRequest;
+import io.iris.sdk.IrisDevice.Position;
 import io.iris.sdk.IrisDevice.RejectedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -30,8 +35,14 @@ import org.slf4j.LoggerFactory;
  * the caller passes in. Requests go out through {@link Host#publish}; applied deltas and snapshots
  * go to the {@link Host} as well.
  *
- * <p>Not thread-safe: the device calls it from one thread. Only {@link #lastApplied()} may be read
- * from any thread. Times are {@link System#nanoTime()}-style: only their differences count.
+ * <p>The device's position is {@code (epoch, lastPos)}: it holds every delta of its user with a
+ * position up to {@code lastPos} in the log named by {@code epoch}. {@code lastPos} is a watermark,
+ * not necessarily the position of a delta; -1 holds nothing. Positions are offsets in iris.log:
+ * they only grow and are not contiguous, so a gap is recognised by a delta's {@code prevPos}, never
+ * by counting.
+ *
+ * <p>Not thread-safe: the device calls it from one thread. Only {@link #applied()} may be read from
+ * any thread. Times are {@link System#nanoTime()}-style: only their differences count.
  *
  * <p>Internal to the SDK; not part of its API.
  */
@@ -41,10 +52,10 @@ public final class SyncStateMachine {
   /** A sync answer not seen after this long is taken as lost, and asked for again. */
   static final long SYNC_ANSWER_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
-  /** Behind the head without progress this long: a push was lost, catch up. */
-  static final long STALLED_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-  /** An empty answer while behind (the tier is catching up): ask again after this pause. */
+  /**
+   * An answer that moved nothing while the device is still behind (the tier is catching up): ask
+   * again after this pause.
+   */
   static final long EMPTY_ANSWER_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
   /** A sync answered with an error (e.g. storage unavailable): ask again after this pause. */
@@ -55,7 +66,18 @@ public final class SyncStateMachine {
 
   static final int SNAPSHOT_MESSAGES_PER_THREAD = 20;
 
+  /** Epochs left behind that are remembered, to ignore their late frames. */
+  private static final int LEFT_EPOCHS_KEPT = 16;
+
+  /** Sync and ack request ids remembered with their epoch, to read a RESNAPSHOT_REQUIRED answer. */
+  private static final int REQUEST_EPOCHS_KEPT = 64;
+
   private static final long NOT_DUE = Long.MIN_VALUE;
+
+  private static final long NOTHING_TO_ASK = Long.MIN_VALUE;
+
+  /** A snapshot request: its place in the order asked, and who waits for the answer. */
+  private record AskedSnapshot(long order, CompletableFuture<Snapshot> result) {}
 
   /**
    * @param resendAfter how long a send waits for its confirmation before it goes out again
@@ -75,10 +97,16 @@ public final class SyncStateMachine {
     /** Calls {@link #timerFired} once, no earlier than {@code delayNanos} from now. */
     void wakeAfter(long delayNanos);
 
-    /** These deltas were applied: in seq order, each once, no gap before the first. */
+    /**
+     * These deltas were applied: in position order, each once, none of the user's deltas missing
+     * between the position before them and the last of them.
+     */
     void deltasApplied(List<Delta> deltas);
 
-    /** This snapshot was applied; deltas resume after its seq. */
+    /**
+     * This snapshot was applied: the user's inbox in {@code snapshot.epoch} as of {@code
+     * snapshot.pos}; deltas resume after it.
+     */
     void snapshotApplied(Snapshot snapshot);
 
     /** Too far behind: true to take a snapshot, false to catch up by deltas anyway. */
@@ -91,55 +119,89 @@ public final class SyncStateMachine {
   private final Supplier<String> requestIds;
   private final DeltaSequencer sequencer;
   private final PendingSends sends;
-  private final Map<String, CompletableFuture<Snapshot>> snapshots = new HashMap<>();
-  private volatile long lastApplied;
-  private long headSeq;
+
+  /** Snapshot requests not answered yet, by request id. */
+  private final Map<String, AskedSnapshot> snapshots = new HashMap<>();
+
+  /** The order of the snapshot requests; see {@link #onSnapshot}. */
+  private long snapshotsAsked;
+
+  /** The order of the request whose snapshot was applied last; -1: none. */
+  private long snapshotApplied = -1;
+
+  /** The position handed to the app; stays put while a snapshot is awaited. */
+  private volatile Position applied;
+
+  /** Epochs this device left for another one's snapshot: their batches are late, and ignored. */
+  private final Set<String> leftEpochs = new LinkedHashSet<>();
+
+  /** The epoch each recent sync and ack request was made in. */
+  private final Map<String, String> requestEpochs =
+      new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > REQUEST_EPOCHS_KEPT;
+        }
+      };
 
   /**
-   * Whether an answer or a push since this connection told the head: until then a device cannot
-   * know it is current, and a first sync refused (UNAVAILABLE, RATE_LIMITED) or lost must be asked
-   * again even when {@code lastSeq >= headSeq}.
+   * Whether an answer of this connection to a request without {@code toPos} said, with {@code more
+   * == false}, that the device is caught up to the head. Until then the device keeps asking: a
+   * first sync refused (UNAVAILABLE, RATE_LIMITED) or lost is asked again.
    */
-  private boolean headKnown;
+  private boolean current;
 
   private boolean connected;
 
   /**
-   * After a snapshot, catch up to this seq with {@code force}: a snapshot is built from MySQL,
-   * which may be behind the log, and the range between them must come as deltas, not as another
-   * offer to resnapshot.
+   * After a snapshot (or a resnapshot offer declined), catch up with {@code force} until current: a
+   * snapshot is built from MySQL, which may be behind the log, and the range between them must come
+   * as deltas, not as another offer to resnapshot.
    */
-  private long forceSyncUntil = -1;
+  private boolean forceUntilCurrent;
 
-  // The sync request out (its id), or a pause before asking again; either blocks a new request.
+  // The sync request out (its id and body), or a pause before asking again; either blocks a new
+  // request.
   private String syncRequestId;
+  private SyncRequest syncRequest;
   private boolean syncPaused;
   private long syncResumeAtNanos;
   private long syncSentAtNanos;
 
-  private long ackedSeq;
+  private String ackedEpoch;
+  private long ackedPos;
   private int unacked;
   private long ackDueAtNanos = NOT_DUE;
 
   private long gapsRepaired;
-  private long progressSeq = -1;
-  private long progressAtNanos;
 
   /**
    * @param device names the device in logs
-   * @param lastSeq the last seq the device applied before; -1: none, a snapshot comes first
+   * @param epoch the epoch of {@code lastPos}; null: no position, a snapshot comes first
+   * @param lastPos the device held every delta up to this position before (-1: none of {@code
+   *     epoch}); must be -1 without an epoch
    * @param requestIds a fresh id per request (sync, snapshot, ack)
    */
   public SyncStateMachine(
-      String device, Settings settings, long lastSeq, Host host, Supplier<String> requestIds) {
+      String device,
+      Settings settings,
+      String epoch,
+      long lastPos,
+      Host host,
+      Supplier<String> requestIds) {
+    if (lastPos < -1 || (epoch == null && lastPos != -1)) {
+      throw new IllegalArgumentException(
+          "a position needs its epoch, and is -1 or more: " + epoch + "/" + lastPos);
+    }
     this.device = device;
     this.settings = settings;
     this.host = host;
     this.requestIds = requestIds;
-    this.sequencer = new DeltaSequencer(lastSeq);
+    this.sequencer = new DeltaSequencer(epoch, lastPos);
     this.sends = new PendingSends(settings.resendAfter(), settings.sendDeadline());
-    this.lastApplied = lastSeq;
-    this.ackedSeq = Math.max(0, lastSeq);
+    this.applied = new Position(epoch, lastPos);
+    this.ackedEpoch = epoch;
+    this.ackedPos = lastPos;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -152,9 +214,9 @@ public final class SyncStateMachine {
    */
   public void connected(long nowNanos) {
     connected = true;
-    headKnown = false;
+    current = false;
     if (!sequencer.awaitingSnapshot()) {
-      requestSync(0, nowNanos);
+      requestSync(-1, nowNanos);
     }
     for (PendingSends.PendingSend p : sends.all()) {
       transmit(p, nowNanos);
@@ -209,7 +271,7 @@ public final class SyncStateMachine {
   public void requestSnapshot(
       int maxThreads, int messagesPerThread, CompletableFuture<Snapshot> result) {
     String id = requestIds.get();
-    snapshots.put(id, result);
+    snapshots.put(id, new AskedSnapshot(snapshotsAsked++, result));
     host.publish(
         new DeviceRequest(
             id,
@@ -220,8 +282,8 @@ public final class SyncStateMachine {
   }
 
   /**
-   * Housekeeping, about every 250 ms: fail expired sends, repeat the ones due while connected, ask
-   * again for a sync answer that was lost, and catch up when behind the head without progress.
+   * Housekeeping, about every 250 ms: fail expired sends, repeat the ones due while connected, and
+   * ask again for a sync answer that was lost.
    */
   public void tick(long nowNanos) {
     sends.expire(nowNanos);
@@ -234,18 +296,6 @@ public final class SyncStateMachine {
       syncRequestId = null; // the answer was lost: ask again
       syncPaused = false;
       maybeSync(nowNanos);
-    }
-    long lastSeq = sequencer.lastSeq();
-    if (lastSeq != progressSeq) {
-      progressSeq = lastSeq;
-      progressAtNanos = nowNanos;
-    } else if (connected
-        && !syncOut()
-        && lastSeq >= 0
-        && lastSeq < headSeq
-        && nowNanos - progressAtNanos > STALLED_NANOS) {
-      maybeSync(nowNanos); // behind the head for a second without progress: a push was lost
-      progressAtNanos = nowNanos;
     }
   }
 
@@ -260,13 +310,23 @@ public final class SyncStateMachine {
     }
   }
 
-  /** Acknowledges the last seq applied now, if it is not yet and the connection is up. */
+  /**
+   * Acknowledges the position, {@code Ack(lastPos, epoch)}, if it is not yet and the connection is
+   * up. Nothing while a snapshot is awaited, nor for a position of -1 (nothing held).
+   */
   public void flushAck() {
     ackDueAtNanos = NOT_DUE;
-    long lastSeq = sequencer.lastSeq();
-    if (lastSeq > ackedSeq && connected) {
-      host.publish(new DeviceRequest(requestIds.get(), DeviceRequestBody.ack(new Ack(lastSeq))));
-      ackedSeq = lastSeq;
+    String epoch = sequencer.epoch();
+    long lastPos = sequencer.lastPos();
+    if (epoch != null
+        && lastPos >= 0
+        && connected
+        && (!epoch.equals(ackedEpoch) || lastPos > ackedPos)) {
+      String id = requestIds.get();
+      requestEpochs.put(id, epoch);
+      host.publish(new DeviceRequest(id, DeviceRequestBody.ack(new Ack(lastPos, epoch))));
+      ackedEpoch = epoch;
+      ackedPos = lastPos;
       unacked = 0;
     }
   }
@@ -276,21 +336,27 @@ public final class SyncStateMachine {
   // ------------------------------------------------------------------------------------------
 
   /**
-   * The last seq applied (delta or snapshot): the seq to resume from. Unlike {@link #lastSeq()} it
-   * stays put while a snapshot is awaited. Readable from any thread.
+   * The position handed to the app (deltas, snapshot, or a batch's {@code throughPos}): the
+   * position to resume from. Unlike {@link #lastPos()} and {@link #epoch()} it stays put while a
+   * snapshot is awaited. Readable from any thread.
    */
-  public long lastApplied() {
-    return lastApplied;
+  public Position applied() {
+    return applied;
   }
 
-  /** The position: the last seq applied, or -1 while a snapshot is awaited. */
-  public long lastSeq() {
-    return sequencer.lastSeq();
+  /** The watermark: every delta up to it is held; -1 while a snapshot is awaited (or none held). */
+  public long lastPos() {
+    return sequencer.lastPos();
   }
 
-  /** The newest seq the server said it knows. */
-  public long headSeq() {
-    return headSeq;
+  /** The epoch of {@link #lastPos()}; null while a snapshot is awaited. */
+  public String epoch() {
+    return sequencer.epoch();
+  }
+
+  /** Whether an answer of this connection said the device is caught up to the head. */
+  public boolean current() {
+    return current;
   }
 
   /** Deltas received again and dropped. */
@@ -314,53 +380,139 @@ public final class SyncStateMachine {
 
   private void onBatch(String rid, DeltaBatch b, long nowNanos) {
     boolean answer = rid != null && rid.equals(syncRequestId);
+    SyncRequest asked = answer ? syncRequest : null;
     if (answer) {
       syncRequestId = null;
     }
-    headSeq = Math.max(headSeq, b.getHeadSeq());
-    headKnown = true;
-    sequencer.offer(b.getDeltas());
-    if (sequencer.awaitingSnapshot()) {
-      return; // the deltas wait for the snapshot
-    }
-    applyReady(nowNanos);
-    if (answer && b.getDeltasSize() == 0 && sequencer.lastSeq() < headSeq && !sequencer.holding()) {
-      // The tier that answered holds nothing newer yet (storage behind): ask again shortly.
-      pauseSync(EMPTY_ANSWER_PAUSE_NANOS, nowNanos);
+    String epoch = b.getEpoch();
+    if (epoch == null || leftEpochs.contains(epoch)) {
+      log.debug("Device {}: dropped a batch of epoch {}, left before", device, epoch);
+      if (answer) {
+        maybeSync(nowNanos);
+      }
       return;
     }
+    List<Delta> deltas = new ArrayList<>(b.getDeltasSize());
+    for (Delta d : b.getDeltas()) {
+      if (d.isSetPos() && d.isSetPrevPos()) {
+        deltas.add(d);
+      } else {
+        log.warn("Device {}: dropped a delta without pos or prevPos: {}", device, d);
+      }
+    }
+    if (sequencer.awaitingSnapshot()) {
+      sequencer.offer(epoch, deltas); // the deltas wait for the snapshot
+      return;
+    }
+    if (!epoch.equals(sequencer.epoch())) {
+      log.info(
+          "Device {}: a batch of epoch {}, not {}: taking a new snapshot",
+          device,
+          epoch,
+          sequencer.epoch());
+      mustResnapshot();
+      return;
+    }
+    long before = sequencer.lastPos();
+    sequencer.offer(epoch, deltas);
+    List<Delta> done = applyReady();
+    boolean allApplied = true;
+    for (Delta d : deltas) {
+      allApplied &= !sequencer.isHeld(d.getPos());
+    }
+    // throughPos counts only where the batch joins what the device holds: an answer to a request
+    // after a position it held, or a batch whose deltas all applied (an empty push joins nothing).
+    boolean joined =
+        allApplied
+            && (answer
+                ? asked.getEpoch().equals(epoch) && asked.getAfterPos() <= before
+                : !deltas.isEmpty());
+    if (joined && sequencer.advanceTo(b.getThroughPos())) {
+      moved();
+      done.addAll(applyReady());
+    }
+    handOver(done, sequencer.lastPos() > before, nowNanos);
+    if (answer) {
+      long askedTo = asked.isSetToPos() && asked.getToPos() >= 0 ? asked.getToPos() : -1;
+      if (askedTo < 0 && joined && !b.isMore()) {
+        current = true; // a complete answer up to the head
+      }
+      if (current && !sequencer.holding()) {
+        forceUntilCurrent = false;
+      }
+      if (sequencer.lastPos() == asked.getAfterPos() && nextAsk() == askedTo) {
+        // The next request would repeat this one, which moved nothing (the tier that answered
+        // holds nothing newer yet): ask again after a pause.
+        pauseSync(EMPTY_ANSWER_PAUSE_NANOS, nowNanos);
+        return;
+      }
+    }
     if (answer || sequencer.holding()) {
-      // Catching up: ask for the next page. Live: only a gap is asked for at once; being behind
-      // the head of a live batch is normal (the rest of the user's deltas follow in the next
-      // batches) and is checked by the tick when it lasts.
+      // Catching up: ask for the next page. Live: only a gap is asked for at once.
       maybeSync(nowNanos);
     }
   }
 
+  /**
+   * A snapshot is applied when it answers a request of this device made after the one whose
+   * snapshot was applied last, and is not older than the position in the same epoch. A device
+   * cannot tell which of two epochs is the newer, so the order of its own requests decides: a late
+   * answer to an earlier request could otherwise take it back to a replaced log, whose successor's
+   * batches it would then ignore as late. A snapshot answering nothing asked (a duplicate) is not
+   * applied. An asked snapshot completes its future either way.
+   */
   private void onSnapshot(String rid, Snapshot s, long nowNanos) {
-    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
-    if (sequencer.applySnapshot(s.getSeq())) {
-      lastApplied = s.getSeq();
-      headSeq = Math.max(headSeq, s.getSeq());
-      headKnown = true;
-      forceSyncUntil = headSeq;
+    AskedSnapshot asked = rid == null ? null : snapshots.remove(rid);
+    String epoch = s.getEpoch();
+    if (asked != null
+        && asked.order > snapshotApplied
+        && epoch != null
+        && sequencer.applySnapshot(epoch, s.getPos())) {
+      snapshotApplied = asked.order;
+      String before = applied.epoch();
+      if (before != null && !before.equals(epoch)) {
+        leave(before);
+      }
+      leftEpochs.remove(epoch);
+      if (syncRequestId != null && !epoch.equals(syncRequest.getEpoch())) {
+        syncRequestId = null; // asked in another epoch: its answer no longer counts
+      }
+      current = false;
+      forceUntilCurrent = true;
+      applied = new Position(epoch, s.getPos());
+      moved();
       host.snapshotApplied(s);
-      applyReady(nowNanos);
+      handOver(applyReady(), true, nowNanos);
       maybeSync(nowNanos);
     }
-    if (f != null) {
-      f.complete(s);
+    if (asked != null) {
+      asked.result.complete(s);
     }
   }
 
   private void onError(String rid, ServerError e, long nowNanos) {
-    if (rid != null && rid.equals(syncRequestId)) {
+    boolean sync = rid != null && rid.equals(syncRequestId);
+    String askedIn = rid == null ? null : requestEpochs.get(rid);
+    if (e.getCode() == ErrorCode.RESNAPSHOT_REQUIRED && askedIn != null) {
+      // A position of another epoch than the server's: only a snapshot helps.
+      if (sync) {
+        syncRequestId = null;
+      }
+      if (askedIn.equals(sequencer.epoch())) {
+        log.info("Device {}: epoch {} is not the server's: taking a new snapshot", device, askedIn);
+        mustResnapshot();
+      } else if (sync) {
+        maybeSync(nowNanos);
+      }
+      return;
+    }
+    if (sync) {
       pauseSync(SYNC_ERROR_PAUSE_NANOS, nowNanos); // the sync failed: after a pause
       return;
     }
-    CompletableFuture<Snapshot> f = rid == null ? null : snapshots.remove(rid);
-    if (f != null) {
-      f.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
+    AskedSnapshot asked = rid == null ? null : snapshots.remove(rid);
+    if (asked != null) {
+      asked.result.completeExceptionally(new RejectedException(e.getCode(), e.getMessage()));
       return;
     }
     if (!sends.onError(e)) {
@@ -372,23 +524,17 @@ public final class SyncStateMachine {
     if (rid != null && rid.equals(syncRequestId)) {
       syncRequestId = null;
     }
-    headSeq = Math.max(headSeq, r.getHeadSeq());
-    headKnown = true;
+    if (sequencer.awaitingSnapshot()) {
+      return; // a snapshot is on its way already
+    }
     if (r.getCatchUpDeltas() < 0 || host.takeSnapshot(r)) {
-      sequencer.awaitSnapshot(); // deltas arriving meanwhile wait for the snapshot
-      requestSnapshot(
-          SNAPSHOT_THREADS, SNAPSHOT_MESSAGES_PER_THREAD, new CompletableFuture<Snapshot>());
+      mustResnapshot();
     } else {
-      syncRequestId = requestIds.get();
+      // Deltas it is, with force until current (or every page would be offered again).
+      forceUntilCurrent = true;
+      syncRequestId = null;
       syncPaused = false;
-      syncSentAtNanos = nowNanos;
-      host.publish(
-          new DeviceRequest(
-              syncRequestId,
-              DeviceRequestBody.sync(
-                  new SyncRequest(sequencer.lastSeq())
-                      .setMaxDeltas(settings.syncPage())
-                      .setForce(true))));
+      maybeSync(nowNanos);
     }
   }
 
@@ -396,20 +542,29 @@ public final class SyncStateMachine {
   // Decisions
   // ------------------------------------------------------------------------------------------
 
-  /** Applies what follows the position, settles the sends it confirms, and schedules the ack. */
-  private void applyReady(long nowNanos) {
-    List<Delta> applied = new ArrayList<>();
+  /**
+   * Applies what can be applied after the position, one delta at a time: the position the app sees
+   * moves to a delta before the send it confirms completes.
+   */
+  private List<Delta> applyReady() {
+    List<Delta> out = new ArrayList<>();
     for (Delta d = sequencer.next(); d != null; d = sequencer.next()) {
-      applied.add(d);
-      lastApplied = d.getSeq(); // before the send it confirms completes
+      out.add(d);
+      moved();
       sends.confirm(d);
     }
-    if (applied.isEmpty()) {
+    return out;
+  }
+
+  /** Hands applied deltas to the app and schedules the ack of a position that moved. */
+  private void handOver(List<Delta> deltas, boolean positionMoved, long nowNanos) {
+    if (!deltas.isEmpty()) {
+      host.deltasApplied(deltas);
+    }
+    if (!positionMoved) {
       return;
     }
-    headSeq = Math.max(headSeq, sequencer.lastSeq());
-    host.deltasApplied(applied);
-    unacked += applied.size();
+    unacked += deltas.size();
     if (unacked >= settings.ackEvery()) {
       flushAck();
     } else if (ackDueAtNanos == NOT_DUE) {
@@ -419,37 +574,78 @@ public final class SyncStateMachine {
     }
   }
 
+  /** The position moved: publish it for {@link #applied()}. */
+  private void moved() {
+    applied = new Position(sequencer.epoch(), sequencer.lastPos());
+  }
+
+  /** Forgets the position and asks for a snapshot; deltas arriving meanwhile wait for it. */
+  private void mustResnapshot() {
+    sequencer.awaitSnapshot();
+    syncRequestId = null;
+    syncPaused = false;
+    requestSnapshot(
+        SNAPSHOT_THREADS, SNAPSHOT_MESSAGES_PER_THREAD, new CompletableFuture<Snapshot>());
+  }
+
+  private void leave(String epoch) {
+    leftEpochs.add(epoch);
+    if (leftEpochs.size() > LEFT_EPOCHS_KEPT) {
+      leftEpochs.remove(leftEpochs.iterator().next());
+    }
+  }
+
   private boolean syncOut() {
     return syncRequestId != null || syncPaused;
   }
 
-  /** Asks for the next range if something is missing and no request is out. */
+  /**
+   * Asks for what is missing if no request is out: first the gap before a held delta, {@code
+   * (lastPos, prevPos]}; else, until current, everything after the position.
+   */
   private void maybeSync(long nowNanos) {
     if (syncOut() || sequencer.awaitingSnapshot()) {
       return;
     }
-    if (sequencer.holding()) {
-      gapsRepaired++;
-      requestSync(sequencer.gapEnd(), nowNanos);
-    } else if (!headKnown || sequencer.lastSeq() < headSeq) {
-      requestSync(0, nowNanos);
+    long to = nextAsk();
+    if (to == NOTHING_TO_ASK) {
+      return;
     }
+    if (to >= 0) {
+      gapsRepaired++;
+    }
+    requestSync(to, nowNanos);
   }
 
-  /** Deltas after the position up to {@code toSeq} (0: the head). */
-  private void requestSync(long toSeq, long nowNanos) {
-    long lastSeq = sequencer.lastSeq();
+  /**
+   * The {@code toPos} of the request the device needs next from its position: the end of the gap
+   * before the first held delta; -1 (the head) while not current; else {@link #NOTHING_TO_ASK}.
+   */
+  private long nextAsk() {
+    if (sequencer.awaitingSnapshot()) {
+      return NOTHING_TO_ASK;
+    }
+    if (sequencer.holding()) {
+      return sequencer.gapEnd();
+    }
+    return current ? NOTHING_TO_ASK : -1;
+  }
+
+  /** Deltas after the position up to {@code toPos} (-1: the head; then toPos is not sent). */
+  private void requestSync(long toPos, long nowNanos) {
+    SyncRequest r =
+        new SyncRequest(sequencer.epoch(), sequencer.lastPos())
+            .setMaxDeltas(settings.syncPage())
+            .setForce(forceUntilCurrent);
+    if (toPos >= 0) {
+      r.setToPos(toPos);
+    }
     syncRequestId = requestIds.get();
+    syncRequest = r;
     syncPaused = false;
     syncSentAtNanos = nowNanos;
-    host.publish(
-        new DeviceRequest(
-            syncRequestId,
-            DeviceRequestBody.sync(
-                new SyncRequest(Math.max(0, lastSeq))
-                    .setToSeq(toSeq)
-                    .setMaxDeltas(settings.syncPage())
-                    .setForce(lastSeq < forceSyncUntil))));
+    requestEpochs.put(syncRequestId, r.getEpoch());
+    host.publish(new DeviceRequest(syncRequestId, DeviceRequestBody.sync(r.deepCopy())));
   }
 
   /** Holds off sync requests for {@code delayNanos}, then asks again if still needed. */

@@ -1,5 +1,6 @@
 package io.iris.sdk.internals;
 
+import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
@@ -54,9 +55,9 @@ final class RecordingHost implements SyncStateMachine.Host {
     offers.clear();
   }
 
-  /** The seqs handed to the app, in the order handed. */
-  List<Long> appliedSeqs() {
-    return applied.stream().flatMap(List::stream).map(Delta::getSeq).toList();
+  /** The positions handed to the app, in the order handed. */
+  List<Long> appliedPositions() {
+    return applied.stream().flatMap(List::stream).map(Delta::getPos).toList();
   }
 
   List<DeviceRequest> syncRequests() {
@@ -81,10 +82,10 @@ final class RecordingHost implements SyncStateMachine.Host {
     return snapshotRequests().stream().map(r -> r.getBody().getSnapshot()).toList();
   }
 
-  List<Long> acks() {
+  List<Ack> acks() {
     return published.stream()
         .filter(r -> r.getBody().isSetAck())
-        .map(r -> r.getBody().getAck().getSeq())
+        .map(r -> r.getBody().getAck())
         .toList();
   }
 
