@@ -18,7 +18,7 @@ import java.util.function.IntFunction;
 /**
  * The steady stream of sends the fault tests hold: {@code pairs} pairs of SDK devices, each pair in
  * a thread of its own, every device sending one message a round. At the end every device must hold
- * every delta of its user once, in seq order, and agree with iris.log and MySQL.
+ * every delta of its user once, in position order, and agree with iris.log and MySQL.
  */
 public final class Conversations implements AutoCloseable {
   public final List<Phone> phones = new ArrayList<>();
@@ -42,7 +42,7 @@ public final class Conversations implements AutoCloseable {
     List<String> tokens = DeviceRegistry.registerAll(stack.bootstrapServers(), ids);
     TestStacks.awaitRegistered(stack, before + 2 * pairs);
     for (int i = 0; i < 2 * pairs; i++) {
-      phones.add(Phone.open(null, users.get(i), tokens.get(i), 0, uris.apply(i)));
+      phones.add(Phone.open(null, users.get(i), tokens.get(i), Phone.start(stack), uris.apply(i)));
     }
     threads = new long[pairs];
     for (int p = 0; p < pairs; p++) {

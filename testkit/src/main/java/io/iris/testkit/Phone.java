@@ -1,6 +1,6 @@
 package io.iris.testkit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
@@ -52,12 +52,30 @@ public final class Phone implements IrisDevice.Listener {
     snapshots.add(snapshot);
   }
 
+  /** The device's position (the last position it holds), -1 before any. */
   public long last() {
-    return device.lastSeq();
+    return device.lastPos();
+  }
+
+  /** The device's position with its epoch, to reopen it where it was. */
+  public IrisDevice.Position position() {
+    return device.position();
+  }
+
+  /** The start of the stack's log: a device opened here gets the user's whole queue. */
+  public static IrisDevice.Position start(IrisStack stack) {
+    return new IrisDevice.Position(stack.bridge().layout().epoch(), -1);
+  }
+
+  /** Connects device {@code name} of {@code user}, from the start of the user's queue. */
+  public static Phone open(IrisStack stack, long user, String name, String token)
+      throws Exception {
+    return open(stack, user, name, token, start(stack));
   }
 
   /** Connects device {@code name} of {@code user} to the stack's plain MQTT port. */
-  public static Phone open(IrisStack stack, long user, String name, String token, long lastSeq)
+  public static Phone open(
+      IrisStack stack, long user, String name, String token, IrisDevice.Position from)
       throws Exception {
     Phone p = new Phone();
     p.device =
@@ -66,7 +84,7 @@ public final class Phone implements IrisDevice.Listener {
             .user(user)
             .device(name)
             .token(token)
-            .lastSeq(lastSeq)
+            .lastPos(from.epoch(), from.lastPos())
             .listener(p)
             .resendAfter(Duration.ofSeconds(3))
             .build();
@@ -75,10 +93,11 @@ public final class Phone implements IrisDevice.Listener {
   }
 
   /**
-   * Device "phone" of {@code user}, allowed to use any of {@code uris}; {@code before} (or null) is
-   * the same device's earlier session, whose deltas it keeps.
+   * Device "phone" of {@code user}, allowed to use any of {@code uris}, from {@code from}; {@code
+   * before} (or null) is the same device's earlier session, whose deltas it keeps.
    */
-  public static Phone open(Phone before, long user, String token, long lastSeq, String... uris)
+  public static Phone open(
+      Phone before, long user, String token, IrisDevice.Position from, String... uris)
       throws Exception {
     Phone p = new Phone();
     if (before != null) {
@@ -90,7 +109,7 @@ public final class Phone implements IrisDevice.Listener {
             .user(user)
             .device("phone")
             .token(token)
-            .lastSeq(lastSeq)
+            .lastPos(from.epoch(), from.lastPos())
             .listener(p)
             .resendAfter(Duration.ofSeconds(3))
             .maxReconnectDelay(Duration.ofSeconds(2))
@@ -99,11 +118,20 @@ public final class Phone implements IrisDevice.Listener {
     return p;
   }
 
-  /** Every delta once, in order, no gap, from {@code first}. */
-  public static void assertContiguous(List<Delta> deltas, long first) {
+  /**
+   * Every delta once, in position order, each chained to what came before it: its prevPos at or
+   * below the previous delta's position ({@code after} for the first). Whether none is missing is
+   * for {@link ThreeWay} (what the device holds against iris.log and MySQL).
+   */
+  public static void assertChained(List<Delta> deltas, long after) {
+    long last = after;
     for (int i = 0; i < deltas.size(); i++) {
-      assertEquals(first + i, deltas.get(i).getSeq(), "seq at position " + i);
-      assertEquals(deltas.get(i).getSeq() - 1, deltas.get(i).getPrevSeq());
+      Delta d = deltas.get(i);
+      assertTrue(d.getPos() > last, "position " + d.getPos() + " after " + last + " at " + i);
+      assertTrue(
+          d.getPrevPos() <= last,
+          "prevPos " + d.getPrevPos() + " of " + d.getPos() + " above " + last + " at " + i);
+      last = d.getPos();
     }
   }
 
