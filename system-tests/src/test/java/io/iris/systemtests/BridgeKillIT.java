@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * A bridge process ({@code iris bridge}, as an operator runs it) is killed with SIGKILL while 10
  * pairs of devices talk, one device of each pair on it and the other on the shared stack's bridge,
  * and restarted on the same port: its devices reconnect and catch up, the sends they made while it
- * was gone are resent, and every device ends with every delta once, in seq order, the same as
+ * was gone are resent, and every device ends with every delta once, in position order, the same as
  * iris.log and MySQL hold.
  */
 class BridgeKillIT {
@@ -68,7 +68,7 @@ class BridgeKillIT {
                 2 * PAIRS, PAIRS, talk.messages()),
             "kill -9 after a third of the rounds",
             "0 (each device = iris.log = MySQL)",
-            "0 (seqs contiguous at every device)",
+            "0 (position chains unbroken at every device)",
             "bridge up again in "
                 + restartedIn
                 + " ms; its devices reconnected, caught up, resent");

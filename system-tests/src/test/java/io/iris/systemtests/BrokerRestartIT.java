@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The Kafka broker stopped and started again while 10 pairs of devices talk, on a stack of its own:
  * the bridge, the streams app and the MySQL sink recover by themselves; every device ends with
- * every delta of its user once, in seq order, the same as iris.log and MySQL hold.
+ * every delta of its user once, in position order, the same as iris.log and MySQL hold.
  */
 class BrokerRestartIT {
   private static final int PAIRS = 10;

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.iris.bridge.BridgeConfig;
 import io.iris.bridge.edge.DeviceRegistry;
+import io.iris.launcher.ConnectClient;
 import io.iris.launcher.IrisStack;
+import io.iris.topics.Names;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.CommandBody;
@@ -59,9 +61,9 @@ class DeviceSyncIT {
     String benToken = DeviceRegistry.register(stack.bootstrapServers(), BEN, "phone");
     TestStacks.awaitRegistered(stack, before + 3);
 
-    Phone anaPhone = Phone.open(stack, ANA, "phone", anaPhoneToken, 0);
-    Phone anaTablet = Phone.open(stack, ANA, "tablet", anaTabletToken, 0);
-    Phone ben = Phone.open(stack, BEN, "phone", benToken, 0);
+    Phone anaPhone = Phone.open(stack, ANA, "phone", anaPhoneToken);
+    Phone anaTablet = Phone.open(stack, ANA, "tablet", anaTabletToken);
+    Phone ben = Phone.open(stack, BEN, "phone", benToken);
 
     // Live: a thread, then messages both ways.
     Delta created = anaPhone.device.createThread(List.of(BEN), "sync").get(30, TimeUnit.SECONDS);
@@ -72,15 +74,17 @@ class DeviceSyncIT {
         "both of ana's devices at 11",
         () -> anaTablet.applied.size() == 11 && anaPhone.applied.size() == 11);
     Waits.await("ben at 11", () -> ben.applied.size() == 11);
-    Phone.assertContiguous(anaPhone.applied, 1);
-    Phone.assertContiguous(anaTablet.applied, 1);
-    Phone.assertContiguous(ben.applied, 1);
+    Phone.assertChained(anaPhone.applied, -1);
+    Phone.assertChained(anaTablet.applied, -1);
+    Phone.assertChained(ben.applied, -1);
     assertEquals(
-        anaPhone.applied.stream().map(Delta::getSeq).toList(),
-        anaTablet.applied.stream().map(Delta::getSeq).toList());
+        anaPhone.applied.stream().map(Delta::getPos).toList(),
+        anaTablet.applied.stream().map(Delta::getPos).toList());
     Waits.await(
-        "the tablet's pointer at its last seq",
-        () -> stack.pointers().get(ANA, "tablet") == anaTablet.last());
+        "the tablet's pointer at its position",
+        () ->
+            stack.pointers().get(ANA, "tablet") != null
+                && stack.pointers().get(ANA, "tablet").getAckedPos() == anaTablet.last());
 
     // Typing: to the other member's devices, never to iris.log.
     // Best effort by design (QoS 0, membership as MySQL has it so far): repeated until it shows.
@@ -102,11 +106,20 @@ class DeviceSyncIT {
     Waits.await("tablet caught up (memory)", sameAs(anaPhone, tab1));
     assertTrue(stack.catchUp().count("sync-memory") > tier1, "served from memory");
 
-    // Tier 2: more than memory holds (8 per user here), fewer than the bookmarks cover (32).
+    // Tier 2: more than memory holds (8 per user here), while the sink is stopped: MySQL does not
+    // have it, the log does, read from the tablet's position.
     long tier2 = stack.catchUp().count("sync-log");
-    Phone tab2 =
-        reopenAfter(stack, tab1, anaTabletToken, () -> Phone.sendAll(ben, thread, "t2", 20));
-    Waits.await("tablet caught up (log)", sameAs(anaPhone, tab2));
+    ConnectClient connect = new ConnectClient(stack.connectUrl());
+    connect.stop(Names.SINK_CONNECTOR);
+    connect.awaitStopped(Names.SINK_CONNECTOR, Duration.ofSeconds(60));
+    Phone tab2;
+    try {
+      tab2 = reopenAfter(stack, tab1, anaTabletToken, () -> Phone.sendAll(ben, thread, "t2", 20));
+      Waits.await("tablet caught up (log)", sameAs(anaPhone, tab2));
+    } finally {
+      connect.resume(Names.SINK_CONNECTOR);
+      connect.awaitRunning(Names.SINK_CONNECTOR, Duration.ofSeconds(60));
+    }
     assertTrue(stack.catchUp().count("sync-log") > tier2, "served from iris.log");
 
     // Tier 3: the log loses the range (as retention would), MySQL still has it.
@@ -118,18 +131,18 @@ class DeviceSyncIT {
             anaTabletToken,
             () -> {
               Phone.sendAll(ben, thread, "t3", 12);
-              TestStacks.truncateLogOnceStored(stack, ANA, stack.userLogs().head(ANA));
+              TestStacks.truncateLogOnceStored(stack, ANA, anaPhone.lastApplied());
             });
     Waits.await("tablet caught up (storage)", sameAs(anaPhone, tab3));
     assertTrue(stack.catchUp().count("sync-storage") > tier3, "served from MySQL");
-    Phone.assertContiguous(tab3.applied, tab3.applied.get(0).getSeq());
+    Phone.assertChained(tab3.applied, tab2.last());
 
     // Too far behind (more than 150 here): resnapshot required, with both costs; the SDK takes
     // the snapshot.
     Phone tablet = tab3;
     tab3.device.close();
     Phone.sendAll(ben, thread, "far", 220);
-    Phone again = Phone.open(stack, ANA, "tablet", anaTabletToken, tablet.last());
+    Phone again = Phone.open(stack, ANA, "tablet", anaTabletToken, tablet.position());
     Waits.await("resnapshot offered", () -> !again.resnapshots.isEmpty());
     ResnapshotRequired r = again.resnapshots.get(0);
     assertTrue(r.getCatchUpDeltas() > 150, r.toString());
@@ -145,11 +158,12 @@ class DeviceSyncIT {
     FaultReport.row(
         "a device offline, then back",
         "2 users, 3 devices, one thread",
-        "tablet away while 3 deltas (memory tier), 20 (iris.log via bookmarks), 12 past the log's"
+        "tablet away while 3 deltas (memory tier), 20 with the sink stopped (iris.log from its"
+            + " position), 12 past the log's"
             + " retention (range deleted from iris.log: MySQL) and 220 (beyond the resnapshot limit)"
             + " were added",
         "0 (the tablet equals the phone after each return; the phones = MySQL)",
-        "0 (seqs contiguous)",
+        "0 (position chains unbroken)",
         "caught up from the tier that had the range; told to resnapshot when too far, took it");
 
     // A resend of the same command (a lost confirmation) creates one message.
@@ -181,8 +195,8 @@ class DeviceSyncIT {
     String a = DeviceRegistry.register(stack.bootstrapServers(), ownerId, "phone");
     String c = DeviceRegistry.register(stack.bootstrapServers(), outsiderId, "phone");
     TestStacks.awaitRegistered(stack, before + 2);
-    Phone owner = Phone.open(stack, ownerId, "phone", a, 0);
-    Phone outsider = Phone.open(stack, outsiderId, "phone", c, 0);
+    Phone owner = Phone.open(stack, ownerId, "phone", a);
+    Phone outsider = Phone.open(stack, outsiderId, "phone", c);
     long thread =
         owner
             .device
@@ -212,24 +226,31 @@ class DeviceSyncIT {
     String a = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
     String raw = DeviceRegistry.register(stack.bootstrapServers(), user, "raw");
     TestStacks.awaitRegistered(stack, before + 2);
-    Phone phone = Phone.open(stack, user, "phone", a, 0);
+    Phone phone = Phone.open(stack, user, "phone", a);
     long thread =
         phone.device.createThread(List.of(friend), "gaps").get(30, TimeUnit.SECONDS).getThreadId();
     Phone.sendAll(phone, thread, "gap", 9);
-    Waits.await("ten deltas", () -> phone.last() == 10);
+    Waits.await("ten deltas", () -> phone.applied.size() == 10);
+    List<Long> all = phone.applied.stream().map(Delta::getPos).toList();
     StockMqtt.Device d = StockMqtt.connect(stack, user, "raw", raw);
+    // The 4th to 6th: after the 3rd, up to the 6th.
     StockMqtt.send(
         d,
         new DeviceRequest(
             "gap-4-6",
-            DeviceRequestBody.sync(new io.iris.protocol.thrift.SyncRequest(3).setToSeq(6))));
+            DeviceRequestBody.sync(
+                new io.iris.protocol.thrift.SyncRequest(phone.device.epoch(), all.get(2))
+                    .setToPos(all.get(5)))));
     List<Long> got = new ArrayList<>();
+    List<Long> prev = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       Delta x = d.deltas().poll(30, TimeUnit.SECONDS);
       assertTrue(x != null, "missing delta " + (4 + i));
-      got.add(x.getSeq());
+      got.add(x.getPos());
+      prev.add(x.getPrevPos());
     }
-    assertEquals(List.of(4L, 5L, 6L), got);
+    assertEquals(all.subList(3, 6), got);
+    assertEquals(all.subList(2, 5), prev, "chained from the position asked after");
     assertEquals(null, d.deltas().poll(1, TimeUnit.SECONDS), "nothing beyond the range");
     d.client().disconnect();
     d.client().close();
@@ -256,7 +277,7 @@ class DeviceSyncIT {
             .user(user)
             .device("tls")
             .token(token)
-            .lastSeq(-1)
+            .lastPos(null, -1)
             .listener(p)
             .socketFactory(ssl.getSocketFactory())
             .build();
@@ -312,7 +333,7 @@ class DeviceSyncIT {
           var here = stack.pushPath().devicesOf(cliUser);
           return here != null && here.contains(new DeviceTopics.DeviceId(cliUser, "cli"));
         });
-    Phone sender = Phone.open(stack, senderUser, "phone", senderToken, 0);
+    Phone sender = Phone.open(stack, senderUser, "phone", senderToken);
     sender.device.createThread(List.of(cliUser), "to the cli").get(30, TimeUnit.SECONDS);
     assertTrue(sub.waitFor(45, TimeUnit.SECONDS), "mosquitto_sub got nothing");
     String out = new String(sub.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
@@ -329,12 +350,12 @@ class DeviceSyncIT {
     void run() throws Exception;
   }
 
-  /** Closes the device, runs {@code meanwhile}, and reconnects it from its last seq. */
+  /** Closes the device, runs {@code meanwhile}, and reconnects it from its position. */
   static Phone reopenAfter(IrisStack stack, Phone p, String token, Step meanwhile)
       throws Exception {
     String[] id = p.device.toString().replaceAll(".*\\[(\\S+) .*", "$1").split("/");
     p.device.close();
-    long last = p.last(); // final once closed
+    IrisDevice.Position last = p.position(); // final once closed
     meanwhile.run();
     Phone again = Phone.open(stack, Long.parseLong(id[0]), id[1], token, last);
     return again;
@@ -342,8 +363,8 @@ class DeviceSyncIT {
 
   static Waits.Condition sameAs(Phone reference, Phone p) {
     return () -> {
-      long head = reference.last();
-      return head > 0 && p.last() == head;
+      long head = reference.lastApplied();
+      return head >= 0 && p.last() >= head;
     };
   }
 

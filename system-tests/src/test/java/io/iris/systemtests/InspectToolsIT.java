@@ -42,7 +42,7 @@ class InspectToolsIT {
     int before = stack.devices().size();
     String token = DeviceRegistry.register(stack.bootstrapServers(), ZOE, "phone");
     TestStacks.awaitRegistered(stack, before + 1);
-    Phone phone = Phone.open(stack, ZOE, "phone", token, 0);
+    Phone phone = Phone.open(stack, ZOE, "phone", token);
     long thread =
         phone
             .device
@@ -50,17 +50,26 @@ class InspectToolsIT {
             .get(30, TimeUnit.SECONDS)
             .getThreadId();
     Phone.sendAll(phone, thread, "tool", 4);
-    Waits.await("5 deltas", () -> phone.last() == 5);
-    Waits.await("acked", () -> stack.pointers().get(ZOE, "phone") == 5);
+    Waits.await("5 deltas", () -> phone.applied.size() == 5);
+    long last = phone.applied.get(4).getPos();
+    Waits.await(
+        "acked",
+        () ->
+            stack.pointers().get(ZOE, "phone") != null
+                && stack.pointers().get(ZOE, "phone").getAckedPos() == phone.last());
     phone.device.close();
     Path dir = TestStacks.newDataDir("tools");
     try {
       Map<String, String> env = LauncherProcess.env(stack, dir);
 
       String pointers = run(env, "pointers", "--user", Long.toString(ZOE));
-      assertTrue(pointers.contains("head seq 5"), pointers);
-      assertTrue(pointers.matches("(?s).*phone\\s+5\\s+0\\s.*"), pointers);
-      assertTrue(pointers.contains("storage pointer (MySQL)"), pointers);
+      assertTrue(
+          pointers.contains(String.format("last delta of the user at %,d", last)), pointers);
+      assertTrue(
+          pointers.matches("(?s).*\\nphone\\s+" + String.format("%,d", phone.last()) + "\\s+0\\s.*"),
+          pointers);
+      assertTrue(pointers.contains("stored in MySQL"), pointers);
+      assertTrue(pointers.contains("epoch " + stack.bridge().layout().epoch()), pointers);
       assertTrue(pointers.contains("connect-iris-mysql-sink"), pointers);
       assertTrue(pointers.contains("iris-mqtt-bridge"), pointers);
 
@@ -69,7 +78,9 @@ class InspectToolsIT {
       List<String> lines = tail.lines().filter(l -> l.startsWith("{")).toList();
       assertEquals(5, lines.size(), tail);
       for (int i = 0; i < 5; i++) {
-        assertTrue(lines.get(i).contains("\"seq\":\"" + (i + 1) + "\""), lines.get(i));
+        assertTrue(
+            lines.get(i).contains("\"pos\":\"" + phone.applied.get(i).getPos() + "\""),
+            lines.get(i));
         assertTrue(lines.get(i).contains("\"userId\":\"" + ZOE + "\""), lines.get(i));
       }
       assertTrue(lines.get(1).contains("\"text\":\"tool 0\""), lines.get(1));

@@ -34,7 +34,7 @@ class OpsEndpointIT {
     long friend = UserIds.next();
     String token = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
     TestStacks.awaitRegistered(stack, before + 1);
-    Phone phone = Phone.open(stack, user, "phone", token, 0);
+    Phone phone = Phone.open(stack, user, "phone", token);
     phone.device.createThread(List.of(friend), "ops").get(30, TimeUnit.SECONDS);
 
     assertEquals(200, get(stack, "/health").statusCode());

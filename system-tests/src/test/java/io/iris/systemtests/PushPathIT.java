@@ -88,7 +88,8 @@ class PushPathIT {
     assertNull(
         atB.getBody().getNewMessage().getClientId(),
         "only the sender's delta carries the client id");
-    assertEquals(atB.getPrevSeq() + 1, atB.getSeq());
+    assertTrue(atB.getPrevPos() < atB.getPos(), "served with its position and prevPos");
+    String epoch = stack.bridge().layout().epoch();
     for (StockMqtt.Device d : List.of(a1, a2)) {
       Delta own = d.deltas().poll(30, TimeUnit.SECONDS);
       assertTrue(own != null && own.getBody().isSetNewMessage(), String.valueOf(own));
@@ -96,8 +97,9 @@ class PushPathIT {
           "push-hello", own.getBody().getNewMessage().getClientId(), "the sender's confirmation");
     }
 
-    StockMqtt.send(b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getSeq()))));
-    assertEquals(atB.getSeq(), pointer(stack, BEN + ":phone", Duration.ofSeconds(30)));
+    StockMqtt.send(
+        b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getPos(), epoch))));
+    assertEquals(atB.getPos(), pointer(stack, BEN + ":phone", Duration.ofSeconds(30)));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       d.client().disconnect();
       d.client().close();
@@ -116,7 +118,7 @@ class PushPathIT {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "push-it-pointers");
-    long[] seq = {-1};
+    long[] pos = {-1};
     try (KafkaConsumer<String, byte[]> c =
         new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       c.subscribe(List.of(Topics.DEVICE_POINTERS.name()));
@@ -126,12 +128,12 @@ class PushPathIT {
           () -> {
             for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
               if (key.equals(r.key())) {
-                seq[0] = FrameCodec.defaults().decode(r.value(), DevicePointer::new).getAckedSeq();
+                pos[0] = FrameCodec.defaults().decode(r.value(), DevicePointer::new).getAckedPos();
               }
             }
-            return seq[0] >= 0;
+            return pos[0] >= 0;
           });
     }
-    return seq[0];
+    return pos[0];
   }
 }

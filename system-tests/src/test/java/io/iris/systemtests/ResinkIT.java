@@ -81,7 +81,7 @@ class ResinkIT {
       // Moving the sink's group back (a replay) with Connect's offsets API: the group is where
       // it was put, and MySQL is unchanged by the replay (upserts, forward-only triggers).
       int partition =
-          stack.userLogs().bookmarkAtOrBefore(MEMBERS.get(0), Long.MAX_VALUE).partition();
+          stack.bridge().layout().partitionOf(MEMBERS.get(0));
       connect(stack, "PUT", "/connectors/iris-mysql-sink/stop", null, 202, 204);
       awaitConnector(stack, "STOPPED");
       connect(
@@ -114,7 +114,7 @@ class ResinkIT {
         TopicPartition tp =
             new TopicPartition(
                 Topics.LOG.name(),
-                stack.userLogs().bookmarkAtOrBefore(MEMBERS.get(0), Long.MAX_VALUE).partition());
+                stack.bridge().layout().partitionOf(MEMBERS.get(0)));
         admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(1))).all().get();
       }
       try (LauncherProcess partial = LauncherProcess.start(env, "resink", "--yes")) {
@@ -210,9 +210,10 @@ class ResinkIT {
         Statement s = c.createStatement()) {
       for (String q :
           List.of(
-              "SELECT user_id, seq, prev_seq, kind, text, client_id FROM iris_deltas ORDER BY user_id, seq",
+              "SELECT user_id, position, kind, text, client_id FROM iris_deltas"
+                  + " ORDER BY user_id, position",
               "SELECT * FROM iris_user_threads ORDER BY user_id, thread_id",
-              "SELECT * FROM iris_user_seq ORDER BY user_id")) {
+              "SELECT * FROM iris_user_positions ORDER BY user_id")) {
         try (ResultSet rs = s.executeQuery(q)) {
           ResultSetMetaData m = rs.getMetaData();
           while (rs.next()) {

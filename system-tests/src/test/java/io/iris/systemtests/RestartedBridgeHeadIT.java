@@ -1,12 +1,12 @@
 package io.iris.systemtests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.iris.bridge.down.LogIndex;
-import io.iris.bridge.down.UserLogs;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
+import io.iris.sdk.IrisDevice;
 import io.iris.testkit.Phone;
 import io.iris.testkit.StockMqtt;
 import io.iris.testkit.TestStacks;
@@ -21,33 +21,30 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
- * A bridge that starts after a user's last delta only knows a lower bound of the user's head (its
- * last persisted bookmark); the deltas after it lie before where the bridge group resumes. A device
- * between that bookmark and the true head must still get the rest when it syncs: before the fix it
- * was told it was current (0 deltas, head = the bookmark) and silently missed the newest deltas
- * until the user's next one.
+ * A bridge that starts after a user's last delta (it resumes where the bridge group got to) holds
+ * nothing of the user in memory. A device that lacks that last delta must still get it when it
+ * syncs, from the log or MySQL, chained to its position. (Under v1 a restarted bridge took the head
+ * from its last persisted bookmark and told such a device it was current.)
  */
 class RestartedBridgeHeadIT {
   private static final long USER = UserIds.next();
   private static final long PARTNER = UserIds.next();
 
   @Test
-  void shouldServeTheTrueHeadAfterABridgeRestartWithoutNewDeltas() throws Exception {
+  void shouldServeTheLastDeltaAfterABridgeRestartWithoutNewDeltas() throws Exception {
     IrisStack a = TestStacks.shared();
     int before = a.devices().size();
     String token = DeviceRegistry.register(a.bootstrapServers(), USER, "phone");
     DeviceRegistry.register(a.bootstrapServers(), PARTNER, "phone");
     TestStacks.awaitRegistered(a, before + 2);
 
-    // 1 thread created + 6 messages: seqs 1..7. The shared stack bookmarks every 4 seqs (1, 5),
-    // so a bridge restored from the index believes the head is 5.
-    Phone sender = Phone.open(a, USER, "phone", token, 0);
+    // 1 thread created + 6 messages: 7 deltas.
+    Phone sender = Phone.open(a, USER, "phone", token);
     long thread =
         sender
             .device
@@ -55,19 +52,28 @@ class RestartedBridgeHeadIT {
             .get(30, TimeUnit.SECONDS)
             .getThreadId();
     Phone.sendAll(sender, thread, "m", 6);
-    Waits.await("the sender at seq 7", () -> sender.last() == 7);
+    Waits.await("the sender with 7 deltas", () -> sender.applied.size() == 7);
     sender.device.close();
-    awaitBookmarkAndCommit(a, 5);
+    List<Long> positions = sender.applied.stream().map(Delta::getPos).toList();
+    awaitBridgeGroupPast(a, positions.get(6));
 
     Path dir = TestStacks.newDataDir("bridge-restarted");
     try (IrisStack b = TestStacks.bridgeBeside(a, dir)) {
-      assertEquals(
-          5, b.userLogs().head(USER), "the new bridge knows only the restored bookmark's seq");
-      Phone behind = Phone.open(null, USER, token, 6, StockMqtt.url(b));
+      int partition = b.bridge().layout().partitionOf(USER);
+      assertTrue(
+          b.userLogs().readThrough(partition) > positions.get(6),
+          "the new bridge starts reading after the user's last delta");
+      IrisDevice.Position sixth =
+          new IrisDevice.Position(a.bridge().layout().epoch(), positions.get(5));
+      Phone behind = Phone.open(null, USER, token, sixth, StockMqtt.url(b));
       try {
         Waits.await(
-            "the device at the true head", Duration.ofSeconds(20), () -> behind.last() == 7);
-        assertEquals(List.of(7L), behind.applied.stream().map(Delta::getSeq).toList());
+            "the device at the last delta",
+            Duration.ofSeconds(20),
+            () -> behind.last() >= positions.get(6));
+        assertEquals(
+            List.of(positions.get(6)), behind.applied.stream().map(Delta::getPos).toList());
+        assertTrue(behind.applied.get(0).getPrevPos() <= positions.get(5));
       } finally {
         behind.device.close();
       }
@@ -77,36 +83,25 @@ class RestartedBridgeHeadIT {
   }
 
   /**
-   * Waits until the index holds the user's bookmark at {@code seq} and the bridge group committed
-   * past the user's deltas: otherwise a new bridge would replay them and not show the defect.
+   * Waits until the bridge group committed past {@code pos}: otherwise a new bridge would replay
+   * the user's deltas into its memory and not show the case.
    */
-  private static void awaitBookmarkAndCommit(IrisStack a, long seq) {
+  private static void awaitBridgeGroupPast(IrisStack a, long pos) {
     TopicPartition tp =
-        new TopicPartition(
-            Topics.LOG.name(), a.userLogs().bookmarkAtOrBefore(USER, Long.MAX_VALUE).partition());
+        new TopicPartition(Topics.LOG.name(), a.bridge().layout().partitionOf(USER));
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, a.bootstrapServers()))) {
-      Waits.await(
-          "bookmark at seq " + seq + " in iris.log-index",
-          () -> {
-            UserLogs restored = new UserLogs(0, 10, 4, 8, b -> {});
-            LogIndex.restore(a.bootstrapServers(), List.of(tp), restored);
-            UserLogs.Bookmark bm = restored.bookmarkAtOrBefore(USER, Long.MAX_VALUE);
-            return bm != null && bm.seq() == seq;
-          });
       Waits.await(
           "the bridge group past the user's deltas",
           () -> {
             try {
-              long end =
-                  admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
               OffsetAndMetadata o =
                   admin
                       .listConsumerGroupOffsets(Names.BRIDGE_GROUP)
                       .partitionsToOffsetAndMetadata()
                       .get()
                       .get(tp);
-              return o != null && o.offset() >= end - 1;
+              return o != null && o.offset() > pos;
             } catch (Exception e) {
               return false;
             }

@@ -61,16 +61,16 @@ class SinkIsolationIT {
     assertEquals(List.of("committed"), texts(), "only the committed delta is stored");
   }
 
-  private static ProducerRecord<Long, byte[]> record(long seq, String text) {
+  private static ProducerRecord<Long, byte[]> record(long messageId, String text) {
     Delta d =
         new Delta(
             USER,
-            seq,
-            seq - 1,
             7_000_650L,
             System.currentTimeMillis(),
-            DeltaBody.newMessage(new NewMessage(seq, USER, text)));
-    return new ProducerRecord<>(Topics.LOG.name(), 0, USER, FrameCodec.defaults().encode(d));
+            DeltaBody.newMessage(new NewMessage(messageId, USER, text)));
+    int partition = TestStacks.shared().bridge().layout().partitionOf(USER);
+    return new ProducerRecord<>(
+        Topics.LOG.name(), partition, USER, FrameCodec.defaults().encode(d));
   }
 
   private static List<String> texts() {
@@ -80,7 +80,7 @@ class SinkIsolationIT {
         Statement s = c.createStatement();
         ResultSet rs =
             s.executeQuery(
-                "SELECT text FROM iris_deltas WHERE user_id = " + USER + " ORDER BY seq")) {
+                "SELECT text FROM iris_deltas WHERE user_id = " + USER + " ORDER BY position")) {
       while (rs.next()) {
         out.add(rs.getString(1));
       }

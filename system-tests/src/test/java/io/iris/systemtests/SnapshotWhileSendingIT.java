@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.iris.bridge.down.StoragePointers;
 import io.iris.launcher.IrisStack;
+import org.apache.kafka.clients.admin.Admin;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
@@ -38,7 +40,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Snapshots taken while sends flow through the whole pipeline and the sink lags behind iris.log:
- * each one equals the replay of exactly the user's deltas up to the seq it states.
+ * each one equals the replay of exactly the user's deltas up to the position it states.
  */
 class SnapshotWhileSendingIT {
   static final long USER = UserIds.next();
@@ -47,7 +49,7 @@ class SnapshotWhileSendingIT {
   static final long FIRST_THREAD = 8_000_001L;
 
   @Test
-  void everySnapshotShouldReflectExactlyTheDeltasUpToItsSeq() throws Exception {
+  void everySnapshotShouldReflectExactlyTheDeltasUpToItsPosition() throws Exception {
     IrisStack stack = TestStacks.shared();
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(stack.jdbcUrl());
@@ -57,10 +59,14 @@ class SnapshotWhileSendingIT {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
+    String epoch = stack.bridge().layout().epoch();
+    int partition = stack.bridge().layout().partitionOf(USER);
     try (HikariDataSource ds = new HikariDataSource(hc);
+        Admin admin = Admin.create(stack.adminConfig());
         KafkaProducer<Long, byte[]> producer =
             new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer())) {
       SnapshotService snapshots = new SnapshotService(ds);
+      StoragePointers pointers = new StoragePointers(admin, Duration.ZERO);
       Random r = new Random(5);
       int[] messages = new int[5];
       for (int t = 0; t < 5; t++) {
@@ -97,7 +103,9 @@ class SnapshotWhileSendingIT {
                 body));
         if (i % 50 == 0) {
           producer.flush();
-          taken.add(snapshots.snapshot(USER, 3, 5));
+          // As the bridge takes one: the storage pointer first, then MySQL.
+          long storedThrough = pointers.storedThrough(partition);
+          taken.add(snapshots.snapshot(USER, 3, 5, storedThrough, epoch));
         }
         // Pacing: sends spread out, so that snapshots fall while the sink lags behind iris.log.
         Thread.sleep(2);
@@ -105,23 +113,33 @@ class SnapshotWhileSendingIT {
       producer.flush();
     }
     List<Delta> log = readUserLog(stack, Duration.ofSeconds(60));
+    long lastPos = log.get(log.size() - 1).getPos();
     assertTrue(
-        taken.stream().anyMatch(s -> s.getSeq() > 0 && s.getSeq() < log.size()),
+        taken.stream().anyMatch(s -> s.getPos() >= log.get(0).getPos() && s.getPos() < lastPos),
         "some snapshots were taken while MySQL lagged behind iris.log");
-    long previous = 0;
+    long previous = -1;
     for (Snapshot s : taken) {
-      assertTrue(s.getSeq() >= previous, "S never goes back");
-      previous = s.getSeq();
+      assertTrue(s.getPos() >= previous, "the position never goes back");
+      assertEquals(epoch, s.getEpoch());
+      previous = s.getPos();
       SnapshotBuilder b = new SnapshotBuilder(USER);
-      log.subList(0, (int) s.getSeq()).forEach(b::apply);
-      assertEquals(b.build(3, 5, 0), s.deepCopy().setTakenAtMs(0), "snapshot at seq " + s.getSeq());
+      log.stream().filter(d -> d.getPos() <= s.getPos()).forEach(b::apply);
+      assertEquals(
+          b.build(3, 5, 0, s.getPos(), epoch),
+          s.deepCopy().setTakenAtMs(0),
+          "snapshot at position " + s.getPos());
     }
     System.out.printf(
-        "snapshots while sending: %d taken, seqs %d..%d of %d deltas%n",
-        taken.size(), taken.get(0).getSeq(), taken.get(taken.size() - 1).getSeq(), log.size());
+        "snapshots while sending: %d taken, positions %d..%d, the user's deltas %d..%d (%d)%n",
+        taken.size(),
+        taken.get(0).getPos(),
+        taken.get(taken.size() - 1).getPos(),
+        log.get(0).getPos(),
+        lastPos,
+        log.size());
   }
 
-  /** Every delta of the user on iris.log, in seq order (it settles when no more arrive). */
+  /** Every delta of the user on iris.log with its position (it settles when no more arrive). */
   static List<Delta> readUserLog(IrisStack stack, Duration timeout) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
@@ -140,15 +158,15 @@ class SnapshotWhileSendingIT {
             for (ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
               // Decode only this user's records: iris.log may hold junk another test put there.
               if (r.key() == USER) {
-                out.add(FrameCodec.defaults().decode(r.value(), Delta::new));
+                out.add(FrameCodec.defaults().decode(r.value(), Delta::new).setPos(r.offset()));
                 lastNew[0] = System.nanoTime();
               }
             }
             return System.nanoTime() - lastNew[0] >= Duration.ofSeconds(5).toNanos();
           });
     }
-    for (int i = 0; i < out.size(); i++) {
-      assertEquals(i + 1, out.get(i).getSeq());
+    for (int i = 1; i < out.size(); i++) {
+      assertTrue(out.get(i).getPos() > out.get(i - 1).getPos(), "one partition, in order");
     }
     return out;
   }

@@ -19,6 +19,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -69,13 +70,17 @@ class StorageSinkIT {
       for (long user : MEMBERS) {
         try (ResultSet rs =
             s.executeQuery(
-                "SELECT seq, prev_seq, kind, text, client_id FROM iris_deltas WHERE user_id="
+                "SELECT position, kind, text, client_id FROM iris_deltas WHERE user_id="
                     + user
-                    + " ORDER BY seq")) {
+                    + " ORDER BY position")) {
           int expected = 1;
+          long lastPos = -1;
+          int partition = stack.bridge().layout().partitionOf(user);
+          long end = endOffset(stack, partition);
           while (rs.next()) {
-            assertEquals(expected, rs.getLong("seq"), "user " + user);
-            assertEquals(expected - 1, rs.getLong("prev_seq"));
+            long pos = rs.getLong("position");
+            assertTrue(pos > lastPos && pos < end, "user " + user + ": position " + pos);
+            lastPos = pos;
             if (expected == 1) {
               assertEquals("thread_created", rs.getString("kind"));
             } else {
@@ -91,27 +96,22 @@ class StorageSinkIT {
       }
     }
 
-    // A replayed record (the same delta again) rewrites its row: still one row per (user, seq).
-    ConsumerRecord<byte[], byte[]> first = firstLogRecordOf(stack, MEMBERS.get(0));
-    Properties raw = new Properties();
-    raw.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-    long replayOffset;
-    try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(raw, new ByteArraySerializer(), new ByteArraySerializer())) {
-      replayOffset =
-          producer
-              .send(
-                  new ProducerRecord<>(
-                      Topics.LOG.name(), first.partition(), first.key(), first.value()))
-              .get()
-              .offset();
+    // (A replay of the same records, the sink's group moved back, rewrites the same rows:
+    // ResinkIT. A record written twice to iris.log is two positions, hence two rows.)
+  }
+
+  private static long endOffset(IrisStack stack, int partition) throws Exception {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(stack.adminConfig())) {
+      TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
+      return admin
+          .listOffsets(
+              Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+          .all()
+          .get()
+          .get(tp)
+          .offset();
     }
-    awaitPointerPast(
-        stack,
-        new TopicPartition(Topics.LOG.name(), first.partition()),
-        replayOffset,
-        Duration.ofSeconds(60));
-    assertEquals(perUser * MEMBERS.size(), rows(stack), "a replay adds no row");
   }
 
   @Test
@@ -121,8 +121,6 @@ class StorageSinkIT {
     Delta after =
         new Delta(
             AFTER_POISON,
-            1,
-            0,
             7_000_002L,
             System.currentTimeMillis(),
             DeltaBody.newMessage(new NewMessage(1, AFTER_POISON_SENDER, "after the poison")));

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The streams app, run apart as {@code iris streams}, killed with SIGKILL while 10 pairs of devices
  * talk through a stack of its own, and started again: every device ends with every delta of its
- * user once, in seq order, the same as iris.log and MySQL hold (StreamsCrashIT checks the same
+ * user once, in position order, the same as iris.log and MySQL hold (StreamsCrashIT checks the same
  * crash on iris.log alone, at a higher rate).
  */
 class StreamsKillWithDevicesIT {
@@ -73,7 +73,7 @@ class StreamsKillWithDevicesIT {
                 "%d devices in %d pairs, %,d messages", 2 * PAIRS, PAIRS, talk.messages()),
             "kill -9 after a third of the rounds, a new process started at once",
             "0 (each device = iris.log = MySQL)",
-            "0 (seqs contiguous at every device)",
+            "0 (position chains unbroken at every device)",
             "new instance running " + backIn + " ms after the kill");
       }
     } finally {

@@ -57,6 +57,11 @@ public final class Phone implements IrisDevice.Listener {
     return device.lastPos();
   }
 
+  /** The position of the last delta applied in this session, -1 before any. */
+  public long lastApplied() {
+    return applied.isEmpty() ? -1 : applied.get(applied.size() - 1).getPos();
+  }
+
   /** The device's position with its epoch, to reopen it where it was. */
   public IrisDevice.Position position() {
     return device.position();
