@@ -32,6 +32,15 @@ public final class StreamsAppConfig extends AbstractConfig {
       "How often a transaction commits: the upper bound of added delivery latency under"
           + " exactly_once_v2.";
 
+  public static final String TRANSACTIONAL_STATE_STORES_CONFIG =
+      "streams.transactional.state.stores";
+  private static final String TRANSACTIONAL_STATE_STORES_DOC =
+      "Kafka Streams' enable.transactional.statestores (KIP-892): the stores buffer writes until"
+          + " their changelog transaction commits, so a crash under exactly_once_v2 replays only"
+          + " the last commit interval instead of wiping the stores and restoring every changelog"
+          + " (the dedup window's: a day of commands). Recovery time then no longer grows with"
+          + " history.";
+
   public static final String SESSION_TIMEOUT_MS_CONFIG = "streams.session.timeout.ms";
   private static final String SESSION_TIMEOUT_MS_DOC =
       "How long the group waits for an instance that stopped without leaving (killed, crashed)"
@@ -88,6 +97,12 @@ public final class StreamsAppConfig extends AbstractConfig {
               Range.atLeast(1),
               Importance.MEDIUM,
               COMMIT_INTERVAL_MS_DOC)
+          .define(
+              TRANSACTIONAL_STATE_STORES_CONFIG,
+              Type.BOOLEAN,
+              true,
+              Importance.MEDIUM,
+              TRANSACTIONAL_STATE_STORES_DOC)
           .define(
               SESSION_TIMEOUT_MS_CONFIG,
               Type.INT,

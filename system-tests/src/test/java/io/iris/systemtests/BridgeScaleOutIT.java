@@ -44,8 +44,7 @@ class BridgeScaleOutIT {
 
       // Ava on bridge A, Bo on bridge B (A as his fallback).
       Phone ava = Phone.open(null, AVA, avaToken, Phone.start(a), StockMqtt.url(a));
-      Phone bo =
-          Phone.open(null, BO, boToken, Phone.start(a), StockMqtt.url(b), StockMqtt.url(a));
+      Phone bo = Phone.open(null, BO, boToken, Phone.start(a), StockMqtt.url(b), StockMqtt.url(a));
       long thread =
           ava.device
               .createThread(List.of(BO), "two bridges")

@@ -63,10 +63,10 @@ class InspectToolsIT {
       Map<String, String> env = LauncherProcess.env(stack, dir);
 
       String pointers = run(env, "pointers", "--user", Long.toString(ZOE));
+      assertTrue(pointers.contains(String.format("last delta of the user at %,d", last)), pointers);
       assertTrue(
-          pointers.contains(String.format("last delta of the user at %,d", last)), pointers);
-      assertTrue(
-          pointers.matches("(?s).*\\nphone\\s+" + String.format("%,d", phone.last()) + "\\s+0\\s.*"),
+          pointers.matches(
+              "(?s).*\\nphone\\s+" + String.format("%,d", phone.last()) + "\\s+0\\s.*"),
           pointers);
       assertTrue(pointers.contains("stored in MySQL"), pointers);
       assertTrue(pointers.contains("epoch " + stack.bridge().layout().epoch()), pointers);

@@ -10,8 +10,8 @@ import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.SendMessage;
-import io.iris.testkit.FaultReport;
 import io.iris.sdk.IrisDevice;
+import io.iris.testkit.FaultReport;
 import io.iris.testkit.Phone;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.ThreeWay;
@@ -29,9 +29,10 @@ import org.junit.jupiter.api.Test;
  * A tablet away for a simulated hour, a day, three days of which iris.log no longer holds the start
  * (retention), and a week, on a stack of its own with the production defaults of every catch-up
  * tier (newest 64 deltas per user in memory, MySQL below the storage pointer, the log from the
- * device's position, a resnapshot beyond 5,000 deltas). Simulated time: the user gets a message a minute (a busy user; every delta
- * carries its simulated time), so an hour is 60 deltas, a day 1,440, three days 4,320 and a week
- * 10,080, sent by the other member as fast as the pipeline takes them.
+ * device's position, a resnapshot beyond 5,000 deltas). Simulated time: the user gets a message a
+ * minute (a busy user; every delta carries its simulated time), so an hour is 60 deltas, a day
+ * 1,440, three days 4,320 and a week 10,080, sent by the other member as fast as the pipeline takes
+ * them.
  *
  * <p>After each spell the tablet must come back from the cheapest tier that holds its range, or be
  * told to resnapshot and take the snapshot, and end equal to the phone that stayed online; the
@@ -119,9 +120,7 @@ class OfflineSpellsIT {
           // Every delta of the spell once, in order, as the phone has it.
           Phone.assertChained(back.applied, away.lastPos());
           assertEquals(
-              phone.applied.subList(have, headCount).stream()
-                  .map(ThreeWay::describe)
-                  .toList(),
+              phone.applied.subList(have, headCount).stream().map(ThreeWay::describe).toList(),
               back.applied.stream().map(ThreeWay::describe).toList(),
               spell.name() + ": the tablet's deltas are the phone's");
         }

@@ -97,8 +97,7 @@ class PushPathIT {
           "push-hello", own.getBody().getNewMessage().getClientId(), "the sender's confirmation");
     }
 
-    StockMqtt.send(
-        b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getPos(), epoch))));
+    StockMqtt.send(b, new DeviceRequest("r3", DeviceRequestBody.ack(new Ack(atB.getPos(), epoch))));
     assertEquals(atB.getPos(), pointer(stack, BEN + ":phone", Duration.ofSeconds(30)));
     for (StockMqtt.Device d : List.of(a1, a2, b)) {
       d.client().disconnect();

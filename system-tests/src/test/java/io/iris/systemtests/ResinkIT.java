@@ -80,8 +80,7 @@ class ResinkIT {
 
       // Moving the sink's group back (a replay) with Connect's offsets API: the group is where
       // it was put, and MySQL is unchanged by the replay (upserts, forward-only triggers).
-      int partition =
-          stack.bridge().layout().partitionOf(MEMBERS.get(0));
+      int partition = stack.bridge().layout().partitionOf(MEMBERS.get(0));
       connect(stack, "PUT", "/connectors/iris-mysql-sink/stop", null, 202, 204);
       awaitConnector(stack, "STOPPED");
       connect(
@@ -113,8 +112,7 @@ class ResinkIT {
       try (Admin admin = Admin.create(stack.adminConfig())) {
         TopicPartition tp =
             new TopicPartition(
-                Topics.LOG.name(),
-                stack.bridge().layout().partitionOf(MEMBERS.get(0)));
+                Topics.LOG.name(), stack.bridge().layout().partitionOf(MEMBERS.get(0)));
         admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(1))).all().get();
       }
       try (LauncherProcess partial = LauncherProcess.start(env, "resink", "--yes")) {

@@ -105,8 +105,7 @@ class StorageSinkIT {
         org.apache.kafka.clients.admin.Admin.create(stack.adminConfig())) {
       TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
       return admin
-          .listOffsets(
-              Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+          .listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
           .all()
           .get()
           .get(tp)

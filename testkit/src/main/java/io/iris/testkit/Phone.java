@@ -73,8 +73,7 @@ public final class Phone implements IrisDevice.Listener {
   }
 
   /** Connects device {@code name} of {@code user}, from the start of the user's queue. */
-  public static Phone open(IrisStack stack, long user, String name, String token)
-      throws Exception {
+  public static Phone open(IrisStack stack, long user, String name, String token) throws Exception {
     return open(stack, user, name, token, start(stack));
   }
 
