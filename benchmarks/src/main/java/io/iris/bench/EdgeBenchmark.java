@@ -1,10 +1,12 @@
 package io.iris.bench;
 
+import io.iris.bridge.down.CatchUp;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.sdk.IrisDevice;
+import io.iris.topics.Topics;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -23,6 +25,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The device edge on a fresh embedded stack (all parts in this JVM, the bridge among them):
@@ -212,16 +217,18 @@ public final class EdgeBenchmark {
     AtomicLong latencyCount = new AtomicLong();
     List<IrisDevice> devices = new ArrayList<>();
     AtomicLong outOfOrder = new AtomicLong();
+    // Every device starts at the start of the log: (epoch, -1), the user's whole queue.
+    String epoch = stack.bridge().layout().epoch();
     for (int i = 0; i < n; i++) {
       long user = ids.get(i).getKey();
-      AtomicLong lastSeen = new AtomicLong();
+      AtomicLong lastApplied = new AtomicLong(-1);
       IrisDevice d =
           IrisDevice.builder()
               .serverUri("tcp://127.0.0.1:" + stack.mqtt().settings().port())
               .user(user)
               .device("phone")
               .token(tokens.get(i))
-              .lastSeq(0)
+              .lastPos(epoch, -1)
               .listener(
                   new IrisDevice.Listener() {
                     @Override
@@ -229,11 +236,14 @@ public final class EdgeBenchmark {
                       long now = System.nanoTime();
                       delivered.addAndGet(deltas.size());
                       for (Delta x : deltas) {
-                        // The app's own check: every seq once, in order, none missing.
-                        if (x.getSeq() != lastSeen.get() + 1) {
+                        // The app's own check: each delta after the last position applied (in
+                        // order, once) and chained to it (its prevPos at or below that position:
+                        // no delta of the user missing in between).
+                        long last = lastApplied.get();
+                        if (x.getPos() <= last || x.getPrevPos() > last) {
                           outOfOrder.incrementAndGet();
                         }
-                        lastSeen.set(x.getSeq());
+                        lastApplied.set(Math.max(last, x.getPos()));
                         if (x.getBody().isSetNewMessage()
                             && x.getBody().getNewMessage().getSenderUserId() != user) {
                           String t = x.getBody().getNewMessage().getText();
@@ -305,7 +315,8 @@ public final class EdgeBenchmark {
       d.close();
     }
     probe.close();
-    catchUp(stack, ids.get(1).getKey(), table);
+    // The user's last position: what its first device held when it closed (after every delta).
+    catchUp(stack, ids.get(1).getKey(), devices.get(1).lastPos(), table);
     int m = (int) Math.min(latencyCount.get(), latencies.length);
     long[] lat = Arrays.copyOf(latencies, m);
     Arrays.sort(lat);
@@ -328,7 +339,8 @@ public final class EdgeBenchmark {
         String.format("| gaps repaired / duplicates dropped by devices | %d / %d |%n", gaps, dups));
     table.append(
         String.format(
-            "| deltas out of seq order or missing, as the apps saw them | %d |%n",
+            "| deltas out of position order or not chained to the last applied (prevPos above"
+                + " it), as the apps saw them | %d |%n",
             outOfOrder.get()));
     load =
         new Load(
@@ -406,21 +418,36 @@ public final class EdgeBenchmark {
   }
 
   /**
-   * A second device of a user that took part, connecting with lastSeq 0: its whole history comes
-   * from the log through the bookmarks (it is more than memory holds). Reports what that read.
+   * A new device of a busy user that took part, opened at the start of the log ({@code (epoch,
+   * -1)}): it holds nothing and asks for the user's whole queue, more than memory holds. Timed
+   * until it holds everything up to {@code last}, the user's last position (what the user's first
+   * device held). Reports which tiers answered, the deltas each sent, and the records of iris.log
+   * read for it: the log tier reads the user's partition from the device's position to the end,
+   * other users' records included.
    */
-  private void catchUp(IrisStack stack, long user, StringBuilder table) throws Exception {
+  private void catchUp(IrisStack stack, long user, long last, StringBuilder table)
+      throws Exception {
     int known = stack.devices().size();
     String token = DeviceRegistry.register(stack.bootstrapServers(), user, "tablet");
     while (stack.devices().size() < known + 1) {
       Thread.sleep(50);
     }
-    long head = stack.userLogs().head(user);
-    io.iris.bridge.down.UserLogs.Bookmark first = stack.userLogs().bookmarkAtOrBefore(user, 1);
-    long readBefore = stack.catchUp().count("log-records-read");
-    long deltasBefore = stack.catchUp().count("deltas-log");
-    long memBefore = stack.catchUp().count("deltas-memory");
-    long storageBefore = stack.catchUp().count("deltas-storage");
+    String epoch = stack.bridge().layout().epoch();
+    int partition = stack.bridge().layout().partitionOf(user);
+    long end;
+    try (Admin admin = Admin.create(stack.adminConfig())) {
+      TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
+      end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).all().get().get(tp).offset();
+    }
+    CatchUp counters = stack.catchUp();
+    long readBefore = counters.count("log-records-read");
+    long deltasBefore = counters.count("deltas-log");
+    long memBefore = counters.count("deltas-memory");
+    long storageBefore = counters.count("deltas-storage");
+    long syncMemBefore = counters.count("sync-memory");
+    long syncLogBefore = counters.count("sync-log");
+    long syncStorageBefore = counters.count("sync-storage");
+    long resnapshotBefore = counters.count("resnapshot-required");
     long t0 = System.nanoTime();
     IrisDevice tablet =
         IrisDevice.builder()
@@ -428,45 +455,47 @@ public final class EdgeBenchmark {
             .user(user)
             .device("tablet")
             .token(token)
-            .lastSeq(0)
+            .lastPos(epoch, -1)
             .build();
     tablet.connect(Duration.ofSeconds(20));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (tablet.lastSeq() < head && System.nanoTime() < deadline) {
+    while (tablet.lastPos() < last && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
     double ms = (System.nanoTime() - t0) / 1e6;
+    long reached = tablet.lastPos();
     tablet.close();
-    long span = -1;
-    if (first != null) {
-      try (org.apache.kafka.clients.admin.Admin admin =
-          org.apache.kafka.clients.admin.Admin.create(stack.adminConfig())) {
-        org.apache.kafka.common.TopicPartition tp =
-            new org.apache.kafka.common.TopicPartition("iris.log", first.partition());
-        long end =
-            admin
-                .listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
-                .all()
-                .get()
-                .get(tp)
-                .offset();
-        span = end - first.offset();
-      }
+    table.append(
+        String.format(
+            "| catch-up of a new device of a busy user from the start (epoch, -1) to position %,d:"
+                + " time | %.0f ms%s |%n",
+            last,
+            ms,
+            reached < last ? String.format(" (stopped at %,d after 60 s)", reached) : ""));
+    table.append(
+        String.format(
+            "| … answers from memory / log / MySQL | %,d / %,d / %,d |%n",
+            counters.count("sync-memory") - syncMemBefore,
+            counters.count("sync-log") - syncLogBefore,
+            counters.count("sync-storage") - syncStorageBefore));
+    long resnapshots = counters.count("resnapshot-required") - resnapshotBefore;
+    if (resnapshots > 0) {
+      table.append(
+          String.format(
+              "| … answered 'resnapshot required' (the device took a snapshot) | %,d |%n",
+              resnapshots));
     }
     table.append(
         String.format(
-            "| catch-up of a new device from seq 0 to %,d: time | %.0f ms |%n", head, ms));
-    table.append(
-        String.format(
             "| … deltas from memory / log / MySQL | %,d / %,d / %,d |%n",
-            stack.catchUp().count("deltas-memory") - memBefore,
-            stack.catchUp().count("deltas-log") - deltasBefore,
-            stack.catchUp().count("deltas-storage") - storageBefore));
+            counters.count("deltas-memory") - memBefore,
+            counters.count("deltas-log") - deltasBefore,
+            counters.count("deltas-storage") - storageBefore));
     table.append(
         String.format(
-            "| … iris.log records read for it (bookmark skips) vs records a scan from its first"
-                + " delta would read | %,d vs %,d |%n",
-            stack.catchUp().count("log-records-read") - readBefore, span));
+            "| … iris.log records read for it (its partition %d, other users' records included) vs"
+                + " the partition's end offset | %,d vs %,d |%n",
+            partition, counters.count("log-records-read") - readBefore, end));
   }
 
   private static double pct(long[] sorted, double q) {

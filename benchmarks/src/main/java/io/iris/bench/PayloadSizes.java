@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.zip.GZIPOutputStream;
+import org.apache.kafka.common.Uuid;
 import org.apache.thrift.TBase;
 import org.apache.thrift.TException;
 import org.apache.thrift.TSerializer;
@@ -26,9 +27,13 @@ import org.apache.thrift.protocol.TBinaryProtocol;
  * binary and JSON with descriptive field names (as a REST API writes them), alone and in batches of
  * 10, without and with gzip (as HTTP's Content-Encoding would).
  *
- * <p>The deltas are realistic new-message deltas: 10-digit user ids, derived 63-bit thread ids,
- * seqs in the thousands, per-thread message ids, epoch-millisecond times, chat texts of 10 to 80
- * characters, and in a third of them (the sender's own) a UUID client id and a device id.
+ * <p>The deltas are realistic new-message deltas as a device receives them: 10-digit user ids,
+ * derived 63-bit thread ids, positions of a busy partition of iris.log (in the hundreds of
+ * millions, each 1 to 2,000 offsets after the user's previous one: other users' records lie
+ * between) with their prevPos, per-thread message ids, epoch-millisecond times, chat texts of 10 to
+ * 80 characters, and in a third of them (the sender's own) a UUID client id and a device id.
+ * Batches carry the epoch (iris.log's topic id, 22 characters) and their throughPos, as the push
+ * path sends them.
  */
 public final class PayloadSizes {
   /** Average bytes per delta of one encoding. */
@@ -45,7 +50,9 @@ public final class PayloadSizes {
     Random random = new Random(seed);
     List<Delta> sample = new ArrayList<>();
     long user = 1_000_000_000L + random.nextInt(1_000_000_000);
-    long seq = 4_000 + random.nextInt(1000);
+    // Positions and the epoch from a generator of their own.
+    Random positions = new Random(seed + 1);
+    long pos = 400_000_000L + positions.nextInt(100_000_000);
     long now = 1_795_000_000_000L;
     for (int i = 0; i < deltas; i++) {
       long thread = SendPath.derivedThreadId(user + random.nextInt(50), "c" + random.nextInt(50));
@@ -58,10 +65,13 @@ public final class PayloadSizes {
       if (own) {
         m.setClientId(UUID.randomUUID().toString()).setSenderDeviceId("phone-" + random.nextInt(3));
       }
-      sample.add(new Delta(user, seq, seq - 1, thread, now, DeltaBody.newMessage(m)));
-      seq++;
+      long prevPos = pos;
+      pos += 1 + positions.nextInt(2_000);
+      sample.add(
+          new Delta(user, thread, now, DeltaBody.newMessage(m)).setPos(pos).setPrevPos(prevPos));
       now += random.nextInt(60_000);
     }
+    String epoch = new Uuid(positions.nextLong(), positions.nextLong()).toString();
     FrameCodec codec = FrameCodec.defaults();
     TSerializer binary = binary();
     List<Row> rows = new ArrayList<>();
@@ -69,11 +79,17 @@ public final class PayloadSizes {
         row(
             "Thrift compact (wire: version byte + compact)",
             sample,
+            epoch,
             codec::encode,
             b -> codec.encode(b)));
-    rows.add(row("Thrift binary", sample, d -> ser(binary, d), b -> ser(binary, b)));
+    rows.add(row("Thrift binary", sample, epoch, d -> ser(binary, d), b -> ser(binary, b)));
     rows.add(
-        row("JSON, descriptive field names", sample, d -> json(json(d)), PayloadSizes::jsonBatch));
+        row(
+            "JSON, descriptive field names",
+            sample,
+            epoch,
+            d -> json(json(d)),
+            PayloadSizes::jsonBatch));
     return rows;
   }
 
@@ -81,7 +97,8 @@ public final class PayloadSizes {
     byte[] apply(T t);
   }
 
-  private static Row row(String name, List<Delta> sample, Enc<Delta> one, Enc<DeltaBatch> batch) {
+  private static Row row(
+      String name, List<Delta> sample, String epoch, Enc<Delta> one, Enc<DeltaBatch> batch) {
     long plain = 0;
     long gz = 0;
     for (Delta d : sample) {
@@ -93,7 +110,7 @@ public final class PayloadSizes {
     long bGz = 0;
     int batches = 0;
     for (int i = 0; i + 10 <= sample.size(); i += 10) {
-      DeltaBatch b = new DeltaBatch(sample.subList(i, i + 10), sample.get(i + 9).getSeq());
+      DeltaBatch b = new DeltaBatch(sample.subList(i, i + 10), epoch, sample.get(i + 9).getPos());
       byte[] bytes = batch.apply(b);
       bPlain += bytes.length;
       bGz += gzip(bytes).length;
@@ -137,8 +154,8 @@ public final class PayloadSizes {
     }
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("user_id", d.getUserId());
-    j.put("sequence_number", d.getSeq());
-    j.put("previous_sequence_number", d.getPrevSeq());
+    j.put("pos", d.getPos());
+    j.put("prev_pos", d.getPrevPos());
     j.put("thread_id", d.getThreadId());
     j.put("server_timestamp", d.getServerTimestampMs());
     j.put("type", "new_message");
@@ -149,7 +166,8 @@ public final class PayloadSizes {
   private static byte[] jsonBatch(DeltaBatch b) {
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("deltas", b.getDeltas().stream().map(PayloadSizes::json).toList());
-    j.put("head_sequence_number", b.getHeadSeq());
+    j.put("epoch", b.getEpoch());
+    j.put("through_pos", b.getThroughPos());
     return json(j);
   }
 

@@ -451,7 +451,7 @@ public final class ResultsBenchmark {
             l.endToEndMs()[0], l.endToEndMs()[1], l.endToEndMs()[2]));
     md.append(
         String.format(
-            "| order check: deltas out of seq order or missing at any device / duplicates dropped / gaps repaired | %d / %d / %d |%n%n",
+            "| order check: deltas out of position order or not chained to the last applied (prevPos above it) at any device / duplicates dropped / gaps repaired | %d / %d / %d |%n%n",
             l.outOfOrder(), l.duplicatesDropped(), l.gapsRepaired()));
     double e2e = Math.max(1, l.endToEndMs()[1]);
     double x = l.p99Ms() / e2e;
@@ -460,7 +460,7 @@ public final class ResultsBenchmark {
         String.format("%.0fx (%.0f vs %d ms)", x, l.p99Ms(), l.endToEndMs()[1]),
         x <= 5,
         String.format(
-            "by %.0fx: a message crosses two exactly-once transactions (commands -> repartition -> iris.log, commit interval 100 ms each) and read_committed consumers; EndToEndLatency is one non-transactional hop",
+            "by %.0fx: a message crosses an exactly-once transaction (commands -> iris.log, commit interval 100 ms) and read_committed consumers; EndToEndLatency is one non-transactional hop",
             x / 5));
     png(
         "latency.png",

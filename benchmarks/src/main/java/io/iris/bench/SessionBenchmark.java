@@ -16,6 +16,7 @@ import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.ThreadSummary;
 import io.iris.sdk.IrisDevice;
 import io.iris.testkit.SelfSignedTls;
+import io.iris.topics.Names;
 import io.iris.topics.Topics;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -399,20 +400,22 @@ public final class SessionBenchmark {
             Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
-  /** Waits until MySQL holds the user's first {@code seq} deltas: snapshots are read from it. */
-  private void awaitStored(IrisStack stack, long user, long seq) throws Exception {
+  /** Waits until MySQL holds {@code count} deltas of the user: snapshots are read from it. */
+  private void awaitStored(IrisStack stack, long user, long count) throws Exception {
     IrisConfig config = stack.config();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     try (Connection db =
             DriverManager.getConnection(stack.jdbcUrl(), config.jdbcUser(), config.jdbcPassword());
         PreparedStatement q =
             db.prepareStatement(
-                "SELECT COALESCE(MAX(seq), 0) FROM iris_deltas WHERE user_id = ?")) {
+                "SELECT COALESCE(MAX(stored_count), 0) FROM "
+                    + Names.USER_POSITIONS_TABLE
+                    + " WHERE user_id = ?")) {
       q.setLong(1, user);
       while (System.nanoTime() < deadline) {
         try (ResultSet rs = q.executeQuery()) {
           rs.next();
-          if (rs.getLong(1) >= seq) {
+          if (rs.getLong(1) >= count) {
             return;
           }
         }
@@ -478,7 +481,8 @@ public final class SessionBenchmark {
     private final LinkProxy link;
     private final SSLContext tls;
     private volatile IrisDevice device;
-    private long lastSeq = -1;
+    // No position yet: the first connect takes a snapshot.
+    private IrisDevice.Position position = IrisDevice.Position.NONE;
 
     PushPhone(long user, String token, LinkProxy link, SSLContext tls, int timeoutMs) {
       super(user, timeoutMs);
@@ -501,7 +505,7 @@ public final class SessionBenchmark {
               .user(user)
               .device("phone")
               .token(token)
-              .lastSeq(lastSeq)
+              .lastPos(position.epoch(), position.lastPos())
               .socketFactory(tls.getSocketFactory())
               .sendDeadline(Duration.ofMillis(timeoutMs))
               .maxReconnectDelay(Duration.ofSeconds(5))
@@ -551,7 +555,7 @@ public final class SessionBenchmark {
     void goOffline() {
       IrisDevice d = device;
       d.close();
-      lastSeq = d.lastSeq();
+      position = d.position();
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.NewMessage;
+import io.iris.topics.Names;
 import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -56,20 +57,22 @@ public final class SinkBenchmark {
       int users = Math.max(1, deltas / 100);
       List<byte[]> frames = new ArrayList<>(deltas);
       List<Long> keys = new ArrayList<>(deltas);
-      long[] seq = new long[users + 1];
+      long[] messageIds = new long[users + 1];
       for (int i = 0; i < deltas; i++) {
         long user = 1 + (i % users);
-        long s = ++seq[(int) user];
+        long messageId = ++messageIds[(int) user];
+        // As the streams app writes it: no position in the bytes (the offset becomes it; the sink
+        // adds it as the column `position`).
         Delta d =
             new Delta(
                 user,
-                s,
-                s - 1,
                 1 + user % 50,
                 1_700_000_000_000L + i,
                 DeltaBody.newMessage(
                     new NewMessage(
-                        s, user, "message " + i + " of a realistic length, about forty bytes")));
+                        messageId,
+                        user,
+                        "message " + i + " of a realistic length, about forty bytes")));
         frames.add(FrameCodec.defaults().encode(d));
         keys.add(user);
       }
@@ -167,7 +170,9 @@ public final class SinkBenchmark {
 
   private static long rows(Connection db) throws Exception {
     try (Statement s = db.createStatement();
-        ResultSet rs = s.executeQuery("SELECT COALESCE(SUM(stored_count), 0) FROM iris_user_seq")) {
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COALESCE(SUM(stored_count), 0) FROM " + Names.USER_POSITIONS_TABLE)) {
       rs.next();
       return rs.getLong(1);
     }
@@ -176,7 +181,7 @@ public final class SinkBenchmark {
   private static long lag(Admin admin) throws Exception {
     Map<TopicPartition, OffsetAndMetadata> committed =
         admin
-            .listConsumerGroupOffsets(io.iris.topics.Names.SINK_GROUP)
+            .listConsumerGroupOffsets(Names.SINK_GROUP)
             .partitionsToOffsetAndMetadata()
             .get(10, TimeUnit.SECONDS);
     Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
@@ -198,15 +203,21 @@ public final class SinkBenchmark {
     return lag;
   }
 
-  /** A direct JDBC batch upsert of rows like the sink's, into users the sink never writes. */
+  /**
+   * A direct JDBC batch upsert of rows like the sink's, into users the sink never writes. Row i
+   * takes position i (the offsets of one partition shared by the 1,000 users: each user's positions
+   * grow, 1,000 apart).
+   */
   private double referenceUpsert(String jdbcUrl) throws Exception {
     int n = Math.min(deltas, 100_000);
     String cols =
-        "user_id, seq, prev_seq, thread_id, server_ts_ms, kind, actor_user_id, message_id, text";
+        "user_id, position, thread_id, server_ts_ms, kind, actor_user_id, message_id, text";
     String sql =
-        "INSERT INTO iris_deltas ("
+        "INSERT INTO "
+            + Names.DELTAS_TABLE
+            + " ("
             + cols
-            + ") VALUES (?, ?, ?, ?, ?, 'new_message', ?, ?, ?)"
+            + ") VALUES (?, ?, ?, ?, 'new_message', ?, ?, ?)"
             + " ON DUPLICATE KEY UPDATE text = VALUES(text)";
     try (Connection c =
             DriverManager.getConnection(jdbcUrl + "?rewriteBatchedStatements=true", "root", "");
@@ -215,15 +226,14 @@ public final class SinkBenchmark {
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
         long user = 10_000_000L + (i % 1000);
-        long s = 1 + i / 1000;
+        long messageId = 1 + i / 1000;
         ps.setLong(1, user);
-        ps.setLong(2, s);
-        ps.setLong(3, s - 1);
-        ps.setLong(4, 1);
-        ps.setLong(5, 1_700_000_000_000L + i);
-        ps.setLong(6, user);
-        ps.setLong(7, s);
-        ps.setString(8, "message " + i + " of a realistic length, about forty bytes");
+        ps.setLong(2, i);
+        ps.setLong(3, 1);
+        ps.setLong(4, 1_700_000_000_000L + i);
+        ps.setLong(5, user);
+        ps.setLong(6, messageId);
+        ps.setString(7, "message " + i + " of a realistic length, about forty bytes");
         ps.addBatch();
         if ((i + 1) % 2000 == 0) {
           ps.executeBatch();

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.apache.kafka.common.Uuid;
 
 /**
  * Snapshot latency for a heavy user (default 200 threads, 20,000 messages) on a fresh embedded
@@ -32,6 +33,9 @@ import java.util.Random;
  * run (the floor any query pays here).
  */
 public final class SnapshotBenchmark {
+  /** The epoch the snapshots state (an iris.log topic id; no Kafka here). */
+  private static final String EPOCH = Uuid.randomUuid().toString();
+
   private final PrintStream out;
   private final int threads;
   private final int messages;
@@ -69,18 +73,20 @@ public final class SnapshotBenchmark {
         double writeSecs = (System.nanoTime() - t0) / 1e9;
 
         SnapshotService service = new SnapshotService(ds);
+        // Every row is written: as if the sink had committed through the user's last position.
+        long storedThrough = deltas.get(deltas.size() - 1).getPos();
         for (int i = 0; i < 50; i++) {
-          service.snapshot(user, 20, 20);
+          service.snapshot(user, 20, 20, storedThrough, EPOCH);
         }
         long[] snap = new long[runs];
         long[] point = new long[runs];
         Snapshot s = null;
         for (int i = 0; i < runs; i++) {
           long a = System.nanoTime();
-          s = service.snapshot(user, 20, 20);
+          s = service.snapshot(user, 20, 20, storedThrough, EPOCH);
           snap[i] = System.nanoTime() - a;
           a = System.nanoTime();
-          pointRead(ds, user, 1 + (i % deltas.size()));
+          pointRead(ds, user, deltas.get(i % deltas.size()).getPos());
           point[i] = System.nanoTime() - a;
           if (i % 200 == 0) {
             out.printf("bench:   %d of %d snapshots%n", i, runs);
@@ -102,7 +108,7 @@ public final class SnapshotBenchmark {
             "| (setup) batch upsert of %,d rows with triggers | %,.0f rows/s | | |%n",
             deltas.size(), deltas.size() / writeSecs);
         out.printf(
-            "%nsnapshot seq %d, %d threads, target p99 < 30 ms%n", s.getSeq(), s.getThreadsSize());
+            "%nsnapshot pos %d, %d threads, target p99 < 30 ms%n", s.getPos(), s.getThreadsSize());
       }
     } finally {
       db.close();
@@ -115,51 +121,65 @@ public final class SnapshotBenchmark {
     return sorted[Math.max(0, i)] / 1e6;
   }
 
+  /**
+   * The user's deltas in position order, each with its position: offsets of a partition the user
+   * shares with others, so they grow by 1 to 200 (other users' records lie between). The gaps come
+   * from a generator of their own: the threads, messages and receipts are those of version 1's
+   * benchmark (seed 11).
+   */
   private List<Delta> heavyUser(long user) {
     Random r = new Random(11);
+    Random gaps = new Random(12);
     List<Delta> out = new ArrayList<>();
-    long seq = 0;
+    long[] pos = {100_000};
     long ts = 1_700_000_000_000L;
     long[] lastMessage = new long[threads + 1];
     for (int t = 1; t <= threads; t++) {
       List<Long> members = new ArrayList<>(List.of(user, 1000L + t, 2000L + t));
       out.add(
-          new Delta(
-              user,
-              ++seq,
-              seq - 1,
-              t,
-              ts++,
-              DeltaBody.threadCreated(new ThreadCreated(user, members).setName("thread " + t))));
+          at(
+              pos,
+              gaps,
+              new Delta(
+                  user,
+                  t,
+                  ts++,
+                  DeltaBody.threadCreated(
+                      new ThreadCreated(user, members).setName("thread " + t)))));
     }
     for (int i = 0; i < messages; i++) {
       int t = 1 + r.nextInt(threads);
       long sender = r.nextInt(3) == 0 ? user : 1000L + t;
       lastMessage[t]++;
       out.add(
-          new Delta(
-              user,
-              ++seq,
-              seq - 1,
-              t,
-              ts += 1000,
-              DeltaBody.newMessage(
-                  new NewMessage(
-                      lastMessage[t],
-                      sender,
-                      "message " + i + " of a realistic length, about forty bytes"))));
+          at(
+              pos,
+              gaps,
+              new Delta(
+                  user,
+                  t,
+                  ts += 1000,
+                  DeltaBody.newMessage(
+                      new NewMessage(
+                          lastMessage[t],
+                          sender,
+                          "message " + i + " of a realistic length, about forty bytes")))));
       if (r.nextInt(10) == 0) {
         out.add(
-            new Delta(
-                user,
-                ++seq,
-                seq - 1,
-                t,
-                ts,
-                DeltaBody.readReceipt(new ReadReceipt(user, lastMessage[t]))));
+            at(
+                pos,
+                gaps,
+                new Delta(
+                    user, t, ts, DeltaBody.readReceipt(new ReadReceipt(user, lastMessage[t])))));
       }
     }
     return out;
+  }
+
+  /** Gives {@code d} the next position of the user (the offset of its record in iris.log). */
+  private static Delta at(long[] pos, Random gaps, Delta d) {
+    pos[0] += 1 + gaps.nextInt(200);
+    return d.setPos(pos[0]);
   }
 
   private static void write(HikariDataSource ds, List<Delta> deltas) throws SQLException {
@@ -168,12 +188,12 @@ public final class SnapshotBenchmark {
     }
   }
 
-  private static void pointRead(HikariDataSource ds, long user, long seq) throws SQLException {
+  private static void pointRead(HikariDataSource ds, long user, long position) throws SQLException {
     try (Connection c = ds.getConnection();
         PreparedStatement ps =
-            c.prepareStatement("SELECT text FROM iris_deltas WHERE user_id = ? AND seq = ?")) {
+            c.prepareStatement("SELECT text FROM iris_deltas WHERE user_id = ? AND position = ?")) {
       ps.setLong(1, user);
-      ps.setLong(2, seq);
+      ps.setLong(2, position);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
       }
