@@ -50,8 +50,8 @@ class EdgeFuzzIT {
     FrameCodec codec = FrameCodec.defaults();
     List<byte[]> seeds =
         List.of(
-            codec.encode(new DeviceRequest("s", DeviceRequestBody.sync(new SyncRequest(0)))),
-            codec.encode(new DeviceRequest("a", DeviceRequestBody.ack(new Ack(1)))),
+            codec.encode(new DeviceRequest("s", DeviceRequestBody.sync(new SyncRequest("", -1)))),
+            codec.encode(new DeviceRequest("a", DeviceRequestBody.ack(new Ack(1, "x")))),
             codec.encode(
                 new DeviceRequest(
                     "c",
@@ -91,7 +91,7 @@ class EdgeFuzzIT {
     }
     c.publish(
         "iris/" + USER + "/fuzz/up",
-        codec.encode(new DeviceRequest("final", DeviceRequestBody.sync(new SyncRequest(0)))),
+        codec.encode(new DeviceRequest("final", DeviceRequestBody.sync(new SyncRequest("", -1)))),
         1,
         false);
     assertTrue(

@@ -55,8 +55,6 @@ class SinkSupervisorIT {
     Delta d =
         new Delta(
             USER,
-            1,
-            0,
             7_000_090L,
             System.currentTimeMillis(),
             DeltaBody.newMessage(new NewMessage(1, SENDER, "after the restart")));
