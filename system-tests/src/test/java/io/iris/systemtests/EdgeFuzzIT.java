@@ -66,6 +66,9 @@ class EdgeFuzzIT {
         token,
         "iris/" + USER + "/fuzz/down",
         (t, m) -> {
+          if (m.getPayload()[0] == 1) {
+            return; // the answer to a mutant that reads as version 1, in version 1
+          }
           ServerFrame f = codec.decode(m.getPayload(), ServerFrame::new);
           if ("final".equals(f.getRequestId())) {
             answered.countDown();

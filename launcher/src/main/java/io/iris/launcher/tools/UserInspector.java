@@ -395,11 +395,15 @@ public final class UserInspector {
     out.printf(
         "user %d   iris.log partition %d   epoch %s   end offset %,d%n",
         k.userId(), k.partition(), k.epoch(), k.end());
-    out.printf(
-        "last delta of the user at %s   (%,d of its deltas read from offset %,d to the end)%n",
-        k.lastPos() < 0 ? "-" : String.format("%,d", k.lastPos()),
-        k.positions().size(),
-        k.scannedFrom());
+    if (k.positions().isEmpty()) {
+      out.printf(
+          "no delta of the user from offset %,d (the lowest pointer) to the end%n",
+          k.scannedFrom());
+    } else {
+      out.printf(
+          "last delta of the user at %,d   (%,d of its deltas from offset %,d to the end)%n",
+          k.lastPos(), k.positions().size(), k.scannedFrom());
+    }
     out.println();
     out.printf("%-28s %12s %14s  %s%n", "device pointer", "acked pos", "deltas behind", "acked at");
     if (k.devices().isEmpty()) {
