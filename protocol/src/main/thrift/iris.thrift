@@ -343,7 +343,10 @@ struct DeltaBatch {
    * may lie beyond the last delta: it sets lastPos = max(lastPos, throughPos).
    */
   5: required i64 throughPos,
-  /** An answer stopped at a page limit: ask again after throughPos. */
+  /**
+   * The answer stopped before the head (at a page limit, or where the tier it came from ends):
+   * ask again after throughPos. An answer without it leaves the device current.
+   */
   6: optional bool more = false,
 }
 

@@ -318,10 +318,13 @@ public final class CatchUp implements AutoCloseable {
     if (history != null && after < storedThrough) {
       long through = to >= 0 ? Math.min(to, storedThrough) : storedThrough;
       List<Delta> out = history.range(user, after, through, max);
-      boolean more = out.size() == max && last(out) < through;
+      boolean full = out.size() == max && last(out) < through;
+      // MySQL stops at the storage pointer; the log may hold more after it: unless the device
+      // asked for no further, it asks again from there (memory or the log answer the rest).
+      boolean more = full || to < 0 || to > through;
       count("sync-storage", 1);
       count("deltas-storage", out.size());
-      return batch(out, more ? last(out) : through, more, CatchUpTier.STORAGE);
+      return batch(out, full ? last(out) : through, more, CatchUpTier.STORAGE);
     }
     ServerFrame fromLog = readLog(user, partition, after, to, max);
     if (fromLog != null) {

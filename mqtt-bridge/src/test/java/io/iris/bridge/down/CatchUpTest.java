@@ -348,7 +348,12 @@ class CatchUpTest {
     assertEquals(List.of(12L, 17L), prevPositions(f));
     assertEquals(CatchUpTier.STORAGE, tier(f));
     assertEquals(500, through(f), "everything of the partition below the pointer is stored");
-    assertFalse(more(f));
+    assertTrue(more(f), "the log may hold more after the storage pointer: ask again from there");
+
+    ServerFrame bounded = c.answerSync(USER, after(12).setToPos(30));
+    assertEquals(List.of(17L, 30L), positions(bounded));
+    assertEquals(30, through(bounded));
+    assertFalse(more(bounded), "a bounded range within storage is whole");
     assertEquals(1, c.count("sync-storage"));
     assertEquals(2, c.count("deltas-storage"));
   }
