@@ -350,12 +350,13 @@ class CatchUpTest {
     assertEquals(500, through(f), "everything of the partition below the pointer is stored");
     assertTrue(more(f), "the log may hold more after the storage pointer: ask again from there");
 
+    assertEquals(1, c.count("sync-storage"));
+    assertEquals(2, c.count("deltas-storage"));
+
     ServerFrame bounded = c.answerSync(USER, after(12).setToPos(30));
     assertEquals(List.of(17L, 30L), positions(bounded));
     assertEquals(30, through(bounded));
     assertFalse(more(bounded), "a bounded range within storage is whole");
-    assertEquals(1, c.count("sync-storage"));
-    assertEquals(2, c.count("deltas-storage"));
   }
 
   // --- tier 2: the log, from the device's position ---
