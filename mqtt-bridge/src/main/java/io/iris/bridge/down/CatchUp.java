@@ -303,18 +303,13 @@ public final class CatchUp implements AutoCloseable {
       count("deltas-memory", out.size());
       return batch(out, recent.throughPos(), recent.more(), CatchUpTier.MEMORY);
     }
+    long storedThrough = stored.of(partition);
     if (!r.isForce() && to < 0 && history != null) {
-      long behind;
-      try {
-        behind = history.countAfter(user, after);
-      } catch (SQLException e) {
-        behind = -1; // MySQL away: the log may still serve the range; nothing to offer instead
-      }
+      long behind = behind(user, partition, after, storedThrough);
       if (behind > settings.resnapshotAfterDeltas()) {
         return resnapshot(user, after, behind);
       }
     }
-    long storedThrough = stored.of(partition);
     if (history != null && after < storedThrough) {
       long through = to >= 0 ? Math.min(to, storedThrough) : storedThrough;
       List<Delta> out = history.range(user, after, through, max);
@@ -332,6 +327,27 @@ public final class CatchUp implements AutoCloseable {
     }
     // The log no longer holds the position and storage cannot serve it.
     return resnapshot(user, after, -1);
+  }
+
+  /**
+   * How many deltas of the user lie after {@code after}, estimated: MySQL's count (an indexed
+   * range), plus what lies above the storage pointer: counted in memory when memory covers it, else
+   * bounded by the offsets the push path has read past the pointer (other users' included, so an
+   * upper bound). -1 when MySQL cannot tell (away): the log may still serve the range.
+   */
+  private long behind(long user, int partition, long after, long storedThrough) {
+    long stored;
+    try {
+      stored = history.countAfter(user, after);
+    } catch (SQLException e) {
+      return -1;
+    }
+    long from = Math.max(after, storedThrough);
+    long tail = logs.countAfter(user, partition, from);
+    if (tail < 0) {
+      tail = Math.max(0, logs.readThrough(partition) - 1 - from);
+    }
+    return stored + tail;
   }
 
   private static long last(List<Delta> out) {

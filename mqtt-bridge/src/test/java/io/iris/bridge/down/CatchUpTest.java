@@ -291,8 +291,8 @@ class CatchUpTest {
 
     ResnapshotRequired r = f.getBody().getResnapshotRequired();
     assertEquals(104, r.getAfterPos());
-    assertEquals(45, r.getCatchUpDeltas());
-    assertEquals(Math.round(45 * logs.averageDeltaBytes()), r.getCatchUpBytes());
+    assertEquals(47, r.getCatchUpDeltas(), "45 in MySQL, 2 in memory above the pointer");
+    assertEquals(Math.round(47 * logs.averageDeltaBytes()), r.getCatchUpBytes());
     long snapshotBytes =
         CODEC.encode(
                 new ServerFrame(
@@ -302,6 +302,40 @@ class CatchUpTest {
     assertEquals(List.of("42:20x20@999"), snapshotsTaken);
     assertEquals(1, c.count("resnapshot-required"));
     assertTrue(storage.ranges.isEmpty());
+  }
+
+  @Test
+  void shouldCountWhatLiesAboveTheStoragePointerWhenOfferingASnapshot() throws Exception {
+    // MySQL holds 10 of the user's deltas after 104; the sink is behind: the user's 30 deltas
+    // above the pointer (500) are in memory only.
+    UserLogs logs = new UserLogs(64, 100);
+    logs.startReading(0, 450);
+    for (long p = 501; p <= 530; p++) {
+      logs.append(USER, 0, p, delta(USER, p));
+    }
+    CatchUp c = catchUp(logs);
+    storage.positions.put(USER, java.util.stream.LongStream.range(100, 115).boxed().toList());
+    storedThrough = 500;
+
+    ResnapshotRequired r = c.answerSync(USER, after(104)).getBody().getResnapshotRequired();
+
+    assertEquals(40, r.getCatchUpDeltas(), "10 in MySQL + 30 above the pointer");
+  }
+
+  @Test
+  void shouldBoundWhatLiesAboveThePointerByOffsetsWhenMemoryDoesNotCoverIt() throws Exception {
+    UserLogs logs = new UserLogs(4, 100); // too small to cover
+    logs.startReading(0, 450);
+    for (long p = 501; p <= 530; p++) {
+      logs.append(USER, 0, p, delta(USER, p));
+    }
+    CatchUp c = catchUp(logs);
+    storage.positions.put(USER, List.of(101L));
+    storedThrough = 500;
+
+    ResnapshotRequired r = c.answerSync(USER, after(100)).getBody().getResnapshotRequired();
+
+    assertEquals(31, r.getCatchUpDeltas(), "1 in MySQL + at most 30 offsets read past the pointer");
   }
 
   @Test
@@ -342,7 +376,9 @@ class CatchUpTest {
     storage.positions.put(USER, List.of(10L, 17L, 30L));
     storedThrough = 500;
 
-    ServerFrame f = c.answerSync(USER, after(12));
+    // Forced: the estimate bounds what lies between the pointer (500) and memory's start (1000)
+    // by offsets, which would offer a snapshot here.
+    ServerFrame f = c.answerSync(USER, after(12).setForce(true));
 
     assertEquals(List.of(17L, 30L), positions(f));
     assertEquals(List.of(12L, 17L), prevPositions(f));
