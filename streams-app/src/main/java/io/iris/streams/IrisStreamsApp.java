@@ -77,6 +77,9 @@ public final class IrisStreamsApp implements AutoCloseable {
         StreamsConfig.COMMIT_INTERVAL_MS_CONFIG,
         config.getLong(StreamsAppConfig.COMMIT_INTERVAL_MS_CONFIG));
     p.put(
+        StreamsConfig.MAX_TASK_IDLE_MS_CONFIG,
+        config.getLong(StreamsAppConfig.MAX_TASK_IDLE_MS_CONFIG));
+    p.put(
         StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG,
         config.getBoolean(StreamsAppConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
     p.put(

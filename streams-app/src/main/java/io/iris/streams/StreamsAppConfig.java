@@ -32,6 +32,13 @@ public final class StreamsAppConfig extends AbstractConfig {
       "How often a transaction commits: the upper bound of added delivery latency under"
           + " exactly_once_v2.";
 
+  public static final String MAX_TASK_IDLE_MS_CONFIG = "streams.max.task.idle.ms";
+  private static final String MAX_TASK_IDLE_MS_DOC =
+      "Kafka Streams' max.task.idle.ms: how long a task with several input partitions (iris.commands"
+          + " and the commands-by-thread repartition of unkeyed commands) waits for data on all of"
+          + " them. 0 (default, Kafka's): no extra wait. -1 (never wait for lagging partitions)"
+          + " measured 4x worse p50 and 10x worse p99 on the bench edge run here.";
+
   public static final String TRANSACTIONAL_STATE_STORES_CONFIG =
       "streams.transactional.state.stores";
   private static final String TRANSACTIONAL_STATE_STORES_DOC =
@@ -97,6 +104,13 @@ public final class StreamsAppConfig extends AbstractConfig {
               Range.atLeast(1),
               Importance.MEDIUM,
               COMMIT_INTERVAL_MS_DOC)
+          .define(
+              MAX_TASK_IDLE_MS_CONFIG,
+              Type.LONG,
+              0L,
+              Range.atLeast(-1),
+              Importance.LOW,
+              MAX_TASK_IDLE_MS_DOC)
           .define(
               TRANSACTIONAL_STATE_STORES_CONFIG,
               Type.BOOLEAN,
