@@ -219,6 +219,23 @@ public final class IrisStreamsApp implements AutoCloseable {
     return found;
   }
 
+  /**
+   * Kafka Streams' own metrics of this instance named {@code name} in {@code group}, e.g. {@code
+   * commit-latency-avg} in {@code stream-thread-metrics} (one per stream thread).
+   */
+  public synchronized List<Metric> kafkaMetrics(String group, String name) {
+    if (streams == null) {
+      return List.of();
+    }
+    List<Metric> found = new ArrayList<>();
+    for (var e : streams.metrics().entrySet()) {
+      if (e.getKey().name().equals(name) && e.getKey().group().equals(group)) {
+        found.add(e.getValue());
+      }
+    }
+    return found;
+  }
+
   /** The sum of {@code metrics}' values. */
   public static double sum(List<Metric> metrics) {
     double sum = 0;
