@@ -1,5 +1,6 @@
 package io.iris.launcher.tools;
 
+import io.iris.bridge.down.LogLayout;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Delta;
@@ -37,8 +38,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.LongSerializer;
-import org.apache.kafka.common.utils.Utils;
 
 /**
  * One user's queue as an operator sees it ({@code iris pointers}), every number an offset of the
@@ -160,12 +159,6 @@ public final class UserInspector {
     this.storageTimeout = storageTimeout;
   }
 
-  /** The partition of iris.log that holds the user, as Kafka's default partitioner puts it. */
-  public static int partitionOf(long userId, int partitions) {
-    byte[] key = new LongSerializer().serialize(Topics.LOG.name(), userId);
-    return Utils.toPositive(Utils.murmur2(key)) % partitions;
-  }
-
   /**
    * Prints the user's pointers ({@code iris pointers}): the Kafka side at once, then what MySQL
    * holds, or why MySQL did not say within a few seconds.
@@ -185,14 +178,9 @@ public final class UserInspector {
   public KafkaSide kafkaSide(long userId) throws Exception {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
         KafkaConsumer<byte[], byte[]> c = consumer()) {
-      var log =
-          admin
-              .describeTopics(List.of(Topics.LOG.name()))
-              .topicNameValues()
-              .get(Topics.LOG.name())
-              .get(30, TimeUnit.SECONDS);
-      String epoch = log.topicId().toString();
-      int p = partitionOf(userId, log.partitions().size());
+      LogLayout log = LogLayout.describe(admin, Duration.ofSeconds(30));
+      String epoch = log.epoch();
+      int p = log.partitionOf(userId);
       TopicPartition tp = new TopicPartition(Topics.LOG.name(), p);
       List<Device> devices = devices(c, userId);
       Map<String, Long> committed = new LinkedHashMap<>();
@@ -342,7 +330,8 @@ public final class UserInspector {
   public void tail(long userId, boolean fromBeginning, long max, long idleMillis, PrintStream out) {
     try (KafkaConsumer<byte[], byte[]> c = consumer()) {
       int partitions = c.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(30)).size();
-      TopicPartition tp = new TopicPartition(Topics.LOG.name(), partitionOf(userId, partitions));
+      TopicPartition tp =
+          new TopicPartition(Topics.LOG.name(), LogLayout.partitionOf(userId, partitions));
       c.assign(List.of(tp));
       if (fromBeginning) {
         c.seekToBeginning(List.of(tp));

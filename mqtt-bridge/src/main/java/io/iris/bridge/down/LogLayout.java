@@ -29,6 +29,11 @@ public record LogLayout(String epoch, int partitions) {
 
   /** The partition of iris.log that holds {@code userId}'s deltas. */
   public int partitionOf(long userId) {
+    return partitionOf(userId, partitions);
+  }
+
+  /** The partition of a log of {@code partitions} partitions that holds {@code userId}. */
+  public static int partitionOf(long userId, int partitions) {
     byte[] key = ByteBuffer.allocate(Long.BYTES).putLong(userId).array();
     return BuiltInPartitioner.partitionForKey(key, partitions);
   }
