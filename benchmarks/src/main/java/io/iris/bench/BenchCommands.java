@@ -27,6 +27,7 @@ public final class BenchCommands implements CliPlugin {
         BenchSnapshot.class,
         BenchSink.class,
         BenchEdge.class,
+        BenchRecovery.class,
         BenchPipeline.class,
         BenchResults.class
       })
@@ -182,6 +183,54 @@ public final class BenchCommands implements CliPlugin {
     @Override
     public Integer call() throws Exception {
       new EdgeBenchmark(System.out, connections, pairs, rate, seconds, warmup, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "recovery",
+      mixinStandardHelpOptions = true,
+      description =
+          "Crash recovery: kill -9 of the streams app after a long history, restarted at once"
+              + " (time until it writes deltas again), then kill -9 of the whole stack and iris up"
+              + " again (time until a device gets a message sent after the kill).")
+  static final class BenchRecovery implements Callable<Integer> {
+    @Option(
+        names = "--history",
+        defaultValue = "1000000",
+        description =
+            "Commands processed before the streams app is killed (default ${DEFAULT-VALUE}).")
+    int history;
+
+    @Option(
+        names = "--stack-history",
+        defaultValue = "100000",
+        description =
+            "Commands processed before the whole stack is killed (default ${DEFAULT-VALUE}).")
+    int stackHistory;
+
+    @Option(
+        names = "--kills",
+        defaultValue = "3",
+        description = "Kills per part (default ${DEFAULT-VALUE}).")
+    int kills;
+
+    @Option(
+        names = "--parts",
+        defaultValue = "streams,stack",
+        split = ",",
+        description = "Parts to run: streams, stack (default ${DEFAULT-VALUE}).")
+    java.util.List<String> parts;
+
+    @Option(
+        names = "--set",
+        description =
+            "A setting for this run, e.g. --set streams.transactional.state.stores=false.")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new RecoveryBenchmark(System.out, history, stackHistory, kills, parts, overrides).run();
       return 0;
     }
   }

@@ -102,6 +102,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("share.coordinator.state.topic.replication.factor", "1");
     p.put("share.coordinator.state.topic.min.isr", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
+    // After a kill -9 the restarted node's controller still holds the dead incarnation's
+    // registration and refuses the new one (DuplicateBrokerRegistrationException) until that
+    // session expires: 9 s by default, most of a restart's broker start. The controller runs in
+    // this same process, so its heartbeats do not cross a network.
+    p.put("broker.heartbeat.interval.ms", "1000");
+    p.put("broker.session.timeout.ms", "4000");
     // The contract's topics are created explicitly with their configs; a typo must not
     // silently create a new topic.
     p.put("auto.create.topics.enable", "false");

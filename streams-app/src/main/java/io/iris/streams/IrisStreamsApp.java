@@ -1,11 +1,17 @@
 package io.iris.streams;
 
 import io.iris.streams.internals.ThreadReplacements;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -99,7 +105,49 @@ public final class IrisStreamsApp implements AutoCloseable {
     p.put(
         StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
         config.getInt(StreamsAppConfig.SESSION_TIMEOUT_MS_CONFIG));
+    if (config.getBoolean(StreamsAppConfig.STATIC_MEMBERSHIP_CONFIG)) {
+      p.put(
+          StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), groupInstanceId());
+    }
     return p;
+  }
+
+  /** The file in the state directory that keeps a generated static member id. */
+  static final String INSTANCE_ID_FILE = "iris-group-instance-id";
+
+  /**
+   * The configured static member id, else the one kept in the state directory, generated on the
+   * first call. Kept with the state: the stores and the transactional id (Kafka Streams' process
+   * id, also in the state directory) belong to the same member.
+   */
+  String groupInstanceId() {
+    String configured = config.getString(StreamsAppConfig.GROUP_INSTANCE_ID_CONFIG).trim();
+    if (!configured.isEmpty()) {
+      return configured;
+    }
+    Path file = stateDir.resolve(INSTANCE_ID_FILE);
+    try {
+      if (Files.exists(file)) {
+        String kept = Files.readString(file, StandardCharsets.UTF_8).trim();
+        if (!kept.isEmpty()) {
+          return kept;
+        }
+      }
+      String id = "iris-streams-" + UUID.randomUUID().toString().substring(0, 8);
+      Files.createDirectories(stateDir);
+      Path tmp = Files.createTempFile(stateDir, INSTANCE_ID_FILE, ".tmp");
+      Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      return id;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot keep the static member id in "
+              + file
+              + " (set "
+              + StreamsAppConfig.GROUP_INSTANCE_ID_CONFIG
+              + " or make the state directory writable)",
+          e);
+    }
   }
 
   /**

@@ -47,6 +47,38 @@ class IrisStreamsAppTest {
   }
 
   @Test
+  void shouldJoinAsTheSameStaticMemberAcrossRestartsOfOneStateDirectory() throws Exception {
+    String key =
+        org.apache.kafka.streams.StreamsConfig.consumerPrefix(
+            org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+    Object first = app().streamsProperties().get(key);
+    assertTrue(String.valueOf(first).startsWith("iris-streams-"), String.valueOf(first));
+    assertEquals(first, app().streamsProperties().get(key), "kept in the state directory");
+    assertEquals(
+        first + "\n", java.nio.file.Files.readString(dir.resolve(IrisStreamsApp.INSTANCE_ID_FILE)));
+    Path other = dir.resolve("other");
+    Object second =
+        new IrisStreamsApp(new StreamsAppConfig(new HashMap<>()), "127.0.0.1:1", other)
+            .streamsProperties()
+            .get(key);
+    assertNotEquals(first, second, "another state directory is another member");
+
+    java.util.Map<String, Object> named = new HashMap<>();
+    named.put(StreamsAppConfig.GROUP_INSTANCE_ID_CONFIG, "streams-a");
+    assertEquals(
+        "streams-a",
+        new IrisStreamsApp(new StreamsAppConfig(named), "127.0.0.1:1", other)
+            .streamsProperties()
+            .get(key));
+    java.util.Map<String, Object> dynamic = new HashMap<>();
+    dynamic.put(StreamsAppConfig.STATIC_MEMBERSHIP_CONFIG, "false");
+    assertFalse(
+        new IrisStreamsApp(new StreamsAppConfig(dynamic), "127.0.0.1:1", dir)
+            .streamsProperties()
+            .containsKey(key));
+  }
+
+  @Test
   void shouldNotReportAFailureBeforeOne() {
     IrisStreamsApp app = app();
     assertFalse(app.failed().isDone());

@@ -187,6 +187,27 @@ class StreamsCrashIT {
         }
         assertEquals(
             senderOf.keySet(), confirmed, "every send confirmed to its sender exactly once");
+        // The restarted instance came back as the same static member (the id kept in its state
+        // directory), which is why it need not wait for the dead one's session to expire.
+        String kept =
+            java.nio.file.Files.readString(
+                    dir.resolve("streams").resolve("a").resolve("iris-group-instance-id"))
+                .trim();
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+          var groupMembers =
+              admin
+                  .describeConsumerGroups(List.of(io.iris.topics.Names.STREAMS_APPLICATION_ID))
+                  .all()
+                  .get()
+                  .get(io.iris.topics.Names.STREAMS_APPLICATION_ID)
+                  .members();
+          assertEquals(
+              Set.of(java.util.Optional.of(kept + "-1")),
+              groupMembers.stream()
+                  .map(m -> m.groupInstanceId())
+                  .collect(java.util.stream.Collectors.toSet()),
+              "one member, the same static member as before the kill");
+        }
         FaultReport.row(
             "streams app killed (SIGKILL) and restarted",
             String.format("%,d sends at %d/s", SENDS, SENDS_PER_SECOND),
