@@ -29,7 +29,8 @@ public final class BenchCommands implements CliPlugin {
         BenchEdge.class,
         BenchRecovery.class,
         BenchPipeline.class,
-        BenchResults.class
+        BenchResults.class,
+        BenchCatchup.class
       })
   static final class Bench {}
 
@@ -370,6 +371,52 @@ public final class BenchCommands implements CliPlugin {
               + "  ./iris kafka kafka-producer-perf-test --topic iris.commands --payload-file %s"
               + " --num-records 100000 --throughput 5000 --command-property bootstrap.servers=127.0.0.1:9092%n",
           w.threads(), threads, w.sends(), lines, members, w.threads(), w.sends());
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "catchup",
+      mixinStandardHelpOptions = true,
+      description =
+          "Catch-up latency of a device (sync request to last delta applied) against the budgets"
+              + " of issue 15 (back after an hour: 60 deltas, 50 ms; after a day: 1,440, 150 ms;"
+              + " new device of a busy user: 600, 100 ms), each served by memory, MySQL and"
+              + " iris.log in turn, on a fresh stack, with the SDK's socket as it is and with"
+              + " TCP_NODELAY; beside the bridge's own answer time, a plain KafkaConsumer reading"
+              + " the same span and a MySQL primary-key range read of the same rows.")
+  static final class BenchCatchup implements Callable<Integer> {
+    @Option(
+        names = "--runs",
+        defaultValue = "20",
+        description = "Measured catch-ups per scenario and tier (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "5",
+        description =
+            "Unmeasured catch-ups per scenario and tier first (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(
+        names = "--other",
+        defaultValue = "9",
+        description =
+            "Deltas of other users in the user's partition of iris.log per delta of the user"
+                + " (default ${DEFAULT-VALUE}); the log tier reads them all.")
+    int other;
+
+    @Option(
+        names = "--set",
+        description =
+            "A stack setting for this run, e.g. --set mqtt.catchup.max.deltas=1000 (the bench sets"
+                + " mqtt.tier1.deltas.per.user=2048 and mqtt.tier1.users=200 unless given).")
+    Map<String, String> overrides = new java.util.HashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      new CatchUpBenchmark(System.out, runs, warmup, other, overrides).run();
       return 0;
     }
   }

@@ -444,12 +444,31 @@ public final class CatchUp implements AutoCloseable {
   }
 
   private static KafkaConsumer<Long, byte[]> reader(KafkaClients kafka) {
+    return new KafkaConsumer<>(
+        readerProperties(kafka, "iris-catch-up-" + Thread.currentThread().getName()),
+        new LongDeserializer(),
+        new ByteArrayDeserializer());
+  }
+
+  /**
+   * The settings of a tier-2 reader. It reads a range of records that are there (up to the last
+   * stable offset when it starts), so it has no use for the broker holding a fetch back until more
+   * arrive: {@code fetch.max.wait.ms} 0. With Kafka's default (500 ms) the read that reached the
+   * end of the log left its next fetch (sent before poll returns) waiting at the broker, and a
+   * consumer sends one fetch to a broker at a time: the next catch-up on the same pool thread
+   * within 500 ms waited for it first. Measured with {@code iris bench catchup --set
+   * mqtt.catchup.threads=1} (every log read follows the last on one consumer): 60 deltas from the
+   * log for devices back to back took 151 ms, 10 ms with this setting; a new device's 600 from the
+   * log 645 ms, 95 ms with it.
+   */
+  static Properties readerProperties(KafkaClients kafka, String clientId) {
     Properties p = kafka.properties();
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-catch-up-" + Thread.currentThread().getName());
-    return new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 0);
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    return p;
   }
 
   private static int clamp(int v, int lo, int hi) {

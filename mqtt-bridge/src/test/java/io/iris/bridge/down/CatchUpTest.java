@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
@@ -557,5 +558,17 @@ class CatchUpTest {
     c.answerSync(USER, after(1000));
 
     assertEquals(java.util.Set.of("sync-memory", "deltas-memory"), c.names());
+  }
+
+  @Test
+  void shouldReadTheLogWithoutWaitingAtItsEndForMoreRecords() {
+    java.util.Properties p =
+        CatchUp.readerProperties(io.iris.bridge.KafkaClients.of("127.0.0.1:9092"), "reader-1");
+    // A fetch left waiting at the end of the log holds the next catch-up's first fetch behind it.
+    assertEquals(0, p.get(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), p.toString());
+    assertEquals("read_committed", p.get(ConsumerConfig.ISOLATION_LEVEL_CONFIG));
+    assertEquals(false, p.get(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG));
+    assertEquals("reader-1", p.get(ConsumerConfig.CLIENT_ID_CONFIG));
+    assertEquals("127.0.0.1:9092", p.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
   }
 }
