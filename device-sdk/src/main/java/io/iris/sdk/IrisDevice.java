@@ -19,6 +19,7 @@ import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.Typing;
 import io.iris.protocol.thrift.TypingEvent;
+import io.iris.sdk.internals.NoDelaySockets;
 import io.iris.sdk.internals.SyncStateMachine;
 import java.time.Duration;
 import java.util.List;
@@ -393,13 +394,24 @@ public final class IrisDevice implements AutoCloseable {
     o.setMaxInflight(1000);
     o.setKeepAliveInterval(30);
     o.setConnectionTimeout(10);
-    if (cfg.socketFactory != null) {
-      o.setSocketFactory(cfg.socketFactory);
-    }
+    // Nagle off: a device's small frames wait for answers (see NoDelaySockets).
+    o.setSocketFactory(NoDelaySockets.wrap(socketFactory()));
     if (cfg.serverUris != null) {
       o.setServerURIs(cfg.serverUris);
     }
     return o;
+  }
+
+  /** The app's factory, else the platform's default for the URIs' scheme. */
+  private SocketFactory socketFactory() {
+    if (cfg.socketFactory != null) {
+      return cfg.socketFactory;
+    }
+    List<String> uris =
+        cfg.serverUris != null ? List.of(cfg.serverUris) : List.of(String.valueOf(cfg.serverUri));
+    return uris.stream().anyMatch(u -> u.startsWith("ssl://"))
+        ? javax.net.ssl.SSLSocketFactory.getDefault()
+        : SocketFactory.getDefault();
   }
 
   public boolean isConnected() {
