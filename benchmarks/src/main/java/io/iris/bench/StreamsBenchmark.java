@@ -164,11 +164,13 @@ public final class StreamsBenchmark {
         // seconds (see the CPU table), so the whole run's rate includes the warm-up.
         long tHalf = 0;
         double deltasAtHalf = 0;
+        Map<String, Long> cpuAtHalf = null;
         double written;
         while ((written = IrisStreamsApp.sum(sequenced)) < expectedDeltas) {
           if (tHalf == 0 && written >= expectedDeltas / 2.0) {
             tHalf = System.nanoTime();
             deltasAtHalf = written;
+            cpuAtHalf = ThreadCpu.snapshot();
           }
           Thread.sleep(50);
           long now = System.nanoTime();
@@ -251,7 +253,13 @@ public final class StreamsBenchmark {
             "| ratio: commands in / tuned perf-test | %.2f | target >= 0.5 |%n",
             inRate / tuned.recordsPerSec());
         printAppends(appended, commands + threads, transactionVersion);
-        printCpu(cpuBefore, cpuAfter, t1 - t0, commands + threads);
+        printCpu(
+            cpuBefore,
+            cpuAtHalf,
+            cpuAfter,
+            t1 - t0,
+            commands + threads,
+            (expectedDeltas - deltasAtHalf) / fanOut);
       }
     } finally {
       deleteTree(dir);
@@ -296,20 +304,37 @@ public final class StreamsBenchmark {
 
   /** Where this JVM's CPU went while the app was timed (broker and app share it). */
   private void printCpu(
-      Map<String, Long> before, Map<String, Long> after, long wallNanos, long processed) {
+      Map<String, Long> before,
+      Map<String, Long> atHalf,
+      Map<String, Long> after,
+      long wallNanos,
+      long processed,
+      double processedInSecondHalf) {
     List<ThreadCpu.Row> rows = ThreadCpu.between(before, after, wallNanos, 0.01);
     if (rows.isEmpty()) {
       return;
     }
+    Map<String, Double> secondHalf = new java.util.HashMap<>();
+    if (atHalf != null) {
+      ThreadCpu.between(atHalf, after, 0, 0)
+          .forEach(r -> secondHalf.put(r.group(), r.cpuSeconds()));
+    }
     out.println();
     out.printf(
         "| CPU of this JVM while timed (broker and app), %.1f s | CPU s | cores | us per command"
-            + " |%n|---|---:|---:|---:|%n",
+            + " | us per command, second half |%n|---|---:|---:|---:|---:|%n",
         wallNanos / 1e9);
     for (ThreadCpu.Row r : rows) {
       out.printf(
-          "| %s | %.2f | %.2f | %.1f |%n",
-          r.group(), r.cpuSeconds(), r.cores(), r.cpuSeconds() * 1e6 / processed);
+          "| %s | %.2f | %.2f | %.1f | %s |%n",
+          r.group(),
+          r.cpuSeconds(),
+          r.cores(),
+          r.cpuSeconds() * 1e6 / processed,
+          atHalf == null || processedInSecondHalf <= 0
+              ? "-"
+              : String.format(
+                  "%.1f", secondHalf.getOrDefault(r.group(), 0.0) * 1e6 / processedInSecondHalf));
     }
   }
 
