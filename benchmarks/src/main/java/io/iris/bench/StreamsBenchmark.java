@@ -29,6 +29,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongSerializer;
@@ -102,6 +103,11 @@ public final class StreamsBenchmark {
 
       out.printf(
           "bench: loading %,d threads and %,d sends into iris.commands%n", threads, commands);
+      // What the broker appends from here on: the load (iris.commands), then the app's writes.
+      Map<TopicPartition, Long> offsetsBefore;
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+        offsetsBefore = BrokerAppends.endOffsets(admin);
+      }
       long expectedDeltas = 0;
       long loadStart = System.nanoTime();
       try (KafkaProducer<Long, byte[]> producer = producer(bootstrap)) {
@@ -151,9 +157,21 @@ public final class StreamsBenchmark {
         // Timed: until the app has written every delta (its own counter; reading iris.log here
         // would take a core from the app on this 2-core machine).
         long t0 = System.nanoTime();
+        Map<String, Long> cpuBefore = ThreadCpu.snapshot();
         long lastReport = t0;
         List<Metric> sequenced = app.metrics("deltas-out-total");
-        while (IrisStreamsApp.sum(sequenced) < expectedDeltas) {
+        // The second half of the run apart: the JVM compiles the app's code during the first
+        // seconds (see the CPU table), so the whole run's rate includes the warm-up.
+        long tHalf = 0;
+        double deltasAtHalf = 0;
+        Map<String, Long> cpuAtHalf = null;
+        double written;
+        while ((written = IrisStreamsApp.sum(sequenced)) < expectedDeltas) {
+          if (tHalf == 0 && written >= expectedDeltas / 2.0) {
+            tHalf = System.nanoTime();
+            deltasAtHalf = written;
+            cpuAtHalf = ThreadCpu.snapshot();
+          }
           Thread.sleep(50);
           long now = System.nanoTime();
           if (now - lastReport > 2_000_000_000L) {
@@ -167,7 +185,9 @@ public final class StreamsBenchmark {
             throw new IllegalStateException("streams app did not finish within 10 minutes");
           }
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        long t1 = System.nanoTime();
+        Map<String, Long> cpuAfter = ThreadCpu.snapshot();
+        double secs = (t1 - t0) / 1e9;
         // Kafka Streams' own account of its commits, read before the app stops.
         double commitAvg =
             IrisStreamsApp.sum(app.kafkaMetrics("stream-thread-metrics", "commit-latency-avg"));
@@ -185,6 +205,15 @@ public final class StreamsBenchmark {
         if (seen != expectedDeltas) {
           throw new IllegalStateException(
               "iris.log holds " + seen + " deltas (read_committed), expected " + expectedDeltas);
+        }
+        // Not timed either: what the broker appended from the load to the last commit.
+        Map<String, BrokerAppends.Count> appended;
+        short transactionVersion;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+          appended =
+              BrokerAppends.appended(
+                  bootstrap, BrokerAppends.grown(offsetsBefore, BrokerAppends.endOffsets(admin)));
+          transactionVersion = BrokerAppends.transactionVersion(admin);
         }
         double inRate = (commands + threads) / secs;
         double outRate = expectedDeltas / secs;
@@ -207,6 +236,15 @@ public final class StreamsBenchmark {
             config.getLong(StreamsAppConfig.COMMIT_INTERVAL_MS_CONFIG),
             secs);
         out.printf("| streams app: deltas out | %,.0f | average fan-out %.2f |%n", outRate, fanOut);
+        if (tHalf > 0 && t1 > tHalf) {
+          double halfSecs = (t1 - tHalf) / 1e9;
+          out.printf(
+              "| streams app: commands in, second half of the run | %,.0f | %,.0f deltas out/s,"
+                  + " the last %.1f s (warmer JIT) |%n",
+              (expectedDeltas - deltasAtHalf) / fanOut / halfSecs,
+              (expectedDeltas - deltasAtHalf) / halfSecs,
+              halfSecs);
+        }
         out.printf(
             "| streams app: commits (Kafka Streams' stream-thread-metrics) | %,.0f | duration avg"
                 + " %.1f ms, max %.1f ms (per thread, summed over threads) |%n",
@@ -214,9 +252,89 @@ public final class StreamsBenchmark {
         out.printf(
             "| ratio: commands in / tuned perf-test | %.2f | target >= 0.5 |%n",
             inRate / tuned.recordsPerSec());
+        printAppends(appended, commands + threads, transactionVersion);
+        printCpu(
+            cpuBefore,
+            cpuAtHalf,
+            cpuAfter,
+            t1 - t0,
+            commands + threads,
+            (expectedDeltas - deltasAtHalf) / fanOut);
       }
     } finally {
       deleteTree(dir);
+    }
+  }
+
+  /** What the broker appended from the load to the end, per topic and per command. */
+  private void printAppends(
+      Map<String, BrokerAppends.Count> appended, long processed, short transactionVersion) {
+    List<BrokerAppends.Row> rows = BrokerAppends.rows(appended, processed);
+    long appRecords = BrokerAppends.totalRecords(rows, Set.of(Topics.COMMANDS.name()));
+    long markers = BrokerAppends.totalMarkers(rows);
+    out.println();
+    out.printf(
+        "broker: transaction.version %d finalized (%s)%n",
+        transactionVersion,
+        transactionVersion >= 2
+            ? "transaction version 2 active: KIP-890 part 2"
+            : "transaction version 2 NOT active");
+    out.printf(
+        "broker appends per command: %.2f records by the app (%,d records / %,d commands),"
+            + " %.2f with the input record; %.2f transaction markers per command (%,d)%n",
+        (double) appRecords / processed,
+        appRecords,
+        processed,
+        (double) (appRecords + processed) / processed,
+        (double) markers / processed,
+        markers);
+    out.printf(
+        "| topic (from the load to the last commit) | records appended | per command |"
+            + " transaction markers |%n|---|---:|---:|---:|%n");
+    for (BrokerAppends.Row r : rows) {
+      out.printf(
+          "| %s%s | %,d | %.3f | %,d |%n",
+          r.topic(),
+          r.topic().equals(Topics.COMMANDS.name()) ? " (input, the loader)" : "",
+          r.records(),
+          r.recordsPerCommand(),
+          r.markers());
+    }
+  }
+
+  /** Where this JVM's CPU went while the app was timed (broker and app share it). */
+  private void printCpu(
+      Map<String, Long> before,
+      Map<String, Long> atHalf,
+      Map<String, Long> after,
+      long wallNanos,
+      long processed,
+      double processedInSecondHalf) {
+    List<ThreadCpu.Row> rows = ThreadCpu.between(before, after, wallNanos, 0.01);
+    if (rows.isEmpty()) {
+      return;
+    }
+    Map<String, Double> secondHalf = new java.util.HashMap<>();
+    if (atHalf != null) {
+      ThreadCpu.between(atHalf, after, 0, 0)
+          .forEach(r -> secondHalf.put(r.group(), r.cpuSeconds()));
+    }
+    out.println();
+    out.printf(
+        "| CPU of this JVM while timed (broker and app), %.1f s | CPU s | cores | us per command"
+            + " | us per command, second half |%n|---|---:|---:|---:|---:|%n",
+        wallNanos / 1e9);
+    for (ThreadCpu.Row r : rows) {
+      out.printf(
+          "| %s | %.2f | %.2f | %.1f | %s |%n",
+          r.group(),
+          r.cpuSeconds(),
+          r.cores(),
+          r.cpuSeconds() * 1e6 / processed,
+          atHalf == null || processedInSecondHalf <= 0
+              ? "-"
+              : String.format(
+                  "%.1f", secondHalf.getOrDefault(r.group(), 0.0) * 1e6 / processedInSecondHalf));
     }
   }
 
@@ -256,6 +374,8 @@ public final class StreamsBenchmark {
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+    // No offset commits: they would count among the broker appends the bench reports.
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 

@@ -84,6 +84,18 @@ class FrameCodecTest {
   }
 
   @Test
+  void shouldEncodeFramesOfAnySizeUpToTheLimitWhateverTheBufferStartsWith() {
+    // The encoder's buffer starts small and grows; sizes around each doubling, and a large one.
+    for (int length : new int[] {0, 1, 100, 127, 128, 129, 255, 256, 257, 1000, 70_000}) {
+      Delta delta = SampleFrames.delta();
+      delta.getBody().getNewMessage().setText("\u00e9".repeat(length / 2) + "x".repeat(length % 2));
+      byte[] bytes = FrameCodec.defaults().encode(delta);
+      assertEquals(FrameCodec.VERSION, bytes[0]);
+      assertEquals(delta, FrameCodec.defaults().decode(bytes, Delta::new), "length " + length);
+    }
+  }
+
+  @Test
   void shouldRejectFramesAboveTheLimitOnBothSides() {
     FrameCodec small = new FrameCodec(64);
     Delta big = SampleFrames.delta();
