@@ -32,15 +32,15 @@ class IrisStreamsAppTest {
   void shouldPassTheTunedSettingsToKafkaStreams() {
     java.util.Properties p = app().streamsProperties();
     assertEquals(
-        true, p.get(org.apache.kafka.streams.StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
+        false, p.get(org.apache.kafka.streams.StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
     assertEquals(0L, p.get(org.apache.kafka.streams.StreamsConfig.MAX_TASK_IDLE_MS_CONFIG));
     java.util.Map<String, Object> set = new HashMap<>();
-    set.put(StreamsAppConfig.TRANSACTIONAL_STATE_STORES_CONFIG, "false");
+    set.put(StreamsAppConfig.TRANSACTIONAL_STATE_STORES_CONFIG, "true");
     set.put(StreamsAppConfig.MAX_TASK_IDLE_MS_CONFIG, "250");
     java.util.Properties tuned =
         new IrisStreamsApp(new StreamsAppConfig(set), "127.0.0.1:1", dir).streamsProperties();
     assertEquals(
-        false, tuned.get(org.apache.kafka.streams.StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
+        true, tuned.get(org.apache.kafka.streams.StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
     assertEquals(250L, tuned.get(org.apache.kafka.streams.StreamsConfig.MAX_TASK_IDLE_MS_CONFIG));
     assertEquals(
         java.util.List.of(), app().kafkaMetrics("stream-thread-metrics", "commit-latency-avg"));
