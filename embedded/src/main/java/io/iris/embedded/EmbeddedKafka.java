@@ -105,9 +105,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     // After a kill -9 the restarted node's controller still holds the dead incarnation's
     // registration and refuses the new one (DuplicateBrokerRegistrationException) until that
     // session expires: 9 s by default, most of a restart's broker start. The controller runs in
-    // this same process, so its heartbeats do not cross a network.
+    // this same process, so its heartbeats do not cross a network; but a loaded 2-core machine
+    // can delay them ("controller event queue overloaded. Timed out heartbeat" was seen under two
+    // concurrent benchmarks), and the only broker fenced stops everything: 6 s, beats every 1 s.
     p.put("broker.heartbeat.interval.ms", "1000");
-    p.put("broker.session.timeout.ms", "4000");
+    p.put("broker.session.timeout.ms", "6000");
     // The contract's topics are created explicitly with their configs; a typo must not
     // silently create a new topic.
     p.put("auto.create.topics.enable", "false");
