@@ -35,13 +35,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
-import org.apache.kafka.common.serialization.LongSerializer;
 
 /**
  * Crash recovery, timed: (1) kill -9 of the streams app after a long history of commands, restarted
@@ -169,7 +166,7 @@ final class RecoveryBenchmark {
     }
     long t0 = System.nanoTime();
     long lastReport = t0;
-    try (KafkaProducer<Long, byte[]> producer = producer(bootstrap)) {
+    try (KafkaProducer<Long, byte[]> producer = StreamsBenchmark.producer(bootstrap)) {
       long now = System.currentTimeMillis();
       for (int t = 0; t < threads; t++) {
         long[] m = members.get(t);
@@ -268,28 +265,20 @@ final class RecoveryBenchmark {
         .sum();
   }
 
-  private static KafkaProducer<Long, byte[]> producer(String bootstrap) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.putAll(StreamsBenchmark.TUNED);
-    return new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
-  }
-
   /**
    * Sends a probe message every 20 ms into a thread of two probe users straight to iris.commands,
    * and notes when each one's delta for user A shows on iris.log (read_committed).
    */
   static final class Probe implements AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private final Map<Integer, Long> sentAt = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> seenAt = new ConcurrentHashMap<>();
+    private final Probes probes = new Probes();
     private final List<Long> arrivals = java.util.Collections.synchronizedList(new ArrayList<>());
     private final AtomicLong lastSeen = new AtomicLong();
     private final Thread sender;
     private final Thread reader;
 
     private Probe(String bootstrap) {
-      KafkaProducer<Long, byte[]> producer = producer(bootstrap);
+      KafkaProducer<Long, byte[]> producer = StreamsBenchmark.producer(bootstrap);
       send(
           producer,
           new ClientCommand(
@@ -306,7 +295,7 @@ final class RecoveryBenchmark {
                 try (producer) {
                   while (running.get()) {
                     int n = i++;
-                    sentAt.put(n, System.nanoTime());
+                    probes.sent(n);
                     producer.send(
                         new ProducerRecord<>(
                             Topics.COMMANDS.name(),
@@ -346,13 +335,7 @@ final class RecoveryBenchmark {
                       long now = System.nanoTime();
                       arrivals.add(now);
                       lastSeen.set(now);
-                      Delta d = FrameCodec.defaults().decode(r.value(), Delta::new);
-                      if (d.getBody().isSetNewMessage()) {
-                        String text = d.getBody().getNewMessage().getText();
-                        if (text.startsWith("probe-")) {
-                          seenAt.putIfAbsent(Integer.parseInt(text.substring(6)), now);
-                        }
-                      }
+                      probes.seen(FrameCodec.defaults().decode(r.value(), Delta::new), now);
                     }
                   }
                 }
@@ -381,20 +364,7 @@ final class RecoveryBenchmark {
 
     /** When the delta of the first probe sent after {@code t} showed on iris.log. */
     long firstDeliveryOfASendAfter(long t, Duration timeout) throws InterruptedException {
-      return awaitFirst(
-          () -> {
-            long best = Long.MAX_VALUE;
-            for (var e : sentAt.entrySet()) {
-              if (e.getValue() > t) {
-                Long seen = seenAt.get(e.getKey());
-                if (seen != null) {
-                  best = Math.min(best, seen);
-                }
-              }
-            }
-            return best;
-          },
-          timeout);
+      return probes.firstSeenOfASentAfter(t, timeout);
     }
 
     /** The longest time between two deltas of user A on iris.log, from 5 s before {@code t}. */
@@ -422,6 +392,47 @@ final class RecoveryBenchmark {
       running.set(false);
       sender.join(5000);
       reader.join(5000);
+    }
+  }
+
+  /** When each probe message ("probe-N") was sent and when it was first seen, by N. */
+  static final class Probes {
+    private final Map<Integer, Long> sentAt = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> seenAt = new ConcurrentHashMap<>();
+
+    void sent(int n) {
+      sentAt.put(n, System.nanoTime());
+    }
+
+    /** Notes {@code d} seen at {@code now} if it carries a probe message; says whether it did. */
+    boolean seen(Delta d, long now) {
+      if (!d.getBody().isSetNewMessage()) {
+        return false;
+      }
+      String text = d.getBody().getNewMessage().getText();
+      if (!text.startsWith("probe-")) {
+        return false;
+      }
+      seenAt.putIfAbsent(Integer.parseInt(text.substring(6)), now);
+      return true;
+    }
+
+    /** Waits for, and returns, when the first probe sent after {@code t} was seen. */
+    long firstSeenOfASentAfter(long t, Duration timeout) throws InterruptedException {
+      return awaitFirst(
+          () -> {
+            long best = Long.MAX_VALUE;
+            for (var e : sentAt.entrySet()) {
+              if (e.getValue() > t) {
+                Long seen = seenAt.get(e.getKey());
+                if (seen != null) {
+                  best = Math.min(best, seen);
+                }
+              }
+            }
+            return best;
+          },
+          timeout);
     }
   }
 
@@ -511,8 +522,7 @@ final class RecoveryBenchmark {
 
   /** Device B sends to device A every 100 ms; A notes when each arrives. */
   static final class Devices implements AutoCloseable, IrisDevice.Listener {
-    private final Map<Integer, Long> sentAt = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> seenAt = new ConcurrentHashMap<>();
+    private final Probes probes = new Probes();
     private final AtomicLong lastSeen = new AtomicLong();
     private final AtomicLong lastConnected = new AtomicLong();
     private final AtomicBoolean running = new AtomicBoolean(true);
@@ -532,7 +542,7 @@ final class RecoveryBenchmark {
                 int i = 0;
                 while (d.running.get()) {
                   int n = i++;
-                  d.sentAt.put(n, System.nanoTime());
+                  d.probes.sent(n);
                   d.b.send(thread, "probe-" + n);
                   try {
                     Thread.sleep(100);
@@ -570,12 +580,8 @@ final class RecoveryBenchmark {
     public void onDeltas(List<Delta> deltas) {
       long now = System.nanoTime();
       for (Delta d : deltas) {
-        if (d.getBody().isSetNewMessage()) {
-          String text = d.getBody().getNewMessage().getText();
-          if (text.startsWith("probe-")) {
-            seenAt.putIfAbsent(Integer.parseInt(text.substring(6)), now);
-            lastSeen.set(now);
-          }
+        if (probes.seen(d, now)) {
+          lastSeen.set(now);
         }
       }
     }
@@ -603,20 +609,7 @@ final class RecoveryBenchmark {
     }
 
     long firstDeliveryOfASendAfter(long t, Duration timeout) throws InterruptedException {
-      return awaitFirst(
-          () -> {
-            long best = Long.MAX_VALUE;
-            for (var e : sentAt.entrySet()) {
-              if (e.getValue() > t) {
-                Long seen = seenAt.get(e.getKey());
-                if (seen != null) {
-                  best = Math.min(best, seen);
-                }
-              }
-            }
-            return best;
-          },
-          timeout);
+      return probes.firstSeenOfASentAfter(t, timeout);
     }
 
     @Override

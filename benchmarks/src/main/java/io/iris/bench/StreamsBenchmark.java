@@ -360,7 +360,7 @@ public final class StreamsBenchmark {
     }
   }
 
-  private static KafkaProducer<Long, byte[]> producer(String bootstrap) {
+  static KafkaProducer<Long, byte[]> producer(String bootstrap) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.putAll(TUNED);
