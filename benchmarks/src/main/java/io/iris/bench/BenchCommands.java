@@ -382,8 +382,8 @@ public final class BenchCommands implements CliPlugin {
           "Catch-up latency of a device (sync request to last delta applied) against the budgets"
               + " of issue 15 (back after an hour: 60 deltas, 50 ms; after a day: 1,440, 150 ms;"
               + " new device of a busy user: 600, 100 ms), each served by memory, MySQL and"
-              + " iris.log in turn, on a fresh stack, with the SDK's socket as it is and with"
-              + " TCP_NODELAY; beside the bridge's own answer time, a plain KafkaConsumer reading"
+              + " iris.log in turn, on a fresh stack; beside the bridge's own answer time, a plain"
+              + " KafkaConsumer reading"
               + " the same span and a MySQL primary-key range read of the same rows.")
   static final class BenchCatchup implements Callable<Integer> {
     @Option(

@@ -79,9 +79,9 @@ import org.apache.kafka.common.serialization.LongSerializer;
  * the streams app turns it into deltas. A device is the SDK's {@link IrisDevice}, opened at its
  * position with {@link IrisDevice.Builder#lastPos}; the clock starts when its connection is up (the
  * SDK sends the SyncRequest right then) and stops when the listener is handed the last delta. Tiers
- * that answered, deltas and iris.log records read are the bridge's own catch-up counters. Every
- * catch-up is measured twice per round: with the SDK's socket as it is (Nagle's algorithm on) and
- * opened with TCP_NODELAY, which shows what the round trips between pages cost.
+ * that answered, deltas and iris.log records read are the bridge's own catch-up counters. (It
+ * measured the SDK's socket with and without Nagle's algorithm until the SDK turned it off itself:
+ * 40 ms per follow-up page.)
  *
  * <p>Where the time goes, in the same run: the bridge's first answer computed in process (no MQTT),
  * a one-delta catch-up from memory (the edge's fixed cost), devices of the log tier back to back,
@@ -136,7 +136,6 @@ public final class CatchUpBenchmark {
     final List<Long> positions = new ArrayList<>();
     long partitionEnd;
     final List<Run> runs = new ArrayList<>();
-    final List<Run> runsNoDelay = new ArrayList<>();
 
     Cell(Scenario scenario, Tier tier, long user, int partition) {
       this.scenario = scenario;
@@ -171,41 +170,6 @@ public final class CatchUpBenchmark {
       long logAnswers,
       long logRecordsRead,
       long resnapshotOffers) {}
-
-  /** Plain sockets with TCP_NODELAY set (Nagle's algorithm off), for the SDK's socketFactory. */
-  static final javax.net.SocketFactory NO_DELAY =
-      new javax.net.SocketFactory() {
-        @Override
-        public java.net.Socket createSocket() throws java.io.IOException {
-          java.net.Socket s = new java.net.Socket();
-          s.setTcpNoDelay(true);
-          return s;
-        }
-
-        @Override
-        public java.net.Socket createSocket(String h, int p) throws java.io.IOException {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.net.Socket createSocket(String h, int p, java.net.InetAddress a, int lp)
-            throws java.io.IOException {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.net.Socket createSocket(java.net.InetAddress h, int p)
-            throws java.io.IOException {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.net.Socket createSocket(
-            java.net.InetAddress h, int p, java.net.InetAddress a, int lp)
-            throws java.io.IOException {
-          throw new UnsupportedOperationException();
-        }
-      };
 
   private final PrintStream out;
   private final int runs;
@@ -361,31 +325,25 @@ public final class CatchUpBenchmark {
           (System.nanoTime() - t0) / 1e9, endNow.values().stream().mapToLong(x -> x).sum());
       checkTiers(stack, cells, stored);
 
-      // Warm-up, then the measured rounds: every cell once per round, in turn, each with the
-      // SDK's socket as it is and with TCP_NODELAY set, so that both see the same machine.
+      // Warm-up, then the measured rounds: every cell once per round, in turn.
       Session session =
           new Session(
               stack.catchUp(), layout.epoch(), "tcp://127.0.0.1:" + stack.mqtt().settings().port());
-      out.printf(
-          "bench: warm-up, %d unmeasured catch-ups per scenario, tier and device socket%n", warmup);
+      out.printf("bench: warm-up, %d unmeasured catch-ups per scenario and tier%n", warmup);
       for (int r = 0; r < warmup; r++) {
         for (Cell cell : cells) {
-          catchUp(session, cell, cell.start(), false, true);
-          catchUp(session, cell, cell.start(), true, true);
+          catchUp(session, cell, cell.start(), true);
         }
       }
-      out.printf("bench: %d measured rounds of %d catch-ups%n", runs, 2 * cells.size());
+      out.printf("bench: %d measured rounds of %d catch-ups%n", runs, cells.size());
       for (int r = 0; r < runs; r++) {
         StringBuilder line = new StringBuilder();
         for (Cell cell : cells) {
-          Run run = catchUp(session, cell, cell.start(), false, true);
+          Run run = catchUp(session, cell, cell.start(), true);
           cell.runs.add(run);
-          Run fast = catchUp(session, cell, cell.start(), true, true);
-          cell.runsNoDelay.add(fast);
-          line.append(
-              String.format(Locale.ROOT, " %s %.0f/%.0f", cell.name(), run.ms(), fast.ms()));
+          line.append(String.format(Locale.ROOT, " %s %.0f", cell.name(), run.ms()));
         }
-        out.printf("bench:   round %2d/%d, ms (SDK socket/TCP_NODELAY):%s%n", r + 1, runs, line);
+        out.printf("bench:   round %2d/%d, ms:%s%n", r + 1, runs, line);
       }
       out.println("bench: the bridge's first answers in process, and references");
       String inProcess = inProcess(session, cells);
@@ -471,27 +429,24 @@ public final class CatchUpBenchmark {
     List<String[]> refs = new ArrayList<>();
     Cell edgeCell = cell(cells, "hour", Tier.MEMORY);
     long oneBefore = edgeCell.positions.get(edgeCell.positions.size() - 2);
-    for (boolean noDelay : List.of(false, true)) {
-      List<Run> edge = new ArrayList<>();
-      for (int r = 0; r < warmup + runs; r++) {
-        Run run = catchUp(session, edgeCell, oneBefore, noDelay, true);
-        if (r >= warmup) {
-          edge.add(run);
-        }
+    List<Run> edge = new ArrayList<>();
+    for (int r = 0; r < warmup + runs; r++) {
+      Run run = catchUp(session, edgeCell, oneBefore, true);
+      if (r >= warmup) {
+        edge.add(run);
       }
-      refs.add(
-          row(
-              "catch-up of 1 delta from memory: the edge's fixed cost (MQTT, SDK, catch-up pool)"
-                  + (noDelay ? ", device socket with TCP_NODELAY" : ""),
-              "1 delta",
-              edge.stream().mapToDouble(Run::ms).toArray()));
     }
+    refs.add(
+        row(
+            "catch-up of 1 delta from memory: the edge's fixed cost (MQTT, SDK, catch-up pool)",
+            "1 delta",
+            edge.stream().mapToDouble(Run::ms).toArray()));
     // Devices one after another, as when many reconnect: each next device connects as soon as
     // the one before is caught up (the catch-up pool's threads take turns).
     Cell burst = cell(cells, "hour", Tier.LOG);
     List<Run> burstRuns = new ArrayList<>();
     for (int r = 0; r < warmup + runs; r++) {
-      Run run = catchUp(session, burst, burst.start(), false, false);
+      Run run = catchUp(session, burst, burst.start(), false);
       if (r >= warmup) {
         burstRuns.add(run);
       }
@@ -810,8 +765,7 @@ public final class CatchUpBenchmark {
    * One catch-up: device {@code DEVICE} of the cell's user opened at {@code from}, timed from its
    * connection (the SDK sends its SyncRequest then) to the listener being handed {@code target}.
    */
-  private Run catchUp(Session session, Cell cell, long from, boolean noDelay, boolean pause)
-      throws Exception {
+  private Run catchUp(Session session, Cell cell, long from, boolean pause) throws Exception {
     CatchUp counters = session.counters();
     String epoch = session.epoch();
     String uri = session.uri();
@@ -826,7 +780,6 @@ public final class CatchUpBenchmark {
             .token(cell.token)
             .lastPos(epoch, from)
             .listener(probe)
-            .socketFactory(noDelay ? NO_DELAY : null)
             .build();
     try {
       d.connect(Duration.ofSeconds(20));
@@ -983,15 +936,8 @@ public final class CatchUpBenchmark {
             runs, warmup, tier1PerUser, tier1Users, other);
     table.append(
         String.format(
-            "%nCatch-up from a device's sync request to its last delta applied, the SDK as it is"
-                + " (%s)%n%n",
-            setting));
-    cellTable(table, cells, false);
-    table.append(
-        String.format(
-            "%nThe same catch-ups, measured in the same rounds, with the device's socket opened"
-                + " with TCP_NODELAY (the SDK leaves Nagle's algorithm on)%n%n"));
-    cellTable(table, cells, true);
+            "%nCatch-up from a device's sync request to its last delta applied (%s)%n%n", setting));
+    cellTable(table, cells);
     table.append(inProcess);
     table.append(
         String.format(
@@ -1003,14 +949,14 @@ public final class CatchUpBenchmark {
     }
   }
 
-  private void cellTable(StringBuilder table, List<Cell> cells, boolean noDelay) {
+  private void cellTable(StringBuilder table, List<Cell> cells) {
     table.append(
         "| scenario (budget) | tier forced | answers per catch-up: memory / MySQL / log |"
             + " deltas | iris.log records read | resnapshot offers | first batch p50 ms |"
             + " p50 ms | p99 ms | max ms | budget |\n");
     table.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (Cell cell : cells) {
-      List<Run> rs = noDelay ? cell.runsNoDelay : cell.runs;
+      List<Run> rs = cell.runs;
       double[] ms = rs.stream().mapToDouble(Run::ms).toArray();
       double[] first = rs.stream().mapToDouble(Run::firstMs).toArray();
       Arrays.sort(ms);
