@@ -110,6 +110,13 @@ public final class ProducerPerfTest {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx512m");
+    // The tool logs through the launcher's log4j2.xml: into the bench's log directory, not into a
+    // directory literally named after the unset property.
+    cmd.add(
+        "-Diris.log.dir="
+            + System.getProperty(
+                "iris.log.dir",
+                Path.of(System.getProperty("java.io.tmpdir"), "iris-logs").toString()));
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);

@@ -112,7 +112,17 @@ class OfflineSpellsIT {
         if (spell.expectedTier().equals("resnapshot")) {
           assertEquals(1, back.resnapshots.size(), "told to resnapshot once");
           assertTrue(back.resnapshots.get(0).getCatchUpDeltas() >= spell.deltas());
-          assertEquals(1, back.snapshots.size(), "took the snapshot");
+          assertEquals(
+              1,
+              back.snapshots.size(),
+              "took the snapshot: took "
+                  + back.snapshots.stream().map(sn -> sn.getEpoch() + "/" + sn.getPos()).toList()
+                  + ", head "
+                  + head
+                  + ", served "
+                  + served
+                  + ", resnapshot offers "
+                  + stack.catchUp().count("resnapshot-required"));
         } else {
           assertTrue(back.resnapshots.isEmpty(), spell.name() + ": no resnapshot");
           assertTrue(

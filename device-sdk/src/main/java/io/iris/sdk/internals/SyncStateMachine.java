@@ -126,8 +126,12 @@ public final class SyncStateMachine {
   /** The order of the snapshot requests; see {@link #onSnapshot}. */
   private long snapshotsAsked;
 
-  /** The order of the request whose snapshot was applied last; -1: none. */
-  private long snapshotApplied = -1;
+  /**
+   * Snapshot requests of a lower order are settled: they were asked before the last snapshot was
+   * applied, for the same need or an older one. Their answers complete their futures but are not
+   * applied.
+   */
+  private long snapshotsSettled;
 
   /** The position handed to the app; stays put while a snapshot is awaited. */
   private volatile Position applied;
@@ -454,21 +458,22 @@ public final class SyncStateMachine {
   }
 
   /**
-   * A snapshot is applied when it answers a request of this device made after the one whose
-   * snapshot was applied last, and is not older than the position in the same epoch. A device
-   * cannot tell which of two epochs is the newer, so the order of its own requests decides: a late
-   * answer to an earlier request could otherwise take it back to a replaced log, whose successor's
-   * batches it would then ignore as late. A snapshot answering nothing asked (a duplicate) is not
-   * applied. An asked snapshot completes its future either way.
+   * A snapshot is applied when it answers a request of this device made after the last snapshot was
+   * applied, and is not older than the position in the same epoch. A device cannot tell which of
+   * two epochs is the newer, so the order of its own requests decides: a late answer to an earlier
+   * request could otherwise take it back to a replaced log, whose successor's batches it would then
+   * ignore as late. Requests asked again for the same need (after a reconnect) are all settled by
+   * the first answer applied: one need, one snapshot. A snapshot answering nothing asked (a
+   * duplicate) is not applied. An asked snapshot completes its future either way.
    */
   private void onSnapshot(String rid, Snapshot s, long nowNanos) {
     AskedSnapshot asked = rid == null ? null : snapshots.remove(rid);
     String epoch = s.getEpoch();
     if (asked != null
-        && asked.order > snapshotApplied
+        && asked.order >= snapshotsSettled
         && epoch != null
         && sequencer.applySnapshot(epoch, s.getPos())) {
-      snapshotApplied = asked.order;
+      snapshotsSettled = snapshotsAsked;
       String before = applied.epoch();
       if (before != null && !before.equals(epoch)) {
         leave(before);
@@ -520,14 +525,37 @@ public final class SyncStateMachine {
     }
   }
 
+  /**
+   * An offer to resnapshot answers one sync request; only the answer to the request out counts. A
+   * late answer to an earlier one (asked again after {@link #SYNC_ANSWER_TIMEOUT_NANOS}, or before
+   * a reconnect) speaks of a position the device may have left already, e.g. for the snapshot the
+   * first answer asked for: acting on it took a second and a third snapshot.
+   */
   private void onResnapshot(String rid, ResnapshotRequired r, long nowNanos) {
-    if (rid != null && rid.equals(syncRequestId)) {
-      syncRequestId = null;
+    if (rid == null || !rid.equals(syncRequestId)) {
+      log.debug(
+          "Device {}: ignored an offer to resnapshot after {} answering {}, not the request out",
+          device,
+          r.getAfterPos(),
+          rid);
+      return;
     }
+    syncRequestId = null;
     if (sequencer.awaitingSnapshot()) {
       return; // a snapshot is on its way already
     }
-    if (r.getCatchUpDeltas() < 0 || host.takeSnapshot(r)) {
+    if (r.getCatchUpDeltas() < 0) {
+      log.info(
+          "Device {}: no tier holds the deltas after {} any more: taking a new snapshot",
+          device,
+          r.getAfterPos());
+      mustResnapshot();
+    } else if (host.takeSnapshot(r)) {
+      log.info(
+          "Device {}: {} deltas behind after {}: taking a new snapshot",
+          device,
+          r.getCatchUpDeltas(),
+          r.getAfterPos());
       mustResnapshot();
     } else {
       // Deltas it is, with force until current (or every page would be offered again).

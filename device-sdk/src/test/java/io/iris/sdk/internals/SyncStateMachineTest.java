@@ -763,6 +763,49 @@ class SyncStateMachineTest {
     }
 
     @Test
+    void shouldApplyOneSnapshotForOneNeedAskedAgainAfterAReconnect() {
+      // Both requests are answered (the first one's connection came back in time): one snapshot.
+      SyncStateMachine m = fresh();
+      m.connected(now);
+      m.connectionLost();
+      m.connected(now + SECOND);
+      assertEquals(2, host.snapshotRequests().size());
+
+      m.onFrame(snapshot(host.snapshotRequests().get(0).getRequestId(), 40), now + SECOND);
+      m.onFrame(snapshot(host.snapshotRequests().get(1).getRequestId(), 41), now + SECOND);
+
+      assertEquals(1, host.snapshots.size());
+      assertEquals(new Position(E, 40), m.applied());
+      assertEquals(List.of(sync(E, 40, true)), host.syncs(), "catching up from the one applied");
+    }
+
+    @Test
+    void shouldIgnoreALateOfferToResnapshotAnsweringASyncAskedAgain() {
+      // Seen in OfflineSpellsIT on a loaded machine: the offer took longer than the sync timeout,
+      // the sync was asked again, and its second offer, arriving after the snapshot the first one
+      // asked for, took another snapshot (of a position the device had left already).
+      SyncStateMachine m = machine(10);
+      m.connected(now);
+      String first = host.lastSyncId();
+      m.tick(now + 11 * SECOND);
+      String again = host.lastSyncId();
+      assertEquals(2, host.syncs().size(), "asked again after the timeout");
+
+      m.onFrame(resnapshot(first, 10, 12_000), now + 11 * SECOND);
+      assertEquals(List.of(), host.offers, "not the answer to the request out");
+      m.onFrame(resnapshot(again, 10, 12_000), now + 11 * SECOND);
+      m.onFrame(snapshot(host.snapshotRequests().get(0).getRequestId(), 9000), now + 11 * SECOND);
+      m.onFrame(resnapshot(first, 10, -1), now + 12 * SECOND); // delivered again
+      m.onFrame(resnapshot(again, 10, -1), now + 12 * SECOND);
+
+      assertEquals(1, host.offers.size(), "the answer to the request out, once");
+      assertEquals(1, host.snapshotRequests().size());
+      assertEquals(1, host.snapshots.size());
+      assertEquals(new Position(E, 9000), m.applied());
+      assertEquals(sync(E, 9000, true), host.syncs().get(2), "catching up from the snapshot");
+    }
+
+    @Test
     void shouldNotApplyASnapshotAnsweringNothingAsked() {
       SyncStateMachine m = live(10);
       m.onFrame(snapshot("nobody's", 60), now);
