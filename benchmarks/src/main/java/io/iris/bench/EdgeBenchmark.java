@@ -290,8 +290,11 @@ public final class EdgeBenchmark {
     probe.start();
     List<CompletableFuture<Delta>> sends = new ArrayList<>();
     List<double[]> perSecond = new ArrayList<>();
+    Map<String, Long> cpuBefore = ThreadCpu.snapshot();
     long t0 = System.nanoTime();
     drive(devices, threads, "t=", seconds, sends, perSecond, delivered);
+    long drivenNanos = System.nanoTime() - t0;
+    Map<String, Long> cpuAfter = ThreadCpu.snapshot();
     long confirmed = 0;
     for (CompletableFuture<Delta> f : sends) {
       try {
@@ -362,6 +365,7 @@ public final class EdgeBenchmark {
             outOfOrder.get(),
             perSecond.stream().mapToDouble(a -> a[0]).toArray());
     probe.report(table);
+    cpu(table, cpuBefore, cpuAfter, drivenNanos);
     double[] series = perSecond.stream().mapToDouble(a -> a[0]).toArray();
     if (series.length > 1) {
       Path html = Path.of("bench-results", "edge-push.html");
@@ -373,6 +377,27 @@ public final class EdgeBenchmark {
           table.toString(),
           List.of(new HtmlChart.Series("deltas delivered/s", "#1f77b4", series)));
       out.println("bench: chart written to " + html.toAbsolutePath());
+    }
+  }
+
+  /**
+   * Where the cores went while messages were sent: the whole machine (2 cores here: a figure near 2
+   * means the latencies above were measured on a saturated box, and queueing for a core is in them)
+   * and this JVM's thread groups of at least 3% of its CPU (broker, streams app, Connect, bridge,
+   * devices, MariaDB outside it).
+   */
+  private static void cpu(
+      StringBuilder table, Map<String, Long> before, Map<String, Long> after, long wallNanos) {
+    List<ThreadCpu.Row> rows = ThreadCpu.between(before, after, wallNanos, 0.03);
+    if (rows.isEmpty()) {
+      return;
+    }
+    table.append(
+        String.format(
+            "%n| CPU while sending, %.1f s (cores busy on average) | cores |%n|---|---:|%n",
+            wallNanos / 1e9));
+    for (ThreadCpu.Row r : rows) {
+      table.append(String.format("| %s | %.2f |%n", r.group(), r.cores()));
     }
   }
 

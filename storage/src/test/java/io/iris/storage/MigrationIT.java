@@ -57,7 +57,7 @@ class MigrationIT {
         assertEquals(2, number(c, "SELECT max_seq FROM iris_user_seq WHERE user_id = 1"));
       }
 
-      assertEquals("5", StorageSchema.migrate(ds));
+      assertEquals("6", StorageSchema.migrate(ds));
 
       try (Connection c = ds.getConnection();
           Statement s = c.createStatement()) {
