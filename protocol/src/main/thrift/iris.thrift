@@ -68,6 +68,12 @@ struct ServerError {
   2: required string message,
   /** The client id of the request this answers, if any. */
   3: optional string clientId,
+  /**
+   * RATE_LIMITED and UNAVAILABLE: wait at least this many milliseconds before sending the request
+   * again (for RATE_LIMITED, until the device's budget holds a command again). Absent: the
+   * client's own backoff.
+   */
+  4: optional i32 retryAfterMs,
 }
 
 // ---------------------------------------------------------------------------------------------

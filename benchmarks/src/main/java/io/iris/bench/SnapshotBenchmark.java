@@ -108,7 +108,8 @@ public final class SnapshotBenchmark {
             "| (setup) batch upsert of %,d rows with triggers | %,.0f rows/s | | |%n",
             deltas.size(), deltas.size() / writeSecs);
         out.printf(
-            "%nsnapshot pos %d, %d threads, target p99 <= 50 ms (2,000 threads, 1M messages)%n", s.getPos(), s.getThreadsSize());
+            "%nsnapshot pos %d, %d threads, target p99 <= 50 ms (2,000 threads, 1M messages)%n",
+            s.getPos(), s.getThreadsSize());
       }
     } finally {
       db.close();

@@ -30,6 +30,11 @@ final class PendingSends {
     long sentAtNanos;
     int attempts;
 
+    /** When a refusal with a retry-after set it: goes out again then, not resendAfter later. */
+    long retryAtNanos;
+
+    boolean retryAtSet;
+
     PendingSend(DeviceCommand command, CompletableFuture<Delta> result, long deadlineNanos) {
       this.command = command;
       this.result = result;
@@ -70,6 +75,7 @@ final class PendingSends {
   static void sent(PendingSend p, long nowNanos) {
     p.sentAtNanos = nowNanos;
     p.attempts++;
+    p.retryAtSet = false;
   }
 
   /** Fails and forgets the commands whose deadline has passed. */
@@ -85,11 +91,16 @@ final class PendingSends {
     }
   }
 
-  /** The commands that have waited longer than {@code resendAfter} since they last went out. */
+  /**
+   * The commands that have waited longer than {@code resendAfter} since they last went out, or,
+   * refused with a retry-after since, until then.
+   */
   List<PendingSend> dueForResend(long nowNanos) {
     List<PendingSend> due = new ArrayList<>();
     for (PendingSend p : sends.values()) {
-      if (nowNanos - p.sentAtNanos > resendAfter.toNanos()) {
+      if (p.retryAtSet
+          ? nowNanos - p.retryAtNanos >= 0
+          : nowNanos - p.sentAtNanos > resendAfter.toNanos()) {
         due.add(p);
       }
     }
@@ -121,12 +132,17 @@ final class PendingSends {
    * a code other than {@code UNAVAILABLE} or {@code RATE_LIMITED} fails it for good (a refusal
    * without an error counts as {@code INTERNAL}); those two leave it to be sent again when due.
    */
-  void onSendResult(SendResult r) {
+  void onSendResult(SendResult r, long nowNanos) {
     PendingSend p = sends.get(r.getClientId());
     if (p == null || r.isAccepted()) {
       return;
     }
     ErrorCode code = r.isSetError() ? r.getError().getCode() : ErrorCode.INTERNAL;
+    if (retryable(code) && r.isSetError() && r.getError().isSetRetryAfterMs()) {
+      // Not taken: it goes out again when the server says, not a whole resendAfter later.
+      p.retryAtNanos = nowNanos + Math.max(1, r.getError().getRetryAfterMs()) * 1_000_000L;
+      p.retryAtSet = true;
+    }
     if (!retryable(code)) {
       sends.remove(r.getClientId());
       p.result.completeExceptionally(

@@ -249,7 +249,7 @@ public final class SyncStateMachine {
     String rid = f.isSetRequestId() ? f.getRequestId() : null;
     switch (f.getBody().getSetField()) {
       case DELTAS -> onBatch(rid, f.getBody().getDeltas(), nowNanos);
-      case SEND_RESULT -> sends.onSendResult(f.getBody().getSendResult());
+      case SEND_RESULT -> sends.onSendResult(f.getBody().getSendResult(), nowNanos);
       case SNAPSHOT -> onSnapshot(rid, f.getBody().getSnapshot(), nowNanos);
       case ERROR -> onError(rid, f.getBody().getError(), nowNanos);
       case RESNAPSHOT_REQUIRED -> onResnapshot(rid, f.getBody().getResnapshotRequired(), nowNanos);
@@ -512,7 +512,12 @@ public final class SyncStateMachine {
       return;
     }
     if (sync) {
-      pauseSync(SYNC_ERROR_PAUSE_NANOS, nowNanos); // the sync failed: after a pause
+      // The sync failed: ask again after the pause the server names, else after our own.
+      pauseSync(
+          e.isSetRetryAfterMs()
+              ? TimeUnit.MILLISECONDS.toNanos(Math.max(1, e.getRetryAfterMs()))
+              : SYNC_ERROR_PAUSE_NANOS,
+          nowNanos);
       return;
     }
     AskedSnapshot asked = rid == null ? null : snapshots.remove(rid);

@@ -950,6 +950,37 @@ class SyncStateMachineTest {
     }
 
     @Test
+    void shouldRetryARateLimitedSendWhenTheServerSaysNotEarlierNorAWholeResendAfterLater() {
+      SyncStateMachine m = live(10);
+      CompletableFuture<Delta> f = send(m, "c1");
+      ServerFrame refused = sendResult("c1", false, ErrorCode.RATE_LIMITED);
+      refused.getBody().getSendResult().getError().setRetryAfterMs(300);
+
+      m.onFrame(refused, now + 10 * MS);
+      m.tick(now + 309 * MS);
+      assertEquals(1, host.commands().size(), "not before the retry-after");
+      m.tick(now + 310 * MS);
+      assertEquals(List.of("c1", "c1"), host.commandClientIds());
+      assertFalse(f.isDone());
+      m.tick(now + 2 * SECOND);
+      assertEquals(2, host.commands().size(), "then resendAfter again, from the resend");
+    }
+
+    @Test
+    void shouldAskAgainForASyncAnsweredBusyAfterTheRetryAfter() {
+      SyncStateMachine m = machine(10);
+      m.connected(now);
+      ServerFrame busy = error(host.lastSyncId(), ErrorCode.RATE_LIMITED);
+      busy.getBody().getError().setRetryAfterMs(250);
+
+      m.onFrame(busy, now);
+      m.timerFired(now + 249 * MS);
+      assertEquals(1, host.syncs().size());
+      m.timerFired(now + 250 * MS);
+      assertEquals(List.of(sync(10), sync(10)), host.syncs());
+    }
+
+    @Test
     void shouldRetryASendAnsweredWithAnUnavailableError() {
       SyncStateMachine m = live(10);
       CompletableFuture<Delta> f = send(m, "c1");

@@ -233,6 +233,12 @@ public final class CatchUp implements AutoCloseable {
     ServerFrame get() throws Exception;
   }
 
+  /** What a device refused because every catch-up slot is taken is told to wait. */
+  static final int BUSY_RETRY_AFTER_MS = 500;
+
+  /** What a device whose catch-up failed (MySQL away) is told to wait. */
+  static final int UNAVAILABLE_RETRY_AFTER_MS = 1000;
+
   private void submit(DeviceTopics.DeviceId device, String requestId, Answer answer) {
     try {
       pool.execute(
@@ -245,10 +251,12 @@ public final class CatchUp implements AutoCloseable {
               log.warn(
                   "Catch-up for {} failed, MySQL unavailable: {}", device.clientId(), e.toString());
               frame = error(ErrorCode.UNAVAILABLE, "storage unavailable, retry with backoff");
+              frame.getBody().getError().setRetryAfterMs(UNAVAILABLE_RETRY_AFTER_MS);
             } catch (Exception e) {
               count("unavailable", 1);
               log.warn("Catch-up for {} failed", device.clientId(), e);
               frame = error(ErrorCode.UNAVAILABLE, "catch-up failed, retry with backoff");
+              frame.getBody().getError().setRetryAfterMs(UNAVAILABLE_RETRY_AFTER_MS);
             }
             frame.setRequestId(requestId);
             replier.send(device, codec.encode(frame));
@@ -256,7 +264,8 @@ public final class CatchUp implements AutoCloseable {
     } catch (RejectedExecutionException e) {
       count("rate-limited", 1);
       ServerFrame f =
-          error(ErrorCode.RATE_LIMITED, "too many catch-up requests, retry after a pause");
+          error(ErrorCode.RATE_LIMITED, "too many catch-up requests, retry after retryAfterMs");
+      f.getBody().getError().setRetryAfterMs(BUSY_RETRY_AFTER_MS);
       f.setRequestId(requestId);
       replier.send(device, codec.encode(f));
     }

@@ -44,6 +44,14 @@ public final class DeviceRateLimiter {
 
   /** Takes one token of {@code device}'s bucket; false when it has none. */
   public boolean tryAcquire(String device) {
+    return acquireOrWait(device) == 0;
+  }
+
+  /**
+   * Takes one token of {@code device}'s bucket and returns 0, or, when it has none, returns the
+   * nanoseconds until it holds one again (what a refused device is told to wait).
+   */
+  public long acquireOrWait(String device) {
     long now = nanoTime.getAsLong();
     if (calls.incrementAndGet() % 10_000 == 0) {
       sweep(now);
@@ -53,10 +61,10 @@ public final class DeviceRateLimiter {
       b.tokens = Math.min(burst, b.tokens + (now - b.atNanos) * perNano);
       b.atNanos = now;
       if (b.tokens < 1) {
-        return false;
+        return Math.max(1, (long) Math.ceil((1 - b.tokens) / perNano));
       }
       b.tokens -= 1;
-      return true;
+      return 0;
     }
   }
 

@@ -243,7 +243,8 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           frame);
       return;
     }
-    if (!services.limiter().tryAcquire(device.clientId())) {
+    long waitNanos = services.limiter().acquireOrWait(device.clientId());
+    if (waitNanos > 0) {
       // A flood: refused and counted, not kept (the sender keeps it and resends later), and not
       // logged one by one (that would let a device flood the log instead).
       count("rejected-rate-limited", 1);
@@ -254,8 +255,9 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
             new SendResult(clientId, false)
                 .setError(
                     new ServerError(
-                        ErrorCode.RATE_LIMITED,
-                        "too many commands from this device; resend later")));
+                            ErrorCode.RATE_LIMITED,
+                            "too many commands from this device; resend after retryAfterMs")
+                        .setRetryAfterMs(retryAfterMs(waitNanos))));
       }
       return;
     }
@@ -324,6 +326,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     h ^= (h >>> 33);
     long id = h & Long.MAX_VALUE;
     return id == 0 ? 1 : id;
+  }
+
+  /** Nanoseconds to wait, as whole milliseconds rounded up (at least 1). */
+  static int retryAfterMs(long waitNanos) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (waitNanos + 999_999) / 1_000_000));
   }
 
   private void sendResult(DeviceTopics.DeviceId device, String requestId, SendResult result) {

@@ -42,6 +42,17 @@ class DeviceRateLimiterTest {
   }
 
   @Test
+  void shouldSayHowLongARefusedDeviceWaitsForItsNextToken() {
+    acquired("42/phone", 5);
+    assertEquals(SECOND / 2, limiter.acquireOrWait("42/phone"), "2 a second: a token in 0.5 s");
+
+    now += SECOND / 4;
+    assertEquals(SECOND / 4, limiter.acquireOrWait("42/phone"), "half a token there: 0.25 s more");
+    now += SECOND / 4;
+    assertEquals(0, limiter.acquireOrWait("42/phone"), "taken");
+  }
+
+  @Test
   void shouldNeverHoldMoreThanTheBurst() {
     acquired("42/phone", 5);
 

@@ -475,6 +475,7 @@ class SendPathTest {
     assertFalse(refused.isAccepted());
     assertEquals("c4", refused.getClientId());
     assertEquals(ErrorCode.RATE_LIMITED, refused.getError().getCode());
+    assertEquals(1000, refused.getError().getRetryAfterMs(), "1 command a second: a token in 1 s");
     assertEquals(1, path.count("rejected-rate-limited"));
     assertTrue(deadLetters.history().isEmpty(), "a flood is not kept");
 
