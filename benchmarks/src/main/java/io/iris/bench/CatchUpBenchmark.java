@@ -633,31 +633,18 @@ public final class CatchUpBenchmark {
   }
 
   private void create(KafkaProducer<Long, byte[]> producer, long by, long with, long thread) {
-    command(
-        producer,
-        new ClientCommand(
-            by,
-            "bench",
-            "c" + nextClientId++,
-            thread,
-            System.currentTimeMillis(),
-            CommandBody.createThread(new CreateThread(List.of(with)))));
+    command(producer, by, thread, CommandBody.createThread(new CreateThread(List.of(with))));
   }
 
   private void send(KafkaProducer<Long, byte[]> producer, long by, long thread, String text) {
-    command(
-        producer,
-        new ClientCommand(
-            by,
-            "bench",
-            "c" + nextClientId++,
-            thread,
-            System.currentTimeMillis(),
-            CommandBody.sendMessage(new SendMessage(text))));
+    command(producer, by, thread, CommandBody.sendMessage(new SendMessage(text)));
   }
 
-  private void command(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(new ProducerRecord<>(Topics.COMMANDS.name(), c.getThreadId(), codec.encode(c)));
+  /** A command of {@code by} into {@code thread}, with a fresh client id, now. */
+  private void command(KafkaProducer<Long, byte[]> producer, long by, long thread, CommandBody b) {
+    ClientCommand c =
+        new ClientCommand(by, "bench", "c" + nextClientId++, thread, System.currentTimeMillis(), b);
+    producer.send(new ProducerRecord<>(Topics.COMMANDS.name(), thread, codec.encode(c)));
   }
 
   /**

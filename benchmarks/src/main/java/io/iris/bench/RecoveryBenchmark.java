@@ -273,7 +273,6 @@ final class RecoveryBenchmark {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Probes probes = new Probes();
     private final List<Long> arrivals = java.util.Collections.synchronizedList(new ArrayList<>());
-    private final AtomicLong lastSeen = new AtomicLong();
     private final Thread sender;
     private final Thread reader;
 
@@ -334,7 +333,6 @@ final class RecoveryBenchmark {
                       }
                       long now = System.nanoTime();
                       arrivals.add(now);
-                      lastSeen.set(now);
                       probes.seen(FrameCodec.defaults().decode(r.value(), Delta::new), now);
                     }
                   }
@@ -353,13 +351,7 @@ final class RecoveryBenchmark {
     }
 
     void awaitFlowing(Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() - lastSeen.get() > 500_000_000L) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("probe deltas do not flow");
-        }
-        Thread.sleep(100);
-      }
+      probes.awaitFlowing(Duration.ofMillis(500), timeout, "probe deltas do not flow");
     }
 
     /** When the delta of the first probe sent after {@code t} showed on iris.log. */
@@ -399,6 +391,7 @@ final class RecoveryBenchmark {
   static final class Probes {
     private final Map<Integer, Long> sentAt = new ConcurrentHashMap<>();
     private final Map<Integer, Long> seenAt = new ConcurrentHashMap<>();
+    private final AtomicLong lastSeen = new AtomicLong();
 
     void sent(int n) {
       sentAt.put(n, System.nanoTime());
@@ -414,7 +407,19 @@ final class RecoveryBenchmark {
         return false;
       }
       seenAt.putIfAbsent(Integer.parseInt(text.substring(6)), now);
+      lastSeen.set(now);
       return true;
+    }
+
+    /** Waits until a probe was seen within the last {@code quiet}; fails with {@code what}. */
+    void awaitFlowing(Duration quiet, Duration timeout, String what) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() - lastSeen.get() > quiet.toNanos()) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(what);
+        }
+        Thread.sleep(100);
+      }
     }
 
     /** Waits for, and returns, when the first probe sent after {@code t} was seen. */
@@ -523,7 +528,6 @@ final class RecoveryBenchmark {
   /** Device B sends to device A every 100 ms; A notes when each arrives. */
   static final class Devices implements AutoCloseable, IrisDevice.Listener {
     private final Probes probes = new Probes();
-    private final AtomicLong lastSeen = new AtomicLong();
     private final AtomicLong lastConnected = new AtomicLong();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private IrisDevice a;
@@ -580,9 +584,7 @@ final class RecoveryBenchmark {
     public void onDeltas(List<Delta> deltas) {
       long now = System.nanoTime();
       for (Delta d : deltas) {
-        if (probes.seen(d, now)) {
-          lastSeen.set(now);
-        }
+        probes.seen(d, now);
       }
     }
 
@@ -594,13 +596,7 @@ final class RecoveryBenchmark {
     }
 
     void awaitFlowing(Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() - lastSeen.get() > 1_000_000_000L) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("messages do not reach the device");
-        }
-        Thread.sleep(100);
-      }
+      probes.awaitFlowing(Duration.ofSeconds(1), timeout, "messages do not reach the device");
     }
 
     long reconnectedAfter(long t, Duration timeout) throws InterruptedException {

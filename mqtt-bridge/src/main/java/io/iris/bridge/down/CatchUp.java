@@ -250,13 +250,19 @@ public final class CatchUp implements AutoCloseable {
               count("unavailable", 1);
               log.warn(
                   "Catch-up for {} failed, MySQL unavailable: {}", device.clientId(), e.toString());
-              frame = error(ErrorCode.UNAVAILABLE, "storage unavailable, retry with backoff");
-              frame.getBody().getError().setRetryAfterMs(UNAVAILABLE_RETRY_AFTER_MS);
+              frame =
+                  error(
+                      ErrorCode.UNAVAILABLE,
+                      "storage unavailable, retry with backoff",
+                      UNAVAILABLE_RETRY_AFTER_MS);
             } catch (Exception e) {
               count("unavailable", 1);
               log.warn("Catch-up for {} failed", device.clientId(), e);
-              frame = error(ErrorCode.UNAVAILABLE, "catch-up failed, retry with backoff");
-              frame.getBody().getError().setRetryAfterMs(UNAVAILABLE_RETRY_AFTER_MS);
+              frame =
+                  error(
+                      ErrorCode.UNAVAILABLE,
+                      "catch-up failed, retry with backoff",
+                      UNAVAILABLE_RETRY_AFTER_MS);
             }
             frame.setRequestId(requestId);
             replier.send(device, codec.encode(frame));
@@ -264,8 +270,10 @@ public final class CatchUp implements AutoCloseable {
     } catch (RejectedExecutionException e) {
       count("rate-limited", 1);
       ServerFrame f =
-          error(ErrorCode.RATE_LIMITED, "too many catch-up requests, retry after retryAfterMs");
-      f.getBody().getError().setRetryAfterMs(BUSY_RETRY_AFTER_MS);
+          error(
+              ErrorCode.RATE_LIMITED,
+              "too many catch-up requests, retry after retryAfterMs",
+              BUSY_RETRY_AFTER_MS);
       f.setRequestId(requestId);
       replier.send(device, codec.encode(f));
     }
@@ -273,6 +281,12 @@ public final class CatchUp implements AutoCloseable {
 
   private static ServerFrame error(ErrorCode code, String message) {
     return new ServerFrame(ServerFrameBody.error(new ServerError(code, message)));
+  }
+
+  /** An error that tells the device to ask again after {@code retryAfterMs}. */
+  private static ServerFrame error(ErrorCode code, String message, int retryAfterMs) {
+    return new ServerFrame(
+        ServerFrameBody.error(new ServerError(code, message).setRetryAfterMs(retryAfterMs)));
   }
 
   ServerFrame answerSync(long user, SyncRequest r) throws SQLException {

@@ -42,11 +42,6 @@ public final class DeviceRateLimiter {
     this.burst = burst;
   }
 
-  /** Takes one token of {@code device}'s bucket; false when it has none. */
-  public boolean tryAcquire(String device) {
-    return acquireOrWait(device) == 0;
-  }
-
   /**
    * Takes one token of {@code device}'s bucket and returns 0, or, when it has none, returns the
    * nanoseconds until it holds one again (what a refused device is told to wait).
