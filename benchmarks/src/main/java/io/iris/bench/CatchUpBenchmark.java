@@ -48,7 +48,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -644,7 +643,7 @@ public final class CatchUpBenchmark {
   private void command(KafkaProducer<Long, byte[]> producer, long by, long thread, CommandBody b) {
     ClientCommand c =
         new ClientCommand(by, "bench", "c" + nextClientId++, thread, System.currentTimeMillis(), b);
-    producer.send(new ProducerRecord<>(Topics.COMMANDS.name(), thread, codec.encode(c)));
+    StreamsBenchmark.produce(producer, c);
   }
 
   /**

@@ -41,7 +41,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -370,8 +369,7 @@ public final class PullServer implements AutoCloseable {
               thread,
               System.currentTimeMillis(),
               CommandBody.sendMessage(new SendMessage(text)));
-      producer.send(
-          new ProducerRecord<>(Topics.COMMANDS.name(), thread, FrameCodec.defaults().encode(c)));
+      StreamsBenchmark.produce(producer, c);
     }
     try {
       reply(x, 201, confirmed.get(30, TimeUnit.SECONDS).json());

@@ -35,7 +35,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
@@ -174,7 +173,7 @@ final class RecoveryBenchmark {
         for (int i = 1; i < m.length; i++) {
           others.add(m[i]);
         }
-        send(
+        StreamsBenchmark.produce(
             producer,
             new ClientCommand(
                 m[0],
@@ -188,7 +187,8 @@ final class RecoveryBenchmark {
       for (int i = 0; i < n; i++) {
         int t = random.nextInt(threads);
         long[] m = members.get(t);
-        send(producer, StreamsBenchmark.send(m[random.nextInt(m.length)], t + 1, i, text));
+        StreamsBenchmark.produce(
+            producer, StreamsBenchmark.send(m[random.nextInt(m.length)], t + 1, i, text));
         if (System.nanoTime() - lastReport > 5_000_000_000L) {
           lastReport = System.nanoTime();
           System.out.printf("bench:   history: %,d of %,d commands written%n", i, n);
@@ -200,12 +200,6 @@ final class RecoveryBenchmark {
         "bench:   history: %,d commands written in %.1f s%n",
         n + threads, (System.nanoTime() - t0) / 1e9);
     return n + threads;
-  }
-
-  private static void send(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
-    producer.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   /** Waits until the streams app's group has committed every record of iris.commands. */
@@ -278,7 +272,7 @@ final class RecoveryBenchmark {
 
     private Probe(String bootstrap) {
       KafkaProducer<Long, byte[]> producer = StreamsBenchmark.producer(bootstrap);
-      send(
+      StreamsBenchmark.produce(
           producer,
           new ClientCommand(
               PROBE_A,
@@ -295,14 +289,8 @@ final class RecoveryBenchmark {
                   while (running.get()) {
                     int n = i++;
                     probes.sent(n);
-                    producer.send(
-                        new ProducerRecord<>(
-                            Topics.COMMANDS.name(),
-                            PROBE_THREAD,
-                            FrameCodec.defaults()
-                                .encode(
-                                    StreamsBenchmark.send(
-                                        PROBE_B, PROBE_THREAD, n, "probe-" + n))));
+                    StreamsBenchmark.produce(
+                        producer, StreamsBenchmark.send(PROBE_B, PROBE_THREAD, n, "probe-" + n));
                     producer.flush();
                     Thread.sleep(20);
                   }

@@ -5,7 +5,6 @@ import io.iris.bridge.BridgeConfig;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
-import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
@@ -17,7 +16,6 @@ import io.iris.protocol.thrift.ThreadSummary;
 import io.iris.sdk.IrisDevice;
 import io.iris.testkit.SelfSignedTls;
 import io.iris.topics.Names;
-import io.iris.topics.Topics;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -54,7 +52,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongSerializer;
 
@@ -369,7 +366,7 @@ public final class SessionBenchmark {
 
   private static void create(
       KafkaProducer<Long, byte[]> p, long creator, long thread, List<Long> others) {
-    send(
+    StreamsBenchmark.produce(
         p,
         new ClientCommand(
             creator,
@@ -383,7 +380,7 @@ public final class SessionBenchmark {
 
   private static void say(
       KafkaProducer<Long, byte[]> p, long from, long thread, String id, String text) {
-    send(
+    StreamsBenchmark.produce(
         p,
         new ClientCommand(
             from,
@@ -392,12 +389,6 @@ public final class SessionBenchmark {
             thread,
             System.currentTimeMillis(),
             CommandBody.sendMessage(new SendMessage(text))));
-  }
-
-  private static void send(KafkaProducer<Long, byte[]> p, ClientCommand c) {
-    p.send(
-        new ProducerRecord<>(
-            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   /** Waits until MySQL holds {@code count} deltas of the user: snapshots are read from it. */

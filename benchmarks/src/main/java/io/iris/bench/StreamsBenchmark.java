@@ -126,18 +126,14 @@ public final class StreamsBenchmark {
                   t + 1,
                   now,
                   CommandBody.createThread(new CreateThread(others)));
-          producer.send(
-              new ProducerRecord<>(
-                  Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+          produce(producer, c);
           expectedDeltas += m.length;
         }
         for (int i = 0; i < commands; i++) {
           int t = random.nextInt(threads);
           long[] m = members.get(t);
           ClientCommand c = send(m[random.nextInt(m.length)], t + 1, i, text);
-          producer.send(
-              new ProducerRecord<>(
-                  Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+          produce(producer, c);
           expectedDeltas += m.length;
         }
         producer.flush();
@@ -336,6 +332,13 @@ public final class StreamsBenchmark {
               : String.format(
                   "%.1f", secondHalf.getOrDefault(r.group(), 0.0) * 1e6 / processedInSecondHalf));
     }
+  }
+
+  /** Produces {@code c} to iris.commands keyed by its thread id, as the bridge does. */
+  static void produce(KafkaProducer<Long, byte[]> producer, ClientCommand c) {
+    producer.send(
+        new ProducerRecord<>(
+            Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
   static ClientCommand send(long sender, long thread, int i, String text) {
