@@ -127,7 +127,7 @@ public final class BridgeMetrics {
       counter(
           "iris_catchup",
           "Catch-up and snapshot answers by kind (sync-<tier>, deltas-<tier>, log-records-read,"
-              + " resnapshot-required, snapshots, unavailable, rate-limited)",
+              + " resnapshot-required, storage-behind-log-start, snapshots, unavailable, rate-limited)",
           catchUp,
           c -> c.count(n),
           "kind",

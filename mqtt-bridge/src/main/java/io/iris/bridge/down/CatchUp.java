@@ -190,7 +190,8 @@ public final class CatchUp implements AutoCloseable {
   /**
    * Counters: sync-memory, sync-log, sync-storage (answers per tier), deltas-memory, deltas-log,
    * deltas-storage, log-records-read (records of iris.log read for tier 2, other users' included),
-   * resnapshot-required, other-epoch, snapshots, unavailable, rate-limited.
+   * resnapshot-required, other-epoch, storage-behind-log-start, snapshots, unavailable,
+   * rate-limited.
    */
   public long count(String what) {
     AtomicLong c = counters.get(what);
@@ -238,6 +239,9 @@ public final class CatchUp implements AutoCloseable {
 
   /** What a device whose catch-up failed (MySQL away) is told to wait. */
   static final int UNAVAILABLE_RETRY_AFTER_MS = 1000;
+
+  /** What a device between the storage pointer and the log's start is told to wait. */
+  static final int STORAGE_BEHIND_RETRY_AFTER_MS = 1000;
 
   private void submit(DeviceTopics.DeviceId device, String requestId, Answer answer) {
     try {
@@ -348,7 +352,23 @@ public final class CatchUp implements AutoCloseable {
     if (fromLog != null) {
       return fromLog;
     }
-    // The log no longer holds the position and storage cannot serve it.
+    if (history != null) {
+      // The log starts above the storage pointer, and the position lies between them: the sink
+      // has not committed up to where the log starts yet (Connect commits the offset after the
+      // last record it wrote, so a transaction marker at the log's start stays uncommitted until
+      // the next record; a sink behind retention jumps to the log's start and commits from there).
+      // A snapshot would state the same position again: wait for the pointer instead.
+      count("storage-behind-log-start", 1);
+      return error(
+          ErrorCode.UNAVAILABLE,
+          "the log no longer holds position "
+              + after
+              + " and MySQL is stored only through "
+              + storedThrough
+              + ": retry once the storage sink catches up",
+          STORAGE_BEHIND_RETRY_AFTER_MS);
+    }
+    // The log no longer holds the position and there is no storage tier.
     return resnapshot(user, after, -1);
   }
 

@@ -459,6 +459,27 @@ class CatchUpTest {
   }
 
   @Test
+  void shouldAskToRetryWhenThePositionLiesBetweenTheStoragePointerAndTheLogsStart()
+      throws Exception {
+    // Seen in OfflineSpellsIT: the log starts at 60, the sink committed only through 39 (its
+    // offset stops before a transaction marker until the next record). A snapshot would state
+    // 40 again, and its catch-up would be answered the same: 22 snapshots in a row.
+    logWithOtherUsersBetween(60);
+    CatchUp c = catchUp(new UserLogs(16, 100));
+    storedThrough = 39;
+
+    ServerFrame f = c.answerSync(USER, after(40).setForce(true));
+
+    assertEquals(ErrorCode.UNAVAILABLE, f.getBody().getError().getCode());
+    assertEquals(1000, f.getBody().getError().getRetryAfterMs());
+    assertEquals(1, c.count("storage-behind-log-start"));
+    assertEquals(0, c.count("resnapshot-required"));
+
+    storedThrough = 100; // the sink caught up: MySQL serves the range
+    assertEquals(CatchUpTier.STORAGE, tier(c.answerSync(USER, after(40).setForce(true))));
+  }
+
+  @Test
   void shouldCloseItsLogReaders() throws Exception {
     logWithOtherUsersBetween(0);
     CatchUp c = catchUp(new UserLogs(16, 100));
