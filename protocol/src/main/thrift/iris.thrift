@@ -13,7 +13,12 @@
  * Evolution rules (Thrift's own): never reuse or renumber a field id, never change a field's
  * type, never make an optional field required. New union members and new optional fields are
  * compatible: an old reader skips unknown fields; a union member it does not know arrives as an
- * empty union, which readers must treat as "unsupported, skip" rather than as an error.
+ * empty union, which readers must treat as "unsupported, skip" rather than as an error. A Delta
+ * whose body is such a member is still a delta of the user's queue: its position is applied like
+ * any other (docs/PROTOCOL.md, "Frames"). The bridge forwards deltas as the bytes the streams app
+ * wrote, so a newer kind reaches a newer app whole through an older bridge.
+ *
+ * Strings are UTF-8; a frame holding a string that is not is refused (INVALID_ARGUMENT).
  *
  * Ids: users and threads are i64 (> 0). Device ids and client ids are strings chosen by the
  * device (a UUID is fine), at most 64 bytes.
@@ -32,7 +37,10 @@ enum ErrorCode {
   MALFORMED_FRAME = 1,
   /** The frame's version byte is not one this server speaks. */
   UNSUPPORTED_VERSION = 2,
-  /** The frame exceeds the size limit. */
+  /**
+   * The frame exceeds the size limit (mqtt.max.message.bytes, 64 KiB by default); nothing of it
+   * was applied and the connection stays up. Do not send it again.
+   */
   FRAME_TOO_LARGE = 3,
   /** Bad credentials, or an attempt to read or act for another user. */
   UNAUTHORISED = 4,
@@ -40,7 +48,10 @@ enum ErrorCode {
   UNKNOWN_THREAD = 5,
   /** The sender is not a member of the thread. */
   NOT_A_MEMBER = 6,
-  /** A field is missing, empty or out of range; the message names it. */
+  /**
+   * A field is missing, empty, out of range or not UTF-8, or a request or command kind this server
+   * does not know; the message names it.
+   */
   INVALID_ARGUMENT = 7,
   /** Message text exceeds the limit. */
   MESSAGE_TOO_LARGE = 8,

@@ -33,9 +33,14 @@ import org.apache.thrift.transport.TTransportException;
  *
  * <p>Decoding is defensive: it never allocates more than the frame's own size for a string or a
  * list (lengths are checked against the bytes that remain), refuses frames above {@link
- * #maxFrameBytes()}, unknown versions, trailing bytes, missing required fields and unions with no
- * member set, and reports each case as a {@link FrameException} with a countable {@link
+ * #maxFrameBytes()}, unknown versions, trailing bytes, missing required fields and strings that are
+ * not UTF-8, and reports each case as a {@link FrameException} with a countable {@link
  * FrameException.Reason}.
+ *
+ * <p>A union member this version does not know (a newer writer's) is skipped by Thrift and leaves
+ * the union empty: that is a valid frame, not a malformed one (docs/PROTOCOL.md, "Frames"). Whoever
+ * reads a union checks {@code getSetField() != null} and skips what it does not know; {@link
+ * #holdsUnknownMember} tells whether a decoded struct holds such a union anywhere.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -151,69 +156,6 @@ public final class FrameCodec {
   }
 
   /**
-   * Where one frame is written: a growable array. Thrift's stream transport over a {@code
-   * ByteArrayOutputStream} took a synchronized call per field and tripled the time of an encode
-   * (830 vs 265 ns for a thread state and a delta); this one serves one encode on one thread.
-   */
-  private static final class FrameOutput extends TTransport {
-    private final TConfiguration configuration;
-    private byte[] bytes = new byte[128];
-    private int len;
-
-    FrameOutput(TConfiguration configuration) {
-      this.configuration = configuration;
-    }
-
-    void write(byte b) {
-      ensure(1);
-      bytes[len++] = b;
-    }
-
-    @Override
-    public void write(byte[] buf, int off, int count) {
-      ensure(count);
-      System.arraycopy(buf, off, bytes, len, count);
-      len += count;
-    }
-
-    private void ensure(int more) {
-      if (len + more > bytes.length) {
-        bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, len + more));
-      }
-    }
-
-    @Override
-    public boolean isOpen() {
-      return true;
-    }
-
-    @Override
-    public void open() {}
-
-    @Override
-    public void close() {}
-
-    @Override
-    public int read(byte[] buf, int off, int count) throws TTransportException {
-      throw new TTransportException(TTransportException.NOT_OPEN, "a frame being written");
-    }
-
-    @Override
-    public TConfiguration getConfiguration() {
-      return configuration;
-    }
-
-    @Override
-    public void updateKnownMessageSize(long size) {}
-
-    @Override
-    public void checkReadBytesAvailable(long numBytes) {}
-
-    @Override
-    public void resetMessageSizeAndConsumedBytes(long newSize) {}
-  }
-
-  /**
    * Decodes a frame into a new instance from {@code factory}.
    *
    * @throws FrameException when the frame is empty, too large, of an unknown version, or does not
@@ -249,8 +191,7 @@ public final class FrameCodec {
     try {
       TMemoryInputTransport in =
           new TMemoryInputTransport(configuration, frame, 1, frame.length - 1);
-      value.read(
-          text ? new TJSONProtocol(in) : new TCompactProtocol(in, maxFrameBytes, maxFrameBytes));
+      value.read(text ? new TJSONProtocol(in) : new StrictCompactProtocol(in, maxFrameBytes));
       if (in.getBytesRemainingInBuffer() != 0) {
         throw new FrameException(
             FrameException.Reason.MALFORMED,
@@ -258,9 +199,13 @@ public final class FrameCodec {
                 + " trailing bytes after "
                 + value.getClass().getSimpleName());
       }
-      requireUnionsSet(value, value);
     } catch (TException | RuntimeException e) {
       if (e instanceof FrameException fe) {
+        if (fe.reason() == FrameException.Reason.INVALID_UTF8) {
+          throw new FrameException(
+              fe.reason(),
+              "a string in the " + value.getClass().getSimpleName() + " is not valid UTF-8");
+        }
         throw fe;
       }
       throw new FrameException(
@@ -293,44 +238,92 @@ public final class FrameCodec {
   }
 
   /**
-   * Thrift reads a union whose members are all absent without complaint and leaves it empty, and
-   * the code that later switches on its set member fails far from here (found by {@code
-   * FrameCoverageFuzzTest}: a Delta with an empty body). A frame with an empty union anywhere in it
-   * is malformed.
+   * Whether {@code node} holds, at any depth, a union with none of its members set: a member of a
+   * newer writer that this version skipped (Thrift reads it without complaint). Such a struct is
+   * valid but cannot be encoded again by this version (Thrift refuses to write an empty union):
+   * whoever forwards it forwards its bytes (see {@link DeltaFrames}).
    *
    * <p>The walk visits only the fields that can hold a union ({@link #UNION_FIELDS}): a thread
-   * state, whose fields are numbers, strings and lists and maps of numbers, costs one lookup, where
-   * walking every field by reflection cost more than decoding it (profile of bench streams).
+   * state, whose fields are numbers, strings and lists and maps of numbers, costs one lookup.
    */
   @SuppressWarnings({"rawtypes", "unchecked"})
-  private static void requireUnionsSet(Object node, TBase<?, ?> frame) {
+  public static boolean holdsUnknownMember(Object node) {
     if (node instanceof TUnion union) {
-      if (union.getSetField() == null) {
-        throw new FrameException(
-            FrameException.Reason.MALFORMED,
-            "a "
-                + union.getClass().getSimpleName()
-                + " in a "
-                + frame.getClass().getSimpleName()
-                + " has none of its members set");
-      }
-      requireUnionsSet(union.getFieldValue(), frame);
+      return union.getSetField() == null || holdsUnknownMember(union.getFieldValue());
     } else if (node instanceof TBase struct) {
       for (TFieldIdEnum id : UNION_FIELDS.get(struct.getClass())) {
-        if (struct.isSet(id)) {
-          requireUnionsSet(struct.getFieldValue(id), frame);
+        if (struct.isSet(id) && holdsUnknownMember(struct.getFieldValue(id))) {
+          return true;
         }
       }
     } else if (node instanceof Collection<?> items) {
       for (Object item : items) {
         if (!(item instanceof TBase<?, ?>)) {
-          return; // a list of scalars: nothing below
+          return false; // a list of scalars: nothing below
         }
-        requireUnionsSet(item, frame);
+        if (holdsUnknownMember(item)) {
+          return true;
+        }
       }
     } else if (node instanceof Map<?, ?> map) {
-      requireUnionsSet(map.keySet(), frame);
-      requireUnionsSet(map.values(), frame);
+      return holdsUnknownMember(map.keySet()) || holdsUnknownMember(map.values());
+    }
+    return false;
+  }
+
+  /**
+   * The requestId of a {@code DeviceRequest} frame that is refused as a whole (too large,
+   * malformed), read from its first field when that is one: Thrift writes fields in id order, and
+   * the requestId is field 1. Best effort, so that the error frame names the request it answers;
+   * null when the frame does not start that way.
+   */
+  public static String requestIdOf(byte[] frame) {
+    return requestIdOf(frame, VERSION);
+  }
+
+  /** {@link #requestIdOf(byte[])} of a frame of the given version (1: the retired one). */
+  public static String requestIdOf(byte[] frame, byte version) {
+    if (frame == null || frame.length < 3 || frame[0] != version) {
+      return null;
+    }
+    try {
+      TMemoryInputTransport in =
+          new TMemoryInputTransport(DEFAULT.configuration, frame, 1, frame.length - 1);
+      StrictCompactProtocol p = new StrictCompactProtocol(in, frame.length);
+      p.readStructBegin();
+      org.apache.thrift.protocol.TField f = p.readFieldBegin();
+      if (f.id != 1 || f.type != TType.STRING) {
+        return null;
+      }
+      String id = p.readString();
+      return IdLimits.validId(id) ? id : null;
+    } catch (TException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Thrift's compact protocol, refusing a string that is not UTF-8 instead of replacing its bytes
+   * with U+FFFD as {@code new String(bytes, UTF_8)} does: a device's text is stored and shown as
+   * sent, or refused with a reason.
+   */
+  private static final class StrictCompactProtocol extends TCompactProtocol {
+    private static final ThreadLocal<java.nio.charset.CharsetDecoder> UTF8 =
+        ThreadLocal.withInitial(StandardCharsets.UTF_8::newDecoder);
+
+    StrictCompactProtocol(TTransport in, int maxFrameBytes) {
+      super(in, maxFrameBytes, maxFrameBytes);
+    }
+
+    @Override
+    public String readString() throws TException {
+      java.nio.ByteBuffer bytes = readBinary();
+      try {
+        return UTF8.get().reset().decode(bytes).toString();
+      } catch (java.nio.charset.CharacterCodingException e) {
+        throw new FrameException(
+            FrameException.Reason.INVALID_UTF8, "a string in the frame is not valid UTF-8");
+      }
     }
   }
 

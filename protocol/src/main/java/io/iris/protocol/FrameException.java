@@ -18,7 +18,9 @@ public final class FrameException extends RuntimeException {
     /** Version 1: its positions mean nothing now; the app must take a new snapshot. */
     RETIRED_VERSION(ErrorCode.RESNAPSHOT_REQUIRED),
     FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
-    MALFORMED(ErrorCode.MALFORMED_FRAME);
+    MALFORMED(ErrorCode.MALFORMED_FRAME),
+    /** A string field holds bytes that are not UTF-8 (refused, never replaced). */
+    INVALID_UTF8(ErrorCode.INVALID_ARGUMENT);
 
     private final ErrorCode errorCode;
 

@@ -233,4 +233,65 @@ class FrameCodecTest {
     }
     assertTrue(refused > 10_000, refused + " mutants refused");
   }
+
+  @Test
+  void shouldRefuseTextThatIsNotUtf8InsteadOfReplacingIt() {
+    // "hello" with its 'e' replaced by 0xC3 0x28 (a lead byte, then not a continuation).
+    byte[] frame =
+        FrameCodec.defaults()
+            .encode(
+                SampleFrames.delta()
+                    .setBody(
+                        io.iris.protocol.thrift.DeltaBody.newMessage(
+                            new io.iris.protocol.thrift.NewMessage(55L, 43L, "hXllo"))));
+    int at = indexOf(frame, "hXllo".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    byte[] bad = Arrays.copyOf(frame, frame.length);
+    bad[at + 1] = (byte) 0xC3; // same length: 0xC3 then 'l' is an invalid sequence
+    FrameException e =
+        assertThrows(FrameException.class, () -> FrameCodec.defaults().decode(bad, Delta::new));
+    assertEquals(FrameException.Reason.INVALID_UTF8, e.reason());
+    assertEquals(io.iris.protocol.thrift.ErrorCode.INVALID_ARGUMENT, e.errorCode());
+    assertEquals("a string in the Delta is not valid UTF-8", e.getMessage());
+    // Valid multi-byte text still reads as sent.
+    String cjk = "\u4f60\u597d \ud83d\ude00";
+    Delta ok =
+        SampleFrames.delta()
+            .setBody(
+                io.iris.protocol.thrift.DeltaBody.newMessage(
+                    new io.iris.protocol.thrift.NewMessage(55L, 43L, cjk)));
+    assertEquals(ok, FrameCodec.defaults().decode(FrameCodec.defaults().encode(ok), Delta::new));
+  }
+
+  @Test
+  void shouldFindTheRequestIdOfARequestRefusedAsAWhole() {
+    io.iris.protocol.thrift.DeviceRequest request =
+        new io.iris.protocol.thrift.DeviceRequest(
+            "r-17",
+            io.iris.protocol.thrift.DeviceRequestBody.ack(new io.iris.protocol.thrift.Ack(5, "E")));
+    byte[] frame = FrameCodec.defaults().encode(request);
+    assertEquals("r-17", FrameCodec.requestIdOf(frame));
+    // Truncated after the request id: the frame is refused, its request id still known.
+    byte[] truncated = Arrays.copyOf(frame, frame.length - 3);
+    assertThrows(
+        FrameException.class,
+        () -> FrameCodec.defaults().decode(truncated, io.iris.protocol.thrift.DeviceRequest::new));
+    assertEquals("r-17", FrameCodec.requestIdOf(truncated));
+    // Not starting with a request id: unknown, never made up.
+    assertEquals(null, FrameCodec.requestIdOf(FrameCodec.defaults().encode(SampleFrames.delta())));
+    assertEquals(null, FrameCodec.requestIdOf(new byte[] {FrameCodec.VERSION}));
+    assertEquals(null, FrameCodec.requestIdOf(Arrays.copyOf(frame, 4)));
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    throw new AssertionError("not found");
+  }
 }
