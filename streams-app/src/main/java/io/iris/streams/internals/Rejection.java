@@ -21,6 +21,8 @@ public enum Rejection {
   FRAME_TOO_LARGE(ErrorCode.FRAME_TOO_LARGE),
   /** The value does not parse as a ClientCommand. */
   MALFORMED(ErrorCode.MALFORMED_FRAME),
+  /** A string of the command is not UTF-8 (refused, never replaced). */
+  INVALID_UTF8(ErrorCode.INVALID_ARGUMENT),
   /** The envelope is inconsistent: ids missing or out of range, key and thread id differ. */
   INVALID_COMMAND(ErrorCode.INVALID_ARGUMENT),
   /** The command type is not known to this version. */
@@ -59,6 +61,7 @@ public enum Rejection {
       case RETIRED_VERSION -> RETIRED_VERSION;
       case FRAME_TOO_LARGE -> FRAME_TOO_LARGE;
       case MALFORMED -> MALFORMED;
+      case INVALID_UTF8 -> INVALID_UTF8;
     };
   }
 }

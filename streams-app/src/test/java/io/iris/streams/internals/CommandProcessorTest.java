@@ -310,6 +310,20 @@ class CommandProcessorTest {
   }
 
   @Test
+  void shouldRejectTextThatIsNotUtf8InsteadOfStoringAReplacement() {
+    // Before, "\u00c3(" became "\ufffd(" in every member's delta and in MySQL.
+    byte[] good = FrameCodec.defaults().encode(command(1, 100, say("ab")));
+    byte[] bad = good.clone();
+    for (int i = 0; i + 1 < bad.length; i++) {
+      if (bad[i] == 'a' && bad[i + 1] == 'b') {
+        bad[i] = (byte) 0xC3;
+      }
+    }
+    assertOnlyDeadLetter(new Record<>(threadKey(100), bad, TS), "INVALID_UTF8");
+    assertEquals(1, total(context, GROUP, "rejected-invalid-utf8"));
+  }
+
+  @Test
   void shouldRejectAnInvalidEnvelopeAndTellTheSenderOnlyWhenTheirIdsAreValid() {
     ClientCommand otherThread = command(1, 100, say("x"));
     Record<byte[], byte[]> in = record(otherThread, TS).withKey(threadKey(101));
