@@ -245,6 +245,21 @@ public final class IrisDevice implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * The largest frame a device sends: the edge's default {@code mqtt.max.message.bytes}. A command
+   * above it is refused here, before it is sent (docs/PROTOCOL.md, "Frames").
+   */
+  public static final int MAX_FRAME_BYTES = 64 * 1024;
+
+  /** The size of the frame that carries {@code command} (request ids are UUIDs: 36 bytes). */
+  static int frameBytes(DeviceCommand command) {
+    return FrameCodec.defaults()
+        .encode(new DeviceRequest(UUID_SIZED_ID, DeviceRequestBody.command(command)))
+        .length;
+  }
+
+  private static final String UUID_SIZED_ID = "00000000-0000-0000-0000-000000000000";
+
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ScheduledExecutorService loop;
@@ -503,6 +518,19 @@ public final class IrisDevice implements AutoCloseable {
 
   public CompletableFuture<Delta> command(DeviceCommand command) {
     CompletableFuture<Delta> result = new CompletableFuture<>();
+    int bytes = frameBytes(command);
+    if (bytes > MAX_FRAME_BYTES) {
+      // Never sent: the edge would refuse it, and resending it would never help.
+      result.completeExceptionally(
+          new RejectedException(
+              ErrorCode.FRAME_TOO_LARGE,
+              "the command encodes to "
+                  + bytes
+                  + " bytes, above the frame limit of "
+                  + MAX_FRAME_BYTES
+                  + "; not sent"));
+      return result;
+    }
     long submittedAt = System.nanoTime();
     loop.execute(() -> sync.send(command, result, submittedAt, System.nanoTime()));
     return result;

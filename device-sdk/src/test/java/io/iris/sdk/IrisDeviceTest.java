@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -55,5 +56,30 @@ class IrisDeviceTest {
     d.close();
     d.close(); // a second close does nothing
     assertEquals(new IrisDevice.Position("AAAAAAAAAAAAAAAAAAAAAA", 41), d.position());
+  }
+
+  @Test
+  void shouldRefuseACommandAboveTheFrameLimitWithoutSendingIt() throws Exception {
+    try (IrisDevice d = builder().build()) {
+      java.util.concurrent.CompletableFuture<io.iris.protocol.thrift.Delta> big =
+          d.send(5, "x".repeat(IrisDevice.MAX_FRAME_BYTES));
+      java.util.concurrent.ExecutionException e =
+          assertThrows(
+              java.util.concurrent.ExecutionException.class,
+              () -> big.get(5, java.util.concurrent.TimeUnit.SECONDS));
+      IrisDevice.RejectedException r = (IrisDevice.RejectedException) e.getCause();
+      assertEquals(io.iris.protocol.thrift.ErrorCode.FRAME_TOO_LARGE, r.code());
+      assertTrue(r.getMessage().contains("not sent"), r.getMessage());
+      // Just within: a frame of exactly the limit is the device's to send.
+      String text = "x".repeat(IrisDevice.MAX_FRAME_BYTES - 200);
+      int size =
+          IrisDevice.frameBytes(
+              new io.iris.protocol.thrift.DeviceCommand(
+                  java.util.UUID.randomUUID().toString(),
+                  5,
+                  io.iris.protocol.thrift.CommandBody.sendMessage(
+                      new io.iris.protocol.thrift.SendMessage(text))));
+      assertTrue(size <= IrisDevice.MAX_FRAME_BYTES, size + " bytes");
+    }
   }
 }

@@ -27,7 +27,10 @@ public final class BridgeConfig extends AbstractConfig {
 
   public static final String MQTT_MAX_MESSAGE_BYTES_CONFIG = "mqtt.max.message.bytes";
   private static final String MQTT_MAX_MESSAGE_BYTES_DOC =
-      "Largest MQTT message the edge accepts; larger ones are refused by the network layer.";
+      "Largest frame, both ways. A device's larger frame is answered FRAME_TOO_LARGE and kept in"
+          + " iris.dlq, and the connection stays up (up to 960 KiB, or this limit plus 1 KiB if"
+          + " larger: beyond, the network layer closes the connection). Frames to devices (catch-up"
+          + " pages, pushed batches, snapshots) are cut to fit it.";
 
   public static final String MQTT_DELTA_BATCH_SIZE_CONFIG = "mqtt.delta.batch.size";
   private static final String MQTT_DELTA_BATCH_SIZE_DOC =

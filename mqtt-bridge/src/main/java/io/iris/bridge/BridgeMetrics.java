@@ -127,7 +127,8 @@ public final class BridgeMetrics {
       counter(
           "iris_catchup",
           "Catch-up and snapshot answers by kind (sync-<tier>, deltas-<tier>, log-records-read,"
-              + " resnapshot-required, storage-behind-log-start, snapshots, unavailable, rate-limited)",
+              + " resnapshot-required, other-epoch, beyond-head, invalid, storage-behind-log-start,"
+              + " snapshots, unavailable, rate-limited)",
           catchUp,
           c -> c.count(n),
           "kind",

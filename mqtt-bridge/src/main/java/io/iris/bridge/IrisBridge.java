@@ -133,13 +133,15 @@ public final class IrisBridge implements AutoCloseable {
                 catchUpThreads,
                 catchUpThreads * 4,
                 config.getInt(BridgeConfig.MQTT_CATCHUP_MAX_DELTAS_CONFIG),
-                config.getLong(BridgeConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG)),
+                config.getLong(BridgeConfig.MQTT_RESNAPSHOT_AFTER_DELTAS_CONFIG),
+                config.getInt(BridgeConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG)),
             qos1);
     started.push(new Part("catch-up", catchUp));
     pushPath =
         new PushPath(
             kafka,
             config.getInt(BridgeConfig.MQTT_DELTA_BATCH_SIZE_CONFIG),
+            config.getInt(BridgeConfig.MQTT_MAX_MESSAGE_BYTES_CONFIG),
             qos1,
             userLogs,
             layout.epoch());

@@ -168,8 +168,14 @@ final class PendingSends {
     return code == ErrorCode.UNAVAILABLE || code == ErrorCode.RATE_LIMITED;
   }
 
-  /** The client id a delta confirms: set only in the acting user's own deltas. */
+  /**
+   * The client id a delta confirms: set only in the acting user's own deltas; null for a kind this
+   * SDK does not know (a newer server's).
+   */
   static String clientIdOf(Delta d) {
+    if (d.getBody() == null || d.getBody().getSetField() == null) {
+      return null;
+    }
     return switch (d.getBody().getSetField()) {
       case NEW_MESSAGE -> d.getBody().getNewMessage().getClientId();
       case THREAD_CREATED -> d.getBody().getThreadCreated().getClientId();

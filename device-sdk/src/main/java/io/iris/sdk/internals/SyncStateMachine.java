@@ -178,6 +178,8 @@ public final class SyncStateMachine {
   private long ackDueAtNanos = NOT_DUE;
 
   private long gapsRepaired;
+  private long unknownKindsSkipped;
+  private long unknownFramesSkipped;
 
   /**
    * @param device names the device in logs
@@ -244,6 +246,7 @@ public final class SyncStateMachine {
    */
   public void onFrame(ServerFrame f, long nowNanos) {
     if (f.getBody().getSetField() == null) {
+      unknownFramesSkipped++;
       return; // a frame type newer than this SDK: skipped, as the protocol asks
     }
     String rid = f.isSetRequestId() ? f.getRequestId() : null;
@@ -577,16 +580,32 @@ public final class SyncStateMachine {
 
   /**
    * Applies what can be applied after the position, one delta at a time: the position the app sees
-   * moves to a delta before the send it confirms completes.
+   * moves to a delta before the send it confirms completes. A delta of a kind this SDK does not
+   * know (a newer server's; its body reads as an empty union) moves the position like any other and
+   * is not handed to the app (docs/PROTOCOL.md, "Frames").
    */
   private List<Delta> applyReady() {
     List<Delta> out = new ArrayList<>();
     for (Delta d = sequencer.next(); d != null; d = sequencer.next()) {
-      out.add(d);
       moved();
+      if (d.getBody() == null || d.getBody().getSetField() == null) {
+        unknownKindsSkipped++;
+        continue;
+      }
+      out.add(d);
       sends.confirm(d);
     }
     return out;
+  }
+
+  /** Frames of a kind this SDK does not know, skipped. */
+  public long unknownFramesSkipped() {
+    return unknownFramesSkipped;
+  }
+
+  /** Deltas of a kind this SDK does not know, skipped (their positions applied). */
+  public long unknownKindsSkipped() {
+    return unknownKindsSkipped;
   }
 
   /** Hands applied deltas to the app and schedules the ack of a position that moved. */

@@ -1120,4 +1120,46 @@ class SyncStateMachineTest {
       assertEquals(List.of(new Ack(5, F)), host.acks(), "lower than 40, but of the new log");
     }
   }
+
+  // --- a newer server -----------------------------------------------------------------------
+
+  /** A delta of a kind this SDK does not know, as it decodes from a newer server's frame. */
+  private static Delta ofAnUnknownKind(long pos, long prevPos) {
+    Delta d =
+        io.iris.protocol.FrameCodec.defaults()
+            .decode(io.iris.protocol.NewerWriterFrames.deltaOfAnUnknownKind(), Delta::new);
+    return d.setUserId(USER).setPos(pos).setPrevPos(prevPos);
+  }
+
+  @Test
+  void shouldSkipADeltaOfAnUnknownKindAndStillMoveThePosition() {
+    // Before: the confirmation lookup switched on the empty body and threw.
+    SyncStateMachine m = live(10);
+    CompletableFuture<Delta> sent = new CompletableFuture<>();
+    m.send(command("c-1"), sent, now, now);
+
+    m.onFrame(push(22, message(13, 10), ofAnUnknownKind(17, 13), own(22, 17, "c-1")), now);
+
+    assertEquals(22, m.applied().lastPos(), "the unknown kind's position is applied too");
+    assertEquals(List.of(13L, 22L), host.appliedPositions(), "the app never sees it");
+    assertEquals(1, m.unknownKindsSkipped());
+    assertTrue(sent.isDone(), "the own delta after it still confirms the send");
+    assertTrue(host.syncRequests().isEmpty(), "no gap: the chain went through it");
+  }
+
+  @Test
+  void shouldSkipAFrameOfAnUnknownKind() {
+    SyncStateMachine m = live(10);
+    io.iris.protocol.thrift.ServerFrame f =
+        io.iris.protocol.FrameCodec.defaults()
+            .decode(
+                io.iris.protocol.NewerWriterFrames.serverFrameOfAnUnknownKind(),
+                io.iris.protocol.thrift.ServerFrame::new);
+
+    m.onFrame(f, now);
+
+    assertEquals(1, m.unknownFramesSkipped());
+    assertEquals(10, m.applied().lastPos());
+    assertTrue(host.published.isEmpty());
+  }
 }

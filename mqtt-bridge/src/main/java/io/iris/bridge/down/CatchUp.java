@@ -2,6 +2,7 @@ package io.iris.bridge.down;
 
 import io.iris.bridge.KafkaClients;
 import io.iris.bridge.edge.DeviceSender;
+import io.iris.protocol.DeltaFrames;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
@@ -21,7 +22,6 @@ import io.iris.storage.SnapshotService;
 import io.iris.topics.Topics;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -58,9 +58,13 @@ import org.slf4j.LoggerFactory;
  *
  * Every answer is a {@link DeltaBatch} whose deltas chain from the request's afterPos ({@code
  * prevPos}), with {@code throughPos} saying how far it covers the user's queue; one answer carries
- * at most one page ({@code more} set: ask again after throughPos). A device further behind than
- * {@code resnapshotAfterDeltas} is answered with {@link ResnapshotRequired} stating both costs,
- * unless it asked with {@code force}. A position of another epoch is answered RESNAPSHOT_REQUIRED.
+ * at most one page ({@code more} set: ask again after throughPos), bounded by count and by bytes
+ * ({@code maxFrameBytes}: a phone on a slow link never gets a frame above the limit it may send).
+ * Deltas of the memory and log tiers go out as the bytes the streams app wrote ({@link
+ * DeltaFrames}), so a delta kind newer than this bridge reaches the device whole. A device further
+ * behind than {@code resnapshotAfterDeltas} is answered with {@link ResnapshotRequired} stating
+ * both costs, unless it asked with {@code force}. A position of another epoch is answered
+ * RESNAPSHOT_REQUIRED.
  */
 public final class CatchUp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CatchUp.class);
@@ -70,9 +74,19 @@ public final class CatchUp implements AutoCloseable {
    * @param queue requests waiting beyond that before new ones are refused (RATE_LIMITED)
    * @param maxDeltasPerAnswer cap on a page, whatever the device asks
    * @param resnapshotAfterDeltas a device further behind is offered a snapshot first
+   * @param maxFrameBytes largest frame sent to a device: pages stop before it, snapshots are cut
    */
   public record Settings(
-      int threads, int queue, int maxDeltasPerAnswer, long resnapshotAfterDeltas) {}
+      int threads,
+      int queue,
+      int maxDeltasPerAnswer,
+      long resnapshotAfterDeltas,
+      int maxFrameBytes) {
+    /** Settings with frames bounded by the default frame limit of the edge, 64 KiB. */
+    public Settings(int threads, int queue, int maxDeltasPerAnswer, long resnapshotAfterDeltas) {
+      this(threads, queue, maxDeltasPerAnswer, resnapshotAfterDeltas, 64 * 1024);
+    }
+  }
 
   /** The storage tier's deltas, as catch-up reads them ({@link DeltaHistory} in production). */
   interface StoredDeltas {
@@ -190,7 +204,8 @@ public final class CatchUp implements AutoCloseable {
   /**
    * Counters: sync-memory, sync-log, sync-storage (answers per tier), deltas-memory, deltas-log,
    * deltas-storage, log-records-read (records of iris.log read for tier 2, other users' included),
-   * resnapshot-required, other-epoch, storage-behind-log-start, snapshots, unavailable,
+   * resnapshot-required, other-epoch, beyond-head (a position past the log's end: told to take a
+   * snapshot), invalid (arguments out of range), storage-behind-log-start, snapshots, unavailable,
    * rate-limited.
    */
   public long count(String what) {
@@ -204,7 +219,7 @@ public final class CatchUp implements AutoCloseable {
 
   /** Answers a SyncRequest of {@code device} (its own user's queue only) on its down topic. */
   public void sync(DeviceTopics.DeviceId device, String requestId, SyncRequest request) {
-    submit(device, requestId, () -> answerSync(device.userId(), request));
+    submit(device, requestId, () -> answerSync(device.userId(), requestId, request));
   }
 
   /** Answers a SnapshotRequest of {@code device} from MySQL. */
@@ -213,14 +228,63 @@ public final class CatchUp implements AutoCloseable {
         device,
         requestId,
         () -> {
+          if (request.getMaxThreads() < 1 || request.getMessagesPerThread() < 1) {
+            return encode(
+                error(
+                    ErrorCode.INVALID_ARGUMENT,
+                    "maxThreads and messagesPerThread must be at least 1 (at most 200 are"
+                        + " served), were "
+                        + request.getMaxThreads()
+                        + " and "
+                        + request.getMessagesPerThread()),
+                requestId);
+          }
           Snapshot s =
               takeSnapshot(
                   device.userId(),
-                  clamp(request.getMaxThreads(), 1, 200),
-                  clamp(request.getMessagesPerThread(), 1, 200));
+                  Math.min(request.getMaxThreads(), 200),
+                  Math.min(request.getMessagesPerThread(), 200));
           count("snapshots", 1);
-          return new ServerFrame(ServerFrameBody.snapshot(s));
+          return snapshotFrame(s, requestId, settings.maxFrameBytes());
         });
+  }
+
+  /**
+   * The frame of {@code s}, cut to {@code maxBytes}: fewer messages per thread first (the oldest of
+   * the thread holding the most go first), then fewer threads (the least recently active first).
+   * Unread counts and the snapshot's position stay as they are: the device holds less history, not
+   * a different state. A single thread too large even without messages goes out as it is.
+   */
+  static byte[] snapshotFrame(Snapshot s, String requestId, int maxBytes) {
+    FrameCodec codec = FrameCodec.defaults();
+    byte[] frame = codec.encode(snapshotFrame(s, requestId));
+    while (frame.length > maxBytes) {
+      long excess = frame.length - maxBytes;
+      while (excess > 0) {
+        io.iris.protocol.thrift.ThreadSummary most = null;
+        for (io.iris.protocol.thrift.ThreadSummary t : s.getThreads()) {
+          if (most == null || t.getLastMessagesSize() > most.getLastMessagesSize()) {
+            most = t;
+          }
+        }
+        if (most != null && most.getLastMessagesSize() > 1) {
+          excess -= codec.encode(most.getLastMessages().remove(0)).length;
+        } else if (s.getThreadsSize() > 1) {
+          excess -= codec.encode(s.getThreads().remove(s.getThreadsSize() - 1)).length;
+        } else if (most != null && most.getLastMessagesSize() == 1) {
+          excess -= codec.encode(most.getLastMessages().remove(0)).length;
+        } else {
+          return frame; // one thread, no message: as small as it gets
+        }
+      }
+      frame = codec.encode(snapshotFrame(s, requestId));
+    }
+    return frame;
+  }
+
+  private static ServerFrame snapshotFrame(Snapshot s, String requestId) {
+    ServerFrame f = new ServerFrame(ServerFrameBody.snapshot(s));
+    return requestId == null ? f : f.setRequestId(requestId);
   }
 
   private Snapshot takeSnapshot(long user, int maxThreads, int messagesPerThread)
@@ -230,8 +294,9 @@ public final class CatchUp implements AutoCloseable {
     return snapshots.snapshot(user, maxThreads, messagesPerThread, through, layout.epoch());
   }
 
+  /** An answer to a device, encoded with the request id it answers. */
   private interface Answer {
-    ServerFrame get() throws Exception;
+    byte[] get() throws Exception;
   }
 
   /** What a device refused because every catch-up slot is taken is told to wait. */
@@ -249,7 +314,8 @@ public final class CatchUp implements AutoCloseable {
           () -> {
             ServerFrame frame;
             try {
-              frame = answer.get();
+              replier.send(device, answer.get());
+              return;
             } catch (SQLException e) {
               count("unavailable", 1);
               log.warn(
@@ -283,6 +349,13 @@ public final class CatchUp implements AutoCloseable {
     }
   }
 
+  private byte[] encode(ServerFrame frame, String requestId) {
+    if (requestId != null) {
+      frame.setRequestId(requestId);
+    }
+    return codec.encode(frame);
+  }
+
   private static ServerFrame error(ErrorCode code, String message) {
     return new ServerFrame(ServerFrameBody.error(new ServerError(code, message)));
   }
@@ -293,62 +366,95 @@ public final class CatchUp implements AutoCloseable {
         ServerFrameBody.error(new ServerError(code, message).setRetryAfterMs(retryAfterMs)));
   }
 
-  ServerFrame answerSync(long user, SyncRequest r) throws SQLException {
+  /** The answer to a SyncRequest of {@code user}, encoded with {@code requestId}. */
+  byte[] answerSync(long user, String requestId, SyncRequest r) throws SQLException {
     // A device that holds nothing may ask for the whole queue without knowing the epoch yet.
     boolean fromNothing = r.getAfterPos() == -1 && (r.getEpoch() == null || r.getEpoch().isEmpty());
     if (!fromNothing && !layout.epoch().equals(r.getEpoch())) {
       count("other-epoch", 1);
-      return error(
-          ErrorCode.RESNAPSHOT_REQUIRED,
-          "position "
-              + r.getAfterPos()
-              + " belongs to epoch "
-              + r.getEpoch()
-              + "; iris.log is now epoch "
-              + layout.epoch()
-              + ": take a new snapshot");
+      return encode(
+          error(
+              ErrorCode.RESNAPSHOT_REQUIRED,
+              "position "
+                  + r.getAfterPos()
+                  + " belongs to epoch "
+                  + r.getEpoch()
+                  + "; iris.log is now epoch "
+                  + layout.epoch()
+                  + ": take a new snapshot"),
+          requestId);
     }
-    if (r.getAfterPos() < -1) {
-      return error(
-          ErrorCode.INVALID_ARGUMENT,
-          "afterPos must be -1 (nothing) or a position, was " + r.getAfterPos());
+    if (r.getAfterPos() < -1 || r.getMaxDeltas() < 1) {
+      count("invalid", 1);
+      return encode(
+          error(
+              ErrorCode.INVALID_ARGUMENT,
+              "afterPos must be -1 (nothing) or a position, and maxDeltas at least 1; were "
+                  + r.getAfterPos()
+                  + " and "
+                  + r.getMaxDeltas()),
+          requestId);
     }
     long after = r.getAfterPos();
     long to = r.getToPos() >= 0 ? r.getToPos() : -1;
-    int max = clamp(r.getMaxDeltas(), 1, settings.maxDeltasPerAnswer());
-    if (to >= 0 && to <= after) {
-      return batch(List.of(), after, false, CatchUpTier.MEMORY);
-    }
+    int max = Math.min(r.getMaxDeltas(), settings.maxDeltasPerAnswer());
     int partition = layout.partitionOf(user);
+    if (after >= 0 && beyondTheHead(partition, after)) {
+      count("beyond-head", 1);
+      return encode(
+          error(
+              ErrorCode.RESNAPSHOT_REQUIRED,
+              "position "
+                  + after
+                  + " lies beyond the end of the user's partition of iris.log (epoch "
+                  + layout.epoch()
+                  + "): it does not come from this log; take a new snapshot"),
+          requestId);
+    }
+    if (to >= 0 && to <= after) {
+      return batch(requestId, new DeltaPage(max, 0), after, false, CatchUpTier.MEMORY);
+    }
     UserLogs.Recent recent = logs.recent(user, partition, after, to, max);
     if (recent != null) {
-      List<Delta> out = new ArrayList<>(recent.entries().size());
+      DeltaPage page = page(requestId, max);
+      boolean cut = false;
       for (UserLogs.Entry e : recent.entries()) {
-        out.add(codec.decode(e.frame(), Delta::new).setPos(e.pos()).setPrevPos(e.prevPos()));
+        if (!page.add(e.pos(), DeltaFrames.positioned(e.frame(), e.pos(), e.prevPos()))) {
+          cut = true;
+          break;
+        }
       }
       count("sync-memory", 1);
-      count("deltas-memory", out.size());
-      return batch(out, recent.throughPos(), recent.more(), CatchUpTier.MEMORY);
+      count("deltas-memory", page.size());
+      return cut
+          ? batch(requestId, page, page.lastPos(), true, CatchUpTier.MEMORY)
+          : batch(requestId, page, recent.throughPos(), recent.more(), CatchUpTier.MEMORY);
     }
     long storedThrough = stored.of(partition);
     if (!r.isForce() && to < 0 && history != null) {
       long behind = behind(user, partition, after, storedThrough);
       if (behind > settings.resnapshotAfterDeltas()) {
-        return resnapshot(user, after, behind);
+        return encode(resnapshot(user, after, behind), requestId);
       }
     }
     if (history != null && after < storedThrough) {
       long through = to >= 0 ? Math.min(to, storedThrough) : storedThrough;
-      List<Delta> out = history.range(user, after, through, max);
-      boolean full = out.size() == max && last(out) < through;
+      List<Delta> rows = history.range(user, after, through, max);
+      DeltaPage page = page(requestId, max);
+      for (Delta d : rows) {
+        if (!page.add(d.getPos(), DeltaFrames.struct(d))) {
+          break;
+        }
+      }
+      boolean full = page.size() == max && page.lastPos() < through || page.size() < rows.size();
       // MySQL stops at the storage pointer; the log may hold more after it: unless the device
       // asked for no further, it asks again from there (memory or the log answer the rest).
       boolean more = full || to < 0 || to > through;
       count("sync-storage", 1);
-      count("deltas-storage", out.size());
-      return batch(out, full ? last(out) : through, more, CatchUpTier.STORAGE);
+      count("deltas-storage", page.size());
+      return batch(requestId, page, full ? page.lastPos() : through, more, CatchUpTier.STORAGE);
     }
-    ServerFrame fromLog = readLog(user, partition, after, to, max);
+    byte[] fromLog = readLog(requestId, user, partition, after, to, max);
     if (fromLog != null) {
       return fromLog;
     }
@@ -359,17 +465,40 @@ public final class CatchUp implements AutoCloseable {
       // the next record; a sink behind retention jumps to the log's start and commits from there).
       // A snapshot would state the same position again: wait for the pointer instead.
       count("storage-behind-log-start", 1);
-      return error(
-          ErrorCode.UNAVAILABLE,
-          "the log no longer holds position "
-              + after
-              + " and MySQL is stored only through "
-              + storedThrough
-              + ": retry once the storage sink catches up",
-          STORAGE_BEHIND_RETRY_AFTER_MS);
+      return encode(
+          error(
+              ErrorCode.UNAVAILABLE,
+              "the log no longer holds position "
+                  + after
+                  + " and MySQL is stored only through "
+                  + storedThrough
+                  + ": retry once the storage sink catches up",
+              STORAGE_BEHIND_RETRY_AFTER_MS),
+          requestId);
     }
     // The log no longer holds the position and there is no storage tier.
-    return resnapshot(user, after, -1);
+    return encode(resnapshot(user, after, -1), requestId);
+  }
+
+  /**
+   * Whether {@code after} lies at or beyond the end of the partition (the last stable offset): no
+   * answer of this log ever stated it, so the device's position belongs to another log (one
+   * recreated with the same id, a truncated partition) or was made up. Asks the broker only when
+   * the push path has not read that far itself.
+   */
+  private boolean beyondTheHead(int partition, long after) {
+    long read = logs.readThrough(partition);
+    if (read >= 0 && after < read) {
+      return false;
+    }
+    TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
+    return after >= threadsReader().endOffsets(List.of(tp)).get(tp);
+  }
+
+  /** A page for an answer to {@code requestId}: at most {@code max} deltas, and the frame limit. */
+  private DeltaPage page(String requestId, int max) {
+    return new DeltaPage(
+        max, settings.maxFrameBytes() - DeltaFrames.overheadBytes(requestId, layout.epoch()));
   }
 
   /**
@@ -397,10 +526,9 @@ public final class CatchUp implements AutoCloseable {
     return out.isEmpty() ? -1 : out.get(out.size() - 1).getPos();
   }
 
-  private ServerFrame batch(List<Delta> deltas, long throughPos, boolean more, CatchUpTier tier) {
-    return new ServerFrame(
-        ServerFrameBody.deltas(
-            new DeltaBatch(deltas, layout.epoch(), throughPos).setMore(more).setTier(tier)));
+  private byte[] batch(
+      String requestId, DeltaPage page, long throughPos, boolean more, CatchUpTier tier) {
+    return DeltaFrames.batch(requestId, page.deltas(), layout.epoch(), throughPos, more, tier);
   }
 
   private ServerFrame resnapshot(long user, long after, long behind) throws SQLException {
@@ -408,8 +536,7 @@ public final class CatchUp implements AutoCloseable {
     long snapshotBytes = -1;
     if (snapshots != null) {
       snapshotBytes =
-          codec.encode(new ServerFrame(ServerFrameBody.snapshot(takeSnapshot(user, 20, 20))))
-              .length;
+          snapshotFrame(takeSnapshot(user, 20, 20), null, settings.maxFrameBytes()).length;
     }
     long bytes = behind < 0 ? -1 : Math.round(behind * Math.max(1, logs.averageDeltaBytes()));
     return new ServerFrame(
@@ -425,9 +552,10 @@ public final class CatchUp implements AutoCloseable {
   /**
    * Tier 2: the user's deltas after {@code after} read from its partition of iris.log, from {@code
    * after + 1} to the end (the last stable offset when the read starts), or null when retention has
-   * passed {@code after + 1}. Stops at a page, or after 10 s with what it has (more set).
+   * passed {@code after + 1}. Stops at a page (count or bytes), or after 10 s with what it has
+   * (more set).
    */
-  private ServerFrame readLog(long user, int partition, long after, long to, int max) {
+  private byte[] readLog(String requestId, long user, int partition, long after, long to, int max) {
     Consumer<Long, byte[]> c = threadsReader();
     TopicPartition tp = new TopicPartition(Topics.LOG.name(), partition);
     List<TopicPartition> tps = List.of(tp);
@@ -439,10 +567,11 @@ public final class CatchUp implements AutoCloseable {
     long end = c.endOffsets(tps).get(tp);
     long bound = to >= 0 ? Math.min(to, end - 1) : end - 1;
     c.seek(tp, from);
-    List<Delta> out = new ArrayList<>();
+    DeltaPage page = page(requestId, max);
     long prev = after;
     long read = 0;
     boolean more = false;
+    boolean full = false;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     reading:
     while (c.position(tp) <= bound) {
@@ -458,32 +587,31 @@ public final class CatchUp implements AutoCloseable {
         if (rec.key() == null || rec.key() != user) {
           continue;
         }
-        Delta d;
         try {
-          d = codec.decode(rec.value(), Delta::new);
+          codec.decode(rec.value(), Delta::new);
         } catch (FrameException e) {
           continue; // not a delta: skipped, as the push path does
         }
-        if (out.size() == max) {
+        if (!page.add(rec.offset(), DeltaFrames.positioned(rec.value(), rec.offset(), prev))) {
           more = true;
+          full = true;
           break reading;
         }
-        out.add(d.setPos(rec.offset()).setPrevPos(prev));
         prev = rec.offset();
       }
     }
     count("log-records-read", read);
     count("sync-log", 1);
-    count("deltas-log", out.size());
+    count("deltas-log", page.size());
     long through;
     if (!more) {
       through = Math.max(bound, after);
-    } else if (out.size() == max) {
+    } else if (full) {
       through = prev;
     } else {
       through = Math.max(after, Math.min(bound, c.position(tp) - 1)); // out of time
     }
-    return batch(out, through, more, CatchUpTier.LOG);
+    return batch(requestId, page, through, more, CatchUpTier.LOG);
   }
 
   private static KafkaConsumer<Long, byte[]> reader(KafkaClients kafka) {
@@ -512,10 +640,6 @@ public final class CatchUp implements AutoCloseable {
     p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 0);
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     return p;
-  }
-
-  private static int clamp(int v, int lo, int hi) {
-    return Math.max(lo, Math.min(hi, v));
   }
 
   @Override

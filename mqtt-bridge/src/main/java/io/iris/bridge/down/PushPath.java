@@ -2,13 +2,12 @@ package io.iris.bridge.down;
 
 import io.iris.bridge.KafkaClients;
 import io.iris.bridge.edge.DeviceSender;
+import io.iris.protocol.DeltaFrames;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
-import io.iris.protocol.thrift.ServerFrame;
-import io.iris.protocol.thrift.ServerFrameBody;
 import io.iris.topics.Topics;
 import io.moquette.interception.AbstractInterceptHandler;
 import io.moquette.interception.messages.InterceptConnectionLostMessage;
@@ -40,7 +39,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The push path, live part: consumer group {@code iris-mqtt-bridge} on iris.log pushes each delta
  * at once to every device of its user that is subscribed to its down topic here, several deltas of
- * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size).
+ * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size, and
+ * up to {@code maxFrameBytes}). A delta goes out as the bytes the streams app wrote, its position
+ * added ({@link DeltaFrames}): a delta kind newer than this bridge reaches the device whole.
  *
  * <p>Each delta goes out with its position (its offset) and its prevPos, computed from this
  * reader's own reading ({@link UserLogs#append}): the previous delta of the user it read, or the
@@ -54,6 +55,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
   private final Supplier<? extends Consumer<Long, byte[]>> consumers;
   private final int batchSize;
+  private final int maxFrameBytes;
   private final DeviceSender replier;
   private final UserLogs logs;
   private final String epoch;
@@ -69,8 +71,13 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private volatile Throwable failure;
 
   public PushPath(
-      KafkaClients kafka, int batchSize, DeviceSender replier, UserLogs logs, String epoch) {
-    this(() -> newConsumer(kafka), batchSize, replier, logs, epoch);
+      KafkaClients kafka,
+      int batchSize,
+      int maxFrameBytes,
+      DeviceSender replier,
+      UserLogs logs,
+      String epoch) {
+    this(() -> newConsumer(kafka), batchSize, maxFrameBytes, replier, logs, epoch);
   }
 
   /**
@@ -79,11 +86,13 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   PushPath(
       Supplier<? extends Consumer<Long, byte[]>> consumers,
       int batchSize,
+      int maxFrameBytes,
       DeviceSender replier,
       UserLogs logs,
       String epoch) {
     this.consumers = consumers;
     this.batchSize = batchSize;
+    this.maxFrameBytes = maxFrameBytes;
     this.replier = replier;
     this.logs = logs;
     this.epoch = epoch;
@@ -237,15 +246,15 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
           readThroughPositions();
           continue;
         }
-        Map<Long, List<Delta>> byUser = new LinkedHashMap<>();
+        Map<Long, List<Positioned>> byUser = new LinkedHashMap<>();
         for (ConsumerRecord<Long, byte[]> r : records) {
           if (r.key() == null) {
             skipped.incrementAndGet();
             continue;
           }
-          Delta d;
           try {
-            d = codec.decode(r.value(), Delta::new);
+            codec.decode(
+                r.value(), Delta::new); // a delta, perhaps of a kind newer than this bridge
           } catch (FrameException e) {
             skipped.incrementAndGet();
             continue;
@@ -254,7 +263,9 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
           if (subscribed.containsKey(r.key())) {
             byUser
                 .computeIfAbsent(r.key(), k -> new ArrayList<>())
-                .add(d.setPos(r.offset()).setPrevPos(prevPos));
+                .add(
+                    new Positioned(
+                        r.offset(), DeltaFrames.positioned(r.value(), r.offset(), prevPos)));
           }
         }
         readThroughPositions();
@@ -285,22 +296,31 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     }
   }
 
-  private void push(long user, List<Delta> deltas) {
+  /** A delta read from the log, as it goes to a device. */
+  private record Positioned(long pos, byte[] delta) {}
+
+  private void push(long user, List<Positioned> deltas) {
     Set<DeviceTopics.DeviceId> devices = subscribed.get(user);
     if (devices == null) {
       return;
     }
-    for (int from = 0; from < deltas.size(); from += batchSize) {
-      List<Delta> chunk =
-          new ArrayList<>(deltas.subList(from, Math.min(deltas.size(), from + batchSize)));
-      long through = chunk.get(chunk.size() - 1).getPos();
-      byte[] frame =
-          codec.encode(
-              new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(chunk, epoch, through))));
-      for (DeviceTopics.DeviceId d : devices) {
-        replier.send(d, frame);
-        pushed.addAndGet(chunk.size());
+    int budget = maxFrameBytes - DeltaFrames.overheadBytes(null, epoch);
+    DeltaPage page = new DeltaPage(batchSize, budget);
+    for (Positioned d : deltas) {
+      if (!page.add(d.pos(), d.delta())) {
+        send(devices, page);
+        page = new DeltaPage(batchSize, budget);
+        page.add(d.pos(), d.delta());
       }
+    }
+    send(devices, page);
+  }
+
+  private void send(Set<DeviceTopics.DeviceId> devices, DeltaPage page) {
+    byte[] frame = DeltaFrames.batch(null, page.deltas(), epoch, page.lastPos(), false, null);
+    for (DeviceTopics.DeviceId d : devices) {
+      replier.send(d, frame);
+      pushed.addAndGet(page.size());
     }
   }
 

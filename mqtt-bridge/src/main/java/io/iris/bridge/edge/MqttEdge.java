@@ -37,7 +37,8 @@ public final class MqttEdge implements AutoCloseable {
   /**
    * @param host address to bind
    * @param port MQTT port
-   * @param maxMessageBytes largest MQTT message accepted by the network layer
+   * @param maxMessageBytes the frame limit (mqtt.max.message.bytes); the network layer takes up to
+   *     {@link #networkBytes} so that a larger frame is answered, not cut off
    */
   public record Settings(String host, int port, int maxMessageBytes, Tls tls) {}
 
@@ -53,6 +54,19 @@ public final class MqttEdge implements AutoCloseable {
     public String toString() {
       return "Tls[port=" + port + ", keyStore=" + keyStore + "]";
     }
+  }
+
+  /** What the network layer reads of one MQTT message at least: 960 KiB. */
+  static final int NETWORK_BYTES = 960 * 1024;
+
+  /**
+   * The largest MQTT message the network layer reads, for a frame limit of {@code maxMessageBytes}.
+   * Moquette closes the connection on a larger one, with no answer possible; a frame between the
+   * two limits is read and answered FRAME_TOO_LARGE, and kept in iris.dlq (whose records Kafka's
+   * default 1 MiB message limit holds). At least the frame limit plus room for the topic name.
+   */
+  public static int networkBytes(int maxMessageBytes) {
+    return Math.max(NETWORK_BYTES, maxMessageBytes + 1024);
   }
 
   private final Settings settings;
@@ -129,7 +143,8 @@ public final class MqttEdge implements AutoCloseable {
     p.setProperty("persistence_enabled", "false");
     p.setProperty("allow_anonymous", "false");
     p.setProperty("session_queue_size", "65536");
-    p.setProperty("netty.mqtt.message_size", Integer.toString(settings.maxMessageBytes()));
+    p.setProperty(
+        "netty.mqtt.message_size", Integer.toString(networkBytes(settings.maxMessageBytes())));
     Tls tls = settings.tls();
     if (tls != null) {
       String type = tls.keyStore().toString().endsWith(".jks") ? "jks" : "pkcs12";

@@ -44,13 +44,15 @@ import org.slf4j.LoggerFactory;
  * iris.commands (idempotent producer, acks=all), with the sender taken from the authenticated
  * connection, never from the frame. The device is answered on its down topic: a SendResult once
  * Kafka has the command (Moquette's PUBACK comes before this handler runs and proves nothing), or
- * an error frame. A frame that does not decode is answered with an error, counted, and its bytes go
- * to iris.dlq; the connection stays up.
+ * an error frame. A frame that does not decode, or is above the frame limit, is answered with an
+ * error (naming its request id when the frame starts with one), counted, and its bytes go to
+ * iris.dlq; the connection stays up.
  */
 public final class SendPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SendPath.class);
 
   private final FrameCodec codec;
+  private final FrameCodec reader;
   private final Producer<Long, byte[]> commands;
   private final Producer<byte[], byte[]> deadLetters;
   private final LongSupplier currentTimeMillis;
@@ -89,6 +91,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       Producer<byte[], byte[]> deadLetters,
       LongSupplier currentTimeMillis) {
     this.codec = new FrameCodec(maxFrameBytes);
+    // Frames above the limit but within what the network layer passes are read too, to answer them
+    // with their request and client id (FRAME_TOO_LARGE) instead of as unreadable.
+    this.reader =
+        new FrameCodec(
+            Math.max(maxFrameBytes, io.iris.bridge.edge.MqttEdge.networkBytes(maxFrameBytes)));
     this.replier = replier;
     this.services = services;
     this.commands = commands;
@@ -157,15 +164,26 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   }
 
   void handle(DeviceTopics.DeviceId device, byte[] frame) {
+    if (frame.length > codec.maxFrameBytes()) {
+      tooLarge(device, frame);
+      return;
+    }
     DeviceRequest request;
     try {
-      request = codec.decode(frame, DeviceRequest::new);
+      request = reader.decode(frame, DeviceRequest::new);
     } catch (FrameException e) {
       if (e.reason() == FrameException.Reason.RETIRED_VERSION) {
         answerRetired(device, e.getMessage(), frame);
         return;
       }
-      reject(device, null, null, e.errorCode(), e.reason().name(), e.getMessage(), frame);
+      reject(
+          device,
+          FrameCodec.requestIdOf(frame),
+          null,
+          e.errorCode(),
+          e.reason().name(),
+          e.getMessage(),
+          frame);
       return;
     }
     if (request.getBody().getSetField() == null) {
@@ -175,7 +193,8 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           null,
           ErrorCode.INVALID_ARGUMENT,
           "UNSUPPORTED_REQUEST",
-          "request type unknown to this server",
+          "a DeviceRequestBody member this server does not know (a newer app's request):"
+              + " not applied, do not send it again",
           frame);
       return;
     }
@@ -232,14 +251,26 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     if (c.getBody().isSetCreateThread() && threadId == 0) {
       threadId = derivedThreadId(device.userId(), clientId);
     }
-    if (threadId <= 0 || c.getBody().getSetField() == null) {
+    if (c.getBody().getSetField() == null) {
+      reject(
+          device,
+          request.getRequestId(),
+          clientId,
+          ErrorCode.INVALID_ARGUMENT,
+          "UNSUPPORTED_COMMAND",
+          "a CommandBody member this server does not know (a newer app's command):"
+              + " not applied, do not send it again",
+          frame);
+      return;
+    }
+    if (threadId <= 0) {
       reject(
           device,
           request.getRequestId(),
           clientId,
           ErrorCode.INVALID_ARGUMENT,
           "INVALID_COMMAND",
-          "threadId must be positive (0 only to create a thread) and the command known",
+          "threadId must be positive (0 only to create a thread)",
           frame);
       return;
     }
@@ -340,16 +371,49 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /**
+   * A frame above the frame limit: refused as a whole, nothing of it applied, the connection kept.
+   * When it still reads (within the network layer's limit), the answer names its request and its
+   * command's client id, so that the device settles that command instead of sending it again.
+   */
+  private void tooLarge(DeviceTopics.DeviceId device, byte[] frame) {
+    String rid = FrameCodec.requestIdOf(frame);
+    String clientId = null;
+    try {
+      DeviceRequest r = reader.decode(frame, DeviceRequest::new);
+      if (r.getBody().isSetCommand()) {
+        clientId = r.getBody().getCommand().getClientId();
+      }
+    } catch (FrameException e) {
+      // unreadable as well: refused for its size, named by its request id if it has one
+    }
+    reject(
+        device,
+        rid,
+        clientId,
+        ErrorCode.FRAME_TOO_LARGE,
+        FrameException.Reason.FRAME_TOO_LARGE.name(),
+        "a frame of "
+            + frame.length
+            + " bytes is above the limit of "
+            + codec.maxFrameBytes()
+            + " bytes: not applied, do not send it again",
+        frame);
+  }
+
+  /**
    * A frame of the retired version 1: its positions mean nothing now. Answered in version 1 (an old
    * app can read that error frame), counted and kept in iris.dlq like any rejected frame.
    */
   private void answerRetired(DeviceTopics.DeviceId device, String message, byte[] frame) {
     count("rejected-retired-version", 1);
-    replier.send(
-        device,
-        codec.encodeRetired(
-            new ServerFrame(
-                ServerFrameBody.error(new ServerError(ErrorCode.RESNAPSHOT_REQUIRED, message)))));
+    ServerFrame answer =
+        new ServerFrame(
+            ServerFrameBody.error(new ServerError(ErrorCode.RESNAPSHOT_REQUIRED, message)));
+    String rid = FrameCodec.requestIdOf(frame, FrameCodec.VERSION_1);
+    if (rid != null) {
+      answer.setRequestId(rid);
+    }
+    replier.send(device, codec.encodeRetired(answer));
     deadLetter(device, FrameException.Reason.RETIRED_VERSION.name(), message, frame);
   }
 

@@ -51,6 +51,7 @@ class CatchUpTest {
     final Map<Long, List<Long>> positions = new java.util.concurrent.ConcurrentHashMap<>();
     final List<String> ranges = new CopyOnWriteArrayList<>();
     volatile SQLException down;
+    volatile boolean big;
 
     @Override
     public List<Delta> range(long userId, long afterPos, long throughPos, int limit)
@@ -63,7 +64,8 @@ class CatchUpTest {
       long prev = afterPos;
       for (long p : positions.getOrDefault(userId, List.of())) {
         if (p > afterPos && (throughPos < 0 || p <= throughPos) && out.size() < limit) {
-          out.add(CODEC.decode(delta(userId, p), Delta::new).setPos(p).setPrevPos(prev));
+          byte[] frame = big ? bigDelta(userId, p) : delta(userId, p);
+          out.add(CODEC.decode(frame, Delta::new).setPos(p).setPrevPos(prev));
           prev = p;
         }
       }
@@ -107,6 +109,16 @@ class CatchUpTest {
   }
 
   private CatchUp catchUp(UserLogs logs, CatchUp.StoredDeltas history, int threads, int queue) {
+    return catchUp(logs, history, threads, queue, PAGE, 64 * 1024);
+  }
+
+  private CatchUp catchUp(
+      UserLogs logs,
+      CatchUp.StoredDeltas history,
+      int threads,
+      int queue,
+      int page,
+      int maxFrameBytes) {
     CatchUp c =
         new CatchUp(
             logs,
@@ -114,11 +126,16 @@ class CatchUpTest {
             partition -> storedThrough,
             history,
             this::snapshot,
-            new CatchUp.Settings(threads, queue, PAGE, RESNAPSHOT_AFTER),
+            new CatchUp.Settings(threads, queue, page, RESNAPSHOT_AFTER, maxFrameBytes),
             devices,
             () -> reader);
     opened.add(c);
     return c;
+  }
+
+  /** The answer to {@code r} of user 42, as the device reads it. */
+  private static ServerFrame answer(CatchUp c, SyncRequest r) throws SQLException {
+    return CODEC.decode(c.answerSync(USER, null, r), ServerFrame::new);
   }
 
   private CatchUp catchUp(UserLogs logs) {
@@ -128,6 +145,12 @@ class CatchUpTest {
   private static byte[] delta(long user, long n) {
     return CODEC.encode(
         new Delta(user, 7, 1L, DeltaBody.newMessage(new NewMessage(n, user, "m" + n))));
+  }
+
+  /** A delta of about 1 KiB. */
+  private static byte[] bigDelta(long user, long n) {
+    return CODEC.encode(
+        new Delta(user, 7, 1L, DeltaBody.newMessage(new NewMessage(n, user, "x".repeat(1000)))));
   }
 
   /**
@@ -178,7 +201,7 @@ class CatchUpTest {
   void shouldServeFromMemoryWhenItsChainReachesTheDevicesPosition() throws Exception {
     CatchUp c = catchUp(logsWith(1000, 1003, 1010, 1011));
 
-    ServerFrame f = c.answerSync(USER, after(1003));
+    ServerFrame f = answer(c, after(1003));
 
     assertEquals(List.of(1010L, 1011L), positions(f));
     assertEquals(List.of(1003L, 1010L), prevPositions(f));
@@ -195,20 +218,121 @@ class CatchUpTest {
   void shouldCapAPageAtWhatTheDeviceAsksAndAtTheSetting() throws Exception {
     CatchUp c = catchUp(logsWith(1000, 1001, 1004, 1005, 1006, 1009, 1012, 1015));
 
-    ServerFrame page = c.answerSync(USER, after(999));
+    ServerFrame page = answer(c, after(999));
     assertEquals(List.of(1000L, 1001L, 1004L, 1005L, 1006L), positions(page));
     assertTrue(more(page));
     assertEquals(1006, through(page), "a page stops at its last delta");
-    assertEquals(PAGE, positions(c.answerSync(USER, after(999).setMaxDeltas(10_000))).size());
-    assertEquals(List.of(1000L, 1001L), positions(c.answerSync(USER, after(999).setMaxDeltas(2))));
-    assertEquals(List.of(1000L), positions(c.answerSync(USER, after(999).setMaxDeltas(0))));
+    assertEquals(PAGE, positions(answer(c, after(999).setMaxDeltas(10_000))).size());
+    assertEquals(List.of(1000L, 1001L), positions(answer(c, after(999).setMaxDeltas(2))));
+    ServerError zero = answer(c, after(999).setMaxDeltas(0)).getBody().getError();
+    assertEquals(ErrorCode.INVALID_ARGUMENT, zero.getCode(), "an empty page asked for: refused");
+    assertTrue(zero.getMessage().contains("maxDeltas at least 1"), zero.getMessage());
+  }
+
+  @Test
+  void shouldCutAPageAtTheFrameLimitInBytesInEveryTier() throws Exception {
+    // Deltas of ~1 KiB: a limit of 4 KiB takes three of them per frame.
+    UserLogs logs = new UserLogs(16, 100);
+    logs.startReading(0, 1000);
+    for (long p = 1000; p < 1008; p++) {
+      logs.append(USER, 0, p, bigDelta(USER, p));
+    }
+    logs.readThrough(0, 1008);
+    CatchUp c = catchUp(logs, storage, 1, 4, 10, 4096);
+
+    byte[] memory = c.answerSync(USER, "r-1", after(999));
+    ServerFrame f = CODEC.decode(memory, ServerFrame::new);
+    assertTrue(memory.length <= 4096, memory.length + " bytes");
+    assertEquals(List.of(1000L, 1001L, 1002L), positions(f));
+    assertTrue(more(f));
+    assertEquals(1002, through(f), "the page stops at its last delta");
+    assertEquals("r-1", f.getRequestId());
+
+    // The storage tier, the same way.
+    storage.positions.put(43L, java.util.stream.LongStream.range(10, 20).boxed().toList());
+    storage.big = true;
+    storedThrough = 999;
+    byte[] stored = c.answerSync(43, "r-2", new SyncRequest(E, 9).setForce(true));
+    ServerFrame s = CODEC.decode(stored, ServerFrame::new);
+    assertTrue(stored.length <= 4096, stored.length + " bytes");
+    assertEquals(CatchUpTier.STORAGE, tier(s));
+    assertEquals(List.of(10L, 11L, 12L), positions(s));
+    assertTrue(more(s));
+    assertEquals(12, through(s));
+  }
+
+  @Test
+  void shouldCutASnapshotToTheFrameLimitOldestMessagesFirstThenLeastRecentThreads() {
+    List<io.iris.protocol.thrift.ThreadSummary> threads = new ArrayList<>();
+    for (long t = 1; t <= 20; t++) {
+      List<io.iris.protocol.thrift.Message> messages = new ArrayList<>();
+      for (long m = 1; m <= 20; m++) {
+        messages.add(
+            new io.iris.protocol.thrift.Message(
+                t * 100 + m, t, 43, "x".repeat(200), m, t * 100 + m));
+      }
+      threads.add(new io.iris.protocol.thrift.ThreadSummary(t, List.of(42L, 43L), messages, 3, t));
+    }
+    Snapshot big = new Snapshot(USER, threads, 1L, 5000, E);
+    int whole = CODEC.encode(new ServerFrame(ServerFrameBody.snapshot(big.deepCopy()))).length;
+    assertTrue(whole > 80_000, whole + " bytes before");
+
+    byte[] frame = CatchUp.snapshotFrame(big.deepCopy(), "r-1", 16 * 1024);
+    assertTrue(frame.length <= 16 * 1024, frame.length + " bytes");
+    Snapshot cut = CODEC.decode(frame, ServerFrame::new).getBody().getSnapshot();
+    assertEquals(5000, cut.getPos(), "the same position: less history, not another state");
+    assertEquals(20, cut.getThreadsSize(), "every thread kept while messages can go");
+    for (io.iris.protocol.thrift.ThreadSummary t : cut.getThreads()) {
+      assertEquals(3, t.getUnreadCount());
+      assertTrue(t.getLastMessagesSize() >= 1);
+      long newest = t.getLastMessages().get(t.getLastMessagesSize() - 1).getMessageId();
+      assertEquals(t.getThreadId() * 100 + 20, newest, "the newest messages stay");
+    }
+
+    byte[] tiny = CatchUp.snapshotFrame(big.deepCopy(), null, 2048);
+    Snapshot fewer = CODEC.decode(tiny, ServerFrame::new).getBody().getSnapshot();
+    assertTrue(tiny.length <= 2048, tiny.length + " bytes");
+    assertTrue(fewer.getThreadsSize() < 20);
+    assertEquals(1, fewer.getThreads().get(0).getThreadId(), "the most recent thread first");
+    assertEquals(
+        whole,
+        CatchUp.snapshotFrame(big.deepCopy(), null, 1 << 20).length,
+        "a snapshot within the limit is untouched");
+  }
+
+  @Test
+  void shouldForwardADeltaOfAKindNewerThanTheBridgeWholeFromMemoryAndFromTheLog() throws Exception {
+    byte[] newer = io.iris.protocol.NewerWriterFrames.deltaOfAnUnknownKind(); // user 42
+    UserLogs logs = new UserLogs(16, 100);
+    logs.startReading(0, 1000);
+    logs.append(USER, 0, 1004, newer);
+    logs.readThrough(0, 1010);
+    CatchUp c = catchUp(logs);
+    byte[] fromMemory = c.answerSync(USER, null, after(999));
+    assertTrue(
+        io.iris.protocol.NewerWriterFrames.contains(
+            fromMemory, io.iris.protocol.NewerWriterFrames.unknownMemberBytes()));
+    ServerFrame f = CODEC.decode(fromMemory, ServerFrame::new);
+    assertEquals(List.of(1004L), positions(f));
+    assertEquals(null, f.getBody().getDeltas().getDeltas().get(0).getBody().getSetField());
+
+    reader.updateBeginningOffsets(Map.of(P0, 0L));
+    reader.updateEndOffsets(Map.of(P0, 3L));
+    reader.schedulePollTask(
+        () -> reader.addRecord(new ConsumerRecord<>(P0.topic(), 0, 2L, USER, newer)));
+    CatchUp fromLog = catchUp(new UserLogs(16, 100));
+    byte[] logAnswer = fromLog.answerSync(USER, null, after(1));
+    assertEquals(List.of(2L), positions(CODEC.decode(logAnswer, ServerFrame::new)));
+    assertTrue(
+        io.iris.protocol.NewerWriterFrames.contains(
+            logAnswer, io.iris.protocol.NewerWriterFrames.unknownMemberBytes()));
   }
 
   @Test
   void shouldStopAtToPos() throws Exception {
     CatchUp c = catchUp(logsWith(1000, 1003, 1010, 1011));
 
-    ServerFrame f = c.answerSync(USER, after(1000).setToPos(1010));
+    ServerFrame f = answer(c, after(1000).setToPos(1010));
 
     assertEquals(List.of(1003L, 1010L), positions(f));
     assertEquals(1010, through(f));
@@ -219,13 +343,14 @@ class CatchUpTest {
   void shouldAnswerAnEmptyPageWhenNothingIsMissing() throws Exception {
     CatchUp c = catchUp(logsWith(1000, 1003));
 
-    ServerFrame current = c.answerSync(USER, after(1003));
+    ServerFrame current = answer(c, after(1003));
     assertEquals(List.of(), positions(current));
     assertEquals(1020, through(current));
-    ServerFrame beyond = c.answerSync(USER, after(1500));
-    assertEquals(List.of(), positions(beyond));
-    assertEquals(1500, through(beyond), "never claims less than the device holds");
-    ServerFrame bounded = c.answerSync(USER, after(1003).setToPos(1003));
+    reader.updateEndOffsets(Map.of(P0, 1030L)); // the broker has more than this bridge read
+    ServerFrame ahead = answer(c, after(1025));
+    assertEquals(List.of(), positions(ahead));
+    assertEquals(1025, through(ahead), "never claims less than the device holds");
+    ServerFrame bounded = answer(c, after(1003).setToPos(1003));
     assertEquals(List.of(), positions(bounded));
     assertTrue(storage.ranges.isEmpty());
   }
@@ -234,7 +359,7 @@ class CatchUpTest {
   void shouldAnswerFromMemoryForAUserWithNothingSinceTheReaderStarted() throws Exception {
     CatchUp c = catchUp(logsWith());
 
-    ServerFrame f = c.answerSync(USER, after(999));
+    ServerFrame f = answer(c, after(999));
 
     assertEquals(List.of(), positions(f));
     assertEquals(1020, through(f));
@@ -247,7 +372,7 @@ class CatchUpTest {
   void shouldTellADeviceOfAnotherEpochToResnapshot() throws Exception {
     CatchUp c = catchUp(logsWith(1000));
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest("AAAAAAAAAAAAAAAAAAAAAg", 5));
+    ServerFrame f = answer(c, new SyncRequest("AAAAAAAAAAAAAAAAAAAAAg", 5));
 
     ServerError e = f.getBody().getError();
     assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, e.getCode());
@@ -261,22 +386,48 @@ class CatchUpTest {
     storage.positions.put(USER, List.of(3L, 8L));
     storedThrough = 500;
 
-    ServerFrame f = c.answerSync(USER, new SyncRequest("", -1).setForce(true));
+    ServerFrame f = answer(c, new SyncRequest("", -1).setForce(true));
 
     assertEquals(List.of(3L, 8L), positions(f));
     assertEquals(E, f.getBody().getDeltas().getEpoch(), "the device learns the epoch here");
     assertEquals(
         ErrorCode.RESNAPSHOT_REQUIRED,
-        c.answerSync(USER, new SyncRequest("", 5)).getBody().getError().getCode(),
+        answer(c, new SyncRequest("", 5)).getBody().getError().getCode(),
         "a position without its epoch means nothing");
+  }
+
+  @Test
+  void shouldTellADeviceBeyondTheEndOfTheLogToResnapshot() throws Exception {
+    // Before: an empty batch "through 1500" and the device took itself for current, dropping the
+    // deltas that came next at positions below 1500 as duplicates.
+    CatchUp c = catchUp(logsWith(1000, 1003));
+    reader.updateEndOffsets(Map.of(P0, 1030L));
+
+    for (long pos : new long[] {1030, 1500}) {
+      ServerError e = answer(c, after(pos)).getBody().getError();
+      assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, e.getCode(), "position " + pos);
+      assertTrue(e.getMessage().contains("beyond the end"), e.getMessage());
+    }
+    assertEquals(2, c.count("beyond-head"));
+    assertEquals(List.of(), positions(answer(c, after(1029))), "the last position is fine");
+  }
+
+  @Test
+  void shouldRefuseASnapshotOfNoThreadOrNoMessage() {
+    CatchUp c = catchUp(logsWith());
+    c.snapshot(PHONE, "r-5", new SnapshotRequest().setMaxThreads(0));
+    await().atMost(WAIT).until(() -> devices.size() > 0);
+    ServerFrame f = devices.only();
+    assertEquals("r-5", f.getRequestId());
+    assertEquals(ErrorCode.INVALID_ARGUMENT, f.getBody().getError().getCode());
+    assertTrue(snapshotsTaken.isEmpty());
   }
 
   @Test
   void shouldRefuseAPositionBelowMinusOne() throws Exception {
     CatchUp c = catchUp(logsWith(1000));
 
-    assertEquals(
-        ErrorCode.INVALID_ARGUMENT, c.answerSync(USER, after(-3)).getBody().getError().getCode());
+    assertEquals(ErrorCode.INVALID_ARGUMENT, answer(c, after(-3)).getBody().getError().getCode());
   }
 
   // --- too far behind ---
@@ -288,7 +439,7 @@ class CatchUpTest {
     storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
     storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, after(104));
+    ServerFrame f = answer(c, after(104));
 
     ResnapshotRequired r = f.getBody().getResnapshotRequired();
     assertEquals(104, r.getAfterPos());
@@ -318,7 +469,7 @@ class CatchUpTest {
     storage.positions.put(USER, java.util.stream.LongStream.range(100, 115).boxed().toList());
     storedThrough = 500;
 
-    ResnapshotRequired r = c.answerSync(USER, after(104)).getBody().getResnapshotRequired();
+    ResnapshotRequired r = answer(c, after(104)).getBody().getResnapshotRequired();
 
     assertEquals(40, r.getCatchUpDeltas(), "10 in MySQL + 30 above the pointer");
   }
@@ -334,7 +485,7 @@ class CatchUpTest {
     storage.positions.put(USER, List.of(101L));
     storedThrough = 500;
 
-    ResnapshotRequired r = c.answerSync(USER, after(100)).getBody().getResnapshotRequired();
+    ResnapshotRequired r = answer(c, after(100)).getBody().getResnapshotRequired();
 
     assertEquals(31, r.getCatchUpDeltas(), "1 in MySQL + at most 30 offsets read past the pointer");
   }
@@ -345,7 +496,7 @@ class CatchUpTest {
     storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
     storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, after(104).setForce(true));
+    ServerFrame f = answer(c, after(104).setForce(true));
 
     assertEquals(List.of(105L, 106L, 107L, 108L, 109L), positions(f));
     assertEquals(List.of(104L, 105L, 106L, 107L, 108L), prevPositions(f));
@@ -362,7 +513,7 @@ class CatchUpTest {
     storage.positions.put(USER, java.util.stream.LongStream.range(100, 150).boxed().toList());
     storedThrough = 999;
 
-    ServerFrame f = c.answerSync(USER, after(104).setToPos(106));
+    ServerFrame f = answer(c, after(104).setToPos(106));
 
     assertEquals(List.of(105L, 106L), positions(f), "a gap to repair, not a device that was away");
     assertEquals(106, through(f));
@@ -379,7 +530,7 @@ class CatchUpTest {
 
     // Forced: the estimate bounds what lies between the pointer (500) and memory's start (1000)
     // by offsets, which would offer a snapshot here.
-    ServerFrame f = c.answerSync(USER, after(12).setForce(true));
+    ServerFrame f = answer(c, after(12).setForce(true));
 
     assertEquals(List.of(17L, 30L), positions(f));
     assertEquals(List.of(12L, 17L), prevPositions(f));
@@ -390,7 +541,7 @@ class CatchUpTest {
     assertEquals(1, c.count("sync-storage"));
     assertEquals(2, c.count("deltas-storage"));
 
-    ServerFrame bounded = c.answerSync(USER, after(12).setToPos(30));
+    ServerFrame bounded = answer(c, after(12).setToPos(30));
     assertEquals(List.of(17L, 30L), positions(bounded));
     assertEquals(30, through(bounded));
     assertFalse(more(bounded), "a bounded range within storage is whole");
@@ -421,7 +572,7 @@ class CatchUpTest {
     CatchUp c = catchUp(new UserLogs(16, 100)); // this bridge's memory does not cover it
     storedThrough = 20;
 
-    ServerFrame f = c.answerSync(USER, after(40));
+    ServerFrame f = answer(c, after(40));
 
     assertEquals(List.of(50L, 51L, 100L), positions(f));
     assertEquals(List.of(40L, 50L, 51L), prevPositions(f));
@@ -440,7 +591,7 @@ class CatchUpTest {
     CatchUp c = catchUp(new UserLogs(16, 100));
     storage.down = new SQLException("MySQL away");
 
-    ServerFrame f = c.answerSync(USER, after(40));
+    ServerFrame f = answer(c, after(40));
 
     assertEquals(List.of(50L, 51L, 100L), positions(f), "the resnapshot estimate is skipped");
     assertEquals(CatchUpTier.LOG, tier(f));
@@ -451,7 +602,7 @@ class CatchUpTest {
     logWithOtherUsersBetween(60);
     CatchUp c = catchUp(new UserLogs(16, 100), null, 1, 1);
 
-    ServerFrame f = c.answerSync(USER, after(40));
+    ServerFrame f = answer(c, after(40));
 
     ResnapshotRequired r = f.getBody().getResnapshotRequired();
     assertEquals(-1, r.getCatchUpDeltas(), "no tier holds the range");
@@ -468,7 +619,7 @@ class CatchUpTest {
     CatchUp c = catchUp(new UserLogs(16, 100));
     storedThrough = 39;
 
-    ServerFrame f = c.answerSync(USER, after(40).setForce(true));
+    ServerFrame f = answer(c, after(40).setForce(true));
 
     assertEquals(ErrorCode.UNAVAILABLE, f.getBody().getError().getCode());
     assertEquals(1000, f.getBody().getError().getRetryAfterMs());
@@ -476,14 +627,14 @@ class CatchUpTest {
     assertEquals(0, c.count("resnapshot-required"));
 
     storedThrough = 100; // the sink caught up: MySQL serves the range
-    assertEquals(CatchUpTier.STORAGE, tier(c.answerSync(USER, after(40).setForce(true))));
+    assertEquals(CatchUpTier.STORAGE, tier(answer(c, after(40).setForce(true))));
   }
 
   @Test
   void shouldCloseItsLogReaders() throws Exception {
     logWithOtherUsersBetween(0);
     CatchUp c = catchUp(new UserLogs(16, 100));
-    c.answerSync(USER, after(40));
+    answer(c, after(40));
 
     c.close();
 
@@ -510,10 +661,10 @@ class CatchUpTest {
     CatchUp c = catchUp(logsWith());
 
     c.snapshot(PHONE, "p1", new SnapshotRequest());
-    c.snapshot(PHONE, "p2", new SnapshotRequest().setMaxThreads(1000).setMessagesPerThread(0));
+    c.snapshot(PHONE, "p2", new SnapshotRequest().setMaxThreads(1000).setMessagesPerThread(1));
 
     await().atMost(WAIT).until(() -> devices.size() == 2);
-    assertEquals(List.of("42:20x20@-1", "42:200x1@-1"), snapshotsTaken);
+    assertEquals(List.of("42:20x20@-1", "42:200x1@-1"), snapshotsTaken, "at most 200 served");
     ServerFrame f = devices.to(PHONE).get(0);
     assertEquals("p1", f.getRequestId());
     assertEquals(USER, f.getBody().getSnapshot().getUserId());
@@ -576,7 +727,7 @@ class CatchUpTest {
     CatchUp c = catchUp(logsWith(1000, 1001, 1002));
     assertTrue(c.names().isEmpty());
 
-    c.answerSync(USER, after(1000));
+    answer(c, after(1000));
 
     assertEquals(java.util.Set.of("sync-memory", "deltas-memory"), c.names());
   }

@@ -50,7 +50,8 @@ class PushPathTest {
   private final PacedMockConsumer<Long, byte[]> consumer = new PacedMockConsumer<>("latest");
   private final UserLogs logs = new UserLogs(16, 100);
   private final CapturingSender devices = new CapturingSender();
-  private final PushPath push = new PushPath(() -> consumer, 2, devices, logs, DownFixtures.EPOCH);
+  private final PushPath push =
+      new PushPath(() -> consumer, 2, 64 * 1024, devices, logs, DownFixtures.EPOCH);
 
   PushPathTest() {
     consumer.updatePartitions(
@@ -234,7 +235,8 @@ class PushPathTest {
         };
     resuming.updatePartitions(LOG, consumer.partitionsFor(LOG));
     resuming.updateEndOffsets(Map.of(P0, 10L, P1, 7L));
-    PushPath resumed = new PushPath(() -> resuming, 2, devices, logs, DownFixtures.EPOCH);
+    PushPath resumed =
+        new PushPath(() -> resuming, 2, 64 * 1024, devices, logs, DownFixtures.EPOCH);
 
     resumed.start();
     try {
@@ -283,5 +285,60 @@ class PushPathTest {
 
     assertFalse(push.running());
     assertNull(push.consumer());
+  }
+
+  @Test
+  void shouldCutABatchAtTheFrameLimitInBytes() {
+    PushPath small = new PushPath(() -> consumer, 50, 4096, devices, logs, DownFixtures.EPOCH);
+    try {
+      small.onSubscribe(
+          new InterceptSubscribeMessage(
+              new Subscription(
+                  PHONE.clientId(), Topic.asTopic(PHONE.down()), MqttQoS.AT_LEAST_ONCE),
+              "42"));
+      small.start();
+      List<ConsumerRecord<Long, byte[]>> records = new ArrayList<>();
+      for (long o = 0; o < 7; o++) {
+        records.add(
+            record(
+                P0,
+                o,
+                42L,
+                CODEC.encode(
+                    new Delta(
+                        42,
+                        7,
+                        1L,
+                        DeltaBody.newMessage(new NewMessage(o, 43, "x".repeat(1000)))))));
+      }
+      consumer.schedulePollTask(() -> records.forEach(consumer::addRecord));
+
+      await().atMost(WAIT).until(() -> small.pushed() == 7);
+      assertEquals(
+          List.of(List.of(0L, 1L, 2L), List.of(3L, 4L, 5L), List.of(6L)),
+          batches(devices.to(PHONE)),
+          "three deltas of ~1 KiB per 4 KiB frame, although 50 would be allowed by count");
+      devices.all().forEach(f -> assertTrue(f.frame().length <= 4096, f.frame().length + " B"));
+    } finally {
+      small.close();
+    }
+  }
+
+  @Test
+  void shouldForwardADeltaOfAKindNewerThanTheBridgeWhole() {
+    subscribe(PHONE, PHONE.down());
+    push.start();
+    byte[] newer = io.iris.protocol.NewerWriterFrames.deltaOfAnUnknownKind(); // user 42
+
+    nextPollBrings(record(P0, 5, 42L, newer), record(P0, 6, 42L, delta(42, 6)));
+
+    await().atMost(WAIT).until(() -> push.pushed() == 2);
+    byte[] frame = devices.all().get(0).frame();
+    assertTrue(
+        io.iris.protocol.NewerWriterFrames.contains(
+            frame, io.iris.protocol.NewerWriterFrames.unknownMemberBytes()),
+        "the unknown kind travels on, byte for byte");
+    assertEquals(List.of(List.of(5L, 6L)), batches(devices.to(PHONE)));
+    assertEquals(0, push.skipped(), "a newer kind is a delta, not junk");
   }
 }

@@ -68,7 +68,6 @@ import org.apache.thrift.protocol.TStruct;
 import org.apache.thrift.protocol.TType;
 import org.apache.thrift.transport.TMemoryBuffer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -400,14 +399,6 @@ class SendPathTest {
     assertTrue(commands.history().isEmpty());
   }
 
-  /**
-   * Suspected bug: SendPath has a branch for a request type it does not know (UNSUPPORTED_REQUEST,
-   * INVALID_ARGUMENT, answered with the request id), as iris.thrift asks ("a union member it does
-   * not know arrives as an empty union, which readers must treat as unsupported"). FrameCodec
-   * refuses every empty union as MALFORMED first, so the branch is never reached: a newer app's
-   * request is counted as rejected-malformed, answered MALFORMED_FRAME without its request id.
-   */
-  @Disabled("FrameCodec rejects the empty union as MALFORMED before SendPath's own branch runs")
   @Test
   void shouldRejectARequestOfAnUnknownTypeAsUnsupported() throws Exception {
     path.handle(PHONE, requestOfAnUnknownType("r1"));
@@ -417,6 +408,82 @@ class SendPathTest {
     assertEquals(ErrorCode.INVALID_ARGUMENT, answer.getBody().getError().getCode());
     assertEquals(1, path.count("rejected-unsupported-request"));
     assertEquals("UNSUPPORTED_REQUEST", header(deadLetters.history().get(0), DeadLetters.REASON));
+  }
+
+  @Test
+  void shouldRejectACommandOfAnUnknownKindAsUnsupportedNamingItsClientId() {
+    byte[] frame = io.iris.protocol.NewerWriterFrames.commandOfAnUnknownKind();
+
+    path.handle(PHONE, frame);
+
+    ServerFrame answer = devices.only();
+    assertEquals("r-1", answer.getRequestId());
+    ServerError e = answer.getBody().getError();
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.getCode());
+    assertEquals("c-9", e.getClientId(), "the device settles that command: not sent again");
+    assertTrue(e.getMessage().contains("does not know"), e.getMessage());
+    assertEquals(1, path.count("rejected-unsupported-command"));
+    assertEquals("UNSUPPORTED_COMMAND", header(deadLetters.history().get(0), DeadLetters.REASON));
+    assertTrue(commands.history().isEmpty());
+  }
+
+  @Test
+  void shouldAnswerAFrameAboveTheLimitWithItsRequestAndClientIdKeepItAndStayConnected() {
+    // A frame that decodes but is above the limit (1 KiB here): what the SDK would resend forever
+    // if it were only cut off.
+    byte[] frame =
+        command("r-big", "c-big", 7, CommandBody.sendMessage(new SendMessage("x".repeat(2000))));
+    assertTrue(frame.length > MAX_FRAME);
+
+    path.handle(PHONE, frame);
+
+    ServerFrame answer = devices.only();
+    assertEquals("r-big", answer.getRequestId());
+    ServerError e = answer.getBody().getError();
+    assertEquals(ErrorCode.FRAME_TOO_LARGE, e.getCode());
+    assertEquals("c-big", e.getClientId());
+    assertTrue(e.getMessage().contains("above the limit of 1024 bytes"), e.getMessage());
+    assertArrayEquals(frame, deadLetters.history().get(0).value(), "kept whole");
+    assertEquals("FRAME_TOO_LARGE", header(deadLetters.history().get(0), DeadLetters.REASON));
+    assertTrue(commands.history().isEmpty());
+
+    // The connection is the edge's: the same device goes on.
+    devices.clear();
+    path.handle(PHONE, message("r-next", "c-next", 7));
+    assertEquals(1, commands.history().size());
+  }
+
+  @Test
+  void shouldNameTheRequestOfAFrameThatDoesNotDecodeWhenItStartsWithOne() {
+    byte[] truncated = Arrays.copyOf(message("r-7", "c-7", 7), 12);
+
+    path.handle(PHONE, truncated);
+
+    ServerFrame answer = devices.only();
+    assertEquals("r-7", answer.getRequestId());
+    assertEquals(ErrorCode.MALFORMED_FRAME, answer.getBody().getError().getCode());
+  }
+
+  @Test
+  void shouldRefuseTextThatIsNotUtf8AndKeepTheFrame() {
+    byte[] frame = message("r-8", "c-8", 7); // text "hi"
+    byte[] bad = Arrays.copyOf(frame, frame.length);
+    for (int i = 0; i + 1 < bad.length; i++) {
+      if (bad[i] == 'h' && bad[i + 1] == 'i') {
+        bad[i] = (byte) 0xC3; // a lead byte, then 'i': not UTF-8
+      }
+    }
+
+    path.handle(PHONE, bad);
+
+    ServerFrame answer = devices.only();
+    assertEquals("r-8", answer.getRequestId());
+    assertEquals(ErrorCode.INVALID_ARGUMENT, answer.getBody().getError().getCode());
+    assertEquals(
+        "a string in the DeviceRequest is not valid UTF-8",
+        answer.getBody().getError().getMessage());
+    assertEquals("INVALID_UTF8", header(deadLetters.history().get(0), DeadLetters.REASON));
+    assertTrue(commands.history().isEmpty());
   }
 
   @Test
