@@ -434,7 +434,7 @@ public final class CatchUp implements AutoCloseable {
     if (!r.isForce() && to < 0 && history != null) {
       long behind = behind(user, partition, after, storedThrough);
       if (behind > settings.resnapshotAfterDeltas()) {
-        return encode(resnapshot(user, after, behind), requestId);
+        return encode(resnapshot(user, after, behind, requestId, max), requestId);
       }
     }
     if (history != null && after < storedThrough) {
@@ -477,7 +477,7 @@ public final class CatchUp implements AutoCloseable {
           requestId);
     }
     // The log no longer holds the position and there is no storage tier.
-    return encode(resnapshot(user, after, -1), requestId);
+    return encode(resnapshot(user, after, -1, requestId, max), requestId);
   }
 
   /**
@@ -531,17 +531,57 @@ public final class CatchUp implements AutoCloseable {
     return DeltaFrames.batch(requestId, page.deltas(), layout.epoch(), throughPos, more, tier);
   }
 
-  private ServerFrame resnapshot(long user, long after, long behind) throws SQLException {
+  private ServerFrame resnapshot(long user, long after, long behind, String requestId, int page)
+      throws SQLException {
     count("resnapshot-required", 1);
     long snapshotBytes = -1;
     if (snapshots != null) {
       snapshotBytes =
           snapshotFrame(takeSnapshot(user, 20, 20), null, settings.maxFrameBytes()).length;
     }
-    long bytes = behind < 0 ? -1 : Math.round(behind * Math.max(1, logs.averageDeltaBytes()));
+    long bytes =
+        behind < 0
+            ? -1
+            : catchUpBytes(
+                behind,
+                logs.averageDeltaBytes(),
+                after,
+                page,
+                settings.maxFrameBytes(),
+                // An empty page as it is written (and a list header grown by the count).
+                DeltaFrames.batch(
+                            requestId, List.of(), layout.epoch(), after, true, CatchUpTier.STORAGE)
+                        .length
+                    + 1);
     return new ServerFrame(
         ServerFrameBody.resnapshotRequired(
             new ResnapshotRequired(behind, bytes, snapshotBytes, after)));
+  }
+
+  /**
+   * What catching up by {@code deltas} deltas costs on the wire, as the pages are really built:
+   * each delta is its frame in the log ({@code averageLogFrameBytes}) less the version and stop
+   * bytes, plus its pos and prevPos fields (positions near {@code position}) and a stop byte; each
+   * page (at most {@code page} deltas and {@code maxFrameBytes}) adds its envelope ({@code
+   * pageOverhead}, an upper bound). The estimate counted the log frames alone before, and missed
+   * the positions and the pages.
+   */
+  static long catchUpBytes(
+      long deltas,
+      double averageLogFrameBytes,
+      long position,
+      int page,
+      int maxFrameBytes,
+      int pageOverhead) {
+    long zigzag = Math.max(0, position) << 1;
+    int positionBytes = 1 + (63 - Long.numberOfLeadingZeros(zigzag | 1)) / 7; // varint length
+    double perDelta = Math.max(2, averageLogFrameBytes) - 2 + 2 * (2 + positionBytes) + 1;
+    double total = deltas * perDelta;
+    long pages =
+        Math.max(
+            (deltas + page - 1) / page,
+            (long) Math.ceil(total / Math.max(1, maxFrameBytes - pageOverhead)));
+    return Math.round(total + pages * pageOverhead);
   }
 
   /** This catch-up thread's reader of iris.log (one per pool thread, closed with the pool). */
