@@ -244,7 +244,8 @@ class FrameCodecTest {
                     .setBody(
                         io.iris.protocol.thrift.DeltaBody.newMessage(
                             new io.iris.protocol.thrift.NewMessage(55L, 43L, "hXllo"))));
-    int at = indexOf(frame, "hXllo".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    int at =
+        NewerWriterFrames.indexOf(frame, "hXllo".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     byte[] bad = Arrays.copyOf(frame, frame.length);
     bad[at + 1] = (byte) 0xC3; // same length: 0xC3 then 'l' is an invalid sequence
     FrameException e =
@@ -280,18 +281,5 @@ class FrameCodecTest {
     assertEquals(null, FrameCodec.requestIdOf(FrameCodec.defaults().encode(SampleFrames.delta())));
     assertEquals(null, FrameCodec.requestIdOf(new byte[] {FrameCodec.VERSION}));
     assertEquals(null, FrameCodec.requestIdOf(Arrays.copyOf(frame, 4)));
-  }
-
-  private static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    throw new AssertionError("not found");
   }
 }

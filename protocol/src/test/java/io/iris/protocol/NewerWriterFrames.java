@@ -83,16 +83,21 @@ public final class NewerWriterFrames {
    * 1001, a body of an unknown kind, and an unknown field 30.
    */
   public static byte[] deltaOfAnUnknownKind() {
-    return frame(NewerWriterFrames::unknownDelta);
+    return deltaOfAnUnknownKind(42, 1001);
   }
 
-  private static void unknownDelta(TProtocol p) throws TException {
+  /** {@link #deltaOfAnUnknownKind()} of another user and thread. */
+  public static byte[] deltaOfAnUnknownKind(long userId, long threadId) {
+    return frame(p -> unknownDelta(p, userId, threadId));
+  }
+
+  private static void unknownDelta(TProtocol p, long userId, long threadId) throws TException {
     p.writeStructBegin(new TStruct("Delta"));
     p.writeFieldBegin(new TField("userId", TType.I64, (short) 1));
-    p.writeI64(42);
+    p.writeI64(userId);
     p.writeFieldEnd();
     p.writeFieldBegin(new TField("threadId", TType.I64, (short) 4));
-    p.writeI64(1001);
+    p.writeI64(threadId);
     p.writeFieldEnd();
     p.writeFieldBegin(new TField("serverTimestampMs", TType.I64, (short) 5));
     p.writeI64(1_700_000_000_000L);
@@ -112,14 +117,9 @@ public final class NewerWriterFrames {
 
   /** A DeviceRequest "r-1" holding a DeviceCommand whose CommandBody is of an unknown kind. */
   public static byte[] commandOfAnUnknownKind() {
-    return frame(
+    return deviceRequest(
+        "r-1",
         p -> {
-          p.writeStructBegin(new TStruct("DeviceRequest"));
-          p.writeFieldBegin(new TField("requestId", TType.STRING, (short) 1));
-          p.writeString("r-1");
-          p.writeFieldEnd();
-          p.writeFieldBegin(new TField("body", TType.STRUCT, (short) 2));
-          p.writeStructBegin(new TStruct("DeviceRequestBody"));
           p.writeFieldBegin(new TField("command", TType.STRUCT, (short) 1));
           p.writeStructBegin(new TStruct("DeviceCommand"));
           p.writeFieldBegin(new TField("clientId", TType.STRING, (short) 1));
@@ -137,25 +137,25 @@ public final class NewerWriterFrames {
           p.writeFieldStop();
           p.writeStructEnd();
           p.writeFieldEnd();
-          p.writeFieldStop();
-          p.writeStructEnd();
-          p.writeFieldEnd();
-          p.writeFieldStop();
-          p.writeStructEnd();
         });
   }
 
   /** A DeviceRequest "r-2" whose body is a request kind this version does not know. */
   public static byte[] requestOfAnUnknownKind() {
+    return deviceRequest("r-2", NewerWriterFrames::unknownMember);
+  }
+
+  /** A DeviceRequest with {@code requestId} whose body union's member {@code member} writes. */
+  private static byte[] deviceRequest(String requestId, Body member) {
     return frame(
         p -> {
           p.writeStructBegin(new TStruct("DeviceRequest"));
           p.writeFieldBegin(new TField("requestId", TType.STRING, (short) 1));
-          p.writeString("r-2");
+          p.writeString(requestId);
           p.writeFieldEnd();
           p.writeFieldBegin(new TField("body", TType.STRUCT, (short) 2));
           p.writeStructBegin(new TStruct("DeviceRequestBody"));
-          unknownMember(p);
+          member.write(p);
           p.writeFieldStop();
           p.writeStructEnd();
           p.writeFieldEnd();
@@ -193,6 +193,11 @@ public final class NewerWriterFrames {
 
   /** Whether {@code needle} occurs in {@code haystack}. */
   public static boolean contains(byte[] haystack, byte[] needle) {
+    return indexOf(haystack, needle) >= 0;
+  }
+
+  /** Where {@code needle} first occurs in {@code haystack}, or -1. */
+  public static int indexOf(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {
       for (int j = 0; j < needle.length; j++) {
@@ -200,8 +205,8 @@ public final class NewerWriterFrames {
           continue outer;
         }
       }
-      return true;
+      return i;
     }
-    return false;
+    return -1;
   }
 }

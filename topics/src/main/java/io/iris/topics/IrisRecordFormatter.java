@@ -127,6 +127,14 @@ public final class IrisRecordFormatter implements MessageFormatter {
         d.setSalt(new byte[0]);
         o = d;
       }
+      if (io.iris.protocol.FrameCodec.holdsUnknownMember(o)) {
+        // Valid, of a newer writer: this version cannot print what it does not know.
+        return "{\"newerKind\":"
+            + quote("holds a kind newer than this tool (a union member it does not know)")
+            + ",\"base64\":"
+            + quote(Base64.getEncoder().encodeToString(v))
+            + "}";
+      }
       return json((TBase<?, ?>) o);
     } catch (RuntimeException e) {
       if (topic == Topics.DEVICES) {

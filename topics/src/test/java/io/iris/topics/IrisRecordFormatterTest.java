@@ -83,6 +83,17 @@ class IrisRecordFormatterTest {
   }
 
   @Test
+  void shouldSayADeltaOfANewerKindIsNewerNotUndecodable() {
+    // Before: {"undecodable":"Cannot write a TUnion with no set value!",...}
+    byte[] value = io.iris.protocol.NewerWriterFrames.deltaOfAnUnknownKind();
+    String json =
+        IrisRecordFormatter.toJson(
+            record(Topics.LOG.name(), longKey(42), value, new RecordHeaders()));
+    assertTrue(json.contains("\"value\":{\"newerKind\":"), json);
+    assertTrue(!json.contains("undecodable"), json);
+  }
+
+  @Test
   void shouldPrintALogRecordsUserIdKeyAndDelta() {
     Delta d = new Delta(42L, 9001L, TS, DeltaBody.newMessage(new NewMessage(3, 43L, "hi \"you\"")));
     byte[] value = FrameCodec.defaults().encode(d);

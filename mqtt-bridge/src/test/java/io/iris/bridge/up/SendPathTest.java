@@ -62,11 +62,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongSerializer;
-import org.apache.thrift.protocol.TCompactProtocol;
-import org.apache.thrift.protocol.TField;
-import org.apache.thrift.protocol.TStruct;
-import org.apache.thrift.protocol.TType;
-import org.apache.thrift.transport.TMemoryBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -356,39 +351,9 @@ class SendPathTest {
     assertEquals(reason, header(deadLetters.history().get(0), DeadLetters.REASON));
   }
 
-  /**
-   * A DeviceRequest whose body is a union member this server does not know (id 9): what a newer app
-   * sends.
-   */
-  private static byte[] requestOfAnUnknownType(String requestId) throws Exception {
-    TMemoryBuffer buffer = new TMemoryBuffer(64);
-    TCompactProtocol out = new TCompactProtocol(buffer);
-    out.writeStructBegin(new TStruct("DeviceRequest"));
-    out.writeFieldBegin(new TField("requestId", TType.STRING, (short) 1));
-    out.writeString(requestId);
-    out.writeFieldEnd();
-    out.writeFieldBegin(new TField("body", TType.STRUCT, (short) 2));
-    out.writeStructBegin(new TStruct("DeviceRequestBody"));
-    out.writeFieldBegin(new TField("future", TType.STRUCT, (short) 9));
-    out.writeStructBegin(new TStruct("Future"));
-    out.writeFieldStop();
-    out.writeStructEnd();
-    out.writeFieldEnd();
-    out.writeFieldStop();
-    out.writeStructEnd();
-    out.writeFieldEnd();
-    out.writeFieldStop();
-    out.writeStructEnd();
-    byte[] body = Arrays.copyOf(buffer.getArray(), buffer.length());
-    byte[] frame = new byte[body.length + 1];
-    frame[0] = FrameCodec.VERSION;
-    System.arraycopy(body, 0, frame, 1, body.length);
-    return frame;
-  }
-
   @Test
   void shouldAnswerARequestOfAnUnknownTypeWithAnErrorAndKeepIt() throws Exception {
-    byte[] frame = requestOfAnUnknownType("r1");
+    byte[] frame = io.iris.protocol.NewerWriterFrames.requestOfAnUnknownKind();
 
     path.handle(PHONE, frame);
 
@@ -401,10 +366,10 @@ class SendPathTest {
 
   @Test
   void shouldRejectARequestOfAnUnknownTypeAsUnsupported() throws Exception {
-    path.handle(PHONE, requestOfAnUnknownType("r1"));
+    path.handle(PHONE, io.iris.protocol.NewerWriterFrames.requestOfAnUnknownKind());
 
     ServerFrame answer = devices.only();
-    assertEquals("r1", answer.getRequestId());
+    assertEquals("r-2", answer.getRequestId());
     assertEquals(ErrorCode.INVALID_ARGUMENT, answer.getBody().getError().getCode());
     assertEquals(1, path.count("rejected-unsupported-request"));
     assertEquals("UNSUPPORTED_REQUEST", header(deadLetters.history().get(0), DeadLetters.REASON));
