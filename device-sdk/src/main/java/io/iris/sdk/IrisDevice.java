@@ -458,6 +458,14 @@ public final class IrisDevice implements AutoCloseable {
     return call(sync::duplicatesDropped);
   }
 
+  /**
+   * Deltas of a kind this SDK does not know (a newer server's): their positions were applied, they
+   * were not handed to the listener.
+   */
+  public long unknownKindsSkipped() {
+    return call(sync::unknownKindsSkipped);
+  }
+
   /** Gaps detected and asked for. */
   public long gapsRepaired() {
     return call(sync::gapsRepaired);
