@@ -263,7 +263,11 @@ public final class IrisDevice implements AutoCloseable {
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
   private final ScheduledExecutorService loop;
-  private final MqttAsyncClient client;
+  private final String mqttClientId;
+
+  /** Replaced when a connection attempt is left in an unknown state (see {@link #reconnect}). */
+  private volatile MqttAsyncClient client;
+
   private final String up;
   private final String down;
   // --- touched only on the loop thread ---
@@ -294,21 +298,39 @@ public final class IrisDevice implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    this.mqttClientId = clientId;
+    this.client = newClient();
+    loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+  }
+
+  /** A Paho client of this device, its callbacks set; those of a client given up on are ignored. */
+  private MqttAsyncClient newClient() {
+    MqttAsyncClient c;
     try {
-      this.client = new MqttAsyncClient(b.serverUri, clientId, new MemoryPersistence());
+      c = new MqttAsyncClient(cfg.serverUri, mqttClientId, new MemoryPersistence());
     } catch (MqttException e) {
-      throw new IllegalArgumentException("bad server URI " + b.serverUri, e);
+      throw new IllegalArgumentException("bad server URI " + cfg.serverUri, e);
     }
-    client.setCallback(
+    c.setCallback(
         new MqttCallback() {
           @Override
           public void connectionLost(Throwable cause) {
+            if (c != client) {
+              return;
+            }
+            boolean was = connected;
             connected = false;
-            onLoop(() -> lost(cause));
+            if (was) {
+              // A connection being set up is retried by whoever sets it up (connect, reconnect).
+              onLoop(() -> lost(cause));
+            }
           }
 
           @Override
           public void messageArrived(String topic, MqttMessage message) {
+            if (c != client) {
+              return;
+            }
             byte[] payload = message.getPayload();
             onLoop(() -> onFrame(payload));
           }
@@ -316,7 +338,23 @@ public final class IrisDevice implements AutoCloseable {
           @Override
           public void deliveryComplete(IMqttDeliveryToken token) {}
         });
-    loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+    return c;
+  }
+
+  /** Abandons the current Paho client (whatever it is doing) for a new one. */
+  private void replaceClient() {
+    MqttAsyncClient old = client;
+    client = newClient();
+    try {
+      old.disconnectForcibly(0, 500, false);
+    } catch (MqttException | RuntimeException e) {
+      // it is being abandoned
+    }
+    try {
+      old.close(true);
+    } catch (MqttException | RuntimeException e) {
+      // it is being abandoned
+    }
   }
 
   /** Runs on the device's thread; dropped once the device is closed. */
@@ -549,6 +587,12 @@ public final class IrisDevice implements AutoCloseable {
   // ------------------------------------------------------------------------------------------
 
   private void resume() {
+    if (!client.isConnected()) {
+      // Lost while it was being set up: no callback tells of it (see connectionLost).
+      connected = false;
+      scheduleReconnect();
+      return;
+    }
     reconnectAttempt = 0;
     cfg.listener.onConnection(true);
     sync.connected(System.nanoTime());
@@ -606,25 +650,43 @@ public final class IrisDevice implements AutoCloseable {
     if (closed) {
       return;
     }
+    MqttConnectOptions o = options();
+    int uris = o.getServerURIs() == null ? 1 : o.getServerURIs().length;
     try {
-      client.connect(options()).waitForCompletion(15_000);
+      // Paho tries each URI in turn, each for up to the connection timeout: wait for all of them,
+      // or a connect still running behind a timed-out wait would come up unseen (the next attempt
+      // then fails with "connect already in progress", again and again).
+      client.connect(o).waitForCompletion(uris * o.getConnectionTimeout() * 1000L + 5_000);
       // Not waiting for SUBACK: the broker handles one connection's packets in order, so the
       // subscription is in place before the resent commands and the sync request that follow.
       // On a slow link that is a round trip less before pending sends go out again.
       client.subscribe(down, 1);
       connected = true;
       resume();
-    } catch (MqttException e) {
+    } catch (MqttException | RuntimeException e) {
       connected = false;
-      try {
-        if (client.isConnected()) {
-          client.disconnect().waitForCompletion(2000);
+      int code = e instanceof MqttException me ? me.getReasonCode() : -1;
+      if (code == MqttException.REASON_CODE_CLIENT_TIMEOUT
+          || code == MqttException.REASON_CODE_CONNECT_IN_PROGRESS
+          || code == -1) {
+        replaceClient(); // an attempt in an unknown state: start over with a new client
+      } else {
+        try {
+          if (client.isConnected()) {
+            client.disconnect().waitForCompletion(2000);
+          }
+        } catch (MqttException ignored) {
+          // retried below
         }
-      } catch (MqttException ignored) {
-        // retried below
       }
-      if (e.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-          || e.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED) {
+      log.info(
+          "Device {}/{}: reconnect failed ({}, reason code {}); trying again",
+          cfg.userId,
+          cfg.deviceId,
+          e.getMessage(),
+          code);
+      if (code == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+          || code == MqttException.REASON_CODE_NOT_AUTHORIZED) {
         log.warn(
             "Device {}/{} is no longer accepted by the server (revoked?); not reconnecting",
             cfg.userId,
@@ -693,5 +755,10 @@ public final class IrisDevice implements AutoCloseable {
   @Override
   public String toString() {
     return "IrisDevice[" + cfg.userId + "/" + cfg.deviceId + " " + cfg.serverUri + "]";
+  }
+
+  /** Where this device is connected now, and whether, for diagnostics: e.g. "tcp://b3:1883 up". */
+  public String connection() {
+    return client.getCurrentServerURI() + (connected ? " up" : " down");
   }
 }

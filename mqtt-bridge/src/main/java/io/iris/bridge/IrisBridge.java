@@ -229,6 +229,8 @@ public final class IrisBridge implements AutoCloseable {
   public Map<String, String> health() {
     Map<String, String> h = new LinkedHashMap<>();
     h.put("push-path", describe(pushPath == null ? null : pushPath.failure()));
+    String loops = mqtt == null ? null : mqtt.deadSessionLoops();
+    h.put("mqtt-session-loops", loops == null ? "UP" : "dead: " + loops);
     h.put("device-registry", describe(devices == null ? null : devices.failure()));
     h.put("device-pointers", describe(pointers == null ? null : pointers.failure()));
     return h;

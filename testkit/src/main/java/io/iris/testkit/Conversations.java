@@ -70,8 +70,27 @@ public final class Conversations implements AutoCloseable {
 
   /** Every send confirmed, every device complete and in order, devices = iris.log = MySQL. */
   public void check(IrisStack stack) throws Exception {
-    for (CompletableFuture<Delta> f : sends) {
-      f.get(180, TimeUnit.SECONDS);
+    for (int i = 0; i < sends.size(); i++) {
+      try {
+        sends.get(i).get(180, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        int device = i % phones.size();
+        Phone p = phones.get(device);
+        throw new AssertionError(
+            "send "
+                + i
+                + " of device "
+                + users.get(device)
+                + " ("
+                + p.device.connection()
+                + ", at "
+                + p.device.position()
+                + ", "
+                + p.applied.size()
+                + " deltas) failed: "
+                + e.getCause(),
+            e);
+      }
     }
     long expected = 1 + 2L * rounds; // the pair's thread, then both sides' messages
     Map<Long, List<Delta>> byUser = new LinkedHashMap<>();

@@ -10,6 +10,7 @@ import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.topics.Topics;
 import io.moquette.interception.AbstractInterceptHandler;
+import io.moquette.interception.messages.InterceptConnectMessage;
 import io.moquette.interception.messages.InterceptConnectionLostMessage;
 import io.moquette.interception.messages.InterceptDisconnectMessage;
 import io.moquette.interception.messages.InterceptSubscribeMessage;
@@ -61,6 +62,10 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final String epoch;
   private final FrameCodec codec = FrameCodec.defaults();
   private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
+
+  /** Sessions up per MQTT client id, as the connect and disconnect events tell. */
+  private final Map<String, Integer> sessions = new ConcurrentHashMap<>();
+
   private final AtomicLong pushed = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong disconnects = new AtomicLong();
@@ -134,6 +139,7 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   @Override
   public Class<?>[] getInterceptedMessageTypes() {
     return new Class<?>[] {
+      InterceptConnectMessage.class,
       InterceptSubscribeMessage.class,
       InterceptDisconnectMessage.class,
       InterceptConnectionLostMessage.class
@@ -149,15 +155,34 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   }
 
   @Override
+  public void onConnect(InterceptConnectMessage msg) {
+    sessions.merge(msg.getClientID(), 1, Integer::sum);
+  }
+
+  @Override
   public void onDisconnect(InterceptDisconnectMessage msg) {
     disconnects.incrementAndGet();
-    forget(msg.getClientID());
+    sessionEnded(msg.getClientID());
   }
 
   @Override
   public void onConnectionLost(InterceptConnectionLostMessage msg) {
     connectionsLost.incrementAndGet();
-    forget(msg.getClientID());
+    sessionEnded(msg.getClientID());
+  }
+
+  /**
+   * One session of the client ended. Its subscription is forgotten only when no newer session of
+   * the same client id is up: a device that reconnects at once (a network change, a restart of the
+   * app) takes over its old session, and Moquette may report the old one's end after the new one
+   * has connected and subscribed. Forgetting then would leave the device connected and never pushed
+   * to. Moquette calls these handlers on one thread, in order.
+   */
+  private void sessionEnded(String clientId) {
+    Integer left = sessions.computeIfPresent(clientId, (k, n) -> n > 1 ? n - 1 : null);
+    if (left == null) {
+      forget(clientId);
+    }
   }
 
   @Override

@@ -180,6 +180,7 @@ public final class MqttEdge implements AutoCloseable {
           return ok;
         };
     Server s = new Server();
+    java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
     try {
       s.startServer(new MemoryConfig(p), handlers, null, auth, authorizer);
     } catch (IOException e) {
@@ -187,11 +188,48 @@ public final class MqttEdge implements AutoCloseable {
           "MQTT broker could not listen on " + settings.host() + ":" + settings.port(), e);
     }
     server = s;
+    sessionLoops =
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> !before.contains(t) && t.getName().startsWith(SESSION_LOOP_PREFIX))
+            .toList();
     log.info(
         "MQTT edge (Moquette) listening on {}:{}{}",
         settings.host(),
         settings.port(),
         tls == null ? "" : ", TLS on " + settings.host() + ":" + tls.port());
+  }
+
+  /** The name Moquette 0.17 gives the threads of its session event loops. */
+  static final String SESSION_LOOP_PREFIX = "Session Executor";
+
+  private volatile List<Thread> sessionLoops = List.of();
+
+  /**
+   * Whether Moquette's session event loops still run: null while they do (or before start), else
+   * what died. Each device's session is bound to one loop; a loop that dies (Moquette 0.17 lets an
+   * exception end it, e.g. an IllegalReferenceCountException when a PUBACK meets a closing
+   * connection) leaves every device routed to it connected and never served again, while the
+   * sockets still answer: a bridge in that state must be restarted, so it fails its health.
+   */
+  public String deadSessionLoops() {
+    return deadSessionLoops(server == null ? List.of() : sessionLoops);
+  }
+
+  /** How many session loops of Moquette this edge watches. */
+  int sessionLoopsWatched() {
+    return sessionLoops.size();
+  }
+
+  static String deadSessionLoops(List<Thread> loops) {
+    List<String> dead = loops.stream().filter(t -> !t.isAlive()).map(Thread::getName).toList();
+    return dead.isEmpty()
+        ? null
+        : dead.size()
+            + " of "
+            + loops.size()
+            + " Moquette session loops died ("
+            + String.join(", ", dead)
+            + "): the devices bound to them are no longer served; restart the bridge";
   }
 
   public synchronized void close() {

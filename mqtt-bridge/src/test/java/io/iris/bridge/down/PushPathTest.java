@@ -341,4 +341,23 @@ class PushPathTest {
     assertEquals(List.of(List.of(5L, 6L)), batches(devices.to(PHONE)));
     assertEquals(0, push.skipped(), "a newer kind is a delta, not junk");
   }
+
+  @Test
+  void shouldKeepADeviceWhoseOldSessionEndsAfterItsNewOneSubscribed() {
+    io.netty.handler.codec.mqtt.MqttConnectMessage connect =
+        io.netty.handler.codec.mqtt.MqttMessageBuilders.connect()
+            .clientId(PHONE.clientId())
+            .build();
+    push.onConnect(new io.moquette.interception.messages.InterceptConnectMessage(connect));
+    subscribe(PHONE, PHONE.down());
+    // It reconnects at once; Moquette reports the old session's end after the new one is up.
+    push.onConnect(new io.moquette.interception.messages.InterceptConnectMessage(connect));
+    subscribe(PHONE, PHONE.down());
+    push.onConnectionLost(new InterceptConnectionLostMessage(PHONE.clientId(), "42"));
+
+    assertEquals(Set.of(PHONE), push.devicesOf(42), "the new session is still pushed to");
+
+    push.onDisconnect(new InterceptDisconnectMessage(PHONE.clientId(), "42"));
+    assertNull(push.devicesOf(42));
+  }
 }

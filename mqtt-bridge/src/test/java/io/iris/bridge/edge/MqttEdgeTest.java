@@ -73,4 +73,46 @@ class MqttEdgeTest {
     assertEquals(0, edge.refusedConnects());
     assertDoesNotThrow(edge::close);
   }
+
+  @Test
+  void shouldWatchMoquettesSessionLoopsAndSayWhenOneDied() throws Exception {
+    MqttEdge edge =
+        new MqttEdge(
+            new MqttEdge.Settings("127.0.0.1", freePort(), 64 * 1024, null),
+            (client, user, password) -> false,
+            new DeviceTopicPolicy(),
+            List.of());
+    edge.start();
+    try {
+      assertEquals(null, edge.deadSessionLoops(), "all running after start");
+      assertTrue(edge.sessionLoopsWatched() > 0, "Moquette's loops found by their name");
+    } finally {
+      edge.close();
+    }
+    assertEquals(null, edge.deadSessionLoops(), "a stopped edge is not a dead one");
+
+    Thread alive = new Thread(() -> sleepQuietly(), "Session Executor 0");
+    alive.setDaemon(true);
+    alive.start();
+    Thread dead = new Thread(() -> {}, "Session Executor 1");
+    dead.start();
+    dead.join();
+    String why = MqttEdge.deadSessionLoops(List.of(alive, dead));
+    assertTrue(why.startsWith("1 of 2 Moquette session loops died (Session Executor 1)"), why);
+    assertTrue(why.contains("restart the bridge"), why);
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void sleepQuietly() {
+    try {
+      Thread.sleep(60_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
 }
