@@ -43,6 +43,11 @@ public final class NewerWriterFrames {
   /** The unknown member: a struct {1: string emoji, 2: i64 messageId} (a "reaction"). */
   private static void unknownMember(TProtocol p) throws TException {
     p.writeFieldBegin(new TField("reaction", TType.STRUCT, UNKNOWN_MEMBER));
+    reaction(p);
+    p.writeFieldEnd();
+  }
+
+  private static void reaction(TProtocol p) throws TException {
     p.writeStructBegin(new TStruct("Reaction"));
     p.writeFieldBegin(new TField("emoji", TType.STRING, (short) 1));
     p.writeString("\ud83d\udc4d");
@@ -52,24 +57,11 @@ public final class NewerWriterFrames {
     p.writeFieldEnd();
     p.writeFieldStop();
     p.writeStructEnd();
-    p.writeFieldEnd();
   }
 
   /** The unknown member's own bytes (its struct, as it travels inside the union). */
   public static byte[] unknownMemberBytes() {
-    byte[] f =
-        frame(
-            p -> {
-              p.writeStructBegin(new TStruct("Reaction"));
-              p.writeFieldBegin(new TField("emoji", TType.STRING, (short) 1));
-              p.writeString("\ud83d\udc4d");
-              p.writeFieldEnd();
-              p.writeFieldBegin(new TField("messageId", TType.I64, (short) 2));
-              p.writeI64(55);
-              p.writeFieldEnd();
-              p.writeFieldStop();
-              p.writeStructEnd();
-            });
+    byte[] f = frame(NewerWriterFrames::reaction);
     return Arrays.copyOfRange(f, 1, f.length);
   }
 
