@@ -50,13 +50,42 @@ public final class DeltaFrames {
     if (n < 2 || logFrame[0] != FrameCodec.VERSION || logFrame[n - 1] != TType.STOP) {
       throw new IllegalArgumentException("not a delta frame of version " + FrameCodec.VERSION);
     }
-    byte[] out = new byte[n - 2 + 2 * (1 + 3 + 10) + 1];
+    byte[] out = new byte[positionedLength(n, pos, prevPos)];
     System.arraycopy(logFrame, 1, out, 0, n - 2);
     int at = n - 2;
     at = field(out, at, POS_FIELD, pos);
     at = field(out, at, PREV_POS_FIELD, prevPos);
-    out[at++] = TType.STOP;
-    return java.util.Arrays.copyOf(out, at);
+    out[at] = TType.STOP;
+    return out;
+  }
+
+  /**
+   * The length of what {@link #positioned} makes of a log frame of {@code logFrameLength} bytes:
+   * the frame less its version and stop bytes, the two fields, a stop byte.
+   */
+  public static int positionedLength(int logFrameLength, long pos, long prevPos) {
+    return logFrameLength
+        - 2
+        + fieldLength(POS_FIELD, pos)
+        + fieldLength(PREV_POS_FIELD, prevPos)
+        + 1;
+  }
+
+  private static int fieldLength(short id, long value) {
+    return 1 + varintLength(zigzag(id)) + varintLength(zigzag(value));
+  }
+
+  private static long zigzag(long v) {
+    return (v << 1) ^ (v >> 63);
+  }
+
+  private static int varintLength(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      n++;
+      v >>>= 7;
+    }
+    return n;
   }
 
   /** A Delta struct (pos and prevPos set by the caller) as {@link #batch} takes it. */
@@ -67,8 +96,8 @@ public final class DeltaFrames {
 
   private static int field(byte[] out, int at, short id, long value) {
     out[at++] = COMPACT_I64; // delta 0: the field id follows
-    at = varint(out, at, (id << 1) ^ (id >> 31));
-    return varint(out, at, (value << 1) ^ (value >> 63));
+    at = varint(out, at, zigzag(id));
+    return varint(out, at, zigzag(value));
   }
 
   private static int varint(byte[] out, int at, long v) {

@@ -283,8 +283,7 @@ public final class CatchUp implements AutoCloseable {
   }
 
   private static ServerFrame snapshotFrame(Snapshot s, String requestId) {
-    ServerFrame f = new ServerFrame(ServerFrameBody.snapshot(s));
-    return requestId == null ? f : f.setRequestId(requestId);
+    return answering(new ServerFrame(ServerFrameBody.snapshot(s)), requestId);
   }
 
   private Snapshot takeSnapshot(long user, int maxThreads, int messagesPerThread)
@@ -334,26 +333,28 @@ public final class CatchUp implements AutoCloseable {
                       "catch-up failed, retry with backoff",
                       UNAVAILABLE_RETRY_AFTER_MS);
             }
-            frame.setRequestId(requestId);
-            replier.send(device, codec.encode(frame));
+            replier.send(device, encode(frame, requestId));
           });
     } catch (RejectedExecutionException e) {
       count("rate-limited", 1);
-      ServerFrame f =
-          error(
-              ErrorCode.RATE_LIMITED,
-              "too many catch-up requests, retry after retryAfterMs",
-              BUSY_RETRY_AFTER_MS);
-      f.setRequestId(requestId);
-      replier.send(device, codec.encode(f));
+      replier.send(
+          device,
+          encode(
+              error(
+                  ErrorCode.RATE_LIMITED,
+                  "too many catch-up requests, retry after retryAfterMs",
+                  BUSY_RETRY_AFTER_MS),
+              requestId));
     }
   }
 
   private byte[] encode(ServerFrame frame, String requestId) {
-    if (requestId != null) {
-      frame.setRequestId(requestId);
-    }
-    return codec.encode(frame);
+    return codec.encode(answering(frame, requestId));
+  }
+
+  /** {@code frame} as the answer to {@code requestId} (none: a frame no request asked for). */
+  private static ServerFrame answering(ServerFrame frame, String requestId) {
+    return requestId == null ? frame : frame.setRequestId(requestId);
   }
 
   private static ServerFrame error(ErrorCode code, String message) {
@@ -522,10 +523,6 @@ public final class CatchUp implements AutoCloseable {
     return stored + tail;
   }
 
-  private static long last(List<Delta> out) {
-    return out.isEmpty() ? -1 : out.get(out.size() - 1).getPos();
-  }
-
   private byte[] batch(
       String requestId, DeltaPage page, long throughPos, boolean more, CatchUpTier tier) {
     return DeltaFrames.batch(requestId, page.deltas(), layout.epoch(), throughPos, more, tier);
@@ -560,11 +557,10 @@ public final class CatchUp implements AutoCloseable {
 
   /**
    * What catching up by {@code deltas} deltas costs on the wire, as the pages are really built:
-   * each delta is its frame in the log ({@code averageLogFrameBytes}) less the version and stop
-   * bytes, plus its pos and prevPos fields (positions near {@code position}) and a stop byte; each
-   * page (at most {@code page} deltas and {@code maxFrameBytes}) adds its envelope ({@code
-   * pageOverhead}, an upper bound). The estimate counted the log frames alone before, and missed
-   * the positions and the pages.
+   * each delta is {@link DeltaFrames#positioned} of its frame in the log ({@code
+   * averageLogFrameBytes}), its positions near {@code position}; each page (at most {@code page}
+   * deltas and {@code maxFrameBytes}) adds its envelope ({@code pageOverhead}). The estimate
+   * counted the log frames alone before, and missed the positions and the pages.
    */
   static long catchUpBytes(
       long deltas,
@@ -573,9 +569,8 @@ public final class CatchUp implements AutoCloseable {
       int page,
       int maxFrameBytes,
       int pageOverhead) {
-    long zigzag = Math.max(0, position) << 1;
-    int positionBytes = 1 + (63 - Long.numberOfLeadingZeros(zigzag | 1)) / 7; // varint length
-    double perDelta = Math.max(2, averageLogFrameBytes) - 2 + 2 * (2 + positionBytes) + 1;
+    double perDelta =
+        Math.max(2, averageLogFrameBytes) + DeltaFrames.positionedLength(0, position, position);
     double total = deltas * perDelta;
     long pages =
         Math.max(
