@@ -410,10 +410,7 @@ public final class IrisDevice implements AutoCloseable {
         // Moquette 0.17 sends CONNACK before it marks the connection connected, and drops a
         // connection whose SUBSCRIBE arrives in between: a fast client loses that race now and
         // then. Anything but a refusal is tried again, briefly.
-        boolean refused =
-            e.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-                || e.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED;
-        if (refused || System.nanoTime() > deadline) {
+        if (refused(e.getReasonCode()) || System.nanoTime() > deadline) {
           throw e;
         }
         if (client.isConnected()) {
@@ -660,7 +657,7 @@ public final class IrisDevice implements AutoCloseable {
         cfg.deviceId,
         r.getReason(),
         r.getPartition(),
-        usable.isEmpty() || backOff ? "the bridges known after a pause" : usable);
+        backOff ? "the bridges known after a pause" : usable);
     cfg.listener.onConnection(false);
     sync.connectionLost();
     leave(backOff);
@@ -761,8 +758,7 @@ public final class IrisDevice implements AutoCloseable {
           cfg.deviceId,
           e.getMessage(),
           code);
-      if (code == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-          || code == MqttException.REASON_CODE_NOT_AUTHORIZED) {
+      if (refused(code)) {
         log.warn(
             "Device {}/{} is no longer accepted by the server (revoked?); not reconnecting",
             cfg.userId,
@@ -771,6 +767,12 @@ public final class IrisDevice implements AutoCloseable {
       }
       scheduleReconnect();
     }
+  }
+
+  /** Whether the server refused the device itself (bad token, revoked): not worth retrying. */
+  private static boolean refused(int reasonCode) {
+    return reasonCode == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+        || reasonCode == MqttException.REASON_CODE_NOT_AUTHORIZED;
   }
 
   /** Abandons the current Paho client (whatever it is doing) for a new one. */

@@ -276,7 +276,8 @@ public final class IrisBridge implements AutoCloseable {
    */
   public String routeJson(long userId) {
     int partition = layout.partitionOf(userId);
-    String owner = routes.ownerIdOf(partition);
+    io.iris.protocol.thrift.BridgeRoute claim = routes.claimOf(partition);
+    String owner = claim == null ? null : claim.getBridgeId();
     StringBuilder b =
         new StringBuilder("{\"user\":\"")
             .append(userId)
@@ -285,7 +286,7 @@ public final class IrisBridge implements AutoCloseable {
             .append(",\"bridge\":")
             .append(owner == null ? "null" : "\"" + owner + "\"")
             .append(",\"serverUris\":[");
-    List<String> uris = routes.ownerOf(partition);
+    List<String> uris = claim == null ? List.of() : claim.getServerUris();
     for (int i = 0; i < uris.size(); i++) {
       b.append(i == 0 ? "" : ",").append('"').append(uris.get(i)).append('"');
     }

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * Where the bridge's Kafka clients connect and with which common settings: {@code
@@ -38,6 +39,19 @@ public final class KafkaClients {
   public Properties properties() {
     Properties p = new Properties();
     p.putAll(common);
+    return p;
+  }
+
+  /**
+   * The common properties of a producer whose writes must not be lost or doubled: every replica in
+   * sync acknowledges ({@code acks=all}), retries do not duplicate (idempotence); named {@code
+   * clientId}.
+   */
+  public Properties durableProducer(String clientId) {
+    Properties p = properties();
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     return p;
   }
 

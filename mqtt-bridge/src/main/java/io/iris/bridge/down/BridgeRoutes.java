@@ -8,17 +8,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
-import java.util.function.Supplier;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,41 +45,39 @@ public final class BridgeRoutes implements AutoCloseable {
     this(
         bridgeId,
         serverUris,
-        () -> {
-          Properties p = kafka.properties();
-          p.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-          p.put(
-              org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG,
-              "iris-view-bridges");
-          return new org.apache.kafka.clients.consumer.KafkaConsumer<>(
-              p,
-              Topics.BRIDGES.keySerde().deserializer(),
-              Topics.BRIDGES.valueSerde().deserializer());
-        },
+        onRecord ->
+            new CompactedTopicView<>(
+                kafka,
+                Topics.BRIDGES.name(),
+                Topics.BRIDGES.keySerde().deserializer(),
+                Topics.BRIDGES.valueSerde().deserializer(),
+                onRecord),
         producer(kafka),
         System::currentTimeMillis);
   }
 
+  /**
+   * Routes followed through the view {@code views} makes for a callback, and written with {@code
+   * producer}, stamped with {@code clock}.
+   */
   BridgeRoutes(
       String bridgeId,
       List<String> serverUris,
-      Supplier<? extends Consumer<String, BridgeRoute>> consumers,
+      Function<BiConsumer<String, BridgeRoute>, CompactedTopicView<String, BridgeRoute>> views,
       Producer<String, BridgeRoute> producer,
       LongSupplier clock) {
     this.bridgeId = bridgeId;
     this.serverUris = List.copyOf(serverUris);
     this.producer = producer;
     this.clock = clock;
-    this.view = new CompactedTopicView<>(Topics.BRIDGES.name(), consumers, this::apply);
+    this.view = views.apply(this::apply);
   }
 
   private static Producer<String, BridgeRoute> producer(KafkaClients kafka) {
-    Properties p = kafka.properties();
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-routes");
     return new KafkaProducer<>(
-        p, Topics.BRIDGES.keySerde().serializer(), Topics.BRIDGES.valueSerde().serializer());
+        kafka.durableProducer("iris-bridge-routes"),
+        Topics.BRIDGES.keySerde().serializer(),
+        Topics.BRIDGES.valueSerde().serializer());
   }
 
   /** Reads iris.bridges to its end, then follows it. */
@@ -163,7 +159,8 @@ public final class BridgeRoutes implements AutoCloseable {
     return r == null ? null : r.getBridgeId();
   }
 
-  private BridgeRoute claimOf(int partition) {
+  /** The claim of the bridge that owns {@code partition} (highest generation), or null. */
+  public BridgeRoute claimOf(int partition) {
     BridgeRoute best = null;
     for (BridgeRoute r : routes.values()) {
       if (r.getPartitions().contains(partition)

@@ -68,11 +68,8 @@ public final class DevicePointers implements AutoCloseable {
   }
 
   private static KafkaProducer<String, DevicePointer> newProducer(KafkaClients kafka) {
-    Properties p = kafka.properties();
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    Properties p = kafka.durableProducer("iris-bridge-pointers");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "iris-bridge-pointers");
     return new KafkaProducer<>(
         p,
         Topics.DEVICE_POINTERS.keySerde().serializer(),

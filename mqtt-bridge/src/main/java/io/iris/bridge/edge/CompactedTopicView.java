@@ -59,7 +59,7 @@ public final class CompactedTopicView<K, V> implements AutoCloseable {
    * A view reading through the consumer {@code consumers} makes when {@link #start} is called (a
    * {@code MockConsumer} in tests); the view assigns it, reads, and closes it.
    */
-  public CompactedTopicView(
+  CompactedTopicView(
       String topic, Supplier<? extends Consumer<K, V>> consumers, BiConsumer<K, V> onRecord) {
     this.topic = topic;
     this.consumers = consumers;

@@ -95,9 +95,7 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     this.codec = new FrameCodec(maxFrameBytes);
     // Frames above the limit but within what the network layer passes are read too, to answer them
     // with their request and client id (FRAME_TOO_LARGE) instead of as unreadable.
-    this.reader =
-        new FrameCodec(
-            Math.max(maxFrameBytes, io.iris.bridge.edge.MqttEdge.networkBytes(maxFrameBytes)));
+    this.reader = new FrameCodec(io.iris.bridge.edge.MqttEdge.networkBytes(maxFrameBytes));
     this.replier = replier;
     this.services = services;
     this.commands = commands;
@@ -107,11 +105,8 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
 
   private static <K> KafkaProducer<K, byte[]> newProducer(
       KafkaClients kafka, String clientId, Serializer<K> keys) {
-    Properties p = kafka.properties();
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    Properties p = kafka.durableProducer(clientId);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     return new KafkaProducer<>(p, keys, new ByteArraySerializer());
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.iris.bridge.PacedMockConsumer;
+import io.iris.bridge.edge.EdgeFixtures;
 import io.iris.protocol.thrift.BridgeRoute;
 import io.iris.topics.Topics;
 import java.time.Duration;
@@ -32,7 +33,12 @@ class BridgeRoutesTest {
           Topics.BRIDGES.keySerde().serializer(),
           Topics.BRIDGES.valueSerde().serializer());
   private final BridgeRoutes routes =
-      new BridgeRoutes("b1", List.of("tcp://b1:1883"), () -> consumer, producer, () -> 5L);
+      new BridgeRoutes(
+          "b1",
+          List.of("tcp://b1:1883"),
+          onRecord -> EdgeFixtures.view(TOPIC, consumer, onRecord),
+          producer,
+          () -> 5L);
   private long nextOffset;
 
   BridgeRoutesTest() {
