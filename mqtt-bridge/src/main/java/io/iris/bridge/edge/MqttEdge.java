@@ -5,9 +5,12 @@ import io.moquette.broker.config.MemoryConfig;
 import io.moquette.broker.security.IAuthenticator;
 import io.moquette.broker.security.IAuthorizatorPolicy;
 import io.moquette.interception.InterceptHandler;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.mqtt.MqttMessageBuilders;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.handler.codec.mqtt.MqttPublishVariableHeader;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,14 +112,25 @@ public final class MqttEdge implements AutoCloseable {
     if (s == null) {
       return;
     }
+    // Built by hand: MqttMessageBuilders copies the payload into a counted buffer.
     MqttPublishMessage msg =
-        MqttMessageBuilders.publish()
-            .topicName(topic)
-            .qos(qos)
-            .retained(false)
-            .payload(Unpooled.wrappedBuffer(frame))
-            .build();
+        new MqttPublishMessage(
+            new MqttFixedHeader(MqttMessageType.PUBLISH, false, qos, false, 0),
+            new MqttPublishVariableHeader(topic, 0),
+            payload(frame));
     s.internalPublish(msg, "iris-bridge");
+  }
+
+  /**
+   * The frame as Moquette's payload: a heap buffer whose release does nothing. Moquette 0.17
+   * releases a delta twice when a device's new connection takes over its session while the old
+   * connection still acknowledges (the purge of the old session releases its in-flight deltas and a
+   * late PUBACK releases one again); the second release of a counted buffer throws in the session
+   * loop, which ends the loop and leaves every device bound to it unserved. A heap buffer needs no
+   * release (the collector frees it), so nothing is lost by not counting.
+   */
+  static ByteBuf payload(byte[] frame) {
+    return Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(frame));
   }
 
   public Settings settings() {
@@ -207,9 +221,9 @@ public final class MqttEdge implements AutoCloseable {
   /**
    * Whether Moquette's session event loops still run: null while they do (or before start), else
    * what died. Each device's session is bound to one loop; a loop that dies (Moquette 0.17 lets an
-   * exception end it, e.g. an IllegalReferenceCountException when a PUBACK meets a closing
-   * connection) leaves every device routed to it connected and never served again, while the
-   * sockets still answer: a bridge in that state must be restarted, so it fails its health.
+   * exception end it; see {@link #payload} for the one seen here) leaves every device routed to it
+   * connected and never served again, while the sockets still answer: a bridge in that state must
+   * be restarted, so it fails its health.
    */
   public String deadSessionLoops() {
     return deadSessionLoops(server == null ? List.of() : sessionLoops);
