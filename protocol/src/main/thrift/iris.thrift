@@ -392,6 +392,23 @@ struct TypingEvent {
   3: required bool typing,
 }
 
+/**
+ * This bridge does not serve the device's user: another bridge owns the user's partition of
+ * iris.log (each bridge reads and pushes only its own share). Sent when a device subscribes or
+ * asks to sync on a bridge that does not own its partition, and to the devices of a partition that
+ * moves to another bridge (a bridge added, stopped or dead); the bridge closes the connection a
+ * moment later. Reconnect to one of serverUris (the same scheme as before: tcp or ssl) and sync
+ * from the position held, as after any reconnect. No serverUris: the new owner is not known yet;
+ * reconnect to any bridge after a short pause.
+ */
+struct Redirect {
+  1: required list<string> serverUris,
+  /** Why, for logs. */
+  2: required string reason,
+  /** The user's partition of iris.log. */
+  3: required i32 partition,
+}
+
 union ServerFrameBody {
   1: DeltaBatch deltas,
   2: SendResult sendResult,
@@ -399,6 +416,7 @@ union ServerFrameBody {
   4: ServerError error,
   5: ResnapshotRequired resnapshotRequired,
   6: TypingEvent typing,
+  7: Redirect redirect,
 }
 
 /** What the bridge publishes to a device. */
@@ -446,4 +464,24 @@ struct DeviceRecord {
   4: required binary salt,
   5: required i64 createdAtMs,
   6: optional bool revoked = false,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bridges (iris.bridges, compacted, key: bridge id)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Which partitions of iris.log a bridge owns (as a member of the consumer group iris-mqtt-bridge)
+ * and where its devices connect. Written by the bridge at every change of its assignment; a
+ * tombstone when it leaves the group. For one partition, the claim of the highest generation wins
+ * (a dead bridge's claim stays until the group has moved its partitions).
+ */
+struct BridgeRoute {
+  1: required string bridgeId,
+  /** The MQTT listeners devices reach it at, e.g. tcp://bridge-3:1883, ssl://bridge-3:8883. */
+  2: required list<string> serverUris,
+  3: required list<i32> partitions,
+  /** The consumer group's generation of this assignment. */
+  4: required i32 generation,
+  5: required i64 updatedAtMs,
 }

@@ -12,6 +12,7 @@ import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.Redirect;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.SendMessage;
@@ -262,6 +263,14 @@ public final class IrisDevice implements AutoCloseable {
 
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
+
+  /** Where the last Redirect sent this device, tried before the configured URIs (loop thread). */
+  private volatile List<String> preferredUris = List.of();
+
+  /** The preferred URIs the current connection was made with (tried first). */
+  private volatile List<String> preferredAtConnect = List.of();
+
+  private long redirects;
   private final ScheduledExecutorService loop;
   private final String mqttClientId;
 
@@ -280,6 +289,7 @@ public final class IrisDevice implements AutoCloseable {
     this.cfg = b;
     DeviceTopics.DeviceId id = new DeviceTopics.DeviceId(b.userId, b.deviceId);
     String clientId = id.clientId();
+    this.mqttClientId = clientId;
     this.up = id.up();
     this.down = id.down();
     this.sync =
@@ -298,12 +308,11 @@ public final class IrisDevice implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.mqttClientId = clientId;
     this.client = newClient();
     loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
   }
 
-  /** A Paho client of this device, its callbacks set; those of a client given up on are ignored. */
+  /** A Paho client of this device, its callbacks set. */
   private MqttAsyncClient newClient() {
     MqttAsyncClient c;
     try {
@@ -316,7 +325,7 @@ public final class IrisDevice implements AutoCloseable {
           @Override
           public void connectionLost(Throwable cause) {
             if (c != client) {
-              return;
+              return; // a client given up on
             }
             boolean was = connected;
             connected = false;
@@ -339,22 +348,6 @@ public final class IrisDevice implements AutoCloseable {
           public void deliveryComplete(IMqttDeliveryToken token) {}
         });
     return c;
-  }
-
-  /** Abandons the current Paho client (whatever it is doing) for a new one. */
-  private void replaceClient() {
-    MqttAsyncClient old = client;
-    client = newClient();
-    try {
-      old.disconnectForcibly(0, 500, false);
-    } catch (MqttException | RuntimeException e) {
-      // it is being abandoned
-    }
-    try {
-      old.close(true);
-    } catch (MqttException | RuntimeException e) {
-      // it is being abandoned
-    }
   }
 
   /** Runs on the device's thread; dropped once the device is closed. */
@@ -417,10 +410,7 @@ public final class IrisDevice implements AutoCloseable {
         // Moquette 0.17 sends CONNACK before it marks the connection connected, and drops a
         // connection whose SUBSCRIBE arrives in between: a fast client loses that race now and
         // then. Anything but a refusal is tried again, briefly.
-        boolean refused =
-            e.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-                || e.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED;
-        if (refused || System.nanoTime() > deadline) {
+        if (refused(e.getReasonCode()) || System.nanoTime() > deadline) {
           throw e;
         }
         if (client.isConnected()) {
@@ -449,8 +439,15 @@ public final class IrisDevice implements AutoCloseable {
     o.setConnectionTimeout(10);
     // Nagle off: a device's small frames wait for answers (see NoDelaySockets).
     o.setSocketFactory(NoDelaySockets.wrap(socketFactory()));
+    preferredAtConnect = preferredUris;
+    List<String> uris = new java.util.ArrayList<>(preferredUris);
     if (cfg.serverUris != null) {
-      o.setServerURIs(cfg.serverUris);
+      uris.addAll(List.of(cfg.serverUris));
+    } else if (!uris.isEmpty()) {
+      uris.add(cfg.serverUri);
+    }
+    if (!uris.isEmpty()) {
+      o.setServerURIs(uris.stream().distinct().toArray(String[]::new));
     }
     return o;
   }
@@ -588,9 +585,24 @@ public final class IrisDevice implements AutoCloseable {
 
   private void resume() {
     if (!client.isConnected()) {
-      // Lost while it was being set up: no callback tells of it (see connectionLost).
+      // Lost while it was being set up (e.g. closed by a bridge that redirected it).
       connected = false;
       scheduleReconnect();
+      return;
+    }
+    if (!preferredUris.isEmpty()
+        && !preferredUris.contains(client.getCurrentServerURI())
+        && !preferredUris.equals(preferredAtConnect)) {
+      // This bridge sent the device elsewhere while it subscribed: go now, not after a sync. (A
+      // bridge named before this connection was tried first and not reached: stay and sync.)
+      redirects++;
+      log.info(
+          "Device {}/{}: served by {}, not {}; reconnecting there",
+          cfg.userId,
+          cfg.deviceId,
+          preferredUris,
+          client.getCurrentServerURI());
+      leave(false);
       return;
     }
     reconnectAttempt = 0;
@@ -612,9 +624,71 @@ public final class IrisDevice implements AutoCloseable {
     }
     if (f.getBody().isSetTyping()) {
       cfg.listener.onTyping(f.getBody().getTyping());
+    } else if (f.getBody().isSetRedirect()) {
+      redirected(f.getBody().getRedirect());
     } else {
       sync.onFrame(f, System.nanoTime()); // a frame type newer than this SDK is skipped there
     }
+  }
+
+  /**
+   * This bridge does not serve the user (docs/PROTOCOL.md, "Which bridge"): disconnect, then
+   * connect to the owner it names (first, before the configured URIs) and resume from the position
+   * held, as after any reconnect. No owner named: reconnect with the usual backoff.
+   */
+  private void redirected(Redirect r) {
+    if (closed) {
+      return;
+    }
+    List<String> usable =
+        r.getServerUris().stream().filter(u -> u.startsWith(scheme() + "://")).toList();
+    // Named once already and here again: it could not be reached (or is moving): back off.
+    boolean backOff = usable.isEmpty() || usable.equals(preferredUris);
+    preferredUris = usable;
+    if (!connected) {
+      // A frame of a connection being set up (the answer to its subscription; its sync will be
+      // answered the same) or of one already left: the next connection tries the bridge named.
+      return;
+    }
+    redirects++;
+    log.info(
+        "Device {}/{}: {} (partition {}); reconnecting to {}",
+        cfg.userId,
+        cfg.deviceId,
+        r.getReason(),
+        r.getPartition(),
+        backOff ? "the bridges known after a pause" : usable);
+    cfg.listener.onConnection(false);
+    sync.connectionLost();
+    leave(backOff);
+  }
+
+  /** Disconnects from this bridge and connects again: at once, or after the usual backoff. */
+  private void leave(boolean backOff) {
+    connected = false;
+    try {
+      // A moment for the acknowledgements of what it received to reach the bridge first: Moquette
+      // 0.17 can release a message twice when its PUBACK meets the close (see MqttEdge).
+      client.disconnect(200).waitForCompletion(2000);
+    } catch (MqttException e) {
+      // the bridge closes the connection itself a moment later
+    }
+    if (backOff) {
+      scheduleReconnect();
+    } else {
+      loop.schedule(this::reconnect, 0, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** tcp or ssl: the scheme of the configured server URIs. */
+  private String scheme() {
+    String first = cfg.serverUris != null ? cfg.serverUris[0] : String.valueOf(cfg.serverUri);
+    return first.substring(0, Math.max(0, first.indexOf("://")));
+  }
+
+  /** Times a bridge sent this device to another. */
+  public long redirects() {
+    return call(() -> redirects);
   }
 
   /** Every 250 ms: resend unconfirmed commands, retry a lost sync answer, fail expired sends. */
@@ -654,8 +728,7 @@ public final class IrisDevice implements AutoCloseable {
     int uris = o.getServerURIs() == null ? 1 : o.getServerURIs().length;
     try {
       // Paho tries each URI in turn, each for up to the connection timeout: wait for all of them,
-      // or a connect still running behind a timed-out wait would come up unseen (the next attempt
-      // then fails with "connect already in progress", again and again).
+      // or a connect still running behind a timed-out wait would come up unseen.
       client.connect(o).waitForCompletion(uris * o.getConnectionTimeout() * 1000L + 5_000);
       // Not waiting for SUBACK: the broker handles one connection's packets in order, so the
       // subscription is in place before the resent commands and the sync request that follow.
@@ -680,13 +753,12 @@ public final class IrisDevice implements AutoCloseable {
         }
       }
       log.info(
-          "Device {}/{}: reconnect failed ({}, reason code {}); trying again",
+          "Device {}/{}: reconnect failed ({}, reason code {})",
           cfg.userId,
           cfg.deviceId,
           e.getMessage(),
           code);
-      if (code == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-          || code == MqttException.REASON_CODE_NOT_AUTHORIZED) {
+      if (refused(code)) {
         log.warn(
             "Device {}/{} is no longer accepted by the server (revoked?); not reconnecting",
             cfg.userId,
@@ -694,6 +766,28 @@ public final class IrisDevice implements AutoCloseable {
         return;
       }
       scheduleReconnect();
+    }
+  }
+
+  /** Whether the server refused the device itself (bad token, revoked): not worth retrying. */
+  private static boolean refused(int reasonCode) {
+    return reasonCode == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+        || reasonCode == MqttException.REASON_CODE_NOT_AUTHORIZED;
+  }
+
+  /** Abandons the current Paho client (whatever it is doing) for a new one. */
+  private void replaceClient() {
+    MqttAsyncClient old = client;
+    client = newClient();
+    try {
+      old.disconnectForcibly(0, 500, false);
+    } catch (MqttException | RuntimeException e) {
+      // it is being abandoned
+    }
+    try {
+      old.close(true);
+    } catch (MqttException | RuntimeException e) {
+      // it is being abandoned
     }
   }
 
@@ -759,6 +853,7 @@ public final class IrisDevice implements AutoCloseable {
 
   /** Where this device is connected now, and whether, for diagnostics: e.g. "tcp://b3:1883 up". */
   public String connection() {
-    return client.getCurrentServerURI() + (connected ? " up" : " down");
+    MqttAsyncClient c = client;
+    return c.getCurrentServerURI() + (connected ? " up" : " down") + ", preferred " + preferredUris;
   }
 }

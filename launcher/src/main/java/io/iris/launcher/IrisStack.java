@@ -406,6 +406,7 @@ public final class IrisStack implements AutoCloseable {
     partitions.put(Topics.SINK_DLQ, config.getInt(IrisConfig.TOPICS_DLQ_PARTITIONS_CONFIG));
     // Small and read whole by every bridge at start: one partition.
     partitions.put(Topics.DEVICES, 1);
+    partitions.put(Topics.BRIDGES, 1);
     List<TopicInstaller.Plan> plans = new ArrayList<>();
     partitions.forEach(
         (topic, n) -> {
@@ -627,11 +628,12 @@ public final class IrisStack implements AutoCloseable {
             this::readiness,
             this::health,
             bridgeMetrics::refresh);
+    ops.routes(bridge::routeJson);
     ops.start();
     started.push(new Part("ops endpoint", ops));
     String url = "http://" + config.bindHost() + ":" + ops.port();
     endpoints.put("ops", url);
-    progress.accept("Ops endpoint             " + url + "/metrics  /health  /ready");
+    progress.accept("Ops endpoint             " + url + "/metrics  /health  /ready  /route?user=");
   }
 
   /** Each part's state for /ready: "UP" or what is wrong. */

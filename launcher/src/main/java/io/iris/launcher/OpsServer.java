@@ -22,7 +22,9 @@ import java.util.function.Supplier;
  *       (liveness: a process whose push path or streams app died must be restarted, even though its
  *       sockets still answer);
  *   <li>{@code GET /ready}: 200 when every part says UP, else 503; the body names each part's state
- *       (readiness).
+ *       (readiness);
+ *   <li>{@code GET /route?user=<id>} (a process with a bridge): which bridge serves the user, as
+ *       JSON ({@link #routes}).
  * </ul>
  *
  * Plain HTTP from the JDK; bind it to a management network in production.
@@ -63,6 +65,31 @@ public final class OpsServer implements AutoCloseable {
         });
     server.createContext("/health", x -> respondWithStates(x, health.get()));
     server.createContext("/ready", x -> respondWithStates(x, readiness.get()));
+  }
+
+  /**
+   * Serves {@code GET /route?user=<id>}: the body {@code route} gives for the user id, 200; a
+   * missing or bad id, 400.
+   */
+  public void routes(java.util.function.LongFunction<String> route) {
+    server.createContext(
+        "/route",
+        x -> {
+          String q = x.getRequestURI().getQuery();
+          long user = -1;
+          if (q != null && q.startsWith("user=")) {
+            try {
+              user = Long.parseLong(q.substring(5));
+            } catch (NumberFormatException e) {
+              user = -1;
+            }
+          }
+          if (user <= 0) {
+            respond(x, 400, "application/json", "{\"error\":\"give ?user=<positive user id>\"}\n");
+          } else {
+            respond(x, 200, "application/json", route.apply(user) + "\n");
+          }
+        });
   }
 
   public void start() {

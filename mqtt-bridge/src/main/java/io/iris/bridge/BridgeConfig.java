@@ -21,6 +21,33 @@ public final class BridgeConfig extends AbstractConfig {
   static final String PUSH_GROUP = "Push";
   static final String CATCH_UP_GROUP = "Catch-up";
   static final String LIMITS_GROUP = "Limits";
+  static final String GROUP_GROUP = "Bridges";
+
+  public static final String MQTT_BRIDGE_ID_CONFIG = "mqtt.bridge.id";
+  private static final String MQTT_BRIDGE_ID_DOC =
+      "This bridge's name in the group iris-mqtt-bridge (its static member id) and in"
+          + " iris.bridges. Stable across restarts of the same bridge, unique among bridges. Empty:"
+          + " bridge-<host>-<mqtt port>.";
+
+  public static final String MQTT_BRIDGE_STATIC_MEMBERSHIP_CONFIG = "mqtt.bridge.static.membership";
+  private static final String MQTT_BRIDGE_STATIC_MEMBERSHIP_DOC =
+      "Join the group as a static member (group.instance.id = mqtt.bridge.id): a bridge killed and"
+          + " restarted within mqtt.bridge.session.timeout.ms gets its partitions back without a"
+          + " rebalance. A clean stop leaves the group at once either way.";
+
+  public static final String MQTT_BRIDGE_SESSION_TIMEOUT_MS_CONFIG =
+      "mqtt.bridge.session.timeout.ms";
+  private static final String MQTT_BRIDGE_SESSION_TIMEOUT_MS_DOC =
+      "How long the group waits for a bridge that stopped without leaving (killed, crashed, cut"
+          + " off) before its partitions move to the others: how long its users' devices wait"
+          + " after a hard failure.";
+
+  public static final String MQTT_ADVERTISED_URIS_CONFIG = "mqtt.advertised.uris";
+  private static final String MQTT_ADVERTISED_URIS_DOC =
+      "Where devices reach this bridge, told to devices sent here by another bridge (iris.bridges),"
+          + " comma-separated, e.g. tcp://bridge-3.example.com:1883,ssl://bridge-3.example.com:8883."
+          + " Empty: the MQTT listeners at the bind host (the host name when it binds all"
+          + " addresses).";
 
   public static final String MQTT_PORT_CONFIG = "mqtt.port";
   private static final String MQTT_PORT_DOC = "Port of the MQTT edge.";
@@ -228,7 +255,48 @@ public final class BridgeConfig extends AbstractConfig {
               LIMITS_GROUP,
               2,
               Width.MEDIUM,
-              "device commands burst");
+              "device commands burst")
+          .define(
+              MQTT_BRIDGE_ID_CONFIG,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              MQTT_BRIDGE_ID_DOC,
+              GROUP_GROUP,
+              1,
+              Width.MEDIUM,
+              "bridge id")
+          .define(
+              MQTT_ADVERTISED_URIS_CONFIG,
+              Type.LIST,
+              "",
+              Importance.MEDIUM,
+              MQTT_ADVERTISED_URIS_DOC,
+              GROUP_GROUP,
+              2,
+              Width.LONG,
+              "advertised uris")
+          .define(
+              MQTT_BRIDGE_STATIC_MEMBERSHIP_CONFIG,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              MQTT_BRIDGE_STATIC_MEMBERSHIP_DOC,
+              GROUP_GROUP,
+              3,
+              Width.SHORT,
+              "static membership")
+          .define(
+              MQTT_BRIDGE_SESSION_TIMEOUT_MS_CONFIG,
+              Type.INT,
+              10_000,
+              Range.between(1_000, 300_000),
+              Importance.MEDIUM,
+              MQTT_BRIDGE_SESSION_TIMEOUT_MS_DOC,
+              GROUP_GROUP,
+              4,
+              Width.MEDIUM,
+              "session timeout ms");
 
   public BridgeConfig(Map<String, ?> originals) {
     super(CONFIG, originals, false);

@@ -5,6 +5,7 @@ import io.iris.bridge.down.PushPath;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.bridge.edge.DeviceTopicPolicy;
 import io.iris.bridge.edge.MqttEdge;
+import io.iris.bridge.edge.Redirects;
 import io.iris.bridge.up.SendPath;
 import io.iris.bridge.up.TypingRelay;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -101,6 +102,28 @@ public final class BridgeMetrics {
         "Users with deltas in the bridge's memory (catch-up tier 1)",
         bridge.userLogs(),
         u -> u.usersInMemory());
+    gauge(
+        "iris_tier1_users_known",
+        "Users of the owned partitions whose last position the bridge holds (bounded by its share"
+            + " of iris.log)",
+        bridge.userLogs(),
+        u -> u.usersKnown());
+    gauge(
+        "iris_bridge_partitions_owned",
+        "Partitions of iris.log this bridge owns in the group iris-mqtt-bridge (reads, pushes,"
+            + " keeps in memory)",
+        push,
+        p -> p.ownedPartitions().size());
+    counter(
+        "iris_bridge_partitions_moved",
+        "Partitions of iris.log that moved away from this bridge (rebalances)",
+        push,
+        PushPath::partitionsMoved);
+    counter(
+        "iris_bridge_redirects",
+        "Devices sent to the bridge owning their user's partition",
+        bridge.redirects(),
+        Redirects::redirected);
     gauge(
         "iris_bridge_vital_threads_dead",
         "Vital background threads of the bridge that died (push path, device registry, device"

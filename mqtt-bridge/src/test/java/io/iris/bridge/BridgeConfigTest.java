@@ -64,10 +64,12 @@ class BridgeConfigTest {
 
   @Test
   void shouldDocumentAndGroupEveryKey() {
-    assertEquals(13, BridgeConfig.CONFIG.names().size());
+    assertEquals(17, BridgeConfig.CONFIG.names().size());
     for (ConfigDef.ConfigKey k : BridgeConfig.CONFIG.configKeys().values()) {
       assertFalse(k.documentation == null || k.documentation.isBlank(), k.name);
-      assertTrue(java.util.Set.of("Edge", "Push", "Catch-up", "Limits").contains(k.group), k.name);
+      assertTrue(
+          java.util.Set.of("Edge", "Push", "Catch-up", "Limits", "Bridges").contains(k.group),
+          k.name);
       assertTrue(k.name.startsWith("mqtt."), k.name);
     }
   }

@@ -26,54 +26,77 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
- * A bridge that starts after a user's last delta (it resumes where the bridge group got to) holds
- * nothing of the user in memory. A device that lacks that last delta must still get it when it
- * syncs, from the log or MySQL, chained to its position. (Under v1 a restarted bridge took the head
- * from its last persisted bookmark and told such a device it was current.)
+ * A bridge that starts owning a partition after a user's last delta (it resumes where the group got
+ * to) holds nothing of the user in memory. A device that lacks that last delta must still get it
+ * when it syncs, from the log or MySQL, chained to its position. (Under v1 a restarted bridge took
+ * the head from its last persisted bookmark and told such a device it was current.) Since the
+ * bridge that joins gets some of the partitions, one user per partition talks first, and the case
+ * is played for a user of a partition it got.
  */
 class RestartedBridgeHeadIT {
-  private static final long USER = UserIds.next();
   private static final long PARTNER = UserIds.next();
 
   @Test
   void shouldServeTheLastDeltaAfterABridgeRestartWithoutNewDeltas() throws Exception {
     IrisStack a = TestStacks.shared();
+    int partitions = a.bridge().layout().partitions();
+    // One user per partition of iris.log.
+    long[] users = new long[partitions];
+    for (int found = 0; found < partitions; ) {
+      long u = UserIds.next();
+      int p = a.bridge().layout().partitionOf(u);
+      if (users[p] == 0) {
+        users[p] = u;
+        found++;
+      }
+    }
     int before = a.devices().size();
-    String token = DeviceRegistry.register(a.bootstrapServers(), USER, "phone");
-    DeviceRegistry.register(a.bootstrapServers(), PARTNER, "phone");
-    TestStacks.awaitRegistered(a, before + 2);
+    List<Map.Entry<Long, String>> ids = new java.util.ArrayList<>();
+    for (long u : users) {
+      ids.add(Map.entry(u, "phone"));
+    }
+    ids.add(Map.entry(PARTNER, "phone"));
+    List<String> tokens = DeviceRegistry.registerAll(a.bootstrapServers(), ids);
+    TestStacks.awaitRegistered(a, before + partitions + 1);
 
-    // 1 thread created + 6 messages: 7 deltas.
-    Phone sender = Phone.open(a, USER, "phone", token);
-    long thread =
-        sender
-            .device
-            .createThread(List.of(PARTNER), "head")
-            .get(30, TimeUnit.SECONDS)
-            .getThreadId();
-    Phone.sendAll(sender, thread, "m", 6);
-    Waits.await("the sender with 7 deltas", () -> sender.applied.size() == 7);
-    sender.device.close();
-    List<Long> positions = sender.applied.stream().map(Delta::getPos).toList();
-    awaitBridgeGroupPast(a, positions.get(6));
+    // Each: 1 thread created + 6 messages, 7 deltas.
+    Map<Long, List<Long>> positions = new java.util.HashMap<>();
+    for (int i = 0; i < partitions; i++) {
+      Phone sender = Phone.open(a, users[i], "phone", tokens.get(i));
+      long thread =
+          sender
+              .device
+              .createThread(List.of(PARTNER), "head")
+              .get(30, TimeUnit.SECONDS)
+              .getThreadId();
+      Phone.sendAll(sender, thread, "m", 6);
+      Waits.await("the sender with 7 deltas", () -> sender.applied.size() == 7);
+      sender.device.close();
+      positions.put(users[i], sender.applied.stream().map(Delta::getPos).toList());
+      awaitBridgeGroupPast(a, users[i], positions.get(users[i]).get(6));
+    }
 
     Path dir = TestStacks.newDataDir("bridge-restarted");
     try (IrisStack b = TestStacks.bridgeBeside(a, dir)) {
-      int partition = b.bridge().layout().partitionOf(USER);
+      Waits.await(
+          "the new bridge owns partitions",
+          () -> !b.bridge().pushPath().ownedPartitions().isEmpty());
+      int partition = b.bridge().pushPath().ownedPartitions().iterator().next();
+      long user = users[partition];
+      String token = tokens.get(partition);
+      List<Long> mine = positions.get(user);
       assertTrue(
-          b.userLogs().readThrough(partition) > positions.get(6),
+          b.userLogs().readThrough(partition) > mine.get(6),
           "the new bridge starts reading after the user's last delta");
-      IrisDevice.Position sixth =
-          new IrisDevice.Position(a.bridge().layout().epoch(), positions.get(5));
-      Phone behind = Phone.open(null, USER, token, sixth, StockMqtt.url(b));
+      IrisDevice.Position sixth = new IrisDevice.Position(a.bridge().layout().epoch(), mine.get(5));
+      Phone behind = Phone.open(null, user, token, sixth, StockMqtt.url(b), StockMqtt.url(a));
       try {
         Waits.await(
             "the device at the last delta",
             Duration.ofSeconds(20),
-            () -> behind.last() >= positions.get(6));
-        assertEquals(
-            List.of(positions.get(6)), behind.applied.stream().map(Delta::getPos).toList());
-        assertTrue(behind.applied.get(0).getPrevPos() <= positions.get(5));
+            () -> behind.last() >= mine.get(6));
+        assertEquals(List.of(mine.get(6)), behind.applied.stream().map(Delta::getPos).toList());
+        assertTrue(behind.applied.get(0).getPrevPos() <= mine.get(5));
       } finally {
         behind.device.close();
       }
@@ -86,9 +109,9 @@ class RestartedBridgeHeadIT {
    * Waits until the bridge group committed past {@code pos}: otherwise a new bridge would replay
    * the user's deltas into its memory and not show the case.
    */
-  private static void awaitBridgeGroupPast(IrisStack a, long pos) {
+  private static void awaitBridgeGroupPast(IrisStack a, long user, long pos) {
     TopicPartition tp =
-        new TopicPartition(Topics.LOG.name(), a.bridge().layout().partitionOf(USER));
+        new TopicPartition(Topics.LOG.name(), a.bridge().layout().partitionOf(user));
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, a.bootstrapServers()))) {
       Waits.await(

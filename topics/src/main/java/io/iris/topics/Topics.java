@@ -1,5 +1,6 @@
 package io.iris.topics;
 
+import io.iris.protocol.thrift.BridgeRoute;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DevicePointer;
@@ -97,9 +98,21 @@ public final class Topics {
           Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
           "devices and their token hashes, key \"<userId>:<deviceId>\"");
 
+  /**
+   * Which bridge owns which partitions of iris.log, and where devices reach it. Compacted: the
+   * latest per bridge; a tombstone when a bridge leaves.
+   */
+  public static final Topic<String, BridgeRoute> BRIDGES =
+      new Topic<>(
+          "iris.bridges",
+          Serdes.String(),
+          new ThriftSerde<>(BridgeRoute::new),
+          Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
+          "partitions of iris.log each bridge owns and its MQTT URIs, key bridge id");
+
   /** Every topic of the contract, in creation order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES);
+      List.of(COMMANDS, LOG, DEVICE_POINTERS, DLQ, SINK_DLQ, DEVICES, BRIDGES);
 
   /** The key of a device's entry in {@link #DEVICE_POINTERS} and {@link #DEVICES}. */
   public static String devicePointerKey(long userId, String deviceId) {

@@ -57,7 +57,8 @@ class TopicsTest {
       assertTrue(names.add(t.name()), "duplicate topic " + t.name());
       assertTrue(t.name().startsWith("iris."), t.name());
     }
-    assertEquals(6, names.size());
+    assertEquals(7, names.size());
+    assertEquals("compact", Topics.BRIDGES.configs().get("cleanup.policy"));
     assertEquals("compact", Topics.DEVICE_POINTERS.configs().get("cleanup.policy"));
     assertEquals("42:phone-1", Topics.devicePointerKey(42, "phone-1"));
   }

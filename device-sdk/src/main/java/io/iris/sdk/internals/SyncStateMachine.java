@@ -256,8 +256,8 @@ public final class SyncStateMachine {
       case SNAPSHOT -> onSnapshot(rid, f.getBody().getSnapshot(), nowNanos);
       case ERROR -> onError(rid, f.getBody().getError(), nowNanos);
       case RESNAPSHOT_REQUIRED -> onResnapshot(rid, f.getBody().getResnapshotRequired(), nowNanos);
-      case TYPING -> {
-        // the device's: relayed to the app, no state here
+      case TYPING, REDIRECT -> {
+        // the transport's: relayed to the app, or a reconnect elsewhere; no state here
       }
     }
   }

@@ -2,6 +2,7 @@ package io.iris.bridge.down;
 
 import io.iris.bridge.KafkaClients;
 import io.iris.bridge.edge.DeviceSender;
+import io.iris.bridge.edge.Redirects;
 import io.iris.protocol.DeltaFrames;
 import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
@@ -16,6 +17,7 @@ import io.moquette.interception.messages.InterceptDisconnectMessage;
 import io.moquette.interception.messages.InterceptSubscribeMessage;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +26,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -38,10 +42,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The push path, live part: consumer group {@code iris-mqtt-bridge} on iris.log pushes each delta
- * at once to every device of its user that is subscribed to its down topic here, several deltas of
- * a user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size, and
- * up to {@code maxFrameBytes}). A delta goes out as the bytes the streams app wrote, its position
+ * The push path, live part: this bridge's member of the consumer group {@code iris-mqtt-bridge}
+ * reads the partitions of iris.log the group assigns it (and only those), and pushes each delta at
+ * once to every device of its user that is subscribed to its down topic here, several deltas of a
+ * user in one {@link DeltaBatch} (up to {@code batchSize}, as Messenger's delta_batch_size, and up
+ * to {@code maxFrameBytes}). A delta goes out as the bytes the streams app wrote, its position
  * added ({@link DeltaFrames}): a delta kind newer than this bridge reaches the device whole.
  *
  * <p>Each delta goes out with its position (its offset) and its prevPos, computed from this
@@ -49,6 +54,13 @@ import org.slf4j.LoggerFactory;
  * position before the one it started reading at. A device whose position is below prevPos asks for
  * the gap. Offsets are committed after the push: at least once toward devices, which drop a
  * position they already hold. Records that are not Delta frames are skipped and counted.
+ *
+ * <p>Ownership: the group rebalances cooperatively (a partition moves without stopping the others)
+ * and, with a group instance id, statically (a bridge restarted within the session timeout gets its
+ * partitions back without a rebalance). A device whose user's partition this bridge does not own is
+ * redirected ({@link Redirects}), and so are the devices of a partition that moves away; memory
+ * (tier 1) holds only the owned partitions' users. Every change of the assignment is told to the
+ * other bridges ({@link Ownership}).
  */
 public final class PushPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PushPath.class);
@@ -59,7 +71,14 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private final int maxFrameBytes;
   private final DeviceSender replier;
   private final UserLogs logs;
+  private final LogLayout layout;
   private final String epoch;
+  private final Ownership ownership;
+  private final Redirects redirects;
+  private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.CountDownLatch firstAssignment =
+      new java.util.concurrent.CountDownLatch(1);
+  private final AtomicLong partitionsMoved = new AtomicLong();
   private final FrameCodec codec = FrameCodec.defaults();
   private final Map<Long, Set<DeviceTopics.DeviceId>> subscribed = new ConcurrentHashMap<>();
 
@@ -75,14 +94,39 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   private volatile boolean running;
   private volatile Throwable failure;
 
+  /** Told of every change of this bridge's share of iris.log (on the push path's thread). */
+  public interface Ownership {
+    /** This bridge now owns exactly {@code partitions}, in group generation {@code generation}. */
+    void owned(Set<Integer> partitions, int generation);
+  }
+
+  /**
+   * How this bridge is a member of the group.
+   *
+   * @param instanceId the static member id (group.instance.id), or null for a dynamic member
+   * @param sessionTimeoutMs how long the group waits for a member that stopped without leaving
+   */
+  public record Membership(String instanceId, int sessionTimeoutMs) {}
+
   public PushPath(
       KafkaClients kafka,
+      Membership membership,
       int batchSize,
       int maxFrameBytes,
       DeviceSender replier,
       UserLogs logs,
-      String epoch) {
-    this(() -> newConsumer(kafka), batchSize, maxFrameBytes, replier, logs, epoch);
+      LogLayout layout,
+      Ownership ownership,
+      Redirects redirects) {
+    this(
+        () -> newConsumer(kafka, membership),
+        batchSize,
+        maxFrameBytes,
+        replier,
+        logs,
+        layout,
+        ownership,
+        redirects);
   }
 
   /**
@@ -94,13 +138,33 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       int maxFrameBytes,
       DeviceSender replier,
       UserLogs logs,
-      String epoch) {
+      LogLayout layout,
+      Ownership ownership,
+      Redirects redirects) {
     this.consumers = consumers;
     this.batchSize = batchSize;
     this.maxFrameBytes = maxFrameBytes;
     this.replier = replier;
     this.logs = logs;
-    this.epoch = epoch;
+    this.layout = layout;
+    this.epoch = layout.epoch();
+    this.ownership = ownership;
+    this.redirects = redirects;
+  }
+
+  /** Whether this bridge owns the partition of {@code userId}, and so serves its devices. */
+  public boolean serves(long userId) {
+    return owned.contains(layout.partitionOf(userId));
+  }
+
+  /** The partitions of iris.log this bridge owns. */
+  public Set<Integer> ownedPartitions() {
+    return Set.copyOf(owned);
+  }
+
+  /** Partitions that moved away from this bridge since start. */
+  public long partitionsMoved() {
+    return partitionsMoved.get();
   }
 
   /** The devices of {@code userId} subscribed to their down topic on this bridge, or null. */
@@ -150,7 +214,19 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   public void onSubscribe(InterceptSubscribeMessage msg) {
     DeviceTopics.DeviceId id = DeviceTopics.parseClientId(msg.getClientID());
     if (id != null && id.down().equals(msg.getTopicFilter())) {
+      if (!serves(id.userId())) {
+        redirects.redirect(
+            id,
+            null,
+            "partition " + layout.partitionOf(id.userId()) + " is served by another bridge");
+        return;
+      }
       subscribed.computeIfAbsent(id.userId(), k -> ConcurrentHashMap.newKeySet()).add(id);
+      if (!serves(id.userId())) {
+        // Moved away between the check and the registration: the revocation may have missed it.
+        forget(id.clientId());
+        redirects.redirect(id, null, "partition moved to another bridge");
+      }
     }
   }
 
@@ -173,10 +249,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
   /**
    * One session of the client ended. Its subscription is forgotten only when no newer session of
-   * the same client id is up: a device that reconnects at once (a network change, a restart of the
-   * app) takes over its old session, and Moquette may report the old one's end after the new one
-   * has connected and subscribed. Forgetting then would leave the device connected and never pushed
-   * to. Moquette calls these handlers on one thread, in order.
+   * the same client id is up: a device that reconnects at once (after a redirect, a network change)
+   * takes over its old session, and Moquette reports the old one's end after the new one has
+   * connected, sometimes after it has subscribed. Forgetting then left the device connected and
+   * never pushed to (seen with BridgeKillIT). Moquette calls these handlers on one thread, in
+   * order.
    */
   private void sessionEnded(String clientId) {
     Integer left = sessions.computeIfPresent(clientId, (k, n) -> n > 1 ? n - 1 : null);
@@ -223,43 +300,124 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
   }
 
   /**
-   * Reads every partition of iris.log (assigned, not subscribed): every bridge sees every delta, so
-   * a device may connect to any bridge and move between them; its position belongs to the log, not
-   * to the bridge. Offsets are committed to {@code iris-mqtt-bridge} as a simple group (no
-   * members): where the bridges have got to, as {@code kafka-consumer-groups --describe} shows. A
-   * bridge resumes from there, or from the end the first time; its memory (tier 1) starts there.
+   * Joins the group {@code iris-mqtt-bridge} on iris.log and starts pushing from the partitions it
+   * assigns this bridge, from the group's committed offsets (where the previous owner got to), or
+   * from the end the first time. Waits up to {@code timeout} for the first assignment, so that the
+   * edge, started next, knows which devices it serves.
    */
-  public synchronized void start() {
+  public synchronized void start(Duration timeout) {
     consumer = consumers.get();
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(Topics.LOG.name(), Duration.ofSeconds(60)).stream()
-            .map(i -> new TopicPartition(i.topic(), i.partition()))
-            .toList();
-    consumer.assign(partitions);
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        consumer.committed(new java.util.HashSet<>(partitions), Duration.ofSeconds(30));
-    for (TopicPartition tp : partitions) {
-      OffsetAndMetadata o = committed.get(tp);
-      if (o == null) {
-        consumer.seekToEnd(List.of(tp));
-      } else {
-        consumer.seek(tp, o.offset());
-      }
-      // Fixed now, before devices are let in: memory covers the partition from here on.
-      logs.startReading(tp.partition(), consumer.position(tp, Duration.ofSeconds(30)));
-    }
+    consumer.subscribe(List.of(Topics.LOG.name()), new Rebalance());
     running = true;
     thread = new Thread(this::run, "iris-push-path");
     thread.setDaemon(true);
     thread.start();
+    try {
+      if (!firstAssignment.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        log.warn(
+            "No assignment from the group {} within {}: devices are redirected until it comes."
+                + " Check that the brokers are reachable and the group is not stuck rebalancing"
+                + " (kafka-consumer-groups --describe --group {} --members).",
+            GROUP,
+            timeout,
+            GROUP);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
-  private static KafkaConsumer<Long, byte[]> newConsumer(KafkaClients kafka) {
+  /** What the group's rebalances do to this bridge (called in poll, on the push path's thread). */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      for (TopicPartition tp : partitions) {
+        // Memory covers the partition from where this bridge starts reading it.
+        logs.startReading(tp.partition(), consumer.position(tp, Duration.ofSeconds(30)));
+        owned.add(tp.partition());
+      }
+      ownership.owned(Set.copyOf(owned), consumer.groupMetadata().generationId());
+      if (!partitions.isEmpty() || firstAssignment.getCount() > 0) {
+        log.info(
+            "Partitions of {} owned now: {}", Topics.LOG.name(), new java.util.TreeSet<>(owned));
+      }
+      firstAssignment.countDown();
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      // What was pushed: the next owner starts there. The positions the push path read through,
+      // committed explicitly (every record polled was pushed before this poll).
+      Map<TopicPartition, OffsetAndMetadata> pushedTo = new java.util.HashMap<>();
+      for (TopicPartition tp : partitions) {
+        long read = logs.readThrough(tp.partition());
+        if (read >= 0) {
+          pushedTo.put(tp, new OffsetAndMetadata(read));
+        }
+      }
+      try {
+        consumer.commitSync(pushedTo, Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        log.warn("Could not commit before a rebalance: {}", e.toString());
+      }
+      movedAway(partitions, "moved to another bridge");
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      movedAway(partitions, "lost (this bridge fell out of the group)");
+    }
+  }
+
+  /** The partitions left this bridge: their devices go to the new owner, memory forgets them. */
+  private void movedAway(Collection<TopicPartition> partitions, String why) {
+    Set<Integer> moved = new java.util.HashSet<>();
+    for (TopicPartition tp : partitions) {
+      owned.remove(tp.partition());
+      logs.stopReading(tp.partition());
+      moved.add(tp.partition());
+    }
+    partitionsMoved.addAndGet(moved.size());
+    // Told at once: until the next claim, this bridge would still be named as their owner (and
+    // send their devices back to itself).
+    ownership.owned(Set.copyOf(owned), consumer.groupMetadata().generationId());
+    int devices = 0;
+    for (Map.Entry<Long, Set<DeviceTopics.DeviceId>> e : subscribed.entrySet()) {
+      if (moved.contains(layout.partitionOf(e.getKey()))) {
+        for (DeviceTopics.DeviceId d : Set.copyOf(e.getValue())) {
+          forget(d.clientId());
+          redirects.redirect(d, null, "partition " + layout.partitionOf(d.userId()) + " " + why);
+          devices++;
+        }
+      }
+    }
+    log.info(
+        "Partitions of {} {}: {}; {} devices redirected",
+        Topics.LOG.name(),
+        why,
+        new java.util.TreeSet<>(moved),
+        devices);
+  }
+
+  private static KafkaConsumer<Long, byte[]> newConsumer(KafkaClients kafka, Membership m) {
     Properties p = kafka.properties();
     p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    p.put(
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
+    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, m.sessionTimeoutMs());
+    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(500, m.sessionTimeoutMs() / 5));
+    if (m.instanceId() != null) {
+      p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, m.instanceId());
+      p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-push-" + m.instanceId());
+    }
     return new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
   }
 
@@ -310,7 +468,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
       } catch (RuntimeException e) {
         // best effort on the way out
       }
-      consumer.close(Duration.ofSeconds(5));
+      // A clean stop leaves the group: the partitions move to the other bridges at once (a static
+      // member would otherwise hold them until its session times out). A crash does not leave.
+      consumer.close(
+          CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+              .withTimeout(Duration.ofSeconds(5)));
     }
   }
 

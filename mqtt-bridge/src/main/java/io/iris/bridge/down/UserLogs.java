@@ -94,6 +94,22 @@ public final class UserLogs {
   }
 
   /**
+   * The push path no longer reads {@code partition} (it moved to another bridge): forgets it and
+   * its users, so that memory holds only the users of the partitions this bridge owns, and nothing
+   * here answers for a partition another bridge now reads.
+   */
+  public synchronized void stopReading(int partition) {
+    partitions.remove(partition);
+    users.values().removeIf(u -> u.partition == partition);
+    withRecent.values().removeIf(u -> u.partition == partition);
+  }
+
+  /** The partitions being read. */
+  public synchronized java.util.Set<Integer> partitionsRead() {
+    return java.util.Set.copyOf(partitions.keySet());
+  }
+
+  /**
    * A delta of {@code userId} read at {@code offset} of {@code partition}; returns its prevPos.
    * Deltas of a partition must come in offset order, after {@link #startReading}.
    *

@@ -65,6 +65,8 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
       TypingRelay typing,
       DevicePointers pointers,
       String epoch,
+      java.util.function.LongPredicate serves,
+      io.iris.bridge.edge.Redirects redirects,
       DeviceRateLimiter limiter) {}
 
   private final Services services;
@@ -217,6 +219,15 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
                 + ": take a new snapshot",
             null);
       }
+      return;
+    }
+    if ((request.getBody().isSetSync() || request.getBody().isSetSnapshot())
+        && !services.serves().test(device.userId())) {
+      // Another bridge owns the user's partition: a sync here would be served from a partial view.
+      count("redirected", 1);
+      services
+          .redirects()
+          .redirect(device, rid, "the user's partition is served by another bridge");
       return;
     }
     if (request.getBody().isSetSync()) {

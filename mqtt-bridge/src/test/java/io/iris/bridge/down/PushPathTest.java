@@ -25,7 +25,6 @@ import io.moquette.interception.messages.InterceptSubscribeMessage;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -47,11 +46,58 @@ class PushPathTest {
   private static final DeviceId TABLET = new DeviceId(42, "tablet");
   private static final DeviceId OTHER = new DeviceId(43, "laptop");
 
-  private final PacedMockConsumer<Long, byte[]> consumer = new PacedMockConsumer<>("latest");
+  /** Offsets committed with commitSync(offsets), as the group would keep them. */
+  private final List<Map<TopicPartition, OffsetAndMetadata>> commits =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  private final PacedMockConsumer<Long, byte[]> consumer =
+      new PacedMockConsumer<>("latest") {
+        @Override
+        public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+          commits.add(Map.copyOf(offsets));
+          super.commitSync(offsets);
+        }
+      };
   private final UserLogs logs = new UserLogs(16, 100);
   private final CapturingSender devices = new CapturingSender();
-  private final PushPath push =
-      new PushPath(() -> consumer, 2, 64 * 1024, devices, logs, DownFixtures.EPOCH);
+
+  /** Two partitions: users 42 and 43 are on the ones {@link LogLayout#partitionOf} says. */
+  private static final LogLayout LAYOUT = new LogLayout(DownFixtures.EPOCH, 2);
+
+  private final List<String> claims = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<String> closed = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final io.iris.bridge.edge.Redirects redirects =
+      new io.iris.bridge.edge.Redirects(
+          LAYOUT::partitionOf,
+          partition -> List.of("tcp://owner-" + partition + ":1883"),
+          devices,
+          closed::add,
+          device -> false);
+  private final PushPath push = pushPath(() -> consumer, 2, 64 * 1024);
+
+  private PushPath pushPath(
+      java.util.function.Supplier<PacedMockConsumer<Long, byte[]>> c, int batch, int maxBytes) {
+    return new PushPath(
+        c,
+        batch,
+        maxBytes,
+        devices,
+        logs,
+        LAYOUT,
+        (owned, generation) -> claims.add(new java.util.TreeSet<>(owned) + "@" + generation),
+        redirects);
+  }
+
+  /** Starts {@code p}, the group assigning it both partitions in its first poll. */
+  private static void startOwning(
+      PushPath p, PacedMockConsumer<Long, byte[]> c, TopicPartition... partitions) {
+    c.schedulePollTask(() -> c.rebalance(List.of(partitions)));
+    p.start(WAIT);
+  }
+
+  private void startOwningAll() {
+    startOwning(push, consumer, P0, P1);
+  }
 
   PushPathTest() {
     consumer.updatePartitions(
@@ -66,6 +112,7 @@ class PushPathTest {
   @AfterEach
   void close() {
     push.close();
+    redirects.close();
   }
 
   private static byte[] delta(long user, long n) {
@@ -108,9 +155,9 @@ class PushPathTest {
 
   @Test
   void shouldPushTheDeltasOfAPollToEverySubscribedDeviceInBatchesOfAtMostBatchSize() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
     subscribe(TABLET, TABLET.down());
-    push.start();
 
     // User 42's deltas at 0, 3, 4, 9, 12; user 43's in between.
     nextPollBrings(
@@ -147,10 +194,10 @@ class PushPathTest {
 
   @Test
   void shouldPushOnlyToDevicesSubscribedToTheirDownTopicHereButRememberEveryUsersDeltas() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
     subscribe(TABLET, TABLET.up()); // not its down topic
     subscribe(OTHER, PHONE.down()); // not its own down topic
-    push.start();
     assertEquals(1, push.connectedDevices());
     assertEquals(Set.of(PHONE), push.devicesOf(42));
     assertNull(push.devicesOf(43));
@@ -166,8 +213,8 @@ class PushPathTest {
 
   @Test
   void shouldSkipAndCountRecordsThatAreNotDeltas() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
-    push.start();
 
     nextPollBrings(
         record(P0, 0, null, delta(42, 1)),
@@ -186,6 +233,7 @@ class PushPathTest {
 
   @Test
   void shouldForgetADeviceThatDisconnectsOrIsLost() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
     subscribe(TABLET, TABLET.down());
     subscribe(OTHER, OTHER.down());
@@ -200,7 +248,6 @@ class PushPathTest {
     assertEquals(2, push.disconnects());
     assertEquals(1, push.connectionsLost());
 
-    push.start();
     nextPollBrings(record(P0, 0, 42L, delta(42, 1)), record(P1, 0, 43L, delta(43, 1)));
     await().atMost(WAIT).until(() -> push.pushed() == 1);
     assertEquals(1, devices.to(OTHER).size());
@@ -209,8 +256,8 @@ class PushPathTest {
 
   @Test
   void shouldCommitTheOffsetsItHasPushed() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
-    push.start();
 
     nextPollBrings(record(P0, 0, 42L, delta(42, 1)), record(P0, 1, 42L, delta(42, 2)));
 
@@ -225,27 +272,18 @@ class PushPathTest {
 
   @Test
   void shouldResumeFromTheGroupsOffsetOrElseFromTheEnd() {
-    PacedMockConsumer<Long, byte[]> resuming =
-        new PacedMockConsumer<>("latest") {
-          @Override
-          public synchronized void assign(Collection<TopicPartition> partitions) {
-            super.assign(partitions); // MockConsumer forgets commits here: the group keeps them
-            commitSync(Map.of(P0, new OffsetAndMetadata(4)));
-          }
-        };
+    PacedMockConsumer<Long, byte[]> resuming = new PacedMockConsumer<>("latest");
     resuming.updatePartitions(LOG, consumer.partitionsFor(LOG));
     resuming.updateEndOffsets(Map.of(P0, 10L, P1, 7L));
-    PushPath resumed =
-        new PushPath(() -> resuming, 2, 64 * 1024, devices, logs, DownFixtures.EPOCH);
+    PushPath resumed = pushPath(() -> resuming, 2, 64 * 1024);
 
-    resumed.start();
+    startOwning(resumed, resuming, P0, P1);
     try {
-      assertEquals(Set.of(P0, P1), resuming.assignment(), "every partition, assigned");
-      assertEquals(4, resuming.position(P0), "where the group got to");
-      assertEquals(7, resuming.position(P1), "the end, the first time");
-      assertEquals(4, logs.readThrough(0), "memory starts where the reader starts");
+      assertEquals(Set.of(P0, P1), resuming.assignment(), "what the group assigned");
+      assertEquals(10, resuming.position(P0), "the end, the first time (else the group's offset)");
+      assertEquals(10, logs.readThrough(0), "memory starts where the reader starts");
       assertEquals(7, logs.readThrough(1));
-      assertEquals(3, logs.append(42, 0, 6, new byte[1]), "the first delta read chains to 3");
+      assertEquals(9, logs.append(42, 0, 12, new byte[1]), "the first delta read chains to 9");
     } finally {
       resumed.close();
     }
@@ -253,7 +291,7 @@ class PushPathTest {
 
   @Test
   void shouldSayWhyItDiedAndStopRunningWhenTheConsumerFails() {
-    push.start();
+    startOwningAll();
     assertTrue(push.running());
     KafkaException broken = new KafkaException("fenced");
 
@@ -266,8 +304,8 @@ class PushPathTest {
 
   @Test
   void shouldStopCleanlyOnClose() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
-    push.start();
     nextPollBrings(record(P0, 0, 42L, delta(42, 1)));
     await().atMost(WAIT).until(() -> push.pushed() == 1);
 
@@ -289,14 +327,14 @@ class PushPathTest {
 
   @Test
   void shouldCutABatchAtTheFrameLimitInBytes() {
-    PushPath small = new PushPath(() -> consumer, 50, 4096, devices, logs, DownFixtures.EPOCH);
+    PushPath small = pushPath(() -> consumer, 50, 4096);
     try {
+      startOwning(small, consumer, P0, P1);
       small.onSubscribe(
           new InterceptSubscribeMessage(
               new Subscription(
                   PHONE.clientId(), Topic.asTopic(PHONE.down()), MqttQoS.AT_LEAST_ONCE),
               "42"));
-      small.start();
       List<ConsumerRecord<Long, byte[]>> records = new ArrayList<>();
       for (long o = 0; o < 7; o++) {
         records.add(
@@ -326,8 +364,8 @@ class PushPathTest {
 
   @Test
   void shouldForwardADeltaOfAKindNewerThanTheBridgeWhole() {
+    startOwningAll();
     subscribe(PHONE, PHONE.down());
-    push.start();
     byte[] newer = io.iris.protocol.NewerWriterFrames.deltaOfAnUnknownKind(); // user 42
 
     nextPollBrings(record(P0, 5, 42L, newer), record(P0, 6, 42L, delta(42, 6)));
@@ -342,8 +380,69 @@ class PushPathTest {
     assertEquals(0, push.skipped(), "a newer kind is a delta, not junk");
   }
 
+  // --- ownership ---
+
+  /** A user of {@code partition} in {@link #LAYOUT}. */
+  private static long userOf(int partition) {
+    for (long u = 100; ; u++) {
+      if (LAYOUT.partitionOf(u) == partition) {
+        return u;
+      }
+    }
+  }
+
+  @Test
+  void shouldRedirectADeviceWhoseUsersPartitionItDoesNotOwnAndNotServeIt() {
+    startOwning(push, consumer, P0);
+    long mine = userOf(0);
+    long theirs = userOf(1);
+    DeviceId here = new DeviceId(mine, "phone");
+    DeviceId elsewhere = new DeviceId(theirs, "phone");
+
+    subscribe(here, here.down());
+    subscribe(elsewhere, elsewhere.down());
+
+    assertEquals(Set.of(here), push.devicesOf(mine));
+    assertNull(push.devicesOf(theirs), "never served a partial stream");
+    ServerFrame f = devices.to(elsewhere).get(0);
+    assertEquals(List.of("tcp://owner-1:1883"), f.getBody().getRedirect().getServerUris());
+    assertEquals(1, f.getBody().getRedirect().getPartition());
+    assertTrue(devices.to(here).isEmpty());
+    await().atMost(WAIT).until(() -> closed.equals(List.of(elsewhere.clientId())));
+    assertEquals(List.of("[0]@1"), claims, "the assignment told to the other bridges");
+  }
+
+  @Test
+  void shouldRedirectTheDevicesOfAPartitionThatMovesAwayAndForgetIt() {
+    long first = userOf(0);
+    long second = userOf(1);
+    DeviceId a = new DeviceId(first, "phone");
+    DeviceId b = new DeviceId(second, "phone");
+    startOwningAll();
+    subscribe(a, a.down());
+    subscribe(b, b.down());
+    nextPollBrings(record(P1, 0, second, delta(second, 1)));
+    await().atMost(WAIT).until(() -> push.pushed() == 1);
+    devices.clear();
+
+    // The group takes partition 1 away (another bridge joined).
+    consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0)));
+    await().atMost(WAIT).until(() -> push.ownedPartitions().equals(Set.of(0)));
+
+    await().atMost(WAIT).until(() -> devices.size() == 1);
+    assertTrue(devices.to(b).get(0).getBody().isSetRedirect(), "told to go");
+    assertNull(push.devicesOf(second));
+    assertEquals(Set.of(a), push.devicesOf(first), "the other partition's devices stay");
+    assertEquals(-1, logs.readThrough(1), "memory forgets the partition");
+    assertEquals(Set.of(0), logs.partitionsRead());
+    assertEquals(1, push.partitionsMoved());
+    assertEquals(
+        List.of(Map.of(P1, new OffsetAndMetadata(1))), commits, "committed for the next owner");
+  }
+
   @Test
   void shouldKeepADeviceWhoseOldSessionEndsAfterItsNewOneSubscribed() {
+    startOwningAll();
     io.netty.handler.codec.mqtt.MqttConnectMessage connect =
         io.netty.handler.codec.mqtt.MqttMessageBuilders.connect()
             .clientId(PHONE.clientId())

@@ -36,6 +36,23 @@ class UserLogsTest {
   }
 
   @Test
+  void shouldForgetAPartitionThatMovedToAnotherBridge() {
+    logs.startReading(0, 10);
+    logs.startReading(1, 20);
+    logs.append(42, 0, 11, new byte[5]);
+    logs.append(43, 1, 21, new byte[5]);
+
+    logs.stopReading(1);
+
+    assertEquals(java.util.Set.of(0), logs.partitionsRead());
+    assertEquals(-1, logs.readThrough(1));
+    assertEquals(1, logs.usersKnown(), "only the owned partition's users");
+    assertEquals(1, logs.usersInMemory());
+    assertEquals(null, logs.recent(43, 1, 20, -1, 10), "nothing answered for it from here");
+    assertEquals(1, logs.recent(42, 0, 10, -1, 10).entries().size());
+  }
+
+  @Test
   void shouldKeepUsersOfEachPartitionApart() {
     logs.startReading(0, 10);
     logs.startReading(1, 500);

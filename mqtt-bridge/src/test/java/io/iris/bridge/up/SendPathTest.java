@@ -72,6 +72,10 @@ class SendPathTest {
   private static final DeviceId PHONE = new DeviceId(42, "phone");
   private static final DeviceId TABLET = new DeviceId(42, "tablet");
   private static final DeviceId FRIEND = new DeviceId(43, "laptop");
+
+  /** A user whose partition another bridge owns. */
+  private static final long STRANGER = 77;
+
   private static final long NOW = 1_700_000_000_000L;
   private static final int MAX_FRAME = 1024;
   private static final FrameCodec CODEC = FrameCodec.defaults();
@@ -114,19 +118,34 @@ class SendPathTest {
           typingOut::send,
           10_000,
           () -> NOW);
-  private final SendPath path =
-      new SendPath(
-          MAX_FRAME,
+  private final List<String> disconnected = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final io.iris.bridge.edge.Redirects redirects =
+      new io.iris.bridge.edge.Redirects(
+          user -> 3,
+          partition -> List.of("tcp://owner:1883"),
           devices,
-          new SendPath.Services(catchUp, typing, pointers, DownFixtures.EPOCH, limiter),
-          commands,
-          deadLetters,
-          () -> NOW);
+          disconnected::add,
+          device -> false);
+  private final SendPath path =
+      new SendPath(MAX_FRAME, devices, services(), commands, deadLetters, () -> NOW);
+
+  /** The services of this test's send paths: every user but STRANGER served here. */
+  private SendPath.Services services() {
+    return new SendPath.Services(
+        catchUp,
+        typing,
+        pointers,
+        DownFixtures.EPOCH,
+        user -> user != STRANGER,
+        redirects,
+        limiter);
+  }
 
   @AfterEach
   void closeParts() {
     catchUp.close();
     path.close();
+    redirects.close();
   }
 
   private static byte[] request(String requestId, DeviceRequestBody body) {
@@ -248,7 +267,7 @@ class SendPathTest {
             (device, frame) -> {
               throw new IllegalStateException("edge gone");
             },
-            new SendPath.Services(catchUp, typing, pointers, DownFixtures.EPOCH, limiter),
+            services(),
             commands,
             deadLetters,
             () -> NOW);
@@ -690,5 +709,23 @@ class SendPathTest {
 
     assertTrue(commands.closed());
     assertTrue(deadLetters.closed());
+  }
+
+  @Test
+  void shouldRedirectASyncOrSnapshotOfAUserServedByAnotherBridgeButTakeItsCommands() {
+    DeviceId stranger = new DeviceId(STRANGER, "phone");
+
+    path.handle(stranger, request("r-s", DeviceRequestBody.sync(new SyncRequest("", -1))));
+    path.handle(stranger, request("r-p", DeviceRequestBody.snapshot(new SnapshotRequest())));
+    path.handle(stranger, message("r-m", "c-m", 7));
+
+    List<ServerFrame> answers = devices.to(stranger);
+    assertEquals("r-s", answers.get(0).getRequestId());
+    assertEquals(
+        List.of("tcp://owner:1883"), answers.get(0).getBody().getRedirect().getServerUris());
+    assertEquals("r-p", answers.get(1).getRequestId());
+    assertTrue(answers.get(1).getBody().isSetRedirect());
+    assertEquals(2, path.count("redirected"));
+    assertEquals(1, commands.history().size(), "a command goes to Kafka from any bridge");
   }
 }
