@@ -667,8 +667,8 @@ public final class IrisDevice implements AutoCloseable {
   private void leave(boolean backOff) {
     connected = false;
     try {
-      // A moment for the acknowledgements of what it received to reach the bridge first: Moquette
-      // 0.17 can release a message twice when its PUBACK meets the close (see MqttEdge).
+      // A moment for the acknowledgements of what it received to reach the bridge first, so that
+      // the bridge does not keep them in flight for a connection that is gone.
       client.disconnect(200).waitForCompletion(2000);
     } catch (MqttException e) {
       // the bridge closes the connection itself a moment later
