@@ -106,6 +106,11 @@ public final class IrisConfig extends AbstractConfig {
       "Whether iris up runs a streams-app instance in its own process. Turn off when the streams"
           + " app runs elsewhere (iris streams, or its own deployment).";
 
+  public static final String RUN_BRIDGE_CONFIG = "run.bridge";
+  private static final String RUN_BRIDGE_DOC =
+      "Whether iris up runs an MQTT bridge in its own process. Turn off when the bridges run as"
+          + " processes of their own (iris bridge): this process then hosts the rest of the stack.";
+
   private static final Range PORT = Range.between(1, 65535);
 
   /** The stack's own keys, then those of the bridge (BridgeConfig) and the streams app. */
@@ -188,7 +193,8 @@ public final class IrisConfig extends AbstractConfig {
             Importance.MEDIUM,
             OPS_PORT_DOC)
         .define(RUN_CONNECT_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_CONNECT_DOC)
-        .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC);
+        .define(RUN_STREAMS_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_STREAMS_DOC)
+        .define(RUN_BRIDGE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, RUN_BRIDGE_DOC);
   }
 
   public IrisConfig(Map<String, ?> originals) {

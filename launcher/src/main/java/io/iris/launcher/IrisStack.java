@@ -115,6 +115,7 @@ public final class IrisStack implements AutoCloseable {
     return kafka;
   }
 
+  /** The MQTT edge of this process's bridge ({@code run.bridge}). */
   public MqttEdge mqtt() {
     return bridge.mqtt();
   }
@@ -584,6 +585,9 @@ public final class IrisStack implements AutoCloseable {
   }
 
   private void startMqtt(Consumer<String> progress) {
+    if (!config.getBoolean(IrisConfig.RUN_BRIDGE_CONFIG)) {
+      return;
+    }
     bridge =
         new IrisBridge(
             config.bridgeConfig(),
@@ -617,7 +621,8 @@ public final class IrisStack implements AutoCloseable {
     if (streams != null) {
       streams.bindMetrics(metrics.registry);
     }
-    BridgeMetrics bridgeMetrics = BridgeMetrics.bind(bridge, metrics.registry);
+    BridgeMetrics bridgeMetrics =
+        bridge == null ? null : BridgeMetrics.bind(bridge, metrics.registry);
     metrics.counter(
         "iris_sink_restarts", "Restarts of failed MySQL sink tasks", this, IrisStack::sinkRestarts);
     ops =
@@ -627,13 +632,19 @@ public final class IrisStack implements AutoCloseable {
             metrics.registry,
             this::readiness,
             this::health,
-            bridgeMetrics::refresh);
-    ops.routes(bridge::routeJson);
+            bridgeMetrics == null ? () -> {} : bridgeMetrics::refresh);
+    if (bridge != null) {
+      ops.routes(bridge::routeJson);
+    }
     ops.start();
     started.push(new Part("ops endpoint", ops));
     String url = "http://" + config.bindHost() + ":" + ops.port();
     endpoints.put("ops", url);
-    progress.accept("Ops endpoint             " + url + "/metrics  /health  /ready  /route?user=");
+    progress.accept(
+        "Ops endpoint             "
+            + url
+            + "/metrics  /health  /ready"
+            + (bridge == null ? "" : "  /route?user="));
   }
 
   /** Each part's state for /ready: "UP" or what is wrong. */
@@ -647,7 +658,9 @@ public final class IrisStack implements AutoCloseable {
               ? "UP"
               : "streams app " + state);
     }
-    r.putAll(bridge.readiness());
+    if (bridge != null) {
+      r.putAll(bridge.readiness());
+    }
     return r;
   }
 

@@ -51,6 +51,17 @@ public final class BridgeMetrics {
         push,
         PushPath::pushed);
     counter(
+        "iris_bridge_log_records_read",
+        "Records of iris.log the push path read (all users of the partitions this bridge owns)",
+        push,
+        PushPath::recordsRead);
+    counter(
+        "iris_bridge_log_bytes_read",
+        "Bytes (keys and values) of iris.log the push path read; with N bridges each reads about"
+            + " 1/N",
+        push,
+        PushPath::bytesRead);
+    counter(
         "iris_log_records_skipped",
         "Records of iris.log the push path could not read",
         push,
@@ -102,6 +113,12 @@ public final class BridgeMetrics {
         "Users with deltas in the bridge's memory (catch-up tier 1)",
         bridge.userLogs(),
         u -> u.usersInMemory());
+    gauge(
+        "iris_tier1_bytes",
+        "Bytes of the delta frames the bridge holds in memory (catch-up tier 1), for its own"
+            + " partitions' users",
+        bridge.userLogs(),
+        u -> u.bytesInMemory());
     gauge(
         "iris_tier1_users_known",
         "Users of the owned partitions whose last position the bridge holds (bounded by its share"

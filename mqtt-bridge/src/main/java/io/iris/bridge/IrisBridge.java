@@ -239,12 +239,29 @@ public final class IrisBridge implements AutoCloseable {
         new java.util.TreeSet<>(pushPath.ownedPartitions()));
     mqtt.start();
     started.push(new Part("MQTT edge", mqtt));
+    long maxFiles = openFileLimit();
+    if (maxFiles > 0 && maxFiles < 65_536) {
+      log.warn(
+          "This process may open {} files: each device connection takes one, so this bridge holds"
+              + " at most about {} devices. Raise the limit for more: ulimit -n (shell), LimitNOFILE="
+              + " (systemd), --ulimit nofile= (docker); see docs/operations.md, Scale-out.",
+          maxFiles,
+          Math.max(0, maxFiles - 1_000));
+    }
     progress.accept(
         "MQTT edge (Moquette)     "
             + String.join("   ", endpoints().values())
             + "   "
             + devices.size()
             + " devices registered");
+  }
+
+  /** The process's open-file limit, or -1 where the JVM does not say. */
+  static long openFileLimit() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.UnixOperatingSystemMXBean unix
+        ? unix.getMaxFileDescriptorCount()
+        : -1;
   }
 
   private HikariDataSource dataSource(int poolSize) {

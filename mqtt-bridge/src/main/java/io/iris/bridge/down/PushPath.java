@@ -87,6 +87,8 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
 
   private final AtomicLong pushed = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong recordsRead = new AtomicLong();
+  private final AtomicLong bytesRead = new AtomicLong();
   private final AtomicLong disconnects = new AtomicLong();
   private final AtomicLong connectionsLost = new AtomicLong();
   private Consumer<Long, byte[]> consumer;
@@ -294,6 +296,16 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
     return pushed.get();
   }
 
+  /** Records of iris.log read since start (every user's of the partitions it owned). */
+  public long recordsRead() {
+    return recordsRead.get();
+  }
+
+  /** Bytes (keys and values) of the records of iris.log read since start. */
+  public long bytesRead() {
+    return bytesRead.get();
+  }
+
   /** Records of iris.log that were not Delta frames. */
   public long skipped() {
     return skipped.get();
@@ -430,7 +442,11 @@ public final class PushPath extends AbstractInterceptHandler implements AutoClos
           continue;
         }
         Map<Long, List<Positioned>> byUser = new LinkedHashMap<>();
+        recordsRead.addAndGet(records.count());
         for (ConsumerRecord<Long, byte[]> r : records) {
+          // As stored: an 8-byte key (the user id) and the frame.
+          bytesRead.addAndGet(
+              (r.key() == null ? 0 : Long.BYTES) + (r.value() == null ? 0 : r.value().length));
           if (r.key() == null) {
             skipped.incrementAndGet();
             continue;

@@ -65,6 +65,7 @@ public final class UserLogs {
   private final LinkedHashMap<Long, User> withRecent;
   private long bytes;
   private long deltas;
+  private long heldBytes;
 
   public UserLogs(int recentPerUser, int maxUsers) {
     this.recentPerUser = recentPerUser;
@@ -73,9 +74,7 @@ public final class UserLogs {
           @Override
           protected boolean removeEldestEntry(Map.Entry<Long, User> eldest) {
             if (size() > maxUsers) {
-              User u = eldest.getValue();
-              u.ring = null;
-              u.size = 0;
+              forgetRecent(eldest.getValue());
               return true;
             }
             return false;
@@ -89,8 +88,30 @@ public final class UserLogs {
    */
   public synchronized void startReading(int partition, long offset) {
     partitions.put(partition, new Partition(offset));
+    forget(partition);
+  }
+
+  private void forget(int partition) {
     users.values().removeIf(u -> u.partition == partition);
-    withRecent.values().removeIf(u -> u.partition == partition);
+    withRecent
+        .values()
+        .removeIf(
+            u -> {
+              if (u.partition != partition) {
+                return false;
+              }
+              forgetRecent(u);
+              return true;
+            });
+  }
+
+  /** Drops a user's deltas from memory (its last position stays known). */
+  private void forgetRecent(User u) {
+    for (int i = 0; i < u.size; i++) {
+      heldBytes -= u.ring[(u.start + i) % recentPerUser].frame().length;
+    }
+    u.ring = null;
+    u.size = 0;
   }
 
   /**
@@ -100,8 +121,7 @@ public final class UserLogs {
    */
   public synchronized void stopReading(int partition) {
     partitions.remove(partition);
-    users.values().removeIf(u -> u.partition == partition);
-    withRecent.values().removeIf(u -> u.partition == partition);
+    forget(partition);
   }
 
   /** The partitions being read. */
@@ -133,6 +153,9 @@ public final class UserLogs {
       deltas++;
       User u = users.get(userId);
       if (u == null || u.partition != partition) {
+        if (u != null && u.ring != null) {
+          forgetRecent(u);
+        }
         u = new User(partition);
         users.put(userId, u);
       }
@@ -146,7 +169,11 @@ public final class UserLogs {
           u.size = 0;
         }
         int slot = (u.start + u.size) % recentPerUser;
+        if (u.size == recentPerUser) {
+          heldBytes -= u.ring[slot].frame().length; // the oldest, overwritten
+        }
         u.ring[slot] = new Entry(offset, prevPos, frame);
+        heldBytes += frame.length;
         if (u.size < recentPerUser) {
           u.size++;
         } else {
@@ -227,6 +254,11 @@ public final class UserLogs {
   /** Average size of a delta frame read from the log, bytes (0 before the first). */
   public synchronized double averageDeltaBytes() {
     return deltas == 0 ? 0 : (double) bytes / deltas;
+  }
+
+  /** Bytes of the delta frames held in memory (tier 1), without the objects around them. */
+  public synchronized long bytesInMemory() {
+    return heldBytes;
   }
 
   /** Users with deltas in memory. */

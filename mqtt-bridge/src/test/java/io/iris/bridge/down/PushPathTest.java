@@ -170,6 +170,11 @@ class PushPathTest {
         record(P0, 12, 42L, delta(42, 5)));
 
     await().atMost(WAIT).until(() -> push.pushed() == 10);
+    assertEquals(7, push.recordsRead(), "every record read, other users' too");
+    assertEquals(
+        7 * Long.BYTES + 5 * delta(42, 1).length + 2 * delta(43, 1).length,
+        push.bytesRead(),
+        "keys and frames");
     for (DeviceId d : List.of(PHONE, TABLET)) {
       List<ServerFrame> frames = devices.to(d);
       assertEquals(List.of(List.of(0L, 3L), List.of(4L, 9L), List.of(12L)), batches(frames));

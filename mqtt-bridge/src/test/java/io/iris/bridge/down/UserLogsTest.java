@@ -166,4 +166,24 @@ class UserLogsTest {
     assertEquals(-1, logs.countAfter(A, 1, 5));
     assertEquals(1.0, logs.averageDeltaBytes());
   }
+
+  @Test
+  void shouldCountTheBytesItHoldsAsDeltasComeGoAndMove() {
+    UserLogs small = new UserLogs(2, 2);
+    small.startReading(0, 0);
+    small.startReading(1, 0);
+    small.append(A, 0, 0, new byte[10]);
+    small.append(A, 0, 1, new byte[20]);
+    assertEquals(30, small.bytesInMemory());
+    small.append(A, 0, 2, new byte[5]);
+    assertEquals(25, small.bytesInMemory(), "the oldest of a full ring overwritten");
+    small.append(B, 1, 0, new byte[7]);
+    small.append(9, 1, 1, new byte[100]);
+    assertEquals(107, small.bytesInMemory(), "A, least recently written, dropped for a third user");
+    small.stopReading(1);
+    assertEquals(0, small.bytesInMemory(), "a partition moved away takes its users' bytes along");
+    small.append(A, 0, 3, new byte[3]);
+    small.startReading(0, 4);
+    assertEquals(0, small.bytesInMemory(), "reading again from elsewhere forgets");
+  }
 }
