@@ -2,6 +2,7 @@ package io.iris.bench;
 
 import io.iris.launcher.CliPlugin;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,6 +28,7 @@ public final class BenchCommands implements CliPlugin {
         BenchSnapshot.class,
         BenchSink.class,
         BenchEdge.class,
+        BenchBridges.class,
         BenchRecovery.class,
         BenchPipeline.class,
         BenchResults.class,
@@ -184,6 +186,100 @@ public final class BenchCommands implements CliPlugin {
     @Override
     public Integer call() throws Exception {
       new EdgeBenchmark(System.out, connections, pairs, rate, seconds, warmup, overrides).run();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "bridges",
+      mixinStandardHelpOptions = true,
+      description =
+          "Bridges sharing iris.log: the same load served by 1, 2, … bridge processes (log bytes"
+              + " read, users and bytes held, heap and RSS per bridge; latency beside Kafka's"
+              + " EndToEndLatency), then idle connections held by one bridge and RSS per"
+              + " connection.")
+  static final class BenchBridges implements Callable<Integer> {
+    @Option(
+        names = "--bridges",
+        defaultValue = "3",
+        description = "Up to how many bridges (default ${DEFAULT-VALUE}).")
+    int bridges;
+
+    @Option(
+        names = "--users",
+        defaultValue = "20000",
+        description = "Users of the background load (default ${DEFAULT-VALUE}).")
+    int users;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "5000",
+        description = "Threads of the background load (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(
+        names = "--rate",
+        defaultValue = "200",
+        description = "Background commands per second (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(
+        names = "--pairs",
+        defaultValue = "6",
+        description = "Pairs of SDK devices whose latency is measured (default ${DEFAULT-VALUE}).")
+    int pairs;
+
+    @Option(
+        names = "--pair-rate",
+        defaultValue = "20",
+        description = "Their messages per second in total (default ${DEFAULT-VALUE}).")
+    int pairRate;
+
+    @Option(
+        names = "--seconds",
+        defaultValue = "40",
+        description = "Measured seconds per configuration (default ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "40",
+        description = "Unmeasured seconds first, per configuration (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(
+        names = "--connections",
+        defaultValue = "19000",
+        description =
+            "Idle devices held by one bridge at the end; 0: skip (default ${DEFAULT-VALUE}; the"
+                + " bridge needs an open-file limit above it, see docs/operations.md).")
+    int connections;
+
+    @Option(
+        names = "--bridge-jvm",
+        defaultValue = "-Xmx1g -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10",
+        split = " ",
+        description =
+            "JVM options of each bridge process (default ${DEFAULT-VALUE}: the heap returns what a"
+                + " full GC frees, see docs/operations.md).")
+    List<String> bridgeJvm;
+
+    @Override
+    public Integer call() throws Exception {
+      new BridgesBenchmark(
+              System.out,
+              new BridgesBenchmark.Settings(
+                  bridges,
+                  users,
+                  threads,
+                  rate,
+                  pairs,
+                  pairRate,
+                  seconds,
+                  warmup,
+                  connections,
+                  bridgeJvm))
+          .run();
       return 0;
     }
   }

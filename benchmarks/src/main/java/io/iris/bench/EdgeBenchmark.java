@@ -7,11 +7,8 @@ import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.sdk.IrisDevice;
 import io.iris.topics.Topics;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,8 +19,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -43,9 +38,6 @@ import org.apache.kafka.common.TopicPartition;
  * </ol>
  */
 public final class EdgeBenchmark {
-  private static final Pattern E2E =
-      Pattern.compile("Percentiles: 50th = (\\d+), 99th = (\\d+), 99.9th = (\\d+)");
-
   private final PrintStream out;
   private final int connections;
   private final int pairs;
@@ -123,18 +115,8 @@ public final class EdgeBenchmark {
   }
 
   private Process connect(IrisStack stack, StringBuilder table) throws Exception {
-    List<Map.Entry<Long, String>> ids = new ArrayList<>();
-    for (int i = 0; i < connections; i++) {
-      ids.add(Map.entry(1_000_000L + i, "d"));
-    }
     out.printf("bench: registering %,d devices%n", connections);
-    List<String> tokens = DeviceRegistry.registerAll(stack.bootstrapServers(), ids);
-    Path file = Files.createTempFile("iris-bench-devices", ".txt");
-    StringBuilder lines = new StringBuilder();
-    for (int i = 0; i < connections; i++) {
-      lines.append(ids.get(i).getKey()).append(" d ").append(tokens.get(i)).append('\n');
-    }
-    Files.writeString(file, lines);
+    Path file = ConnectionLoad.registerDevices(stack.bootstrapServers(), 1_000_000L, connections);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (stack.devices().size() < connections && System.nanoTime() < deadline) {
       Thread.sleep(100);
@@ -143,33 +125,15 @@ public final class EdgeBenchmark {
     out.printf(
         "bench: before connecting: heap after GC %,d KiB, RSS %,d KiB%n",
         before[0] / 1024, before[1] / 1024);
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(ConnectionLoad.class.getName());
-    cmd.add("127.0.0.1");
-    cmd.add(Integer.toString(stack.mqtt().settings().port()));
-    cmd.add(file.toString());
     long t0 = System.nanoTime();
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    BufferedReader r =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    String line;
-    String result = null;
-    while ((line = r.readLine()) != null) {
-      out.println("bench:   " + line);
-      if (line.startsWith("connected ")) {
-        result = line;
-        break;
-      }
+    Process p = ConnectionLoad.start("127.0.0.1", stack.mqtt().settings().port(), file);
+    String result;
+    try {
+      result = ConnectionLoad.awaitConnected(p, out);
+    } finally {
+      Files.deleteIfExists(file);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    Files.deleteIfExists(file);
-    if (result == null) {
-      throw new IllegalStateException("the connection load generator stopped early");
-    }
     Thread.sleep(2000);
     int held = stack.pushPath().connectedDevices();
     long[] after = memory();
@@ -323,7 +287,7 @@ public final class EdgeBenchmark {
     int m = (int) Math.min(latencyCount.get(), latencies.length);
     long[] lat = Arrays.copyOf(latencies, m);
     Arrays.sort(lat);
-    long[] e2e = endToEndLatency(stack.bootstrapServers());
+    long[] e2e = ProducerPerfTest.endToEndLatency(stack.bootstrapServers());
     table.append(String.format("%n| push (full stack, this machine) | value |%n|---|---:|%n"));
     table.append(String.format("| messages sent / confirmed | %,d / %,d |%n", total, confirmed));
     table.append(
@@ -528,27 +492,6 @@ public final class EdgeBenchmark {
       return 0;
     }
     return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
-  }
-
-  /** Kafka's own tool: 2,000 round trips of 100 bytes, acks=all; p50, p99, p99.9 in ms. */
-  private long[] endToEndLatency(String bootstrap) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("org.apache.kafka.tools.EndToEndLatency");
-    cmd.addAll(List.of(bootstrap, "bench.e2e-latency", "2000", "all", "100"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    p.waitFor();
-    Matcher m = E2E.matcher(text);
-    if (!m.find()) {
-      throw new IllegalStateException("EndToEndLatency failed: " + text);
-    }
-    return new long[] {
-      Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))
-    };
   }
 
   /** Heap used after GC and resident set size of this JVM, bytes. */

@@ -105,6 +105,30 @@ public final class ProducerPerfTest {
     return last;
   }
 
+  private static final Pattern E2E =
+      Pattern.compile("Percentiles: 50th = (\\d+), 99th = (\\d+), 99.9th = (\\d+)");
+
+  /**
+   * Kafka's own EndToEndLatency: 2,000 round trips of 100 bytes, acks=all, on topic
+   * bench.e2e-latency; p50, p99, p99.9 in ms.
+   */
+  public static long[] endToEndLatency(String bootstrap) throws Exception {
+    Process p =
+        tool(
+                "org.apache.kafka.tools.EndToEndLatency",
+                List.of(bootstrap, "bench.e2e-latency", "2000", "all", "100"))
+            .start();
+    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor();
+    Matcher m = E2E.matcher(text);
+    if (!m.find()) {
+      throw new IllegalStateException("EndToEndLatency failed: " + text);
+    }
+    return new long[] {
+      Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))
+    };
+  }
+
   /** One of Kafka's own tools in a JVM of its own, from the same jars, output merged. */
   public static ProcessBuilder tool(String mainClass, List<String> args) {
     List<String> cmd = new ArrayList<>();

@@ -168,20 +168,7 @@ final class RecoveryBenchmark {
     try (KafkaProducer<Long, byte[]> producer = StreamsBenchmark.producer(bootstrap)) {
       long now = System.currentTimeMillis();
       for (int t = 0; t < threads; t++) {
-        long[] m = members.get(t);
-        List<Long> others = new ArrayList<>();
-        for (int i = 1; i < m.length; i++) {
-          others.add(m[i]);
-        }
-        StreamsBenchmark.produce(
-            producer,
-            new ClientCommand(
-                m[0],
-                "bench",
-                "create-" + t,
-                t + 1,
-                now,
-                CommandBody.createThread(new CreateThread(others))));
+        StreamsBenchmark.produce(producer, StreamsBenchmark.createThread(members.get(t), t, now));
       }
       String text = "x".repeat(40);
       for (int i = 0; i < n; i++) {

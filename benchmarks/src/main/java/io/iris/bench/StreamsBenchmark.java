@@ -114,19 +114,7 @@ public final class StreamsBenchmark {
         long now = System.currentTimeMillis();
         for (int t = 0; t < threads; t++) {
           long[] m = members.get(t);
-          List<Long> others = new ArrayList<>();
-          for (int i = 1; i < m.length; i++) {
-            others.add(m[i]);
-          }
-          ClientCommand c =
-              new ClientCommand(
-                  m[0],
-                  "bench",
-                  "create-" + t,
-                  t + 1,
-                  now,
-                  CommandBody.createThread(new CreateThread(others)));
-          produce(producer, c);
+          produce(producer, createThread(m, t, now));
           expectedDeltas += m.length;
         }
         for (int i = 0; i < commands; i++) {
@@ -339,6 +327,24 @@ public final class StreamsBenchmark {
     producer.send(
         new ProducerRecord<>(
             Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
+  }
+
+  /**
+   * The command that creates bench thread {@code t} (thread id {@code t + 1}), sent by its first
+   * member with the others as participants.
+   */
+  static ClientCommand createThread(long[] members, int t, long now) {
+    List<Long> others = new ArrayList<>();
+    for (int i = 1; i < members.length; i++) {
+      others.add(members[i]);
+    }
+    return new ClientCommand(
+        members[0],
+        "bench",
+        "create-" + t,
+        t + 1,
+        now,
+        CommandBody.createThread(new CreateThread(others)));
   }
 
   static ClientCommand send(long sender, long thread, int i, String text) {

@@ -38,6 +38,26 @@ final class ThreadCpu {
   /** One group between two snapshots: CPU seconds, and cores busy on average over the wall time. */
   record Row(String group, double cpuSeconds, double cores) {}
 
+  /**
+   * Busy CPU time of the whole machine (every process, every core), nanoseconds; 0 without /proc.
+   */
+  static long machineBusyNanos() {
+    try {
+      return machineBusyTicks(Files.readString(Path.of("/proc/stat"))) * NANOS_PER_TICK;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** CPU time of another process, nanoseconds; 0 when it cannot be read. */
+  static long processNanos(long pid) {
+    try {
+      return ticks(Files.readString(Path.of("/proc", Long.toString(pid), "stat"))) * NANOS_PER_TICK;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
   /** CPU nanoseconds per group now; empty where the platform measures nothing. */
   static Map<String, Long> snapshot() {
     Map<String, Long> cpu = new HashMap<>();

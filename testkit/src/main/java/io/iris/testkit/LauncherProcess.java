@@ -26,6 +26,12 @@ public final class LauncherProcess implements AutoCloseable {
   }
 
   public static LauncherProcess start(Map<String, String> env, String... args) throws IOException {
+    return start(List.of("-Xmx512m"), env, args);
+  }
+
+  /** The launcher with its own JVM options (heap, GC) instead of the default -Xmx512m. */
+  public static LauncherProcess start(
+      List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
     Path jar =
         Path.of(System.getProperty("iris.home", ".."), "launcher", "target", "iris.jar")
             .toAbsolutePath()
@@ -35,7 +41,7 @@ public final class LauncherProcess implements AutoCloseable {
     }
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
+    cmd.addAll(jvmOptions);
     cmd.add("-jar");
     cmd.add(jar.toString());
     cmd.addAll(List.of(args));
@@ -92,6 +98,11 @@ public final class LauncherProcess implements AutoCloseable {
       throw new AssertionError("did not exit within " + timeout + ": " + stdout());
     }
     return process.exitValue();
+  }
+
+  /** The operating system's id of the process: for /proc/PID/status, jcmd. */
+  public long pid() {
+    return process.pid();
   }
 
   /** SIGKILL: no shutdown hook, no commit, no leaving the group. */
