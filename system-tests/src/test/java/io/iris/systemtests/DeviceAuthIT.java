@@ -114,6 +114,30 @@ class DeviceAuthIT {
   }
 
   @Test
+  void shouldEndTheConnectionMadeWithATokenThatWasReplaced() throws Exception {
+    IrisStack stack = TestStacks.shared();
+    long user = UserIds.next();
+    int before = stack.devices().size();
+    String old = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
+    TestStacks.awaitRegistered(stack, before + 1);
+    MqttClient c = new MqttClient(StockMqtt.url(stack), user + "/phone", new MemoryPersistence());
+    c.connect(StockMqtt.options(user, old));
+    c.subscribe("iris/" + user + "/phone/down", 1);
+
+    // The operator rotates the token (iris device add for an existing device).
+    String fresh = DeviceRegistry.register(stack.bootstrapServers(), user, "phone");
+    Waits.await(
+        "the connection made with the old token closed",
+        Duration.ofSeconds(10),
+        () -> !c.isConnected());
+    assertThrows(MqttException.class, () -> c.connect(StockMqtt.options(user, old)));
+    c.connect(StockMqtt.options(user, fresh));
+    assertTrue(c.isConnected(), "the new token connects");
+    c.disconnect();
+    c.close();
+  }
+
+  @Test
   void shouldLetAStockMosquittoClientInWithAToken() throws Exception {
     assumeTrue(
         new File("/usr/bin/mosquitto_pub").canExecute(), "mosquitto-clients are not installed");

@@ -14,7 +14,6 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,8 +48,9 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
   }
 
   /**
-   * Called with the MQTT client id of a device that was revoked or removed while the bridge runs,
-   * so that its open connection can be closed (authentication only guards new connections).
+   * Called with the MQTT client id of a device that was revoked, removed or given a new token while
+   * the bridge runs, so that its open connection can be closed (authentication only guards new
+   * connections; after a new token, the device connects again with it).
    */
   public void onRevoked(Consumer<String> listener) {
     this.onRevoked = listener;
@@ -58,11 +58,19 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
 
   private void apply(String key, DeviceRecord r) {
     DeviceRecord before = r == null ? devices.remove(key) : devices.put(key, r);
-    if (before != null && !before.isRevoked() && (r == null || r.isRevoked())) {
+    if (before == null || before.isRevoked()) {
+      return; // it could not connect before: nothing to close
+    }
+    String clientId = before.getUserId() + "/" + before.getDeviceId();
+    if (r == null || r.isRevoked()) {
+      log.info("Device {} revoked: closing its connection if it has one", clientId);
+      onRevoked.accept(clientId);
+    } else if (!java.util.Arrays.equals(before.getTokenHash(), r.getTokenHash())
+        || !java.util.Arrays.equals(before.getSalt(), r.getSalt())) {
       log.info(
-          "Device {} revoked: closing its connection if it has one",
-          before.getUserId() + "/" + before.getDeviceId());
-      onRevoked.accept(before.getUserId() + "/" + before.getDeviceId());
+          "Device {} has a new token: closing the connection made with the old one, if any",
+          clientId);
+      onRevoked.accept(clientId);
     }
   }
 
@@ -180,9 +188,7 @@ public final class DeviceRegistry implements DeviceAuthenticator, AutoCloseable 
   }
 
   private static void write(KafkaClients kafka, List<DeviceRecord> records) throws Exception {
-    Properties p = kafka.properties();
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    Properties p = kafka.durableProducer("iris-devices-writer");
     try (KafkaProducer<String, DeviceRecord> producer =
         new KafkaProducer<>(
             p, Topics.DEVICES.keySerde().serializer(), Topics.DEVICES.valueSerde().serializer())) {
