@@ -120,6 +120,14 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Formats the log directory if needed and starts the broker; returns once it serves clients. */
   public synchronized void start() {
+    start(Map.of());
+  }
+
+  /**
+   * {@link #start()} for a broker whose client listener needs credentials (SASL, TLS): {@code
+   * clientProperties} are what a client needs to reach it, used to see that it serves.
+   */
+  public synchronized void start(Map<String, ?> clientProperties) {
     if (server != null) {
       throw new IllegalStateException("already started");
     }
@@ -137,7 +145,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       }
       server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
       server.startup();
-      awaitReady(Duration.ofSeconds(60));
+      awaitReady(Duration.ofSeconds(60), clientProperties);
       log.info("Kafka broker (KRaft) serving on {}, logs in {}", bootstrapServers(), logDir());
     } catch (IOException e) {
       throw new UncheckedIOException("could not prepare " + settings.dataDir(), e);
@@ -163,13 +171,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     log.info("Formatted Kafka storage in {} with cluster id {}", logDir(), clusterId);
   }
 
-  private void awaitReady(Duration timeout) {
+  private void awaitReady(Duration timeout, Map<String, ?> clientProperties) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    Map<String, Object> conf =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+    Map<String, Object> conf = new java.util.HashMap<>(clientProperties);
+    conf.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    conf.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000);
+    conf.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
     try (Admin admin = Admin.create(conf)) {
       while (true) {
         try {

@@ -16,7 +16,7 @@ final class DeviceAddCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try {
-      String token = io.iris.bridge.edge.DeviceRegistry.register(d.bootstrap(), d.user, d.device);
+      String token = io.iris.bridge.edge.DeviceRegistry.register(d.kafka(), d.user, d.device);
       var id = new io.iris.protocol.DeviceTopics.DeviceId(d.user, d.device);
       System.out.println(
           "device " + id.clientId() + " added; its token (shown once, keep it on the device):");

@@ -16,10 +16,11 @@ final class DeviceOptions {
       description = "Device id, 1-64 bytes of UTF-8 without '/', '+', '#'.")
   String device;
 
-  String bootstrap() {
-    IrisConfig c = config.load();
-    String bootstrap = c.kafkaBootstrapServers();
-    IrisStack.checkKafka(bootstrap);
-    return bootstrap;
+  /** The launcher's Kafka clients (kafka.client.tools.*), once the cluster answers. */
+  io.iris.bridge.KafkaClients kafka() {
+    io.iris.bridge.KafkaClients kafka =
+        config.load().kafkaClients(io.iris.topics.KafkaClientProperties.TOOLS);
+    IrisStack.checkKafka(kafka);
+    return kafka;
   }
 }

@@ -14,7 +14,7 @@ final class DeviceRevokeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try {
-      io.iris.bridge.edge.DeviceRegistry.revoke(d.bootstrap(), d.user, d.device);
+      io.iris.bridge.edge.DeviceRegistry.revoke(d.kafka(), d.user, d.device);
       System.out.println("device " + d.user + "/" + d.device + " revoked");
       return 0;
     } catch (StartupException e) {

@@ -1,9 +1,11 @@
 package io.iris.launcher;
 
 import io.iris.bridge.BridgeConfig;
+import io.iris.bridge.KafkaClients;
 import io.iris.embedded.Ports;
 import io.iris.streams.StreamsAppConfig;
 import io.iris.topics.ConfigLayers;
+import io.iris.topics.KafkaClientProperties;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -302,6 +304,15 @@ public final class IrisConfig extends AbstractConfig {
     return new StreamsAppConfig(originals());
   }
 
+  /**
+   * The Kafka clients of {@code role} (a {@link KafkaClientProperties} role): this process's
+   * cluster address with the {@code kafka.client.*} properties given for that role.
+   */
+  public KafkaClients kafkaClients(String role) {
+    return new KafkaClients(
+        kafkaBootstrapServers(), KafkaClientProperties.forRole(originals(), role));
+  }
+
   public Password mysqlPassword() {
     return getPassword(MYSQL_PASSWORD_CONFIG);
   }
@@ -328,6 +339,18 @@ public final class IrisConfig extends AbstractConfig {
           .append(k.documentation)
           .append(" |\n");
     }
+    b.append(
+        "| `kafka.client.<property>` | `IRIS_KAFKA_CLIENT_<PROPERTY>` | (none) | Any Kafka client"
+            + " property for every Kafka client of the process (TLS, SASL, timeouts), e.g."
+            + " `kafka.client.security.protocol=SASL_SSL`. Secrets (`sasl.jaas.config`,"
+            + " `ssl.*.password`) are never shown. |\n");
+    b.append(
+        "| `kafka.client.<role>.<property>` | `IRIS_KAFKA_CLIENT_<ROLE>_<PROPERTY>` | (none) | The"
+            + " same for one role only, over `kafka.client.<property>`: `bridge` (the bridge's"
+            + " producer, consumers, admin), `streams` (the streams app), `connect` (the Connect"
+            + " worker `iris up` starts and the sink's clients), `tools` (the launcher's admin"
+            + " clients and consumers: topics, metrics, `iris device`, `iris pointers`, `iris"
+            + " tail`, `iris resink`). |\n");
     return b.toString();
   }
 }

@@ -22,6 +22,7 @@ import io.iris.embedded.Ports;
 import io.iris.storage.StorageSchema;
 import io.iris.streams.IrisStreamsApp;
 import io.iris.streams.StreamsAppConfig;
+import io.iris.topics.KafkaClientProperties;
 import io.iris.topics.Topic;
 import io.iris.topics.TopicInstaller;
 import io.iris.topics.Topics;
@@ -210,11 +211,15 @@ public final class IrisStack implements AutoCloseable {
 
   /** Fails with one line unless a Kafka cluster answers at {@code bootstrap} within 15 s. */
   static void checkKafka(String bootstrap) {
-    Map<String, Object> conf =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+    checkKafka(KafkaClients.of(bootstrap));
+  }
+
+  /** {@link #checkKafka(String)} with the clients' own settings (TLS, SASL). */
+  static void checkKafka(KafkaClients kafka) {
+    String bootstrap = kafka.bootstrapServers();
+    Map<String, Object> conf = new java.util.HashMap<>(kafka.asMap());
+    conf.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    conf.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
     try (Admin admin = Admin.create(conf)) {
       admin.describeCluster().nodes().get(15, java.util.concurrent.TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -527,11 +532,30 @@ public final class IrisStack implements AutoCloseable {
     return config.dataDir().resolve("streams").resolve(instance);
   }
 
+  /** The launcher's admin client settings: the cluster, kafka.client.tools.*, timeouts. */
   public Map<String, Object> adminConfig() {
-    return Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+    Map<String, Object> m =
+        new java.util.HashMap<>(
+            KafkaClientProperties.forRole(config.originals(), KafkaClientProperties.TOOLS));
+    m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    m.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    m.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+    return m;
+  }
+
+  /** The Connect worker's settings from kafka.client.connect.*: for it and its clients. */
+  static Map<String, String> connectClientOverrides(Map<String, ?> originals) {
+    Map<String, String> m = new java.util.HashMap<>();
+    KafkaClientProperties.forRole(originals, KafkaClientProperties.CONNECT)
+        .forEach(
+            (k, v) -> {
+              m.put(k, String.valueOf(v));
+              // The worker passes these prefixes to the clients it makes for connectors.
+              for (String prefix : List.of("producer.", "consumer.", "admin.")) {
+                m.putIfAbsent(prefix + k, String.valueOf(v));
+              }
+            });
+    return m;
   }
 
   private void startConnect(Consumer<String> progress) {
@@ -544,7 +568,7 @@ public final class IrisStack implements AutoCloseable {
                   config.getInt(IrisConfig.CONNECT_PORT_CONFIG),
                   "iris-connect",
                   pluginPath(),
-                  Map.of()));
+                  connectClientOverrides(config.originals())));
       connect.start();
       started.push(new Part("Kafka Connect worker", connect));
       connectUrl = connect.restUrl();
@@ -592,7 +616,10 @@ public final class IrisStack implements AutoCloseable {
         new IrisBridge(
             config.bridgeConfig(),
             new IrisBridge.Wiring(
-                KafkaClients.of(bootstrapServers),
+                new KafkaClients(
+                    bootstrapServers,
+                    KafkaClientProperties.forRole(
+                        config.originals(), KafkaClientProperties.BRIDGE)),
                 jdbcUrl,
                 mysqlUser(),
                 mysqlPassword(),

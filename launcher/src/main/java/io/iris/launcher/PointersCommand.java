@@ -23,7 +23,10 @@ final class PointersCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     IrisConfig c = options.load();
     new io.iris.launcher.tools.UserInspector(
-            c.kafkaBootstrapServers(), c.jdbcUrl(), c.jdbcUser(), c.jdbcPassword())
+            c.kafkaClients(io.iris.topics.KafkaClientProperties.TOOLS),
+            c.jdbcUrl(),
+            c.jdbcUser(),
+            c.jdbcPassword())
         .pointers(user, System.out);
     return 0;
   }

@@ -35,7 +35,7 @@ final class ResinkCommand implements Callable<Integer> {
     }
     try {
       new io.iris.launcher.tools.Resink(
-              c.kafkaBootstrapServers(),
+              c.kafkaClients(io.iris.topics.KafkaClientProperties.TOOLS),
               c.connectUrl(),
               c.jdbcUrl(),
               c.jdbcUser(),

@@ -43,7 +43,7 @@ final class StreamsCommand implements Callable<Integer> {
       IrisConfig config = options.load();
       LogSetup.useDirectory(config.dataDir().resolve("logs"));
       String bootstrap = config.kafkaBootstrapServers();
-      IrisStack.checkKafka(bootstrap);
+      IrisStack.checkKafka(config.kafkaClients(io.iris.topics.KafkaClientProperties.STREAMS));
       Path stateDir = config.dataDir().resolve("streams").resolve(instance);
       app = new IrisStreamsApp(config.streamsConfig(), bootstrap, stateDir);
       out.println(

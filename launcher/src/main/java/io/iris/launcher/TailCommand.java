@@ -33,7 +33,8 @@ final class TailCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     IrisConfig c = options.load();
-    new io.iris.launcher.tools.UserInspector(c.kafkaBootstrapServers(), c.jdbcUrl(), "", "")
+    new io.iris.launcher.tools.UserInspector(
+            c.kafkaClients(io.iris.topics.KafkaClientProperties.TOOLS), c.jdbcUrl(), "", "")
         .tail(user, fromBeginning, max, idleMs, System.out);
     return 0;
   }

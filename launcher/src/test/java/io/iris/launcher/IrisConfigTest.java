@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.bridge.BridgeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
@@ -95,5 +96,28 @@ class IrisConfigTest {
     assertEquals(
         "jdbc:mysql://h/db?user=u&password=***&ssl=true",
         IrisStack.redact("jdbc:mysql://h/db?user=u&password=p4ss&ssl=true"));
+  }
+
+  @Test
+  void shouldGiveEachRoleItsKafkaClientPropertiesAndTheConnectWorkersClientsTheirs() {
+    Map<String, Object> given = new java.util.HashMap<>();
+    given.put(IrisConfig.KAFKA_BOOTSTRAP_CONFIG, "k1:9093,k2:9093");
+    given.put("kafka.client.security.protocol", "SASL_SSL");
+    given.put("kafka.client.bridge.sasl.jaas.config", "bridge-jaas");
+    given.put("kafka.client.connect.sasl.jaas.config", "connect-jaas");
+    IrisConfig c = new IrisConfig(given);
+
+    Map<String, Object> bridge = c.kafkaClients("bridge").asMap();
+    assertEquals("k1:9093,k2:9093", bridge.get("bootstrap.servers"));
+    assertEquals("SASL_SSL", bridge.get("security.protocol"));
+    assertEquals("bridge-jaas", bridge.get("sasl.jaas.config"));
+    assertEquals(null, c.kafkaClients("tools").asMap().get("sasl.jaas.config"));
+
+    Map<String, String> worker = IrisStack.connectClientOverrides(c.originals());
+    for (String prefix : List.of("", "producer.", "consumer.", "admin.")) {
+      assertEquals("connect-jaas", worker.get(prefix + "sasl.jaas.config"), prefix);
+      assertEquals("SASL_SSL", worker.get(prefix + "security.protocol"), prefix);
+    }
+    assertTrue(IrisConfig.describe().contains("kafka.client.<role>.<property>"));
   }
 }

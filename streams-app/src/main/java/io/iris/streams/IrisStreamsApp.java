@@ -68,6 +68,11 @@ public final class IrisStreamsApp implements AutoCloseable {
   /** The Kafka Streams properties this app runs with. */
   public Properties streamsProperties() {
     Properties p = new Properties();
+    // kafka.client.* and kafka.client.streams.* (TLS, SASL …) for every client of Kafka Streams;
+    // the settings below win.
+    p.putAll(
+        io.iris.topics.KafkaClientProperties.forRole(
+            config.originals(), io.iris.topics.KafkaClientProperties.STREAMS));
     p.put(
         StreamsConfig.APPLICATION_ID_CONFIG,
         config.getString(StreamsAppConfig.APPLICATION_ID_CONFIG));

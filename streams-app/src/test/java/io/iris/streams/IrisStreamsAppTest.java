@@ -47,6 +47,23 @@ class IrisStreamsAppTest {
   }
 
   @Test
+  void shouldPassTheKafkaClientPropertiesOfTheStreamsRoleToEveryClient() {
+    java.util.Map<String, Object> set = new HashMap<>();
+    set.put("kafka.client.security.protocol", "SASL_SSL");
+    set.put("kafka.client.streams.sasl.mechanism", "SCRAM-SHA-512");
+    set.put("kafka.client.bridge.sasl.mechanism", "PLAIN");
+    set.put("kafka.client.streams.processing.guarantee", "at_least_once");
+    java.util.Properties p =
+        new IrisStreamsApp(new StreamsAppConfig(set), "127.0.0.1:1", dir).streamsProperties();
+    assertEquals("SASL_SSL", p.get("security.protocol"));
+    assertEquals("SCRAM-SHA-512", p.get("sasl.mechanism"), "the streams role's, not the bridge's");
+    assertEquals(
+        "exactly_once_v2",
+        p.get(org.apache.kafka.streams.StreamsConfig.PROCESSING_GUARANTEE_CONFIG),
+        "the app's own settings win");
+  }
+
+  @Test
   void shouldJoinAsTheSameStaticMemberAcrossRestartsOfOneStateDirectory() throws Exception {
     String key =
         org.apache.kafka.streams.StreamsConfig.consumerPrefix(

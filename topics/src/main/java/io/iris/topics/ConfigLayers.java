@@ -43,6 +43,8 @@ public final class ConfigLayers {
       }
       p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k).trim()));
     }
+    // Kafka client properties for every client (kafka.client.*): any name, so not in the keys.
+    values.putAll(KafkaClientProperties.fromEnv(env));
     for (String key : keys) {
       String value = env.get(envName(key));
       if (value != null) {

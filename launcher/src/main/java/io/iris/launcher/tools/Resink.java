@@ -1,5 +1,6 @@
 package io.iris.launcher.tools;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.launcher.ConnectClient;
 import io.iris.launcher.ConnectRestException;
 import io.iris.topics.Topics;
@@ -13,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 
@@ -31,20 +31,25 @@ public final class Resink {
 
   static final Duration STEP_TIMEOUT = Duration.ofSeconds(60);
 
-  private final String bootstrap;
+  private final KafkaClients kafka;
   private final ConnectClient connect;
   private final String jdbcUrl;
   private final String dbUser;
   private final String dbPassword;
 
   public Resink(
-      String bootstrap, String connectUrl, String jdbcUrl, String dbUser, String dbPassword) {
-    this(bootstrap, new ConnectClient(connectUrl), jdbcUrl, dbUser, dbPassword);
+      KafkaClients kafka, String connectUrl, String jdbcUrl, String dbUser, String dbPassword) {
+    this(kafka, new ConnectClient(connectUrl), jdbcUrl, dbUser, dbPassword);
   }
 
   Resink(
       String bootstrap, ConnectClient connect, String jdbcUrl, String dbUser, String dbPassword) {
-    this.bootstrap = bootstrap;
+    this(KafkaClients.of(bootstrap), connect, jdbcUrl, dbUser, dbPassword);
+  }
+
+  Resink(
+      KafkaClients kafka, ConnectClient connect, String jdbcUrl, String dbUser, String dbPassword) {
+    this.kafka = kafka;
     this.connect = connect;
     this.jdbcUrl = jdbcUrl;
     this.dbUser = dbUser;
@@ -53,8 +58,7 @@ public final class Resink {
 
   /** Records of iris.log already deleted by retention (0: the log holds its whole history). */
   public long recordsLost() throws Exception {
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    try (Admin admin = Admin.create(kafka.asMap())) {
       int n =
           admin
               .describeTopics(List.of(Topics.LOG.name()))

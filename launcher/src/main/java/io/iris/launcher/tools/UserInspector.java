@@ -1,5 +1,6 @@
 package io.iris.launcher.tools;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.bridge.down.LogLayout;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
@@ -30,7 +31,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -139,7 +139,7 @@ public final class UserInspector {
    */
   public record StorageSide(long storedPos, String problem) {}
 
-  private final String bootstrap;
+  private final KafkaClients kafka;
   private final String jdbcUrl;
   private final String dbUser;
   private final String dbPassword;
@@ -147,12 +147,26 @@ public final class UserInspector {
   private final FrameCodec codec = FrameCodec.defaults();
 
   public UserInspector(String bootstrap, String jdbcUrl, String dbUser, String dbPassword) {
-    this(bootstrap, jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
+    this(KafkaClients.of(bootstrap), jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
+  }
+
+  /** With the Kafka clients' own settings (TLS, SASL: kafka.client.tools.*). */
+  public UserInspector(KafkaClients kafka, String jdbcUrl, String dbUser, String dbPassword) {
+    this(kafka, jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
   }
 
   UserInspector(
       String bootstrap, String jdbcUrl, String dbUser, String dbPassword, Duration storageTimeout) {
-    this.bootstrap = bootstrap;
+    this(KafkaClients.of(bootstrap), jdbcUrl, dbUser, dbPassword, storageTimeout);
+  }
+
+  UserInspector(
+      KafkaClients kafka,
+      String jdbcUrl,
+      String dbUser,
+      String dbPassword,
+      Duration storageTimeout) {
+    this.kafka = kafka;
     this.jdbcUrl = jdbcUrl;
     this.dbUser = dbUser;
     this.dbPassword = dbPassword;
@@ -176,7 +190,7 @@ public final class UserInspector {
    * pointer to that end, so that no pointer is read after the end it is compared with.
    */
   public KafkaSide kafkaSide(long userId) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+    try (Admin admin = Admin.create(kafka.asMap());
         KafkaConsumer<byte[], byte[]> c = consumer()) {
       LogLayout log = LogLayout.describe(admin, Duration.ofSeconds(30));
       String epoch = log.epoch();
@@ -370,8 +384,7 @@ public final class UserInspector {
   }
 
   private KafkaConsumer<byte[], byte[]> consumer() {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Properties p = kafka.properties();
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, "iris-cli-inspect");
