@@ -2,7 +2,9 @@ package io.iris.systemtests;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.bridge.BridgeAcls;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.embedded.EmbeddedKafka;
 import io.iris.embedded.Ports;
@@ -37,6 +39,7 @@ import org.junit.jupiter.api.Test;
  */
 class SecuredKafkaIT {
   private static final String PASSWORD = "iris-sasl-secret";
+  private static final String BRIDGE_PASSWORD = "bridge-sasl-secret";
 
   private static String jaas(String user, String password) {
     return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
@@ -71,7 +74,15 @@ class SecuredKafkaIT {
                 + PASSWORD
                 + "\" user_iris=\""
                 + PASSWORD
-                + "\";");
+                + "\" user_bridge=\""
+                + BRIDGE_PASSWORD
+                + "\";",
+            "authorizer.class.name",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            // iris: the launcher, streams app and Connect here; ANONYMOUS: the controller listener
+            // inside this one process.
+            "super.users",
+            "User:iris;User:ANONYMOUS");
     Map<String, String> client =
         Map.of(
             "security.protocol", "SASL_PLAINTEXT",
@@ -97,9 +108,17 @@ class SecuredKafkaIT {
             "a client without SASL settings");
       }
 
+      Map<String, Object> admin = new java.util.HashMap<>(client);
+      admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      try (Admin a = Admin.create(admin)) {
+        a.createAcls(BridgeAcls.of("User:bridge")).all().get(30, TimeUnit.SECONDS);
+      }
+
       Map<String, Object> c = TestStacks.ephemeralConfig(dir.resolve("stack"));
       c.put(IrisConfig.KAFKA_BOOTSTRAP_CONFIG, bootstrap);
       client.forEach((k, v) -> c.put(KafkaClientProperties.PREFIX + k, v));
+      // The bridge as its own principal, held to its ACLs.
+      c.put("kafka.client.bridge.sasl.jaas.config", jaas("bridge", BRIDGE_PASSWORD));
       IrisConfig config = new IrisConfig(c);
       try (IrisStack stack = new IrisStack(config)) {
         stack.preflight();
@@ -130,6 +149,28 @@ class SecuredKafkaIT {
             () -> storedMessages(stack, bob) == 1);
         a.device.close();
         b.device.close();
+
+        // The bridge's principal may not write iris.log (only the streams app does).
+        Map<String, Object> asBridge =
+            new java.util.HashMap<>(config.kafkaClients(KafkaClientProperties.BRIDGE).asMap());
+        asBridge.put("max.block.ms", 10_000);
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> p =
+            new org.apache.kafka.clients.producer.KafkaProducer<>(
+                asBridge,
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+          ExecutionException e =
+              assertThrows(
+                  ExecutionException.class,
+                  () ->
+                      p.send(
+                              new org.apache.kafka.clients.producer.ProducerRecord<>(
+                                  "iris.log", new byte[8], new byte[] {1}))
+                          .get(30, TimeUnit.SECONDS));
+          assertTrue(
+              e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException,
+              e.getCause().toString());
+        }
       }
       // The password reached no log of this run.
       Path log = Path.of("target", "test.log");
