@@ -73,6 +73,17 @@ public final class IrisConfig extends AbstractConfig {
   public static final String MYSQL_USER_CONFIG = "mysql.user";
   private static final String MYSQL_USER_DOC = "MySQL user.";
 
+  public static final String MYSQL_PASSWORD_CONNECT_CONFIG = "mysql.password.connect";
+  private static final String MYSQL_PASSWORD_CONNECT_DOC =
+      "How the MySQL sink's connector configuration names the MySQL password: a Kafka Connect"
+          + " config-provider reference the workers resolve, e.g."
+          + " ${directory:/run/secrets:mysql_password} (DirectoryConfigProvider) or"
+          + " ${env:MYSQL_PASSWORD} (EnvVarConfigProvider); the password itself is never written"
+          + " into Connect's configuration. Empty: with the Connect worker iris up starts, iris"
+          + " writes the password to data.dir/connect-secrets (mode 600) and uses a directory"
+          + " reference; with an external Connect (connect.url) and a password, iris refuses to"
+          + " start until this is set.";
+
   public static final String MYSQL_PASSWORD_CONFIG = "mysql.password";
   private static final String MYSQL_PASSWORD_DOC = "MySQL password. Never logged.";
 
@@ -181,6 +192,12 @@ public final class IrisConfig extends AbstractConfig {
         .define(MYSQL_URL_CONFIG, Type.STRING, "", Importance.HIGH, MYSQL_URL_DOC)
         .define(MYSQL_USER_CONFIG, Type.STRING, "root", Importance.MEDIUM, MYSQL_USER_DOC)
         .define(MYSQL_PASSWORD_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, MYSQL_PASSWORD_DOC)
+        .define(
+            MYSQL_PASSWORD_CONNECT_CONFIG,
+            Type.STRING,
+            "",
+            Importance.MEDIUM,
+            MYSQL_PASSWORD_CONNECT_DOC)
         .define(MYSQL_PORT_CONFIG, Type.INT, 3307, PORT, Importance.LOW, MYSQL_PORT_DOC)
         .define(MYSQL_DATABASE_CONFIG, Type.STRING, "iris", Importance.LOW, MYSQL_DATABASE_DOC)
         .define(CONNECT_URL_CONFIG, Type.STRING, "", Importance.MEDIUM, CONNECT_URL_DOC)

@@ -33,9 +33,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -473,6 +475,78 @@ public final class IrisStack implements AutoCloseable {
     }
   }
 
+  /** The file name of the MySQL password under {@link #connectSecretsDir()}. */
+  static final String MYSQL_PASSWORD_FILE = "mysql_password";
+
+  /** Where iris keeps the secrets the embedded Connect worker resolves (mode 700). */
+  Path connectSecretsDir() {
+    return config.dataDir().resolve("connect-secrets");
+  }
+
+  /**
+   * What the sink's configuration holds in place of the MySQL password: a config-provider reference
+   * the Connect workers resolve, never the password (Connect stores connector configs in clear in
+   * its config topic).
+   */
+  private String sinkPasswordReference() {
+    return sinkPasswordReference(
+        mysqlPassword(),
+        config.getString(IrisConfig.MYSQL_PASSWORD_CONNECT_CONFIG).trim(),
+        config.embeddedConnect(),
+        connectSecretsDir());
+  }
+
+  /**
+   * {@link #sinkPasswordReference()} from its inputs: the configured reference, else none for no
+   * password, else (embedded worker) the password written to {@code dir} and a directory reference
+   * to it.
+   *
+   * @throws StartupException for a password with an external Connect and no reference configured
+   */
+  static String sinkPasswordReference(
+      String password, String configured, boolean embeddedConnect, Path dir) {
+    if (!configured.isEmpty()) {
+      return configured;
+    }
+    if (password.isEmpty()) {
+      return "";
+    }
+    if (!embeddedConnect) {
+      throw new StartupException(
+          "iris does not write the MySQL password into Kafka Connect's configuration: give the"
+              + " Connect workers a config provider and set "
+              + IrisConfig.envName(IrisConfig.MYSQL_PASSWORD_CONNECT_CONFIG)
+              + ", e.g. ${directory:/run/secrets:mysql_password} (docs/operations.md, Secrets)");
+    }
+    try {
+      secretsDir(dir);
+      Path file = dir.resolve(MYSQL_PASSWORD_FILE);
+      Files.deleteIfExists(file);
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, password, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new StartupException("cannot write " + dir + ": " + e.getMessage(), e);
+    }
+    return "${directory:" + dir + ":" + MYSQL_PASSWORD_FILE + "}";
+  }
+
+  /** Creates {@code dir} for secrets, readable by this user only; returns it. */
+  static Path secretsDir(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    return dir;
+  }
+
+  /** The embedded worker's config providers: secrets from {@link #connectSecretsDir()} only. */
+  static Map<String, String> connectSecretProviders(Path secretsDir) {
+    return Map.of(
+        "config.providers", "directory",
+        "config.providers.directory.class",
+            "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+        "config.providers.directory.param.allowed.paths", secretsDir.toString());
+  }
+
   private void registerSink(Consumer<String> progress) {
     String sinkUrl =
         jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + "rewriteBatchedStatements=true";
@@ -481,7 +555,7 @@ public final class IrisStack implements AutoCloseable {
             Map.of(
                 "mysql.url", sinkUrl,
                 "mysql.user", mysqlUser(),
-                "mysql.password", mysqlPassword(),
+                "mysql.password", sinkPasswordReference(),
                 "replication.factor",
                     Short.toString(config.getShort(IrisConfig.TOPICS_REPLICATION_CONFIG))));
     sinkConfigJson = json;
@@ -544,6 +618,18 @@ public final class IrisStack implements AutoCloseable {
   }
 
   /** The Connect worker's settings from kafka.client.connect.*: for it and its clients. */
+  private Map<String, String> connectWorkerOverrides() {
+    try {
+      // The provider refuses to start on a directory that does not exist.
+      secretsDir(connectSecretsDir());
+    } catch (IOException e) {
+      throw new StartupException("cannot create " + connectSecretsDir() + ": " + e.getMessage(), e);
+    }
+    Map<String, String> m = new java.util.HashMap<>(connectSecretProviders(connectSecretsDir()));
+    m.putAll(connectClientOverrides(config.originals()));
+    return m;
+  }
+
   static Map<String, String> connectClientOverrides(Map<String, ?> originals) {
     Map<String, String> m = new java.util.HashMap<>();
     KafkaClientProperties.forRole(originals, KafkaClientProperties.CONNECT)
@@ -568,7 +654,7 @@ public final class IrisStack implements AutoCloseable {
                   config.getInt(IrisConfig.CONNECT_PORT_CONFIG),
                   "iris-connect",
                   pluginPath(),
-                  connectClientOverrides(config.originals())));
+                  connectWorkerOverrides()));
       connect.start();
       started.push(new Part("Kafka Connect worker", connect));
       connectUrl = connect.restUrl();
@@ -724,7 +810,7 @@ public final class IrisStack implements AutoCloseable {
     return bridge.typing();
   }
 
-  /** The sink configuration registered at start (it holds the MySQL password: never log it). */
+  /** The sink configuration registered at start (the MySQL password only as a reference). */
   public String sinkConfigJson() {
     return sinkConfigJson;
   }
