@@ -83,6 +83,11 @@ public final class CompactedTopicView<K, V> implements AutoCloseable {
       if (!loaded.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         throw new IllegalStateException("could not read " + topic + " within " + timeout);
       }
+      Throwable why = failure;
+      if (why != null) {
+        // The consumer died while loading: say why at once, not after the whole timeout.
+        throw new IllegalStateException("could not read " + topic + ": " + why.getMessage(), why);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
@@ -109,6 +114,7 @@ public final class CompactedTopicView<K, V> implements AutoCloseable {
       // closing
     } catch (RuntimeException e) {
       failure = e;
+      loaded.countDown(); // wakes a start() that waits: it reports the failure
       log.error(
           "Stopped following {}: changes are not applied until the bridge restarts (/health says"
               + " so)",

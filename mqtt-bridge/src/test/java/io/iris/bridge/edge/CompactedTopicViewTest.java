@@ -18,7 +18,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class CompactedTopicViewTest {
@@ -146,11 +145,10 @@ class CompactedTopicViewTest {
   }
 
   /**
-   * Suspected weakness: when the consumer fails while the topic is being loaded, start() still
-   * waits its whole timeout (60 s in IrisBridge) and then reports a timeout without the cause,
-   * although failure() knew why at once.
+   * When the consumer fails while the topic is being loaded (no ACL to read it, say), start() says
+   * so at once with the cause, instead of waiting its whole timeout (60 s in IrisBridge) and
+   * reporting a timeout without it.
    */
-  @Disabled("start() waits out its timeout and drops the cause when loading fails")
   @Test
   void shouldFailStartAtOnceWithTheCauseWhenTheConsumerDiesWhileLoading() {
     consumer.updateEndOffsets(Map.of(P0, 5L, P1, 0L));
