@@ -159,9 +159,9 @@ public final class IrisBridge implements AutoCloseable {
               List<String> owner = routes.ownerOf(partition);
               return owner.equals(routes.serverUris()) ? List.of() : owner;
             },
-            // QoS 0: the connection is closed a second later, and Moquette 0.17 released a QoS 1
-            // message twice when its PUBACK met the close (IllegalReferenceCountException in a
-            // session loop, seen with BridgeKillIT). A lost redirect costs one more reconnect.
+            // QoS 0: the connection is closed a second later anyway, and a lost redirect costs
+            // one more reconnect. (Moquette 0.17's double release of a QoS 1 message whose PUBACK
+            // met a closing connection no longer hurts: see MqttEdge.payload.)
             (device, frame) -> mqtt.publishAtMostOnce(device.down(), frame),
             clientId -> {
               if (mqtt != null) {
