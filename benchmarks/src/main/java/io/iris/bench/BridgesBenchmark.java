@@ -407,8 +407,10 @@ public final class BridgesBenchmark {
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!p.stdout().contains("iris: up in")) {
       if (System.nanoTime() > until) {
+        String output = p.stdout() + p.stderr();
         p.close();
-        throw new IllegalStateException(id + " did not start in 120 s: " + p.stdout() + p.stderr());
+        delete(dir);
+        throw new IllegalStateException(id + " did not start in 120 s: " + output);
       }
       Thread.sleep(200);
     }
