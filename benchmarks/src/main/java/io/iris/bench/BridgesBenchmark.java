@@ -8,6 +8,7 @@ import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.sdk.IrisDevice;
 import io.iris.testkit.LauncherProcess;
+import io.iris.testkit.TestStacks;
 import io.iris.topics.Names;
 import java.io.PrintStream;
 import java.net.URI;
@@ -140,7 +141,7 @@ public final class BridgesBenchmark {
         connections(stack);
       }
     } finally {
-      delete(dir);
+      TestStacks.delete(dir);
     }
     String report = report(e2e);
     out.println();
@@ -348,8 +349,8 @@ public final class BridgesBenchmark {
                 n,
                 sent,
                 delivered.get(),
-                pct(lat, 0.50),
-                pct(lat, 0.99),
+                HopProbe.percentileMs(lat, 0.50),
+                HopProbe.percentileMs(lat, 0.99),
                 k == 0 ? 0 : lat[k - 1] / 1e6,
                 machineCores));
       } finally {
@@ -364,7 +365,7 @@ public final class BridgesBenchmark {
       for (Bridge b : bridges) {
         b.process().waitFor(Duration.ofSeconds(60));
         b.process().close();
-        delete(b.dir());
+        TestStacks.delete(b.dir());
       }
     }
   }
@@ -409,7 +410,7 @@ public final class BridgesBenchmark {
       if (System.nanoTime() > until) {
         String output = p.stdout() + p.stderr();
         p.close();
-        delete(dir);
+        TestStacks.delete(dir);
         throw new IllegalStateException(id + " did not start in 120 s: " + output);
       }
       Thread.sleep(200);
@@ -550,7 +551,7 @@ public final class BridgesBenchmark {
       b.process().terminate();
       b.process().waitFor(Duration.ofSeconds(60));
       b.process().close();
-      delete(b.dir());
+      TestStacks.delete(b.dir());
       Files.deleteIfExists(file);
     }
   }
@@ -688,20 +689,5 @@ public final class BridgesBenchmark {
     String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor(60, TimeUnit.SECONDS);
     return text;
-  }
-
-  private static double pct(long[] sorted, double q) {
-    if (sorted.length == 0) {
-      return 0;
-    }
-    return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (Exception e) {
-      // best effort
-    }
   }
 }

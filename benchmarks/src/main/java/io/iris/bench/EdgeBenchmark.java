@@ -6,6 +6,7 @@ import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
 import io.iris.sdk.IrisDevice;
+import io.iris.testkit.TestStacks;
 import io.iris.topics.Topics;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -107,7 +108,7 @@ public final class EdgeBenchmark {
         }
       }
     } finally {
-      delete(dir);
+      TestStacks.delete(dir);
     }
     out.println();
     out.print(table);
@@ -297,7 +298,10 @@ public final class EdgeBenchmark {
     table.append(
         String.format(
             "| send-to-delivery latency p50 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f ms |%n",
-            pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999), m == 0 ? 0 : lat[m - 1] / 1e6));
+            HopProbe.percentileMs(lat, 0.50),
+            HopProbe.percentileMs(lat, 0.99),
+            HopProbe.percentileMs(lat, 0.999),
+            m == 0 ? 0 : lat[m - 1] / 1e6));
     table.append(
         String.format(
             "| Kafka EndToEndLatency (acks=all) p50 / p99 / p99.9, same broker | %d / %d / %d ms |%n",
@@ -319,9 +323,9 @@ public final class EdgeBenchmark {
             delivered.get(),
             expected,
             delivered.get() / secs,
-            pct(lat, 0.50),
-            pct(lat, 0.99),
-            pct(lat, 0.999),
+            HopProbe.percentileMs(lat, 0.50),
+            HopProbe.percentileMs(lat, 0.99),
+            HopProbe.percentileMs(lat, 0.999),
             m == 0 ? 0 : lat[m - 1] / 1e6,
             e2e,
             gaps,
@@ -487,13 +491,6 @@ public final class EdgeBenchmark {
             partition, counters.count("log-records-read") - readBefore, end));
   }
 
-  private static double pct(long[] sorted, double q) {
-    if (sorted.length == 0) {
-      return 0;
-    }
-    return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
-  }
-
   /** Heap used after GC and resident set size of this JVM, bytes. */
   private static long[] memory() throws Exception {
     for (int i = 0; i < 3; i++) {
@@ -508,13 +505,5 @@ public final class EdgeBenchmark {
       }
     }
     return new long[] {heap, rss};
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (Exception e) {
-      // best effort
-    }
   }
 }

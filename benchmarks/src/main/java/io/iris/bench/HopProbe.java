@@ -111,17 +111,19 @@ final class HopProbe implements AutoCloseable {
     table.append(
         String.format(
             "| … hop: send -> on iris.commands (device, MQTT, bridge, produce) p50 / p99 | %.1f / %.1f ms |%n",
-            pct(toCommands, 0.5), pct(toCommands, 0.99)));
+            percentileMs(toCommands, 0.5), percentileMs(toCommands, 0.99)));
     table.append(
         String.format(
             "| … hop: iris.commands -> committed on iris.log (streams app) p50 / p99 | %.1f / %.1f ms |%n",
-            pct(commandsToLog, 0.5), pct(commandsToLog, 0.99)));
+            percentileMs(commandsToLog, 0.5), percentileMs(commandsToLog, 0.99)));
   }
 
-  private static double pct(long[] sorted, double q) {
-    return sorted.length == 0
+  /** The {@code q} quantile of {@code sortedNanos} (ascending nanoseconds), in ms; 0 if empty. */
+  static double percentileMs(long[] sortedNanos, double q) {
+    return sortedNanos.length == 0
         ? 0
-        : sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
+        : sortedNanos[(int) Math.min(sortedNanos.length - 1, Math.floor(q * sortedNanos.length))]
+            / 1e6;
   }
 
   @Override

@@ -326,8 +326,12 @@ public final class IrisConfig extends AbstractConfig {
    * cluster address with the {@code kafka.client.*} properties given for that role.
    */
   public KafkaClients kafkaClients(String role) {
-    return new KafkaClients(
-        kafkaBootstrapServers(), KafkaClientProperties.forRole(originals(), role));
+    return kafkaClients(kafkaBootstrapServers(), role);
+  }
+
+  /** {@link #kafkaClients(String)} for the cluster at {@code bootstrapServers}. */
+  public KafkaClients kafkaClients(String bootstrapServers, String role) {
+    return new KafkaClients(bootstrapServers, KafkaClientProperties.forRole(originals(), role));
   }
 
   public Password mysqlPassword() {

@@ -211,12 +211,10 @@ public final class IrisStack implements AutoCloseable {
     }
   }
 
-  /** Fails with one line unless a Kafka cluster answers at {@code bootstrap} within 15 s. */
-  static void checkKafka(String bootstrap) {
-    checkKafka(KafkaClients.of(bootstrap));
-  }
-
-  /** {@link #checkKafka(String)} with the clients' own settings (TLS, SASL). */
+  /**
+   * Fails with one line unless the Kafka cluster of {@code kafka} (its address, TLS and SASL
+   * settings) answers within 15 s.
+   */
   static void checkKafka(KafkaClients kafka) {
     String bootstrap = kafka.bootstrapServers();
     Map<String, Object> conf = new java.util.HashMap<>(kafka.asMap());
@@ -610,8 +608,7 @@ public final class IrisStack implements AutoCloseable {
   public Map<String, Object> adminConfig() {
     Map<String, Object> m =
         new java.util.HashMap<>(
-            KafkaClientProperties.forRole(config.originals(), KafkaClientProperties.TOOLS));
-    m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            config.kafkaClients(bootstrapServers, KafkaClientProperties.TOOLS).asMap());
     m.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
     m.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
     return m;
@@ -702,10 +699,7 @@ public final class IrisStack implements AutoCloseable {
         new IrisBridge(
             config.bridgeConfig(),
             new IrisBridge.Wiring(
-                new KafkaClients(
-                    bootstrapServers,
-                    KafkaClientProperties.forRole(
-                        config.originals(), KafkaClientProperties.BRIDGE)),
+                config.kafkaClients(bootstrapServers, KafkaClientProperties.BRIDGE),
                 jdbcUrl,
                 mysqlUser(),
                 mysqlPassword(),

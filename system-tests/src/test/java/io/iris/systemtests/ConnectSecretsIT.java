@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -77,7 +76,11 @@ class ConnectSecretsIT {
         producer.flush();
       }
       Waits.await(
-          "the sink stores the message", Duration.ofSeconds(90), () -> stored(url, user, bob) == 1);
+          "the sink stores the message",
+          Duration.ofSeconds(90),
+          () ->
+              TestStacks.storedMessages(url, user, PASSWORD, bob, "stored with a hidden password")
+                  == 1);
 
       // Connect's config topic: every record, none with the password.
       Properties p = new Properties();
@@ -107,19 +110,6 @@ class ConnectSecretsIT {
           Statement s = c.createStatement()) {
         s.execute("DROP DATABASE IF EXISTS " + db);
       }
-    }
-  }
-
-  private static long stored(String url, String user, long recipient) throws Exception {
-    try (Connection c = DriverManager.getConnection(url, user, PASSWORD);
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT COUNT(*) FROM iris_deltas WHERE user_id = "
-                    + recipient
-                    + " AND text = 'stored with a hidden password'")) {
-      rs.next();
-      return rs.getLong(1);
     }
   }
 }

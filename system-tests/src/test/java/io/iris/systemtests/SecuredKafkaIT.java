@@ -18,10 +18,6 @@ import io.iris.topics.KafkaClientProperties;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -146,7 +142,9 @@ class SecuredKafkaIT {
         Waits.await(
             "the sink stores it (Connect worker and its consumer through SASL)",
             Duration.ofSeconds(90),
-            () -> storedMessages(stack, bob) == 1);
+            () ->
+                TestStacks.storedMessages(stack.jdbcUrl(), "root", "", bob, "hello over SASL")
+                    == 1);
         a.device.close();
         b.device.close();
 
@@ -181,19 +179,6 @@ class SecuredKafkaIT {
       }
     } finally {
       TestStacks.delete(dir);
-    }
-  }
-
-  private static long storedMessages(IrisStack stack, long user) throws Exception {
-    try (Connection db = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
-        Statement s = db.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT COUNT(*) FROM iris_deltas WHERE user_id = "
-                    + user
-                    + " AND text = 'hello over SASL'")) {
-      rs.next();
-      return rs.getLong(1);
     }
   }
 }

@@ -157,6 +157,23 @@ public final class TestStacks {
             Topics.COMMANDS.name(), c.getThreadId(), FrameCodec.defaults().encode(c)));
   }
 
+  /**
+   * Rows of MySQL (at {@code jdbcUrl}, as {@code user}) holding {@code text} for {@code userId}.
+   */
+  public static long storedMessages(
+      String jdbcUrl, String user, String password, long userId, String text) throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(jdbcUrl, user, password);
+        java.sql.PreparedStatement s =
+            c.prepareStatement("SELECT COUNT(*) FROM iris_deltas WHERE user_id = ? AND text = ?")) {
+      s.setLong(1, userId);
+      s.setString(2, text);
+      try (java.sql.ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
   /** Waits until the stack's bridge knows at least {@code atLeast} devices. */
   public static void awaitRegistered(IrisStack stack, int atLeast) {
     Waits.await(

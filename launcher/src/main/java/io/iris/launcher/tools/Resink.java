@@ -43,11 +43,6 @@ public final class Resink {
   }
 
   Resink(
-      String bootstrap, ConnectClient connect, String jdbcUrl, String dbUser, String dbPassword) {
-    this(KafkaClients.of(bootstrap), connect, jdbcUrl, dbUser, dbPassword);
-  }
-
-  Resink(
       KafkaClients kafka, ConnectClient connect, String jdbcUrl, String dbUser, String dbPassword) {
     this.kafka = kafka;
     this.connect = connect;

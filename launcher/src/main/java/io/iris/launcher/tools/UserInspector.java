@@ -146,18 +146,9 @@ public final class UserInspector {
   private final Duration storageTimeout;
   private final FrameCodec codec = FrameCodec.defaults();
 
-  public UserInspector(String bootstrap, String jdbcUrl, String dbUser, String dbPassword) {
-    this(KafkaClients.of(bootstrap), jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
-  }
-
   /** With the Kafka clients' own settings (TLS, SASL: kafka.client.tools.*). */
   public UserInspector(KafkaClients kafka, String jdbcUrl, String dbUser, String dbPassword) {
     this(kafka, jdbcUrl, dbUser, dbPassword, STORAGE_TIMEOUT);
-  }
-
-  UserInspector(
-      String bootstrap, String jdbcUrl, String dbUser, String dbPassword, Duration storageTimeout) {
-    this(KafkaClients.of(bootstrap), jdbcUrl, dbUser, dbPassword, storageTimeout);
   }
 
   UserInspector(

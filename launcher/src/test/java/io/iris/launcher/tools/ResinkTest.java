@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.launcher.ConnectClient;
 import io.iris.launcher.FakeConnect;
 import java.io.ByteArrayOutputStream;
@@ -34,7 +35,7 @@ class ResinkTest {
     connect = FakeConnect.start();
     resink =
         new Resink(
-            "unused:9092",
+            KafkaClients.of("unused:9092"),
             new ConnectClient(connect.url(), Duration.ofSeconds(5), Duration.ofMillis(5)),
             "jdbc:mysql://unused/iris",
             "root",

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.bridge.KafkaClients;
 import io.iris.launcher.tools.UserInspector.Device;
 import io.iris.launcher.tools.UserInspector.Group;
 import io.iris.launcher.tools.UserInspector.KafkaSide;
@@ -167,7 +168,7 @@ class UserInspectorTest {
     try (ServerSocket frozen = new ServerSocket(0)) {
       UserInspector inspector =
           new UserInspector(
-              "unused:9092",
+              KafkaClients.of("unused:9092"),
               "jdbc:mysql://127.0.0.1:" + frozen.getLocalPort() + "/iris",
               "root",
               "",
@@ -190,7 +191,7 @@ class UserInspectorTest {
     }
     UserInspector inspector =
         new UserInspector(
-            "unused:9092",
+            KafkaClients.of("unused:9092"),
             "jdbc:mysql://127.0.0.1:" + port + "/iris",
             "root",
             "",
