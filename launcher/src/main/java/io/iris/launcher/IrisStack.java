@@ -664,31 +664,34 @@ public final class IrisStack implements AutoCloseable {
     endpoints.put("connect", connectUrl);
   }
 
-  private static void checkConnect(String url) {
-    try {
-      HttpResponse<Void> r =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(URI.create(url + "/connectors"))
-                      .timeout(Duration.ofSeconds(10))
-                      .build(),
-                  HttpResponse.BodyHandlers.discarding());
-      if (r.statusCode() != 200) {
-        throw new StartupException(
-            "Kafka Connect at " + url + " answered HTTP " + r.statusCode() + "; check connect.url");
+  /** Starts only if at least one of the workers in {@code urls} (comma-separated) answers. */
+  private static void checkConnect(String urls) {
+    List<String> failures = new ArrayList<>();
+    for (String url : ConnectClient.parse(urls)) {
+      try {
+        HttpResponse<Void> r =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(URI.create(url + "/connectors"))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                    HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return;
+        }
+        failures.add(url + " answered HTTP " + r.statusCode());
+      } catch (IOException | IllegalArgumentException e) {
+        failures.add("cannot reach " + url + " (" + e.getClass().getSimpleName() + ")");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StartupException("interrupted");
       }
-    } catch (IOException | IllegalArgumentException e) {
-      throw new StartupException(
-          "cannot reach Kafka Connect at "
-              + url
-              + " ("
-              + e.getClass().getSimpleName()
-              + "); check "
-              + IrisConfig.envName(IrisConfig.CONNECT_URL_CONFIG));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StartupException("interrupted");
     }
+    throw new StartupException(
+        "Kafka Connect: "
+            + String.join("; ", failures)
+            + "; check "
+            + IrisConfig.envName(IrisConfig.CONNECT_URL_CONFIG));
   }
 
   private void startMqtt(Consumer<String> progress) {

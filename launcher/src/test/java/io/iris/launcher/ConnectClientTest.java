@@ -413,4 +413,44 @@ class ConnectClientTest {
 
     assertEquals("my sink/1", client.status("my sink/1").name());
   }
+
+  @Test
+  void shouldAskTheNextWorkerWhenOneDoesNotAnswerAndKeepAskingTheOneThatDid() throws Exception {
+    int down;
+    try (ServerSocket s = new ServerSocket(0)) {
+      down = s.getLocalPort();
+    }
+    connect.on("GET " + BASE + "/status", 200, status(NAME, "RUNNING", "RUNNING"));
+    ConnectClient two =
+        new ConnectClient(
+            "http://127.0.0.1:" + down + ", " + connect.url() + "/",
+            Duration.ofSeconds(5),
+            Duration.ofMillis(5));
+
+    assertEquals(List.of("http://127.0.0.1:" + down, connect.url()), two.urls());
+    assertEquals("RUNNING", two.status(NAME).state(), "answered by the second worker");
+    assertEquals(connect.url(), two.url(), "the worker that answered is asked first next time");
+  }
+
+  @Test
+  void shouldSayWhichWorkerDidNotAnswerWhenNoneDoes() throws Exception {
+    int a;
+    int b;
+    try (ServerSocket s = new ServerSocket(0);
+        ServerSocket t = new ServerSocket(0)) {
+      a = s.getLocalPort();
+      b = t.getLocalPort();
+    }
+    ConnectClient none =
+        new ConnectClient(
+            "http://127.0.0.1:" + a + ",http://127.0.0.1:" + b,
+            Duration.ofSeconds(5),
+            Duration.ofMillis(5));
+
+    ConnectRestException e = assertThrows(ConnectRestException.class, () -> none.status(NAME));
+
+    assertEquals(ConnectRestException.NO_ANSWER, e.httpStatus());
+    assertTrue(e.getMessage().contains("127.0.0.1:" + b), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new ConnectClient(" , "));
+  }
 }

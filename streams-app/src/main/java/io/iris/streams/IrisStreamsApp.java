@@ -94,6 +94,9 @@ public final class IrisStreamsApp implements AutoCloseable {
         StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG,
         config.getBoolean(StreamsAppConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
     p.put(
+        StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG,
+        config.getInt(StreamsAppConfig.NUM_STANDBY_REPLICAS_CONFIG));
+    p.put(
         StreamsConfig.REPLICATION_FACTOR_CONFIG,
         config.getInt(StreamsAppConfig.REPLICATION_FACTOR_CONFIG));
     p.put(

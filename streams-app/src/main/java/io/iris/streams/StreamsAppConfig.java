@@ -56,6 +56,13 @@ public final class StreamsAppConfig extends AbstractConfig {
       "How long the group waits for an instance that stopped without leaving (killed, crashed)"
           + " before its partitions move to the others: the worst-case pause after a hard failure.";
 
+  public static final String NUM_STANDBY_REPLICAS_CONFIG = "streams.num.standby.replicas";
+  private static final String NUM_STANDBY_REPLICAS_DOC =
+      "Kafka Streams' num.standby.replicas: how many other instances keep a warm copy of each"
+          + " task's stores (the thread states and the dedup window), so that a task moved off a"
+          + " failed instance resumes without restoring its changelogs from the start. Needs as"
+          + " many instances beyond the one running the task; 1 in a cluster of two or more.";
+
   public static final String STATIC_MEMBERSHIP_CONFIG = "streams.static.membership";
   private static final String STATIC_MEMBERSHIP_DOC =
       "Join the group as a static member (Kafka's group.instance.id): an instance killed and"
@@ -151,6 +158,13 @@ public final class StreamsAppConfig extends AbstractConfig {
               Importance.MEDIUM,
               STATIC_MEMBERSHIP_DOC)
           .define(GROUP_INSTANCE_ID_CONFIG, Type.STRING, "", Importance.LOW, GROUP_INSTANCE_ID_DOC)
+          .define(
+              NUM_STANDBY_REPLICAS_CONFIG,
+              Type.INT,
+              0,
+              Range.between(0, 10),
+              Importance.MEDIUM,
+              NUM_STANDBY_REPLICAS_DOC)
           .define(
               REPLICATION_FACTOR_CONFIG,
               Type.INT,

@@ -37,11 +37,14 @@ class IrisStreamsAppTest {
     java.util.Map<String, Object> set = new HashMap<>();
     set.put(StreamsAppConfig.TRANSACTIONAL_STATE_STORES_CONFIG, "true");
     set.put(StreamsAppConfig.MAX_TASK_IDLE_MS_CONFIG, "250");
+    set.put(StreamsAppConfig.NUM_STANDBY_REPLICAS_CONFIG, "1");
     java.util.Properties tuned =
         new IrisStreamsApp(new StreamsAppConfig(set), "127.0.0.1:1", dir).streamsProperties();
     assertEquals(
         true, tuned.get(org.apache.kafka.streams.StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG));
     assertEquals(250L, tuned.get(org.apache.kafka.streams.StreamsConfig.MAX_TASK_IDLE_MS_CONFIG));
+    assertEquals(0, p.get(org.apache.kafka.streams.StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG));
+    assertEquals(1, tuned.get(org.apache.kafka.streams.StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG));
     assertEquals(
         java.util.List.of(), app().kafkaMetrics("stream-thread-metrics", "commit-latency-avg"));
   }

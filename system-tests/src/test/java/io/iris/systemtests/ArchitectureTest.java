@@ -42,7 +42,8 @@ class ArchitectureTest {
             "io.iris.sdk.IrisDevice",
             "io.iris.launcher.IrisCli",
             "io.iris.testkit.TestStacks",
-            "io.iris.bench.BenchCommands")) {
+            "io.iris.bench.BenchCommands",
+            "io.iris.cluster.Cluster")) {
       org.junit.jupiter.api.Assertions.assertTrue(main.contain(c), c + " was not imported");
     }
   }
@@ -63,7 +64,8 @@ class ArchitectureTest {
             "io.iris.launcher..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("io.iris.testkit..", "io.iris.bench..", "io.iris.systemtests..")
+        .resideInAnyPackage(
+            "io.iris.testkit..", "io.iris.bench..", "io.iris.cluster..", "io.iris.systemtests..")
         .check(main);
   }
 
