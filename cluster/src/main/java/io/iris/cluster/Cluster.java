@@ -3,6 +3,7 @@ package io.iris.cluster;
 import io.iris.cluster.Topology.Host;
 import io.iris.cluster.Topology.Role;
 import io.iris.embedded.EmbeddedConnect;
+import io.iris.topics.Names;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,6 +45,15 @@ import org.apache.kafka.common.Uuid;
  */
 public final class Cluster {
   static final String STATE_FILE = "cluster.properties";
+  static final String CONNECT_GROUP = "iris-connect";
+
+  /**
+   * The streams instances' session timeout here: a cut-off instance's tasks move after it. Shorter
+   * than the default (45 s) so that the fault suite's cut stays short; the same trade-off as in
+   * production (a shorter pause after a host is lost against rebalances on a long GC pause).
+   */
+  static final int STREAMS_SESSION_TIMEOUT_MS = 20_000;
+
   private static final Duration START_TIMEOUT = Duration.ofSeconds(240);
 
   private final Path dir;
@@ -145,6 +155,19 @@ public final class Cluster {
       launch(h, List.of("-Xms256m", "-Xmx1g"), "kafka.Kafka", List.of(props.toString()), Map.of());
     }
     awaitBrokers(progress);
+    if (security.secure()) {
+      List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
+      acls.addAll(io.iris.bridge.BridgeAcls.of("User:bridge"));
+      acls.addAll(io.iris.streams.StreamsAcls.of("User:streams", Names.STREAMS_APPLICATION_ID));
+      acls.addAll(io.iris.launcher.ConnectAcls.of("User:connect", CONNECT_GROUP));
+      try (Admin admin = Admin.create(adminClient())) {
+        admin.createAcls(acls).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      progress.accept(
+          "kafka     "
+              + acls.size()
+              + " ACLs for the principals bridge, streams and connect (admin is the super user)");
+    }
     Host db = topology.host("mysql");
     launch(
         db,
@@ -244,7 +267,7 @@ public final class Cluster {
                 topology.bootstrapServers(),
                 h.address(),
                 Topology.CONNECT_PORT,
-                "iris-connect",
+                CONNECT_GROUP,
                 home().resolve("connectors").resolve("target").resolve("plugins"),
                 overrides))
         .workerConfig();
@@ -259,6 +282,7 @@ public final class Cluster {
     p.put("topics.replication.factor", "3");
     p.put("streams.replication.factor", "3");
     p.put("streams.num.standby.replicas", "1");
+    p.put("streams.session.timeout.ms", Integer.toString(STREAMS_SESSION_TIMEOUT_MS));
     p.put("mysql.url", topology.jdbcUrl());
     p.put("mysql.user", Topology.MYSQL_USER);
     p.put("mysql.password", security.mysqlPassword());

@@ -25,7 +25,7 @@ public final class ClusterCommand implements CliPlugin {
           "A multi-host Iris cluster on this machine: every broker, Connect worker, streams"
               + " instance, bridge and the database on a host of its own (a Linux network"
               + " namespace). Needs root. docker/README.md maps each host to a container or VM.",
-      subcommands = {Up.class, Status.class, Down.class})
+      subcommands = {Up.class, Status.class, Down.class, Faults.class})
   static final class Root {}
 
   static class Where {
@@ -119,6 +119,43 @@ public final class ClusterCommand implements CliPlugin {
         System.out.println("cluster: no cluster in " + dir.toAbsolutePath() + "; nothing to do");
       }
       return 0;
+    }
+  }
+
+  @Command(
+      name = "faults",
+      mixinStandardHelpOptions = true,
+      description =
+          "Break the running cluster under load, one fault at a time (brokers, bridge, streams,"
+              + " connect), checking after each that every device, iris.log and MySQL agree; writes"
+              + " <dir>/fault-report.md. About 6 minutes.")
+  static final class Faults extends Where implements Callable<Integer> {
+    @Option(
+        names = "--only",
+        split = ",",
+        description = "Run only these faults (brokers, bridge, streams, connect).")
+    java.util.List<String> only = ClusterFaults.ALL;
+
+    @Option(
+        names = "--pairs",
+        defaultValue = "8",
+        description = "Device pairs (default ${DEFAULT-VALUE}).")
+    int pairs;
+
+    @Option(
+        names = "--tick-ms",
+        defaultValue = "250",
+        description = "Each device sends a message this often (default ${DEFAULT-VALUE}).")
+    long tickMs;
+
+    @Override
+    public Integer call() throws Exception {
+      Cluster c = Cluster.open(dir);
+      ClusterFaults faults =
+          new ClusterFaults(c, System.out, pairs, java.time.Duration.ofMillis(tickMs));
+      var rows = faults.run(only);
+      System.out.println("\n" + Files.readString(faults.report()));
+      return rows.stream().allMatch(r -> r.lost().startsWith("0 of")) ? 0 : 1;
     }
   }
 }

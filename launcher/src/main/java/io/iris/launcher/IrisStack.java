@@ -439,6 +439,15 @@ public final class IrisStack implements AutoCloseable {
                 + " (left unchanged; see docs/topics-and-storage.md, Topics)");
         log.warn("Topic differs from configuration: {}", diff);
       }
+      for (String topic : report.notAllowed()) {
+        progress.accept(
+            "  note: topic "
+                + topic
+                + " is not visible to this process's principal, which may not create it either"
+                + " (fine for a role that does not use it; an operator's principal creates the"
+                + " topics: kafka.client.tools.*)");
+        log.info("Topic {} not visible to this principal and not created", topic);
+      }
     } catch (TimeoutException e) {
       throw new StartupException(
           "Kafka at "

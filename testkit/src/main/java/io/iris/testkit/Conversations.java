@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.iris.bridge.edge.DeviceRegistry;
 import io.iris.launcher.IrisStack;
 import io.iris.protocol.thrift.Delta;
+import io.iris.sdk.IrisDevice;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,16 +34,38 @@ public final class Conversations implements AutoCloseable {
    */
   public Conversations(IrisStack stack, long firstUser, int pairs, IntFunction<String[]> uris)
       throws Exception {
-    int before = stack.devices().size();
+    this(Deployment.of(stack), stack.devices().size(), firstUser, pairs, uris);
+  }
+
+  /**
+   * The same on any deployment; {@code knownBefore} is how many devices its bridges knew before
+   * (for {@link Deployment#awaitRegistered()}).
+   */
+  public Conversations(
+      Deployment d, int knownBefore, long firstUser, int pairs, IntFunction<String[]> uris)
+      throws Exception {
     List<Map.Entry<Long, String>> ids = new ArrayList<>();
     for (int i = 0; i < 2 * pairs; i++) {
       users.add(firstUser + i);
       ids.add(Map.entry(firstUser + i, "phone"));
     }
-    List<String> tokens = DeviceRegistry.registerAll(stack.bootstrapServers(), ids);
-    TestStacks.awaitRegistered(stack, before + 2 * pairs);
+    List<String> tokens = DeviceRegistry.registerAll(d.kafka(), ids);
+    if (d.awaitRegistered() != null) {
+      d.awaitRegistered().accept(knownBefore + 2 * pairs);
+    }
+    IrisDevice.Position start = new IrisDevice.Position(d.epoch(), -1);
     for (int i = 0; i < 2 * pairs; i++) {
-      phones.add(Phone.open(null, users.get(i), tokens.get(i), Phone.start(stack), uris.apply(i)));
+      int k = i;
+      // Where the bridges' registrations cannot be watched, a device whose token a bridge has not
+      // read yet is refused: it tries again, as an app would.
+      phones.add(
+          Waits.every(Duration.ofMillis(500))
+              .ignoringExceptions()
+              .await(
+                  "device " + users.get(k) + " connected",
+                  Duration.ofSeconds(60),
+                  () -> Phone.open(null, users.get(k), tokens.get(k), start, uris.apply(k)),
+                  p -> true));
     }
     threads = new long[pairs];
     for (int p = 0; p < pairs; p++) {
@@ -70,6 +93,11 @@ public final class Conversations implements AutoCloseable {
 
   /** Every send confirmed, every device complete and in order, devices = iris.log = MySQL. */
   public void check(IrisStack stack) throws Exception {
+    check(Deployment.of(stack));
+  }
+
+  /** {@link #check(IrisStack)} on any deployment. */
+  public void check(Deployment stack) throws Exception {
     for (int i = 0; i < sends.size(); i++) {
       try {
         sends.get(i).get(180, TimeUnit.SECONDS);

@@ -118,7 +118,12 @@ public final class Phone implements IrisDevice.Listener {
             .resendAfter(Duration.ofSeconds(3))
             .maxReconnectDelay(Duration.ofSeconds(2))
             .build();
-    p.device.connect(Duration.ofSeconds(10));
+    try {
+      p.device.connect(Duration.ofSeconds(10));
+    } catch (Exception | Error e) {
+      p.device.close();
+      throw e;
+    }
     return p;
   }
 

@@ -76,13 +76,18 @@ public final class ThreeWay {
 
   /** The same for several users, reading iris.log once. */
   public static void checkAll(IrisStack stack, Map<Long, List<Delta>> devices) throws Exception {
-    Map<Long, List<String>> logs = log(stack, devices.keySet());
+    checkAll(Deployment.of(stack), devices);
+  }
+
+  /** {@link #checkAll(IrisStack, Map)} for any deployment. */
+  public static void checkAll(Deployment d, Map<Long, List<Delta>> devices) throws Exception {
+    Map<Long, List<String>> logs = log(d, devices.keySet());
     for (Map.Entry<Long, List<Delta>> e : devices.entrySet()) {
-      compare(stack, e.getKey(), e.getValue(), logs.getOrDefault(e.getKey(), List.of()));
+      compare(d, e.getKey(), e.getValue(), logs.getOrDefault(e.getKey(), List.of()));
     }
   }
 
-  private static void compare(IrisStack stack, long user, List<Delta> device, List<String> fromLog)
+  private static void compare(Deployment stack, long user, List<Delta> device, List<String> fromLog)
       throws Exception {
     assertEquals(
         device.stream().map(ThreeWay::describe).toList(),
@@ -96,6 +101,10 @@ public final class ThreeWay {
    * would.
    */
   public static void checkMysql(IrisStack stack, long user, List<Delta> device) throws Exception {
+    checkMysql(Deployment.of(stack), user, device);
+  }
+
+  private static void checkMysql(Deployment stack, long user, List<Delta> device) throws Exception {
     List<String> fromDevice = device.stream().map(ThreeWay::describe).toList();
     Phone.assertChained(device, -1);
     List<String> fromMysql =
@@ -108,9 +117,8 @@ public final class ThreeWay {
     assertEquals(fromDevice, fromMysql, "device and MySQL of user " + user);
   }
 
-  private static Map<Long, List<String>> log(IrisStack stack, java.util.Set<Long> users) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+  private static Map<Long, List<String>> log(Deployment stack, java.util.Set<Long> users) {
+    Properties p = stack.kafka().properties();
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     Map<Long, List<String>> out = new java.util.HashMap<>();
     try (KafkaConsumer<byte[], byte[]> c =
@@ -150,9 +158,10 @@ public final class ThreeWay {
     return out;
   }
 
-  private static List<String> mysql(IrisStack stack, long user) throws Exception {
+  private static List<String> mysql(Deployment stack, long user) throws Exception {
     List<String> out = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
+    try (Connection c =
+            DriverManager.getConnection(stack.jdbcUrl(), stack.jdbcUser(), stack.jdbcPassword());
         PreparedStatement q =
             c.prepareStatement(
                 "SELECT position, thread_id, kind, COALESCE(message_id, 0), client_id FROM"

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -31,8 +32,16 @@ public final class TopicInstaller {
     }
   }
 
-  /** What was done: topics created, topics that already existed, and differences found. */
-  public record Report(List<String> created, List<String> existing, List<String> differences) {}
+  /**
+   * What was done: topics created, topics that already existed, differences found, and topics this
+   * client's principal may neither see nor create (on a cluster with ACLs, a role that does not use
+   * a topic is not allowed to describe it; an operator's principal creates the topics).
+   */
+  public record Report(
+      List<String> created,
+      List<String> existing,
+      List<String> differences,
+      List<String> notAllowed) {}
 
   private final Admin admin;
   private final long timeoutMs;
@@ -47,6 +56,7 @@ public final class TopicInstaller {
       Set<String> present = admin.listTopics().names().get(timeoutMs, TimeUnit.MILLISECONDS);
       List<String> created = new ArrayList<>();
       List<String> existing = new ArrayList<>();
+      List<String> notAllowed = new ArrayList<>();
       List<NewTopic> toCreate = new ArrayList<>();
       for (Plan plan : plans) {
         String name = plan.topic().name();
@@ -64,6 +74,10 @@ public final class TopicInstaller {
             e.getValue().get(timeoutMs, TimeUnit.MILLISECONDS);
             created.add(e.getKey());
           } catch (ExecutionException ex) {
+            if (ex.getCause() instanceof TopicAuthorizationException) {
+              notAllowed.add(e.getKey());
+              continue;
+            }
             if (!(ex.getCause() instanceof TopicExistsException)) {
               throw ex;
             }
@@ -71,7 +85,7 @@ public final class TopicInstaller {
           }
         }
       }
-      return new Report(created, existing, differences(plans, existing));
+      return new Report(created, existing, differences(plans, existing), notAllowed);
     } catch (ExecutionException e) {
       throw new IllegalStateException(
           "could not create topics: " + e.getCause().getMessage(), e.getCause());
@@ -86,16 +100,25 @@ public final class TopicInstaller {
     }
     Map<String, TopicDescription> descriptions =
         admin.describeTopics(existing).allTopicNames().get(timeoutMs, TimeUnit.MILLISECONDS);
-    Map<ConfigResource, Config> configs =
+    Map<String, Config> byName = new HashMap<>();
+    // Each topic's configuration on its own: a principal without DESCRIBE_CONFIGS on a topic (a
+    // bridge's, on a cluster with ACLs) still gets its partition counts compared.
+    var configs =
         admin
             .describeConfigs(
                 existing.stream()
                     .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n))
                     .toList())
-            .all()
-            .get(timeoutMs, TimeUnit.MILLISECONDS);
-    Map<String, Config> byName = new HashMap<>();
-    configs.forEach((r, c) -> byName.put(r.name(), c));
+            .values();
+    for (var e : configs.entrySet()) {
+      try {
+        byName.put(e.getKey().name(), e.getValue().get(timeoutMs, TimeUnit.MILLISECONDS));
+      } catch (ExecutionException ex) {
+        if (!(ex.getCause() instanceof TopicAuthorizationException)) {
+          throw ex;
+        }
+      }
+    }
     for (Plan plan : plans) {
       String name = plan.topic().name();
       TopicDescription d = descriptions.get(name);
@@ -111,10 +134,13 @@ public final class TopicInstaller {
                 + plan.partitions());
       }
       Config actual = byName.get(name);
+      if (actual == null) {
+        continue; // not allowed to read it
+      }
       plan.configs()
           .forEach(
               (k, v) -> {
-                var entry = actual == null ? null : actual.get(k);
+                var entry = actual.get(k);
                 String have = entry == null ? null : entry.value();
                 if (!v.equals(have)) {
                   diffs.add(name + ": " + k + "=" + have + ", configured " + v);
