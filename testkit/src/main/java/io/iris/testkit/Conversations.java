@@ -27,6 +27,7 @@ public final class Conversations implements AutoCloseable {
   private final long[] threads;
   private final List<CompletableFuture<Delta>> sends = new ArrayList<>();
   private int rounds;
+  private final Duration sendDeadline;
 
   /**
    * Registers and connects {@code 2 * pairs} devices of users {@code firstUser …}; {@code uris}
@@ -34,16 +35,29 @@ public final class Conversations implements AutoCloseable {
    */
   public Conversations(IrisStack stack, long firstUser, int pairs, IntFunction<String[]> uris)
       throws Exception {
-    this(Deployment.of(stack), stack.devices().size(), firstUser, pairs, uris);
+    this(
+        Deployment.of(stack),
+        stack.devices().size(),
+        firstUser,
+        pairs,
+        uris,
+        Duration.ofMinutes(2));
   }
 
   /**
    * The same on any deployment; {@code knownBefore} is how many devices its bridges knew before
-   * (for {@link Deployment#awaitRegistered()}).
+   * (for {@link Deployment#awaitRegistered()}); {@code sendDeadline} is the SDK's: how long a send
+   * may wait for its confirmation before it fails.
    */
   public Conversations(
-      Deployment d, int knownBefore, long firstUser, int pairs, IntFunction<String[]> uris)
+      Deployment d,
+      int knownBefore,
+      long firstUser,
+      int pairs,
+      IntFunction<String[]> uris,
+      Duration sendDeadline)
       throws Exception {
+    this.sendDeadline = sendDeadline;
     List<Map.Entry<Long, String>> ids = new ArrayList<>();
     for (int i = 0; i < 2 * pairs; i++) {
       users.add(firstUser + i);
@@ -64,7 +78,9 @@ public final class Conversations implements AutoCloseable {
               .await(
                   "device " + users.get(k) + " connected",
                   Duration.ofSeconds(60),
-                  () -> Phone.open(null, users.get(k), tokens.get(k), start, uris.apply(k)),
+                  () ->
+                      Phone.open(
+                          null, users.get(k), tokens.get(k), start, sendDeadline, uris.apply(k)),
                   p -> true));
     }
     threads = new long[pairs];
@@ -100,7 +116,7 @@ public final class Conversations implements AutoCloseable {
   public void check(Deployment stack) throws Exception {
     for (int i = 0; i < sends.size(); i++) {
       try {
-        sends.get(i).get(180, TimeUnit.SECONDS);
+        sends.get(i).get(sendDeadline.toSeconds() + 60, TimeUnit.SECONDS);
       } catch (java.util.concurrent.ExecutionException e) {
         int device = i % phones.size();
         Phone p = phones.get(device);

@@ -103,6 +103,21 @@ public final class Phone implements IrisDevice.Listener {
   public static Phone open(
       Phone before, long user, String token, IrisDevice.Position from, String... uris)
       throws Exception {
+    return open(before, user, token, from, Duration.ofMinutes(2), uris);
+  }
+
+  /**
+   * The same with the SDK's send deadline: how long a send waits for its confirmation, resent every
+   * 3 s, before the app is told it failed.
+   */
+  public static Phone open(
+      Phone before,
+      long user,
+      String token,
+      IrisDevice.Position from,
+      Duration sendDeadline,
+      String... uris)
+      throws Exception {
     Phone p = new Phone();
     if (before != null) {
       p.applied.addAll(before.applied);
@@ -116,6 +131,7 @@ public final class Phone implements IrisDevice.Listener {
             .lastPos(from.epoch(), from.lastPos())
             .listener(p)
             .resendAfter(Duration.ofSeconds(3))
+            .sendDeadline(sendDeadline)
             .maxReconnectDelay(Duration.ofSeconds(2))
             .build();
     try {
