@@ -320,6 +320,7 @@ public final class Cluster {
     launch(
         h,
         jvm,
+        appImage(),
         "io.iris.launcher.IrisCli",
         List.of(args),
         Map.of("IRIS_CONFIG", config.toString()));
