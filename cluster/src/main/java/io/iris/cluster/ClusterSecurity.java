@@ -262,19 +262,7 @@ public final class ClusterSecurity {
         "-rfc",
         "-file",
         caPem.toString());
-    keytool(
-        "-importcert",
-        "-noprompt",
-        "-alias",
-        "ca",
-        "-file",
-        caPem.toString(),
-        "-keystore",
-        trustStore().toString(),
-        "-storetype",
-        "PKCS12",
-        "-storepass",
-        pw);
+    importCa(caPem, trustStore(), pw);
     for (Host h : topology.of(Role.KAFKA)) {
       Path ks = keyStore(h);
       Path csr = tls.resolve(h.name() + ".csr");
@@ -329,17 +317,7 @@ public final class ClusterSecurity {
           "-validity",
           "30",
           "-rfc");
-      keytool(
-          "-importcert",
-          "-noprompt",
-          "-alias",
-          "ca",
-          "-file",
-          caPem.toString(),
-          "-keystore",
-          ks.toString(),
-          "-storepass",
-          pw);
+      importCa(caPem, ks, pw);
       keytool(
           "-importcert",
           "-alias",
@@ -352,6 +330,23 @@ public final class ClusterSecurity {
           pw);
       Files.delete(csr);
     }
+  }
+
+  /** Adds the CA's certificate to {@code store} (a PKCS12 store, made if missing). */
+  private static void importCa(Path caPem, Path store, String pw) throws IOException {
+    keytool(
+        "-importcert",
+        "-noprompt",
+        "-alias",
+        "ca",
+        "-file",
+        caPem.toString(),
+        "-keystore",
+        store.toString(),
+        "-storetype",
+        "PKCS12",
+        "-storepass",
+        pw);
   }
 
   private static void keytool(String... args) throws IOException {
