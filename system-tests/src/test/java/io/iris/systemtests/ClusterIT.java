@@ -48,6 +48,7 @@ class ClusterIT {
     Topology t = new Topology("itc", "10.215", 2);
     List<String> lines = new java.util.ArrayList<>();
     Cluster c = null;
+    boolean passed = false;
     try {
       c = Cluster.up(dir, t, true, lines::add);
       String status = ClusterStatus.render(c);
@@ -89,9 +90,11 @@ class ClusterIT {
             Files.readString(c.outputFile(h), StandardCharsets.ISO_8859_1).contains(mysql),
             h.name() + "'s output holds the MySQL password");
       }
+      passed = true;
     } finally {
       if (c != null) {
-        c.down(false, lines::add);
+        // A failure keeps every host's logs under target/it-data to be read.
+        c.down(!passed, lines::add);
       } else {
         Cluster.downByPrefix(t.prefix(), lines::add);
       }
