@@ -85,14 +85,18 @@ final class StreamsCommand implements Callable<Integer> {
                         running.state() == org.apache.kafka.streams.KafkaStreams.State.RUNNING
                             ? "UP"
                             : "streams app " + running.state()),
-                () ->
-                    java.util.Map.of(
-                        "streams",
-                        running.state() == org.apache.kafka.streams.KafkaStreams.State.ERROR
-                                || running.state()
-                                    == org.apache.kafka.streams.KafkaStreams.State.PENDING_ERROR
-                            ? "dead: streams app " + running.state()
-                            : "UP"),
+                () -> {
+                  String stalled = running.stalled(System.currentTimeMillis());
+                  return java.util.Map.of(
+                      "streams",
+                      running.state() == org.apache.kafka.streams.KafkaStreams.State.ERROR
+                              || running.state()
+                                  == org.apache.kafka.streams.KafkaStreams.State.PENDING_ERROR
+                          ? "dead: streams app " + running.state()
+                          : "UP",
+                      "streams-commits",
+                      stalled == null ? "UP" : "dead: " + stalled);
+                },
                 () -> {});
         ops.start();
         out.println(

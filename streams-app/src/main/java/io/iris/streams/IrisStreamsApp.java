@@ -308,6 +308,39 @@ public final class IrisStreamsApp implements AutoCloseable {
     }
   }
 
+  /**
+   * Null while this instance commits or has nothing to do; else why it is stalled (see {@link
+   * CommitStall}), for /health.
+   */
+  public String stalled(long nowMs) {
+    long timeout = config.getLong(StreamsAppConfig.STALL_TIMEOUT_MS_CONFIG);
+    if (timeout <= 0) {
+      return null;
+    }
+    double commits = sum(kafkaMetrics("stream-thread-metrics", "commit-total"));
+    double lag = 0;
+    for (Metric m : kafkaMetrics("consumer-fetch-manager-metrics", "records-lag-max")) {
+      String client = m.metricName().tags().getOrDefault("client-id", "");
+      // The main consumers only: a restore consumer's lag is a restore, not a stall.
+      if (client.endsWith("-consumer") && !client.endsWith("-restore-consumer")) {
+        Object v = m.metricValue();
+        if (v instanceof Number n && !Double.isNaN(n.doubleValue())) {
+          lag = Math.max(lag, n.doubleValue());
+        }
+      }
+    }
+    return commitStall(timeout).check(nowMs, commits, lag);
+  }
+
+  private CommitStall commitStall;
+
+  private synchronized CommitStall commitStall(long timeout) {
+    if (commitStall == null) {
+      commitStall = new CommitStall(timeout);
+    }
+    return commitStall;
+  }
+
   public synchronized KafkaStreams.State state() {
     return streams == null ? KafkaStreams.State.NOT_RUNNING : streams.state();
   }

@@ -56,6 +56,12 @@ public final class StreamsAppConfig extends AbstractConfig {
       "How long the group waits for an instance that stopped without leaving (killed, crashed)"
           + " before its partitions move to the others: the worst-case pause after a hard failure.";
 
+  public static final String STALL_TIMEOUT_MS_CONFIG = "streams.stall.timeout.ms";
+  private static final String STALL_TIMEOUT_MS_DOC =
+      "How long an instance may go without a commit while commands wait for it before its"
+          + " /health fails (component streams-commits): a transaction hanging at its coordinator"
+          + " leaves the instance RUNNING but stalled, and a supervisor should restart it. 0: never.";
+
   public static final String NUM_STANDBY_REPLICAS_CONFIG = "streams.num.standby.replicas";
   private static final String NUM_STANDBY_REPLICAS_DOC =
       "Kafka Streams' num.standby.replicas: how many other instances keep a warm copy of each"
@@ -158,6 +164,13 @@ public final class StreamsAppConfig extends AbstractConfig {
               Importance.MEDIUM,
               STATIC_MEMBERSHIP_DOC)
           .define(GROUP_INSTANCE_ID_CONFIG, Type.STRING, "", Importance.LOW, GROUP_INSTANCE_ID_DOC)
+          .define(
+              STALL_TIMEOUT_MS_CONFIG,
+              Type.LONG,
+              300_000L,
+              Range.atLeast(0),
+              Importance.LOW,
+              STALL_TIMEOUT_MS_DOC)
           .define(
               NUM_STANDBY_REPLICAS_CONFIG,
               Type.INT,
