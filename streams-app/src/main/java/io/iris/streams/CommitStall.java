@@ -3,12 +3,13 @@ package io.iris.streams;
 /**
  * Tells a streams instance that has stopped committing while commands wait for it from one that is
  * idle or busy. Under exactly-once a task's work becomes visible only when its transaction commits;
- * a thread whose transaction hangs at the coordinator (seen on a three-broker cluster after two
- * brokers were killed: {@code CONCURRENT_TRANSACTIONS} on every send for minutes) stays RUNNING and
- * alive, so neither the state nor the thread's life shows it. Fed a sample at each health check:
- * the instance's commits so far (Kafka Streams' {@code commit-total}, summed over threads) and how
- * many records its main consumers have still to read ({@code records-lag-max}). It is stalled when
- * commands wait and no commit has been made for {@code timeoutMs}.
+ * a thread whose transaction hangs at the coordinator stays RUNNING and alive, so neither the state
+ * nor the thread's life shows it. (What prompted it, on a three-broker cluster after two brokers
+ * were killed, turned out to be a crawl, not a hang: commits kept coming, slowly.) Fed a sample at
+ * each health check: the instance's commits so far (Kafka Streams' {@code commit-total}, summed
+ * over threads) and how many records its main consumers have still to read ({@code
+ * records-lag-max}). It is stalled when commands wait and no commit has been made for {@code
+ * timeoutMs}.
  */
 public final class CommitStall {
   private final long timeoutMs;
