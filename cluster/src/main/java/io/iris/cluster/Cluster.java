@@ -152,7 +152,7 @@ public final class Cluster {
     for (Host h : topology.of(Role.KAFKA)) {
       Path props = writeProperties(h, "server.properties", brokerConfig(h));
       format(h, props, clusterId);
-      launch(h, List.of("-Xms256m", "-Xmx1g"), "kafka.Kafka", List.of(props.toString()), Map.of());
+      launchBroker(h);
     }
     awaitBrokers(progress);
     if (security.secure()) {
@@ -180,16 +180,11 @@ public final class Cluster {
             Topology.MYSQL_USER,
             security.mysqlPasswordFile().toString()),
         Map.of());
-    awaitLine(db, DatabaseHost.READY, START_TIMEOUT);
+    awaitLine(db, DatabaseHost.READY);
     progress.accept("mysql     " + db.address() + ":" + Topology.MYSQL_PORT + " ready");
     for (Host h : topology.of(Role.CONNECT)) {
-      Path props = writeProperties(h, "worker.properties", connectConfig(h));
-      launch(
-          h,
-          List.of("-Xmx768m"),
-          "org.apache.kafka.connect.cli.ConnectDistributed",
-          List.of(props.toString()),
-          Map.of());
+      writeProperties(h, "worker.properties", connectConfig(h));
+      launchConnect(h);
     }
     for (Host h : topology.of(Role.CONNECT)) {
       awaitHttp(h, "http://" + h.address() + ":" + Topology.CONNECT_PORT + "/connectors");
@@ -198,7 +193,7 @@ public final class Cluster {
     // The first bridge runs iris up: topics, schema, the sink's registration, then its bridge.
     List<Host> bridges = topology.of(Role.BRIDGE);
     launchIris(bridges.get(0), "up");
-    awaitReady(bridges.get(0), Topology.BRIDGE_OPS_PORT);
+    awaitReady(bridges.get(0));
     progress.accept("bridge    bridge-1 (iris up: topics, schema, sink) ready");
     for (Host h : topology.of(Role.STREAMS)) {
       launchIris(h, "streams", "--instance", "1");
@@ -207,11 +202,11 @@ public final class Cluster {
       launchIris(h, "bridge");
     }
     for (Host h : topology.of(Role.STREAMS)) {
-      awaitReady(h, Topology.STREAMS_OPS_PORT);
+      awaitReady(h);
       progress.accept("streams   " + h.name() + " ready");
     }
     for (Host h : bridges.subList(1, bridges.size())) {
-      awaitReady(h, Topology.BRIDGE_OPS_PORT);
+      awaitReady(h);
       progress.accept("bridge    " + h.name() + " ready");
     }
     progress.accept(String.format("up in %.0f s", (System.nanoTime() - t0) / 1e9));
@@ -309,6 +304,26 @@ public final class Cluster {
     }
     p.putAll(security.irisClients(h));
     return p;
+  }
+
+  /** Kafka's own main on the host's server.properties. */
+  private void launchBroker(Host h) throws IOException {
+    launch(
+        h,
+        List.of("-Xms256m", "-Xmx1g"),
+        "kafka.Kafka",
+        List.of(hostDir(h).resolve("server.properties").toString()),
+        Map.of());
+  }
+
+  /** Kafka's distributed Connect worker on the host's worker.properties. */
+  private void launchConnect(Host h) throws IOException {
+    launch(
+        h,
+        List.of("-Xmx768m"),
+        "org.apache.kafka.connect.cli.ConnectDistributed",
+        List.of(hostDir(h).resolve("worker.properties").toString()),
+        Map.of());
   }
 
   private void launchIris(Host h, String... args) throws IOException {
@@ -426,28 +441,14 @@ public final class Cluster {
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(outputFile(h).toFile()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process p = pb.start();
-    Map<String, String> pids = new HashMap<>();
-    pids.put("pid." + h.name(), Long.toString(p.pid()));
-    saveState(pids);
+    saveState(Map.of("pid." + h.name(), Long.toString(p.pid())));
   }
 
   /** Starts host {@code h}'s process again (after a kill), as {@code up} did. */
   public void restart(Host h) throws Exception {
     switch (h.role()) {
-      case KAFKA ->
-          launch(
-              h,
-              List.of("-Xms256m", "-Xmx1g"),
-              "kafka.Kafka",
-              List.of(hostDir(h).resolve("server.properties").toString()),
-              Map.of());
-      case CONNECT ->
-          launch(
-              h,
-              List.of("-Xmx768m"),
-              "org.apache.kafka.connect.cli.ConnectDistributed",
-              List.of(hostDir(h).resolve("worker.properties").toString()),
-              Map.of());
+      case KAFKA -> launchBroker(h);
+      case CONNECT -> launchConnect(h);
       case STREAMS -> launchIris(h, "streams", "--instance", "1");
       case BRIDGE -> launchIris(h, h.index() == 1 ? "up" : "bridge");
       case MYSQL -> throw new UnsupportedOperationException("the database is not restarted");
@@ -513,28 +514,45 @@ public final class Cluster {
   }
 
   private void awaitBrokers(Consumer<String> progress) throws Exception {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     try (Admin admin = Admin.create(adminClient())) {
-      while (true) {
-        for (Host h : topology.of(Role.KAFKA)) {
-          failIfDead(h);
-        }
-        try {
-          int n = admin.describeCluster().nodes().get().size();
-          if (n == 3) {
-            progress.accept(
-                "kafka     3 brokers in the cluster (" + topology.bootstrapServers() + ")");
-            return;
-          }
-        } catch (Exception e) {
-          // not yet
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "the brokers did not form a cluster within " + START_TIMEOUT + "; see " + dir);
-        }
-        Thread.sleep(250);
+      await(
+          topology.of(Role.KAFKA),
+          "the brokers to form a cluster",
+          () -> {
+            try {
+              return admin.describeCluster().nodes().get().size() == 3;
+            } catch (java.util.concurrent.ExecutionException e) {
+              return false; // not yet
+            }
+          });
+    }
+    progress.accept("kafka     3 brokers in the cluster (" + topology.bootstrapServers() + ")");
+  }
+
+  /**
+   * Polls {@code done} every 250 ms for up to {@link #START_TIMEOUT}; fails at once, with the end
+   * of its output, when a {@code watched} host's process exits, and on the timeout with the end of
+   * theirs.
+   */
+  private void await(List<Host> watched, String what, java.util.concurrent.Callable<Boolean> done)
+      throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (true) {
+      for (Host h : watched) {
+        failIfDead(h);
       }
+      if (done.call()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        StringBuilder b =
+            new StringBuilder("no " + what + " within " + START_TIMEOUT + "; see " + dir);
+        for (Host h : watched) {
+          b.append("\n").append(h.name()).append(":\n").append(tail(outputFile(h), 15));
+        }
+        throw new IllegalStateException(b.toString());
+      }
+      Thread.sleep(250);
     }
   }
 
@@ -553,25 +571,11 @@ public final class Cluster {
     return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
   }
 
-  private void awaitLine(Host h, String text, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      failIfDead(h);
-      if (Files.exists(outputFile(h)) && Files.readString(outputFile(h)).contains(text)) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            h.name()
-                + " did not print '"
-                + text
-                + "' within "
-                + timeout
-                + ":\n"
-                + tail(outputFile(h), 15));
-      }
-      Thread.sleep(250);
-    }
+  private void awaitLine(Host h, String text) throws Exception {
+    await(
+        List.of(h),
+        "'" + text + "' from " + h.name(),
+        () -> Files.exists(outputFile(h)) && Files.readString(outputFile(h)).contains(text));
   }
 
   private static final HttpClient HTTP =
@@ -593,35 +597,20 @@ public final class Cluster {
   }
 
   private void awaitHttp(Host h, String url) throws Exception {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (get(url) != 200) {
-      failIfDead(h);
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            h.name()
-                + ": "
-                + url
-                + " did not answer within "
-                + START_TIMEOUT
-                + ":\n"
-                + tail(outputFile(h), 15));
-      }
-      Thread.sleep(250);
-    }
+    await(List.of(h), "answer from " + url, () -> get(url) == 200);
   }
 
-  /** Waits for the host's /ready. */
-  public void awaitReady(Host h, int opsPort) throws Exception {
-    awaitHttp(h, opsUrl(h, opsPort) + "/ready");
+  /** Waits for the /ready of a bridge or streams host. */
+  public void awaitReady(Host h) throws Exception {
+    awaitHttp(h, opsUrl(h) + "/ready");
   }
 
-  public static String opsUrl(Host h, int port) {
-    return "http://" + h.address() + ":" + port;
-  }
-
-  /** The ops port of a bridge or streams host. */
-  public static int opsPort(Host h) {
-    return h.role() == Role.STREAMS ? Topology.STREAMS_OPS_PORT : Topology.BRIDGE_OPS_PORT;
+  /** The operations endpoint of a bridge or streams host. */
+  public static String opsUrl(Host h) {
+    return "http://"
+        + h.address()
+        + ":"
+        + (h.role() == Role.STREAMS ? Topology.STREAMS_OPS_PORT : Topology.BRIDGE_OPS_PORT);
   }
 
   /**

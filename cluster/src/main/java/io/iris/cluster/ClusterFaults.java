@@ -233,7 +233,7 @@ public final class ClusterFaults {
       Host first = cluster.topology().host("kafka-" + leaderId);
       Host second =
           cluster.topology().of(Role.KAFKA).stream()
-              .filter(h -> h != first && !h.name().equals(first.name()))
+              .filter(h -> !h.equals(first))
               .findFirst()
               .orElseThrow();
       int led = s.logLeaders().getOrDefault(leaderId, 0);
@@ -312,7 +312,7 @@ public final class ClusterFaults {
       double silent = load.longestSilenceS(cut, back);
       double served = load.everyDeviceServedS(back);
       steady(Duration.ofSeconds(5));
-      cluster.awaitReady(bridge, Topology.BRIDGE_OPS_PORT);
+      cluster.awaitReady(bridge);
       double ready = (System.currentTimeMillis() - back) / 1000.0;
       String[] check = load.stopAndCheck();
       return new Row(
@@ -342,8 +342,7 @@ public final class ClusterFaults {
       long back = System.currentTimeMillis();
       out.println("faults:   " + streams.name() + "'s link up again");
       steady(Duration.ofSeconds(20));
-      boolean ready =
-          Cluster.get(Cluster.opsUrl(streams, Topology.STREAMS_OPS_PORT) + "/ready") == 200;
+      boolean ready = Cluster.get(Cluster.opsUrl(streams) + "/ready") == 200;
       String[] check = load.stopAndCheck();
       return new Row(
           "a streams instance's host cut off for longer than the session timeout",
@@ -377,9 +376,11 @@ public final class ClusterFaults {
       String moved = null;
       long deadline = kill + 180_000;
       while (System.currentTimeMillis() < deadline) {
-        String now = ClusterStatus.sinkWorker(cluster);
-        if (now != null && !now.startsWith(victim.address() + ":") && sinkRunning()) {
-          moved = now;
+        var task = ClusterStatus.sinkTask(cluster);
+        if (task != null
+            && !task.workerId().startsWith(victim.address() + ":")
+            && "RUNNING".equals(task.state())) {
+          moved = task.workerId();
           break;
         }
         Thread.sleep(250);
@@ -400,18 +401,6 @@ public final class ClusterFaults {
                   "the task ran on %s %.1f s after the kill; MySQL complete (the check) %s s after"
                       + " the load stopped",
                   moved, movedS, check[2]));
-    }
-  }
-
-  private boolean sinkRunning() {
-    try {
-      var s =
-          new io.iris.launcher.ConnectClient(
-                  cluster.topology().connectUrls(), Duration.ofSeconds(5), Duration.ofMillis(250))
-              .status(io.iris.topics.Names.SINK_CONNECTOR);
-      return !s.tasks().isEmpty() && "RUNNING".equals(s.tasks().get(0).state());
-    } catch (RuntimeException e) {
-      return false;
     }
   }
 }

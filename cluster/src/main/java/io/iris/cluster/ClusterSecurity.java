@@ -231,26 +231,7 @@ public final class ClusterSecurity {
     String pw = tlsPassword();
     Path ca = tls.resolve("ca.p12");
     Path caPem = tls.resolve("ca.pem");
-    keytool(
-        "-genkeypair",
-        "-alias",
-        "ca",
-        "-keyalg",
-        "EC",
-        "-groupname",
-        "secp256r1",
-        "-dname",
-        "CN=iris-cluster-ca",
-        "-ext",
-        "bc:c",
-        "-validity",
-        "30",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        ca.toString(),
-        "-storepass",
-        pw);
+    genKeyPair(ca, "ca", "CN=iris-cluster-ca", "bc:c", pw);
     keytool(
         "-exportcert",
         "-alias",
@@ -268,26 +249,7 @@ public final class ClusterSecurity {
       Path csr = tls.resolve(h.name() + ".csr");
       Path pem = tls.resolve(h.name() + ".pem");
       String san = "SAN=ip:" + h.address();
-      keytool(
-          "-genkeypair",
-          "-alias",
-          h.name(),
-          "-keyalg",
-          "EC",
-          "-groupname",
-          "secp256r1",
-          "-dname",
-          "CN=" + h.name(),
-          "-ext",
-          san,
-          "-validity",
-          "30",
-          "-storetype",
-          "PKCS12",
-          "-keystore",
-          ks.toString(),
-          "-storepass",
-          pw);
+      genKeyPair(ks, h.name(), "CN=" + h.name(), san, pw);
       keytool(
           "-certreq",
           "-alias",
@@ -330,6 +292,31 @@ public final class ClusterSecurity {
           pw);
       Files.delete(csr);
     }
+  }
+
+  /** An EC key pair valid 30 days in a PKCS12 {@code store}, with one certificate extension. */
+  private static void genKeyPair(Path store, String alias, String dname, String ext, String pw)
+      throws IOException {
+    keytool(
+        "-genkeypair",
+        "-alias",
+        alias,
+        "-keyalg",
+        "EC",
+        "-groupname",
+        "secp256r1",
+        "-dname",
+        dname,
+        "-ext",
+        ext,
+        "-validity",
+        "30",
+        "-storetype",
+        "PKCS12",
+        "-keystore",
+        store.toString(),
+        "-storepass",
+        pw);
   }
 
   /** Adds the CA's certificate to {@code store} (a PKCS12 store, made if missing). */

@@ -10,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -70,7 +69,7 @@ public final class ClusterStatus {
         yield code == 200 ? "REST answers" + task : "REST: " + describe(code);
       }
       case STREAMS, BRIDGE -> {
-        int code = Cluster.get(Cluster.opsUrl(h, Cluster.opsPort(h)) + "/health");
+        int code = Cluster.get(Cluster.opsUrl(h) + "/health");
         yield code == 200 ? "healthy" : "/health: " + describe(code);
       }
     };
@@ -132,12 +131,18 @@ public final class ClusterStatus {
 
   /** The worker id (host:port) running the sink's task, or null. */
   static String sinkWorker(Cluster c) {
+    ConnectClient.TaskStatus t = sinkTask(c);
+    return t == null ? null : t.workerId();
+  }
+
+  /** The status of the sink's task, or null when Connect does not say. */
+  static ConnectClient.TaskStatus sinkTask(Cluster c) {
     try {
       var status =
           new ConnectClient(
                   c.topology().connectUrls(), Duration.ofSeconds(5), Duration.ofMillis(250))
               .status(Names.SINK_CONNECTOR);
-      return status.tasks().isEmpty() ? null : status.tasks().get(0).workerId();
+      return status.tasks().isEmpty() ? null : status.tasks().get(0);
     } catch (RuntimeException e) {
       return null;
     }
@@ -184,12 +189,5 @@ public final class ClusterStatus {
             + t.of(Role.BRIDGE).stream().map(Topology::mqttUri).collect(Collectors.joining(", ")));
     b.append("\nFiles: ").append(c.dir()).append(" (each host's out.log; log/ or data/logs/)\n");
     return b.toString();
-  }
-
-  /** Host name to pid, for the state file's readers. */
-  static Map<String, Long> pids(Cluster c) {
-    Map<String, Long> m = new HashMap<>();
-    c.topology().hosts().forEach(h -> m.put(h.name(), c.pid(h)));
-    return m;
   }
 }

@@ -56,6 +56,7 @@ public final class IrisStreamsApp implements AutoCloseable {
   private final ThreadReplacements replacements =
       new ThreadReplacements(MAX_REPLACEMENTS, REPLACEMENT_WINDOW);
   private final CompletableFuture<KafkaStreams.State> failed = new CompletableFuture<>();
+  private final CommitStall commitStall;
   private final AtomicBoolean failureSeen = new AtomicBoolean();
   private KafkaStreams streams;
 
@@ -63,6 +64,7 @@ public final class IrisStreamsApp implements AutoCloseable {
     this.config = config;
     this.bootstrapServers = bootstrapServers;
     this.stateDir = stateDir;
+    this.commitStall = new CommitStall(config.getLong(StreamsAppConfig.STALL_TIMEOUT_MS_CONFIG));
   }
 
   /** The Kafka Streams properties this app runs with. */
@@ -313,8 +315,7 @@ public final class IrisStreamsApp implements AutoCloseable {
    * CommitStall}), for /health.
    */
   public String stalled(long nowMs) {
-    long timeout = config.getLong(StreamsAppConfig.STALL_TIMEOUT_MS_CONFIG);
-    if (timeout <= 0) {
+    if (config.getLong(StreamsAppConfig.STALL_TIMEOUT_MS_CONFIG) <= 0) {
       return null;
     }
     double commits = sum(kafkaMetrics("stream-thread-metrics", "commit-total"));
@@ -329,16 +330,7 @@ public final class IrisStreamsApp implements AutoCloseable {
         }
       }
     }
-    return commitStall(timeout).check(nowMs, commits, lag);
-  }
-
-  private CommitStall commitStall;
-
-  private synchronized CommitStall commitStall(long timeout) {
-    if (commitStall == null) {
-      commitStall = new CommitStall(timeout);
-    }
-    return commitStall;
+    return commitStall.check(nowMs, commits, lag);
   }
 
   public synchronized KafkaStreams.State state() {
