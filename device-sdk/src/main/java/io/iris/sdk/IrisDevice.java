@@ -61,9 +61,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a batch of another epoch, or a request answered {@code RESNAPSHOT_REQUIRED}, means the log
  *       was replaced: the device takes a new snapshot and continues in its epoch;
  *   <li>the position is acknowledged in batches, {@code Ack(lastPos, epoch)} (the device pointer);
- *   <li>a send carries a client id and is repeated with the same id until the user's own delta
- *       carrying it arrives (the confirmation) or the server refuses it for good; the server
- *       applies it once;
+ *   <li>a send carries a client id and is repeated with the same id, backing off, until a bridge
+ *       accepts it (it is in Kafka), then until the user's own delta carrying it arrives (the
+ *       confirmation) or the server refuses it for good; the server applies it once;
  *   <li>a lost connection is re-established with exponential backoff and jitter, then the device
  *       catches up and repeats unconfirmed sends.
  * </ul>
@@ -137,6 +137,7 @@ public final class IrisDevice implements AutoCloseable {
     private long lastPos = -1;
     private Listener listener = new Listener() {};
     private Duration resendAfter = Duration.ofSeconds(5);
+    private Duration maxResendInterval = Duration.ofMinutes(1);
     private Duration sendDeadline = Duration.ofMinutes(2);
     private Duration maxReconnectDelay = Duration.ofSeconds(30);
     private int ackEvery = 50;
@@ -194,9 +195,22 @@ public final class IrisDevice implements AutoCloseable {
       return this;
     }
 
-    /** How long a send waits for its confirmation before it is sent again (same client id). */
+    /**
+     * How long a send waits for an answer before it is sent again (same client id) the first time;
+     * each later resend waits twice as long, up to {@link #maxResendInterval}.
+     */
     public Builder resendAfter(Duration d) {
       this.resendAfter = d;
+      return this;
+    }
+
+    /**
+     * The longest wait between two resends of one command (default 1 minute); also how long a
+     * command a bridge accepted (it is in Kafka, its delta will come) waits before the safety-net
+     * resend. Not shorter than {@link #resendAfter}.
+     */
+    public Builder maxResendInterval(Duration d) {
+      this.maxResendInterval = d;
       return this;
     }
 
@@ -296,7 +310,12 @@ public final class IrisDevice implements AutoCloseable {
         new SyncStateMachine(
             clientId,
             new SyncStateMachine.Settings(
-                b.resendAfter, b.sendDeadline, b.ackEvery, b.ackDelay, b.syncPage),
+                b.resendAfter,
+                b.maxResendInterval,
+                b.sendDeadline,
+                b.ackEvery,
+                b.ackDelay,
+                b.syncPage),
             b.epoch,
             b.lastPos,
             new DeviceHost(),

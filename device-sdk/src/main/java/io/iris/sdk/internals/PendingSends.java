@@ -18,8 +18,21 @@ import java.util.concurrent.TimeoutException;
 /**
  * The commands sent and not yet confirmed, by client id (docs/PROTOCOL.md, "Sending"). A command is
  * settled by its own delta (confirmed, or refused by a {@code CommandRejected}), by an answer that
- * refuses it for good, or by its deadline; until then it is due to be sent again, with the same
- * client id, whenever it has waited {@code resendAfter} since it last went out.
+ * refuses it for good, or by its deadline; until then it goes out again, with the same client id:
+ *
+ * <ul>
+ *   <li>unanswered: {@code resendAfter} after it went out, then after twice as long each time, up
+ *       to {@code maxResendInterval};
+ *   <li>accepted by a bridge (it is in Kafka, and its delta will come by push or catch-up): only
+ *       {@code maxResendInterval} after the acceptance, as a safety net, not on a reconnect;
+ *   <li>refused for now with a retry-after: then. {@code RATE_LIMITED} ones are paced one
+ *       retry-after apart, in the order refused, so that a device over its budget resends at the
+ *       rate the bridge names instead of all together.
+ * </ul>
+ *
+ * After an outage of Kafka, a device resending every unconfirmed command every few seconds would
+ * bury the bridges and the streams app in copies of the same commands (measured on the cluster,
+ * docs/operations.md): the backoff and the acceptance bound that.
  */
 final class PendingSends {
   /** One command waiting for its confirmation. */
@@ -29,6 +42,9 @@ final class PendingSends {
     final long deadlineNanos;
     long sentAtNanos;
     int attempts;
+
+    /** A bridge answered that it is in Kafka: only the safety-net resend is left. */
+    boolean accepted;
 
     /** When a refusal with a retry-after set it: goes out again then, not resendAfter later. */
     long retryAtNanos;
@@ -43,12 +59,24 @@ final class PendingSends {
   }
 
   private final Duration resendAfter;
+  private final Duration maxResendInterval;
   private final Duration sendDeadline;
+
+  /** When the last RATE_LIMITED command was told to go out again: the next goes a retry later. */
+  private long lastPacedRetryNanos;
+
+  private boolean pacing;
+
   // In the order sent, so that a reconnect repeats them in that order.
   private final Map<String, PendingSend> sends = new LinkedHashMap<>();
 
-  PendingSends(Duration resendAfter, Duration sendDeadline) {
+  PendingSends(Duration resendAfter, Duration maxResendInterval, Duration sendDeadline) {
+    if (maxResendInterval.compareTo(resendAfter) < 0) {
+      throw new IllegalArgumentException(
+          "maxResendInterval " + maxResendInterval + " is shorter than resendAfter " + resendAfter);
+    }
     this.resendAfter = resendAfter;
+    this.maxResendInterval = maxResendInterval;
     this.sendDeadline = sendDeadline;
   }
 
@@ -69,6 +97,20 @@ final class PendingSends {
   /** Every pending command, in the order they were first sent. */
   Collection<PendingSend> all() {
     return sends.values();
+  }
+
+  /**
+   * The commands a new connection sends at once, in the order first sent: every one not yet
+   * accepted (a command accepted before is in Kafka; its delta comes with the catch-up).
+   */
+  List<PendingSend> toResendOnConnect() {
+    List<PendingSend> out = new ArrayList<>();
+    for (PendingSend p : sends.values()) {
+      if (!p.accepted) {
+        out.add(p);
+      }
+    }
+    return out;
   }
 
   /** Records that {@code p} goes out (again) now. */
@@ -92,19 +134,33 @@ final class PendingSends {
   }
 
   /**
-   * The commands that have waited longer than {@code resendAfter} since they last went out, or,
-   * refused with a retry-after since, until then.
+   * The commands due to go out again: refused with a retry-after, at that time; otherwise when they
+   * have waited longer than their interval since they last went out (or were accepted).
    */
   List<PendingSend> dueForResend(long nowNanos) {
     List<PendingSend> due = new ArrayList<>();
     for (PendingSend p : sends.values()) {
-      if (p.retryAtSet
-          ? nowNanos - p.retryAtNanos >= 0
-          : nowNanos - p.sentAtNanos > resendAfter.toNanos()) {
+      if (p.retryAtSet ? nowNanos - p.retryAtNanos >= 0 : nowNanos - p.sentAtNanos > interval(p)) {
         due.add(p);
       }
     }
     return due;
+  }
+
+  /**
+   * How long {@code p} waits after it last went out: {@code resendAfter} doubled for each attempt
+   * after the first, at most {@code maxResendInterval}; the latter once accepted.
+   */
+  long interval(PendingSend p) {
+    if (p.accepted) {
+      return maxResendInterval.toNanos();
+    }
+    int doublings = Math.min(Math.max(p.attempts - 1, 0), 30);
+    long nanos = resendAfter.toNanos();
+    for (int i = 0; i < doublings && nanos < maxResendInterval.toNanos(); i++) {
+      nanos *= 2;
+    }
+    return Math.min(nanos, maxResendInterval.toNanos());
   }
 
   /**
@@ -134,13 +190,30 @@ final class PendingSends {
    */
   void onSendResult(SendResult r, long nowNanos) {
     PendingSend p = sends.get(r.getClientId());
-    if (p == null || r.isAccepted()) {
+    if (p == null) {
+      return;
+    }
+    if (r.isAccepted()) {
+      // In Kafka: its delta will come. The safety-net resend counts from now.
+      p.accepted = true;
+      p.sentAtNanos = nowNanos;
+      p.retryAtSet = false;
       return;
     }
     ErrorCode code = r.isSetError() ? r.getError().getCode() : ErrorCode.INTERNAL;
     if (retryable(code) && r.isSetError() && r.getError().isSetRetryAfterMs()) {
-      // Not taken: it goes out again when the server says, not a whole resendAfter later.
-      p.retryAtNanos = nowNanos + Math.max(1, r.getError().getRetryAfterMs()) * 1_000_000L;
+      // Not taken: it goes out again when the server says, not a whole interval later.
+      long retryAfter = Math.max(1, r.getError().getRetryAfterMs()) * 1_000_000L;
+      long at = nowNanos + retryAfter;
+      if (code == ErrorCode.RATE_LIMITED) {
+        // The bridge's budget frees one command per retry-after: one resend each, in turn.
+        if (pacing && at - (lastPacedRetryNanos + retryAfter) < 0) {
+          at = lastPacedRetryNanos + retryAfter;
+        }
+        lastPacedRetryNanos = at;
+        pacing = true;
+      }
+      p.retryAtNanos = at;
       p.retryAtSet = true;
     }
     if (!retryable(code)) {

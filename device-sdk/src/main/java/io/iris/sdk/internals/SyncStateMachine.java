@@ -80,14 +80,22 @@ public final class SyncStateMachine {
   private record AskedSnapshot(long order, CompletableFuture<Snapshot> result) {}
 
   /**
-   * @param resendAfter how long a send waits for its confirmation before it goes out again
+   * @param resendAfter how long a send waits for an answer before it goes out again the first time
+   *     (then twice as long each time)
+   * @param maxResendInterval the longest wait between two resends of one command, and the wait of a
+   *     command a bridge accepted
    * @param sendDeadline how long a send is tried before it fails with a TimeoutException
    * @param ackEvery acknowledge after this many applied deltas ...
    * @param ackDelay ... or this long after the first unacknowledged one, whichever comes first
    * @param syncPage deltas asked for per catch-up request
    */
   public record Settings(
-      Duration resendAfter, Duration sendDeadline, int ackEvery, Duration ackDelay, int syncPage) {}
+      Duration resendAfter,
+      Duration maxResendInterval,
+      Duration sendDeadline,
+      int ackEvery,
+      Duration ackDelay,
+      int syncPage) {}
 
   /** What the machine needs from the device that runs it. Called on the caller's thread. */
   public interface Host {
@@ -204,7 +212,9 @@ public final class SyncStateMachine {
     this.host = host;
     this.requestIds = requestIds;
     this.sequencer = new DeltaSequencer(epoch, lastPos);
-    this.sends = new PendingSends(settings.resendAfter(), settings.sendDeadline());
+    this.sends =
+        new PendingSends(
+            settings.resendAfter(), settings.maxResendInterval(), settings.sendDeadline());
     this.applied = new Position(epoch, lastPos);
     this.ackedEpoch = epoch;
     this.ackedPos = lastPos;
@@ -216,7 +226,7 @@ public final class SyncStateMachine {
 
   /**
    * The connection is up (first time or again): ask for a snapshot when there is no position, else
-   * for what was missed after it; send every unconfirmed command again.
+   * for what was missed after it; send again every command no bridge has accepted yet.
    */
   public void connected(long nowNanos) {
     connected = true;
@@ -224,7 +234,7 @@ public final class SyncStateMachine {
     if (!sequencer.awaitingSnapshot()) {
       requestSync(-1, nowNanos);
     }
-    for (PendingSends.PendingSend p : sends.all()) {
+    for (PendingSends.PendingSend p : sends.toResendOnConnect()) {
       transmit(p, nowNanos);
     }
     if (sequencer.awaitingSnapshot()) {

@@ -222,7 +222,12 @@ class GapRulePropertyTest {
       appSnapshotPos = startPos;
       SyncStateMachine.Settings settings =
           new SyncStateMachine.Settings(
-              Duration.ofSeconds(5), Duration.ofMinutes(2), 4, Duration.ofMillis(200), PAGE);
+              Duration.ofSeconds(5),
+              Duration.ofSeconds(60),
+              Duration.ofMinutes(2),
+              4,
+              Duration.ofMillis(200),
+              PAGE);
       machine =
           new SyncStateMachine(
               "7/phone", settings, startEpoch, startPos, this, () -> "r" + ++requestIds);

@@ -55,7 +55,12 @@ class SyncStateMachineTest {
   private static final long SECOND = 1_000 * MS;
   private static final SyncStateMachine.Settings SETTINGS =
       new SyncStateMachine.Settings(
-          Duration.ofSeconds(5), Duration.ofMinutes(2), 50, Duration.ofMillis(200), 500);
+          Duration.ofSeconds(5),
+          Duration.ofSeconds(60),
+          Duration.ofMinutes(2),
+          50,
+          Duration.ofMillis(200),
+          500);
 
   private final RecordingHost host = new RecordingHost();
   private int requests;
@@ -862,8 +867,29 @@ class SyncStateMachineTest {
       m.onFrame(sendResult("c1", true, null), now);
 
       assertFalse(f.isDone());
-      m.tick(now + 5 * SECOND + MS);
-      assertEquals(List.of("c1", "c1"), host.commandClientIds(), "still resent until its delta");
+      m.tick(now + 60 * SECOND);
+      assertEquals(List.of("c1"), host.commandClientIds(), "in Kafka: not resent on the timer");
+      m.tick(now + 60 * SECOND + MS);
+      assertEquals(
+          List.of("c1", "c1"),
+          host.commandClientIds(),
+          "but once after the longest interval, until its delta");
+    }
+
+    @Test
+    void shouldNotResendAnAcceptedSendOnReconnectButEveryOtherInOrder() {
+      SyncStateMachine m = live(10);
+      send(m, "c1");
+      send(m, "c2");
+      send(m, "c3");
+      m.onFrame(sendResult("c2", true, null), now);
+      m.connectionLost();
+      host.clear();
+
+      m.connected(now + SECOND);
+
+      assertEquals(
+          List.of("c1", "c3"), host.commandClientIds(), "its delta comes with the catch-up");
     }
 
     @Test
@@ -902,9 +928,29 @@ class SyncStateMachineTest {
         }
       }
 
-      // 5 s after it went out, at the first tick past it; then 5 s after that resend.
-      assertEquals(List.of(5_250L, 10_500L), resentAt);
-      assertEquals(List.of("c1", "c1", "c1"), host.commandClientIds(), "the same client id");
+      // 5 s after it went out, at the first tick past it; then 10 s after that resend.
+      assertEquals(List.of(5_250L), resentAt);
+      assertEquals(List.of("c1", "c1"), host.commandClientIds(), "the same client id");
+    }
+
+    @Test
+    void shouldDoubleTheWaitBetweenResends() {
+      SyncStateMachine m = live(10);
+      long sentAt = now;
+      send(m, "c1");
+      List<Long> gaps = new ArrayList<>();
+      long last = sentAt;
+      for (long t = sentAt; t <= sentAt + 119 * SECOND; t += 250 * MS) {
+        int before = host.commands().size();
+        m.tick(t);
+        if (host.commands().size() > before) {
+          gaps.add((t - last) / MS);
+          last = t;
+        }
+      }
+
+      // The next would wait 60 s (not 80), past the 2-minute deadline: PendingSendsTest.
+      assertEquals(List.of(5_250L, 10_250L, 20_250L, 40_250L), gaps);
     }
 
     @Test
@@ -932,8 +978,9 @@ class SyncStateMachineTest {
       m.tick(now + 5 * SECOND);
 
       assertEquals(List.of("c1", "c1"), host.commandClientIds());
-      m.tick(now + 100 * MS + 5 * SECOND + MS);
-      assertEquals(3, host.commands().size(), "the reconnect resend restarts the interval");
+      m.tick(now + 100 * MS + 10 * SECOND + MS);
+      assertEquals(
+          3, host.commands().size(), "the reconnect resend restarts the (doubled) interval");
     }
 
     @Test
@@ -962,8 +1009,39 @@ class SyncStateMachineTest {
       m.tick(now + 310 * MS);
       assertEquals(List.of("c1", "c1"), host.commandClientIds());
       assertFalse(f.isDone());
-      m.tick(now + 2 * SECOND);
-      assertEquals(2, host.commands().size(), "then resendAfter again, from the resend");
+      m.tick(now + 310 * MS + 10 * SECOND);
+      assertEquals(2, host.commands().size(), "then the doubled interval, from the resend");
+      m.tick(now + 310 * MS + 10 * SECOND + MS);
+      assertEquals(3, host.commands().size());
+    }
+
+    @Test
+    void shouldPaceRateLimitedSendsOneRetryAfterApartInTheOrderRefused() {
+      SyncStateMachine m = live(10);
+      for (int i = 1; i <= 4; i++) {
+        send(m, "c" + i);
+      }
+      host.clear();
+      for (int i = 1; i <= 4; i++) {
+        ServerFrame refused = sendResult("c" + i, false, ErrorCode.RATE_LIMITED);
+        refused.getBody().getSendResult().getError().setRetryAfterMs(100);
+        m.onFrame(refused, now);
+      }
+
+      List<String> resent = new ArrayList<>();
+      List<Long> at = new ArrayList<>();
+      for (long t = now; t <= now + SECOND; t += 10 * MS) {
+        int before = host.commands().size();
+        m.tick(t);
+        for (String id : host.commandClientIds().subList(before, host.commands().size())) {
+          resent.add(id);
+          at.add((t - now) / MS);
+        }
+      }
+
+      assertEquals(List.of("c1", "c2", "c3", "c4"), resent);
+      assertEquals(
+          List.of(100L, 200L, 300L, 400L), at, "not all at once when the budget frees one");
     }
 
     @Test
@@ -1024,8 +1102,8 @@ class SyncStateMachineTest {
       m.tick(now + 2 * 60 * SECOND + MS);
 
       Throwable e = assertInstanceOf(TimeoutException.class, failure(f));
-      // Sent, then again every 5.25 s (the first 250 ms tick past 5 s): 22 times in 2 minutes.
-      assertEquals("not confirmed after 23 attempts in PT2M", e.getMessage());
+      // Sent, then again after 5, 10, 20 and 40 s (the next would be 60 s later, past 2 minutes).
+      assertEquals("not confirmed after 5 attempts in PT2M", e.getMessage());
       assertEquals(0, m.pendingSends());
     }
   }

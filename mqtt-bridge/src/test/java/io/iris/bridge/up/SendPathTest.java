@@ -295,10 +295,59 @@ class SendPathTest {
   }
 
   @Test
+  void shouldProduceACommandResentWhileItsCopyIsOnItsWayOnceAndAnswerEveryCopy() {
+    path.handle(PHONE, message("r1", "c1", 7));
+    path.handle(PHONE, message("r2", "c1", 7));
+    path.handle(TABLET, message("r3", "c2", 7)); // another device's budget (three a second here)
+    path.handle(PHONE, message("r4", "c1", 7));
+
+    assertEquals(2, commands.history().size(), "c1 once, c2 once");
+    assertEquals(2, path.count("coalesced"));
+    assertTrue(commands.completeNext());
+
+    List<String> answered = new ArrayList<>();
+    for (ServerFrame f : devices.to(PHONE)) {
+      assertTrue(f.getBody().getSendResult().isAccepted());
+      answered.add(f.getRequestId());
+    }
+    assertEquals(List.of("r1", "r2", "r4"), answered, "each copy answered by the one outcome");
+    assertEquals(1, path.count("accepted"));
+
+    nanos += 1_000_000_000L;
+    path.handle(PHONE, message("r5", "c1", 7));
+    assertEquals(3, commands.history().size(), "once answered, a resend is produced again");
+  }
+
+  @Test
+  void shouldAnswerEveryCoalescedCopyUnavailableWhenKafkaDoesNotTakeIt() {
+    path.handle(PHONE, message("r1", "c1", 7));
+    path.handle(PHONE, message("r2", "c1", 7));
+
+    assertTrue(commands.errorNext(new TimeoutException("no leader")));
+
+    assertEquals(2, devices.size());
+    for (ServerFrame f : devices.to(PHONE)) {
+      assertEquals(ErrorCode.UNAVAILABLE, f.getBody().getSendResult().getError().getCode());
+    }
+    path.handle(PHONE, message("r3", "c1", 7));
+    assertEquals(2, commands.history().size(), "the resend after the refusal goes to Kafka");
+  }
+
+  @Test
+  void shouldNotCoalesceTheSameClientIdOfAnotherDevice() {
+    path.handle(PHONE, message("r1", "c1", 7));
+    path.handle(TABLET, message("r2", "c1", 7));
+
+    assertEquals(2, commands.history().size());
+    assertEquals(0, path.count("coalesced"));
+  }
+
+  @Test
   void shouldDeriveTheSameThreadForACreateWithoutOneEveryTimeItIsResent() {
     CommandBody create = CommandBody.createThread(new CreateThread(List.of(43L)));
 
     path.handle(PHONE, command("r1", "c1", 0, create));
+    assertTrue(commands.completeNext());
     path.handle(PHONE, command("r2", "c1", 0, create));
 
     long derived = SendPath.derivedThreadId(42, "c1");
