@@ -155,8 +155,8 @@ public final class BridgeMetrics {
     for (String o : send.outcomes()) {
       counter(
           "iris_bridge_requests",
-          "Device requests by outcome (accepted, rejected-<reason>, unavailable, ack-*, sync,"
-              + " snapshot, typing)",
+          "Device requests by outcome (accepted, rejected-<reason>, unavailable, coalesced,"
+              + " ack-*, sync, snapshot, typing)",
           send,
           s -> s.count(o),
           "outcome",
