@@ -163,11 +163,8 @@ public final class IrisBridge implements AutoCloseable {
             // one more reconnect. (Moquette 0.17's double release of a QoS 1 message whose PUBACK
             // met a closing connection no longer hurts: see MqttEdge.payload.)
             (device, frame) -> mqtt.publishAtMostOnce(device.down(), frame),
-            clientId -> {
-              if (mqtt != null) {
-                mqtt.disconnect(clientId);
-              }
-            },
+            // The connection the frame went to, not one the device has opened here since.
+            clientId -> mqtt == null ? () -> {} : mqtt.connectionCloser(clientId),
             device -> {
               java.util.Set<io.iris.protocol.DeviceTopics.DeviceId> here =
                   pushPath == null ? null : pushPath.devicesOf(device.userId());

@@ -7,6 +7,7 @@ import io.moquette.broker.security.IAuthorizatorPolicy;
 import io.moquette.interception.InterceptHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttMessageType;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
@@ -15,7 +16,9 @@ import io.netty.handler.codec.mqtt.MqttQoS;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +35,9 @@ import org.slf4j.LoggerFactory;
  *       session queues. Broker-side queues would be a second, weaker copy of the same data.
  *   <li>Anonymous connections refused; authentication and authorisation are pluggable.
  *   <li>Session queues raised from 1024 (which silently drops under load) to 65536.
+ *   <li>A {@link ConnackGate} in every connection: a device may send its SUBSCRIBE and PUBLISHes
+ *       right behind its CONNECT, which Moquette 0.17 alone would drop or close on. The edge does
+ *       not start without it.
  * </ul>
  */
 public final class MqttEdge implements AutoCloseable {
@@ -78,6 +84,9 @@ public final class MqttEdge implements AutoCloseable {
   private final AtomicLong refusedConnects = new AtomicLong();
   private volatile Server server;
 
+  /** Each device's open connection, by client id, as recorded by its {@link ConnackGate}. */
+  private final Map<String, Channel> connections = new ConcurrentHashMap<>();
+
   private final List<InterceptHandler> handlers;
 
   public MqttEdge(
@@ -105,6 +114,16 @@ public final class MqttEdge implements AutoCloseable {
   public boolean disconnect(String clientId) {
     Server s = server;
     return s != null && s.disconnectClient(clientId);
+  }
+
+  /**
+   * What closes the connection {@code clientId} has here now, and no later one: run a moment later
+   * (see {@link Redirects}), it leaves alone a connection the device has opened since, which {@link
+   * #disconnect} would close. Does nothing if the client has no open connection now.
+   */
+  public Runnable connectionCloser(String clientId) {
+    Channel c = connections.get(clientId);
+    return c == null ? () -> {} : () -> c.close();
   }
 
   private void publish(String topic, byte[] frame, MqttQoS qos) {
@@ -146,6 +165,15 @@ public final class MqttEdge implements AutoCloseable {
     return refusedConnects.get();
   }
 
+  /**
+   * Starts Moquette and installs the {@link ConnackGate} into it; fails if the gate cannot be
+   * installed. Moquette binds its ports inside {@code startServer}, before the gate can be put in
+   * place: a connection accepted in that moment (or one whose set-up did not see the gate yet) has
+   * no gate, and its CONNECT, not having come through one, is closed unanswered by the
+   * authenticator (see {@link UngatedConnect}); the device reconnects, and meets a gate. So no
+   * device is ever served without one, and none is refused for it. The edge counts as running only
+   * once the gate is in place.
+   */
   public synchronized void start() {
     if (server != null) {
       throw new IllegalStateException("already started");
@@ -185,6 +213,11 @@ public final class MqttEdge implements AutoCloseable {
     p.setProperty("websocket_port", "disabled");
     IAuthenticator auth =
         (clientId, username, password) -> {
+          if (!ConnackGate.passing()) {
+            // Accepted before the gate was installed, or a second CONNECT. Not refused (a device
+            // refused gives up for good): Moquette closes the connection on the exception.
+            throw new UngatedConnect(clientId);
+          }
           boolean ok = authenticator.authenticate(clientId, username, password);
           if (!ok) {
             refusedConnects.incrementAndGet();
@@ -201,6 +234,13 @@ public final class MqttEdge implements AutoCloseable {
       throw new UncheckedIOException(
           "MQTT broker could not listen on " + settings.host() + ":" + settings.port(), e);
     }
+    try {
+      ConnackGate.install(
+          s, ConnackGate.maxQueuedBytes(networkBytes(settings.maxMessageBytes())), connections);
+    } catch (IllegalStateException e) {
+      s.stopServer();
+      throw e;
+    }
     server = s;
     sessionLoops =
         Thread.getAllStackTraces().keySet().stream()
@@ -211,6 +251,26 @@ public final class MqttEdge implements AutoCloseable {
         settings.host(),
         settings.port(),
         tls == null ? "" : ", TLS on " + settings.host() + ":" + tls.port());
+  }
+
+  /**
+   * A CONNECT that did not come through a {@link ConnackGate}: thrown by the authenticator, so that
+   * Moquette closes the connection without an answer ({@code NewNettyMQTTHandler.channelRead}
+   * catches and logs it) and the device tries again. Without a stack: the message says it all.
+   */
+  static final class UngatedConnect extends IllegalStateException {
+    UngatedConnect(String clientId) {
+      super(
+          "CONNECT of "
+              + clientId
+              + " closed unanswered: its connection was accepted before the CONNACK gate was"
+              + " installed (the device reconnects), or it is a second CONNECT");
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
   }
 
   /** The name Moquette 0.17 gives the threads of its session event loops. */
@@ -252,6 +312,7 @@ public final class MqttEdge implements AutoCloseable {
     }
     server.stopServer();
     server = null;
+    connections.clear();
     log.info("MQTT edge on port {} stopped", settings.port());
   }
 }

@@ -10,7 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.function.LongToIntFunction;
 
@@ -20,6 +20,10 @@ import java.util.function.LongToIntFunction;
  * reach the device first (Moquette queues it; closing at once could drop it); a device that acts on
  * the frame has gone by then. Never a partial stream: a device of a partition this bridge does not
  * own is not served here.
+ *
+ * <p>The connection closed is the one the frame went to, not whichever the device has a moment
+ * later (as Moquette's close by client id would do): a device that reconnected here within that
+ * moment (its partition may be back, or it was sent here again) keeps its new one.
  */
 public final class Redirects implements AutoCloseable {
   /** How long after the frame the connection is closed. */
@@ -28,7 +32,7 @@ public final class Redirects implements AutoCloseable {
   private final LongToIntFunction partitionOf;
   private final IntFunction<List<String>> ownerOf;
   private final DeviceSender sender;
-  private final Consumer<String> disconnect;
+  private final Function<String, Runnable> closerOf;
   private final java.util.function.Predicate<DeviceTopics.DeviceId> servedAgain;
   private final ScheduledExecutorService closer;
   private final FrameCodec codec = FrameCodec.defaults();
@@ -38,41 +42,39 @@ public final class Redirects implements AutoCloseable {
    * @param partitionOf a user's partition of iris.log
    * @param ownerOf the URIs of the bridge owning a partition (empty: not known)
    * @param sender how a frame reaches a device
-   * @param disconnect closes a device's connection, by MQTT client id
-   * @param servedAgain whether the device is served here again when its connection is to be closed
-   *     (it reconnected here and subscribed after its partition came back): kept then
+   * @param closerOf what closes a device's present connection, and no later one, by MQTT client id:
+   *     {@link MqttEdge#connectionCloser}; taken when the frame goes out, run a moment later
+   * @param servedAgain whether a device has been served here again since (then it stays)
    */
   public Redirects(
       LongToIntFunction partitionOf,
       IntFunction<List<String>> ownerOf,
       DeviceSender sender,
-      Consumer<String> disconnect,
+      Function<String, Runnable> closerOf,
       java.util.function.Predicate<DeviceTopics.DeviceId> servedAgain) {
-    this(
-        partitionOf,
-        ownerOf,
-        sender,
-        disconnect,
-        servedAgain,
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "iris-redirects");
-              t.setDaemon(true);
-              return t;
-            }));
+    this(partitionOf, ownerOf, sender, closerOf, servedAgain, closer());
+  }
+
+  private static ScheduledExecutorService closer() {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "iris-redirects");
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   Redirects(
       LongToIntFunction partitionOf,
       IntFunction<List<String>> ownerOf,
       DeviceSender sender,
-      Consumer<String> disconnect,
+      Function<String, Runnable> closerOf,
       java.util.function.Predicate<DeviceTopics.DeviceId> servedAgain,
       ScheduledExecutorService closer) {
     this.partitionOf = partitionOf;
     this.ownerOf = ownerOf;
     this.sender = sender;
-    this.disconnect = disconnect;
+    this.closerOf = closerOf;
     this.servedAgain = servedAgain;
     this.closer = closer;
   }
@@ -92,11 +94,13 @@ public final class Redirects implements AutoCloseable {
       f.setRequestId(requestId);
     }
     redirected.incrementAndGet();
+    // Before the frame: the connection it goes to.
+    Runnable close = closerOf.apply(device.clientId());
     sender.send(device, codec.encode(f));
     closer.schedule(
         () -> {
           if (!servedAgain.test(device)) {
-            disconnect.accept(device.clientId());
+            close.run();
           }
         },
         CLOSE_AFTER_MS,

@@ -71,7 +71,7 @@ class PushPathTest {
           LAYOUT::partitionOf,
           partition -> List.of("tcp://owner-" + partition + ":1883"),
           devices,
-          closed::add,
+          id -> () -> closed.add(id),
           device -> false);
   private final PushPath push = pushPath(() -> consumer, 2, 64 * 1024);
 

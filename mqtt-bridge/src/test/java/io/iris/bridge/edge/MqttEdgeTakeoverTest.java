@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -49,12 +48,12 @@ class MqttEdgeTakeoverTest {
         List<Integer> inFlight = subscribeAndReceive(edge, old);
         Socket next = new Socket("127.0.0.1", port);
         next.setTcpNoDelay(true);
-        next.getOutputStream().write(connectPacket());
+        next.getOutputStream().write(MqttWire.connect(CLIENT, USER));
         next.getOutputStream().flush();
         LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(0, 3_000_000));
         acknowledgeUntilClosed(old, inFlight);
         old.close();
-        expectConnAck(next);
+        MqttWire.expectConnAck(next);
         takeovers++;
         old = next;
       }
@@ -69,7 +68,7 @@ class MqttEdgeTakeoverTest {
   /** Subscribes {@code socket} to its topic, publishes deltas and reads them without acking. */
   private static List<Integer> subscribeAndReceive(MqttEdge edge, Socket socket)
       throws IOException {
-    socket.getOutputStream().write(subscribePacket());
+    socket.getOutputStream().write(MqttWire.subscribe(1, DOWN));
     DataInputStream in = new DataInputStream(socket.getInputStream());
     expectType(in, 0x90); // SUBACK
     for (int i = 0; i < DELTAS; i++) {
@@ -78,7 +77,7 @@ class MqttEdgeTakeoverTest {
     List<Integer> ids = new ArrayList<>();
     while (ids.size() < DELTAS) {
       int header = in.readUnsignedByte();
-      byte[] body = in.readNBytes(remainingLength(in));
+      byte[] body = in.readNBytes(MqttWire.remainingLength(in));
       if ((header & 0xF0) == 0x30) {
         int topicLength = ((body[0] & 0xFF) << 8) | (body[1] & 0xFF);
         ids.add(((body[2 + topicLength] & 0xFF) << 8) | (body[3 + topicLength] & 0xFF));
@@ -107,84 +106,19 @@ class MqttEdgeTakeoverTest {
   private static Socket connect(int port) throws IOException {
     Socket s = new Socket("127.0.0.1", port);
     s.setTcpNoDelay(true);
-    s.getOutputStream().write(connectPacket());
-    expectConnAck(s);
+    s.getOutputStream().write(MqttWire.connect(CLIENT, USER));
+    MqttWire.expectConnAck(s);
     return s;
-  }
-
-  private static void expectConnAck(Socket s) throws IOException {
-    DataInputStream in = new DataInputStream(s.getInputStream());
-    byte[] body = expectType(in, 0x20);
-    assertEquals(0, body[1], "CONNACK accepted");
-    // Moquette 0.17 marks the connection open only once its CONNACK is written, on another thread:
-    // a SUBSCRIBE read before that closes the connection ("SUBSCRIBE received on already closed
-    // connection"). A real client's first packet is a round trip later; leave it that long.
-    LockSupport.parkNanos(20_000_000);
   }
 
   private static byte[] expectType(DataInputStream in, int type) throws IOException {
     int header = in.readUnsignedByte();
-    byte[] body = in.readNBytes(remainingLength(in));
+    byte[] body = in.readNBytes(MqttWire.remainingLength(in));
     assertEquals(type, header & 0xF0, "packet type");
     return body;
   }
 
-  private static int remainingLength(DataInputStream in) throws IOException {
-    int value = 0;
-    for (int shift = 0; ; shift += 7) {
-      int b = in.readUnsignedByte();
-      value |= (b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        return value;
-      }
-    }
-  }
-
-  private static byte[] connectPacket() {
-    ByteArrayOutputStream v = new ByteArrayOutputStream();
-    string(v, "MQTT");
-    v.write(4); // 3.1.1
-    v.write(0xC2); // user name, password, clean session
-    v.write(0);
-    v.write(60); // keep-alive
-    string(v, CLIENT);
-    string(v, USER);
-    string(v, "token");
-    return packet(0x10, v.toByteArray());
-  }
-
-  private static byte[] subscribePacket() {
-    ByteArrayOutputStream v = new ByteArrayOutputStream();
-    v.write(0);
-    v.write(1); // packet id
-    string(v, DOWN);
-    v.write(1); // QoS 1
-    return packet(0x82, v.toByteArray());
-  }
-
-  private static void string(ByteArrayOutputStream out, String s) {
-    byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    out.write(b.length >> 8);
-    out.write(b.length);
-    out.writeBytes(b);
-  }
-
-  private static byte[] packet(int header, byte[] body) {
-    ByteArrayOutputStream p = new ByteArrayOutputStream();
-    p.write(header);
-    int length = body.length;
-    do {
-      int b = length & 0x7F;
-      length >>= 7;
-      p.write(length > 0 ? b | 0x80 : b);
-    } while (length > 0);
-    p.writeBytes(body);
-    return p.toByteArray();
-  }
-
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return MqttWire.freePort();
   }
 }

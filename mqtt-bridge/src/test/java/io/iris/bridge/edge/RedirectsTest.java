@@ -26,7 +26,7 @@ class RedirectsTest {
             user -> (int) (user % 4),
             p -> p == 2 ? List.of("tcp://b3:1883", "ssl://b3:8883") : List.of(),
             devices,
-            closed::add,
+            id -> () -> closed.add(id),
             device -> device.deviceId().equals("back"),
             closer);
     DeviceId phone = new DeviceId(42, "phone");

@@ -124,7 +124,7 @@ class SendPathTest {
           user -> 3,
           partition -> List.of("tcp://owner:1883"),
           devices,
-          disconnected::add,
+          id -> () -> disconnected.add(id),
           device -> false);
   private final SendPath path =
       new SendPath(MAX_FRAME, devices, services(), commands, deadLetters, () -> NOW);
