@@ -20,25 +20,31 @@ import io.iris.protocol.thrift.ServerFrame;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.Typing;
 import io.iris.protocol.thrift.TypingEvent;
-import io.iris.sdk.internals.NoDelaySockets;
+import io.iris.sdk.internals.MqttLink;
+import io.iris.sdk.internals.MqttWire;
 import io.iris.sdk.internals.SyncStateMachine;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ProtocolException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.SocketFactory;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.MqttException;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,13 +70,26 @@ import org.slf4j.LoggerFactory;
  *   <li>a send carries a client id and is repeated with the same id, backing off, until a bridge
  *       accepts it (it is in Kafka), then until the user's own delta carrying it arrives (the
  *       confirmation) or the server refuses it for good; the server applies it once;
- *   <li>a lost connection is re-established with exponential backoff and jitter, then the device
- *       catches up and repeats unconfirmed sends.
+ *   <li>a (re)connect costs one round trip after TCP (and TLS): CONNECT, SUBSCRIBE, the commands no
+ *       bridge has accepted yet (in the order first sent) and then the sync request (or snapshot
+ *       request) leave in one flight, without waiting for CONNACK, which MQTT 3.1.1 allows. A
+ *       connection the server refuses (bad token, revoked device: CONNACK 4 or 5) is not tried
+ *       again; any other failure loses the flight, and the device tries again;
+ *   <li>a lost connection is re-established with exponential backoff and jitter (250 ms doubling to
+ *       {@link Builder#maxReconnectDelay}, half of it random), then the device catches up and
+ *       repeats unconfirmed sends; {@link #networkChanged()} reconnects at once;
+ *   <li>a dead connection is noticed without waiting for TCP: when nothing at all arrives within
+ *       {@link Builder#deadConnectionAfter} (5 s) of a send, a second connection is raced against
+ *       the silent one and whichever answers first is kept; an idle connection is pinged every
+ *       {@link Builder#keepAlive} (30 s) and declared dead when nothing arrives within 1.5 times
+ *       that after the ping.
  * </ul>
  *
- * The protocol's decisions are made by a {@link SyncStateMachine}; this class is its transport (the
- * MQTT client, reconnects, timers). All protocol state lives on one thread per device; listener
- * calls are made from it, so a listener must not block.
+ * The protocol's decisions are made by a {@link SyncStateMachine}; this class is its transport (an
+ * MQTT 3.1.1 client of its own, {@link MqttLink}, reconnects, timers). All protocol state lives on
+ * one thread per device; listener calls are made from it, so a listener must not block. Each
+ * connection has a reader and a writer thread of its own, so that a network that stops answering
+ * never holds up that thread.
  */
 public final class IrisDevice implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IrisDevice.class);
@@ -126,6 +145,25 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
+  /**
+   * The server refused the device itself when it connected: CONNACK return code 4 (bad user name or
+   * password: a wrong token) or 5 (not authorized: a revoked device). The device does not try
+   * again.
+   */
+  public static final class ConnectionRefusedException extends IOException {
+    private final int returnCode;
+
+    public ConnectionRefusedException(int returnCode, String message) {
+      super(message);
+      this.returnCode = returnCode;
+    }
+
+    /** The CONNACK return code: 4 or 5. */
+    public int returnCode() {
+      return returnCode;
+    }
+  }
+
   /** Builds a device. userId, deviceId and token are required. */
   public static final class Builder {
     private String serverUri = "tcp://127.0.0.1:1883";
@@ -144,6 +182,8 @@ public final class IrisDevice implements AutoCloseable {
     private Duration ackDelay = Duration.ofMillis(200);
     private int syncPage = 500;
     private SocketFactory socketFactory;
+    private Duration keepAlive = Duration.ofSeconds(30);
+    private Duration deadConnectionAfter = Duration.ofSeconds(5);
 
     /** tcp://host:port, or ssl://host:port for the TLS listener (see socketFactory). */
     public Builder serverUri(String uri) {
@@ -220,6 +260,10 @@ public final class IrisDevice implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The longest pause between two connection attempts (default 30 s): the first waits 125 to 250
+     * ms, each next one up to twice as long, half of it random.
+     */
     public Builder maxReconnectDelay(Duration d) {
       this.maxReconnectDelay = d;
       return this;
@@ -244,6 +288,33 @@ public final class IrisDevice implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The MQTT keep-alive (default 30 s, chosen for an app in the foreground): a PINGREQ goes out
+     * when nothing was sent or nothing arrived for this long, and the connection is declared dead
+     * (and replaced, after the usual backoff) when nothing at all arrives within 1.5 times this
+     * after the PINGREQ. Whole seconds, 1 to 65,535. Shorter notices a silent network sooner, at
+     * two small packets per interval; an app going to the background would rather close the device
+     * than ping for nothing.
+     */
+    public Builder keepAlive(Duration d) {
+      this.keepAlive = d;
+      return this;
+    }
+
+    /**
+     * How long a connection may stay silent after the device sent something that the server answers
+     * before it is taken for dead (default 5 s). Every command, sync, snapshot request and ack is
+     * answered at least by the edge's PUBACK, so silence that long after one means the network (or
+     * the bridge) is gone, not slow: a second connection is then opened beside the silent one, with
+     * a one-flight connect, and whichever answers first is kept. Long enough that a loaded edge is
+     * not mistaken for a dead one; short enough that a send on a dead network goes out again on a
+     * new connection within seconds rather than after TCP's minutes.
+     */
+    public Builder deadConnectionAfter(Duration d) {
+      this.deadConnectionAfter = d;
+      return this;
+    }
+
     public IrisDevice build() {
       if (userId <= 0 || deviceId == null || token == null) {
         throw new IllegalArgumentException("user, device and token are required");
@@ -251,6 +322,15 @@ public final class IrisDevice implements AutoCloseable {
       if (lastPos < -1 || (epoch == null && lastPos != -1)) {
         throw new IllegalArgumentException(
             "lastPos is -1 or more, and a position needs its epoch: " + epoch + "/" + lastPos);
+      }
+      if (keepAlive.toSeconds() < 1 || keepAlive.toSeconds() > 0xFFFF) {
+        throw new IllegalArgumentException("keepAlive is 1 s to 65535 s: " + keepAlive);
+      }
+      if (deadConnectionAfter.isNegative() || deadConnectionAfter.isZero()) {
+        throw new IllegalArgumentException("deadConnectionAfter must be positive");
+      }
+      for (String uri : serverUris != null ? serverUris : new String[] {serverUri}) {
+        MqttLink.check(uri); // IllegalArgumentException: bad server URI
       }
       return new IrisDevice(this);
     }
@@ -275,29 +355,77 @@ public final class IrisDevice implements AutoCloseable {
 
   private static final String UUID_SIZED_ID = "00000000-0000-0000-0000-000000000000";
 
+  /**
+   * How long each step of a connection attempt may take: the TCP connect to one URI, the TLS
+   * handshake, and the CONNACK after the flight went out (Paho's connection timeout, kept).
+   */
+  static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+
+  /**
+   * The largest MQTT packet read from a bridge: far above the frame limit (64 KiB by default, 960
+   * KiB at most where the edge's network layer stops reading), only a guard against a corrupt
+   * length.
+   */
+  private static final int MAX_PACKET_BYTES = 16 * 1024 * 1024;
+
+  private static final long NONE = Long.MIN_VALUE;
+
   private final Builder cfg;
   private final FrameCodec codec = FrameCodec.defaults();
 
   /** Where the last Redirect sent this device, tried before the configured URIs (loop thread). */
   private volatile List<String> preferredUris = List.of();
 
-  /** The preferred URIs the current connection was made with (tried first). */
-  private volatile List<String> preferredAtConnect = List.of();
-
   private long redirects;
   private final ScheduledExecutorService loop;
   private final String mqttClientId;
-
-  /** Replaced when a connection attempt is left in an unknown state (see {@link #reconnect}). */
-  private volatile MqttAsyncClient client;
-
   private final String up;
   private final String down;
+  private final int keepAliveSeconds;
+  private final long keepAliveNanos;
+  private final long deadAfterNanos;
+  private volatile boolean connected;
+
+  /** The server URI of the last connection opened, for {@link #connection()}. */
+  private volatile String lastUri;
+
   // --- touched only on the loop thread ---
   private final SyncStateMachine sync;
   private boolean closed;
+
+  /** The app asked for a connection ({@link #connect}) and has not closed the device. */
+  private boolean wanted;
+
+  /** The server refused the device (bad token, revoked): no connection is tried any more. */
+  private boolean refused;
+
   private int reconnectAttempt;
-  private volatile boolean connected;
+  private ScheduledFuture<?> reconnectTask;
+
+  /** The connection, up or being set up; null while the device waits to reconnect. */
+  private Link link;
+
+  /**
+   * A second connection opened because {@link #link} went silent after a send; see {@link
+   * #checkAnswered}.
+   */
+  private Link racer;
+
+  /**
+   * The connection the state machine speaks through: its flight carried the machine's {@code
+   * connected()} requests, and its later requests go there too. {@link #link}, or {@link #racer}
+   * once that one has sent its flight; null: the machine is disconnected.
+   */
+  private Link speaking;
+
+  /** While {@code connected()} runs for a flight: the PUBLISHes it makes go here, not out. */
+  private List<byte[]> gathering;
+
+  /** A URI that took the TCP connection but did not answer: the next attempt tries it last. */
+  private String avoidUri;
+
+  /** {@link #connect} calls waiting for a CONNACK. */
+  private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
 
   private IrisDevice(Builder b) {
     this.cfg = b;
@@ -306,6 +434,10 @@ public final class IrisDevice implements AutoCloseable {
     this.mqttClientId = clientId;
     this.up = id.up();
     this.down = id.down();
+    this.keepAliveSeconds = (int) b.keepAlive.toSeconds();
+    this.keepAliveNanos = TimeUnit.SECONDS.toNanos(keepAliveSeconds);
+    this.deadAfterNanos = b.deadConnectionAfter.toNanos();
+    this.lastUri = b.serverUri;
     this.sync =
         new SyncStateMachine(
             clientId,
@@ -320,59 +452,33 @@ public final class IrisDevice implements AutoCloseable {
             b.lastPos,
             new DeviceHost(),
             () -> UUID.randomUUID().toString());
-    this.loop =
-        Executors.newSingleThreadScheduledExecutor(
+    ScheduledThreadPoolExecutor executor =
+        new ScheduledThreadPoolExecutor(
+            1,
             r -> {
               Thread t = new Thread(r, "iris-device-" + clientId);
               t.setDaemon(true);
               return t;
             });
-    this.client = newClient();
+    // Timers left at close (a CONNACK awaited, a resend) have nothing to do: close does not wait.
+    executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    executor.setRemoveOnCancelPolicy(true);
+    this.loop = executor;
     loop.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
-  }
-
-  /** A Paho client of this device, its callbacks set. */
-  private MqttAsyncClient newClient() {
-    MqttAsyncClient c;
-    try {
-      c = new MqttAsyncClient(cfg.serverUri, mqttClientId, new MemoryPersistence());
-    } catch (MqttException e) {
-      throw new IllegalArgumentException("bad server URI " + cfg.serverUri, e);
-    }
-    c.setCallback(
-        new MqttCallback() {
-          @Override
-          public void connectionLost(Throwable cause) {
-            if (c != client) {
-              return; // a client given up on
-            }
-            boolean was = connected;
-            connected = false;
-            if (was) {
-              // A connection being set up is retried by whoever sets it up (connect, reconnect).
-              onLoop(() -> lost(cause));
-            }
-          }
-
-          @Override
-          public void messageArrived(String topic, MqttMessage message) {
-            if (c != client) {
-              return;
-            }
-            byte[] payload = message.getPayload();
-            onLoop(() -> onFrame(payload));
-          }
-
-          @Override
-          public void deliveryComplete(IMqttDeliveryToken token) {}
-        });
-    return c;
   }
 
   /** Runs on the device's thread; dropped once the device is closed. */
   private void onLoop(Runnable r) {
     try {
       loop.execute(r);
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  private void onLoopAfter(long delayNanos, Runnable r) {
+    try {
+      loop.schedule(r, delayNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       // closed
     }
@@ -387,18 +493,13 @@ public final class IrisDevice implements AutoCloseable {
 
     @Override
     public void wakeAfter(long delayNanos) {
-      try {
-        loop.schedule(
-            () -> {
-              if (!closed) {
-                sync.timerFired(System.nanoTime());
-              }
-            },
-            delayNanos,
-            TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException e) {
-        // closed
-      }
+      onLoopAfter(
+          delayNanos,
+          () -> {
+            if (!closed) {
+              sync.timerFired(System.nanoTime());
+            }
+          });
     }
 
     @Override
@@ -417,58 +518,94 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
-  /** Connects, subscribes and starts catching up; fails if the first connection is refused. */
-  public void connect(Duration timeout) throws MqttException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (int attempt = 1; ; attempt++) {
-      try {
-        client.connect(options()).waitForCompletion(timeout.toMillis());
-        client.subscribe(down, 1).waitForCompletion(timeout.toMillis());
-        break;
-      } catch (MqttException e) {
-        // Moquette 0.17 sends CONNACK before it marks the connection connected, and drops a
-        // connection whose SUBSCRIBE arrives in between: a fast client loses that race now and
-        // then. Anything but a refusal is tried again, briefly.
-        if (refused(e.getReasonCode()) || System.nanoTime() > deadline) {
-          throw e;
-        }
-        if (client.isConnected()) {
-          client.disconnectForcibly(100, 1000);
-        }
-        try {
-          Thread.sleep(Math.min(1000, 50L * attempt));
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
-      }
+  /**
+   * Connects, subscribes and starts catching up (all in one flight), and returns once the server
+   * accepted the connection (its CONNACK). Fails with a {@link ConnectionRefusedException} if the
+   * server refuses the device; any other failure is tried again, with the usual backoff, until
+   * {@code timeout}, and after it in the background until {@link #close()}. Returns at once when
+   * connected already.
+   */
+  public void connect(Duration timeout) throws IOException {
+    CompletableFuture<Void> accepted = new CompletableFuture<>();
+    try {
+      loop.execute(
+          () -> {
+            if (closed) {
+              accepted.completeExceptionally(new IOException("closed"));
+              return;
+            }
+            wanted = true;
+            refused = false; // the app asks again: try
+            if (connected) {
+              accepted.complete(null);
+              return;
+            }
+            waiters.add(accepted);
+            if (link == null) {
+              cancelReconnect();
+              reconnect();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      throw new IOException("closed", e);
     }
-    connected = true;
-    loop.execute(this::resume);
+    try {
+      accepted.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      onLoop(() -> waiters.remove(accepted));
+      throw new SocketTimeoutException(
+          "not connected within " + timeout + " (" + connection() + "); still trying");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while connecting");
+    }
   }
 
-  private MqttConnectOptions options() {
-    MqttConnectOptions o = new MqttConnectOptions();
-    o.setUserName(Long.toString(cfg.userId));
-    o.setPassword(cfg.token.toCharArray());
-    o.setCleanSession(true); // the position (epoch, lastPos) is kept by the app and the server
-    o.setAutomaticReconnect(false); // reconnects here, to resume the protocol after
-    o.setMaxInflight(1000);
-    o.setKeepAliveInterval(30);
-    o.setConnectionTimeout(10);
-    // Nagle off: a device's small frames wait for answers (see NoDelaySockets).
-    o.setSocketFactory(NoDelaySockets.wrap(socketFactory()));
-    preferredAtConnect = preferredUris;
-    List<String> uris = new java.util.ArrayList<>(preferredUris);
+  /**
+   * Call this on the operating system's "network changed" signal (another Wi-Fi, Wi-Fi to mobile
+   * data, back from airplane mode): the current connection is bound to the old network and may
+   * never say it is dead. It is dropped at once and a new one made at once, without the backoff
+   * (the backoff starts over). Does nothing before {@link #connect}, after {@link #close}, or once
+   * the server refused the device.
+   */
+  public void networkChanged() {
+    onLoop(
+        () -> {
+          if (closed || !wanted || refused) {
+            return;
+          }
+          log.info("Device {}/{}: the network changed; reconnecting now", cfg.userId, cfg.deviceId);
+          drop(racer);
+          racer = null;
+          drop(link);
+          link = null;
+          machineDown();
+          reportDown();
+          cancelReconnect();
+          reconnectAttempt = 0;
+          reconnect();
+        });
+  }
+
+  /** The URIs a new connection tries, in order: the bridge a Redirect named, then the app's. */
+  private List<String> uris() {
+    List<String> uris = new ArrayList<>(preferredUris);
     if (cfg.serverUris != null) {
       uris.addAll(List.of(cfg.serverUris));
-    } else if (!uris.isEmpty()) {
+    } else {
       uris.add(cfg.serverUri);
     }
-    if (!uris.isEmpty()) {
-      o.setServerURIs(uris.stream().distinct().toArray(String[]::new));
+    List<String> distinct = new ArrayList<>(uris.stream().distinct().toList());
+    String avoid = avoidUri;
+    if (avoid != null && distinct.size() > 1 && distinct.remove(avoid)) {
+      distinct.add(avoid); // it took TCP but never answered: the others first
     }
-    return o;
+    return distinct;
   }
 
   /** The app's factory, else the platform's default for the URIs' scheme. */
@@ -556,7 +693,8 @@ public final class IrisDevice implements AutoCloseable {
     DeviceCommand c =
         new DeviceCommand(
             UUID.randomUUID().toString(), threadId, CommandBody.typing(new Typing(typing)));
-    publish(new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.command(c)), 0);
+    DeviceRequest r = new DeviceRequest(UUID.randomUUID().toString(), DeviceRequestBody.command(c));
+    onLoop(() -> publish(r, 0));
   }
 
   /**
@@ -598,37 +736,6 @@ public final class IrisDevice implements AutoCloseable {
     return result;
   }
 
-  // ------------------------------------------------------------------------------------------
-  // Loop thread
-  // ------------------------------------------------------------------------------------------
-
-  private void resume() {
-    if (!client.isConnected()) {
-      // Lost while it was being set up (e.g. closed by a bridge that redirected it).
-      connected = false;
-      scheduleReconnect();
-      return;
-    }
-    if (!preferredUris.isEmpty()
-        && !preferredUris.contains(client.getCurrentServerURI())
-        && !preferredUris.equals(preferredAtConnect)) {
-      // This bridge sent the device elsewhere while it subscribed: go now, not after a sync. (A
-      // bridge named before this connection was tried first and not reached: stay and sync.)
-      redirects++;
-      log.info(
-          "Device {}/{}: served by {}, not {}; reconnecting there",
-          cfg.userId,
-          cfg.deviceId,
-          preferredUris,
-          client.getCurrentServerURI());
-      leave(false);
-      return;
-    }
-    reconnectAttempt = 0;
-    cfg.listener.onConnection(true);
-    sync.connected(System.nanoTime());
-  }
-
   private void onFrame(byte[] payload) {
     if (closed) {
       return; // after close nothing more is applied: position() is final
@@ -665,8 +772,7 @@ public final class IrisDevice implements AutoCloseable {
     boolean backOff = usable.isEmpty() || usable.equals(preferredUris);
     preferredUris = usable;
     if (!connected) {
-      // A frame of a connection being set up (the answer to its subscription; its sync will be
-      // answered the same) or of one already left: the next connection tries the bridge named.
+      // A frame of a connection being set up: the next connection tries the bridge named.
       return;
     }
     redirects++;
@@ -677,26 +783,7 @@ public final class IrisDevice implements AutoCloseable {
         r.getReason(),
         r.getPartition(),
         backOff ? "the bridges known after a pause" : usable);
-    cfg.listener.onConnection(false);
-    sync.connectionLost();
     leave(backOff);
-  }
-
-  /** Disconnects from this bridge and connects again: at once, or after the usual backoff. */
-  private void leave(boolean backOff) {
-    connected = false;
-    try {
-      // A moment for the acknowledgements of what it received to reach the bridge first, so that
-      // the bridge does not keep them in flight for a connection that is gone.
-      client.disconnect(200).waitForCompletion(2000);
-    } catch (MqttException e) {
-      // the bridge closes the connection itself a moment later
-    }
-    if (backOff) {
-      scheduleReconnect();
-    } else {
-      loop.schedule(this::reconnect, 0, TimeUnit.MILLISECONDS);
-    }
   }
 
   /** tcp or ssl: the scheme of the configured server URIs. */
@@ -715,109 +802,434 @@ public final class IrisDevice implements AutoCloseable {
     if (closed) {
       return;
     }
-    sync.tick(System.nanoTime());
+    long now = System.nanoTime();
+    sync.tick(now);
+    keepAlive(now);
   }
 
-  private void lost(Throwable cause) {
-    if (closed) {
+  // ------------------------------------------------------------------------------------------
+  // Loop thread: connections
+  // ------------------------------------------------------------------------------------------
+
+  /** Starts a connection attempt, unless one is under way or none is wanted. */
+  private void reconnect() {
+    reconnectTask = null;
+    if (closed || refused || !wanted || link != null) {
       return;
     }
-    cfg.listener.onConnection(false);
-    sync.connectionLost();
-    log.info(
-        "Device {}/{} lost its connection ({}); reconnecting",
-        cfg.userId,
-        cfg.deviceId,
-        cause == null ? "closed" : cause.getMessage());
-    scheduleReconnect();
+    link = new Link(uris());
+    link.start();
   }
 
   private void scheduleReconnect() {
+    cancelReconnect();
     long base = Math.min(cfg.maxReconnectDelay.toMillis(), 250L << Math.min(reconnectAttempt, 10));
     long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
     reconnectAttempt++;
-    loop.schedule(this::reconnect, delay, TimeUnit.MILLISECONDS);
+    try {
+      reconnectTask = loop.schedule(this::reconnect, delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
   }
 
-  private void reconnect() {
-    if (closed) {
+  private void cancelReconnect() {
+    if (reconnectTask != null) {
+      reconnectTask.cancel(false);
+      reconnectTask = null;
+    }
+  }
+
+  /** Whether events of {@code l} still count: it is the connection or the racer, not closed. */
+  private boolean ours(Link l) {
+    return !closed && !l.closed && (l == link || l == racer);
+  }
+
+  /**
+   * A connection's socket is open (TCP, and TLS for ssl://): its one flight goes out. CONNECT,
+   * SUBSCRIBE to the down topic, then what the state machine sends on connecting: the commands no
+   * bridge has accepted yet, in the order first sent, then the sync request (or snapshot request).
+   * All of it is written and flushed at once, without waiting for CONNACK or SUBACK: the bridge
+   * handles one connection's packets in order, so the subscription is in place before the answers
+   * to the requests behind it. The CONNACK is awaited for {@link #CONNECT_TIMEOUT_MILLIS}.
+   */
+  private void opened(Link l) {
+    if (!ours(l)) {
+      l.close();
       return;
     }
-    MqttConnectOptions o = options();
-    int uris = o.getServerURIs() == null ? 1 : o.getServerURIs().length;
-    try {
-      // Paho tries each URI in turn, each for up to the connection timeout: wait for all of them,
-      // or a connect still running behind a timed-out wait would come up unseen.
-      client.connect(o).waitForCompletion(uris * o.getConnectionTimeout() * 1000L + 5_000);
-      // Not waiting for SUBACK: the broker handles one connection's packets in order, so the
-      // subscription is in place before the resent commands and the sync request that follow.
-      // On a slow link that is a round trip less before pending sends go out again.
-      client.subscribe(down, 1);
-      connected = true;
-      resume();
-    } catch (MqttException | RuntimeException e) {
-      connected = false;
-      int code = e instanceof MqttException me ? me.getReasonCode() : -1;
-      if (code == MqttException.REASON_CODE_CLIENT_TIMEOUT
-          || code == MqttException.REASON_CODE_CONNECT_IN_PROGRESS
-          || code == -1) {
-        replaceClient(); // an attempt in an unknown state: start over with a new client
-      } else {
-        try {
-          if (client.isConnected()) {
-            client.disconnect().waitForCompletion(2000);
-          }
-        } catch (MqttException ignored) {
-          // retried below
-        }
-      }
+    lastUri = l.mqtt.uri();
+    List<byte[]> flight = new ArrayList<>();
+    // Clean session: the position (epoch, lastPos) is kept by the app and the server, not MQTT.
+    flight.add(
+        MqttWire.encode(
+            new MqttWire.Connect(
+                mqttClientId,
+                Long.toString(cfg.userId),
+                cfg.token.getBytes(StandardCharsets.UTF_8),
+                keepAliveSeconds,
+                true)));
+    flight.add(
+        MqttWire.encode(new MqttWire.Subscribe(l.mqtt.nextPacketId(), List.of(down), List.of(1))));
+    machineUp(l, flight);
+    l.write(flight);
+    l.flightSent = true;
+    if (l == racer) {
       log.info(
-          "Device {}/{}: reconnect failed ({}, reason code {})",
+          "Device {}/{}: a second connection, to {}, sent its flight",
           cfg.userId,
           cfg.deviceId,
-          e.getMessage(),
-          code);
-      if (refused(code)) {
-        log.warn(
-            "Device {}/{} is no longer accepted by the server (revoked?); not reconnecting",
-            cfg.userId,
-            cfg.deviceId);
+          l.mqtt.uri());
+    }
+    onLoopAfter(
+        TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS),
+        () -> {
+          if (ours(l) && !l.up) {
+            failed(
+                l, new SocketTimeoutException("no CONNACK in " + CONNECT_TIMEOUT_MILLIS + " ms"));
+          }
+        });
+  }
+
+  /** A packet from the server. Any packet at all shows its connection alive. */
+  private void received(Link l, MqttWire.Packet p) {
+    if (!ours(l)) {
+      return;
+    }
+    l.lastReceivedNanos = System.nanoTime();
+    l.pingSentNanos = NONE;
+    l.unansweredSinceNanos = NONE;
+    if (l == link && racer != null) {
+      keepFirst();
+    }
+    if (p instanceof MqttWire.ConnAck a) {
+      connAck(l, a.returnCode());
+    } else if (!l.up) {
+      failed(l, new ProtocolException("a packet before CONNACK: " + p));
+    } else if (p instanceof MqttWire.Publish m) {
+      if (m.qos() != 1 && m.qos() != 0) {
+        failed(l, new ProtocolException("a PUBLISH of QoS " + m.qos() + ", subscribed at 1"));
         return;
       }
+      if (m.qos() == 1) {
+        l.write(List.of(MqttWire.encode(new MqttWire.PubAck(m.packetId()))));
+      }
+      onFrame(m.payload());
+    } else if (p instanceof MqttWire.SubAck s) {
+      if (s.returnCodes().contains(MqttWire.SUBSCRIPTION_FAILED)) {
+        failed(l, new IOException("the subscription to " + down + " was refused"));
+      }
+    } else if (!(p instanceof MqttWire.PubAck) && !(p instanceof MqttWire.PingResp)) {
+      failed(l, new ProtocolException("a packet no server sends: " + p));
+    }
+  }
+
+  /**
+   * The server's answer to the CONNECT. Accepted: the connection is up (a racer's wins over the
+   * silent one). Return codes 4 and 5 refuse the device itself: nothing is tried any more. Any
+   * other refusal is retried like a lost connection.
+   */
+  private void connAck(Link l, int code) {
+    if (l.up) {
+      failed(l, new ProtocolException("a second CONNACK"));
+      return;
+    }
+    if (code == MqttWire.BAD_USER_NAME_OR_PASSWORD || code == MqttWire.NOT_AUTHORIZED) {
+      refusedBy(code);
+      return;
+    }
+    if (code != 0) {
+      failed(l, new IOException("connection not accepted: CONNACK return code " + code));
+      return;
+    }
+    l.up = true;
+    avoidUri = null;
+    reconnectAttempt = 0;
+    if (l == racer) {
+      log.info(
+          "Device {}/{}: the second connection, to {}, answered first; closing the silent one",
+          cfg.userId,
+          cfg.deviceId,
+          l.mqtt.uri());
+      drop(link);
+      link = l;
+      racer = null;
+    }
+    if (!connected) {
+      connected = true;
+      cfg.listener.onConnection(true);
+    }
+    waiters.forEach(w -> w.complete(null));
+    waiters.clear();
+  }
+
+  /** The server refused the device (bad token, revoked): no connection is tried any more. */
+  private void refusedBy(int code) {
+    refused = true;
+    log.warn(
+        "Device {}/{} is no longer accepted by the server (CONNACK {}); not reconnecting",
+        cfg.userId,
+        cfg.deviceId,
+        code);
+    drop(racer);
+    racer = null;
+    drop(link);
+    link = null;
+    cancelReconnect();
+    machineDown();
+    reportDown();
+    ConnectionRefusedException e =
+        new ConnectionRefusedException(
+            code,
+            code == MqttWire.NOT_AUTHORIZED
+                ? "not authorized (CONNACK 5): a revoked or unknown device"
+                : "bad user name or password (CONNACK 4): a wrong token");
+    waiters.forEach(w -> w.completeExceptionally(e));
+    waiters.clear();
+  }
+
+  /**
+   * A connection failed: closed by the server, lost, silent too long, or not accepted for now. Its
+   * flight, if it sent one, is lost: the state machine is told, and sends again on the next
+   * connection what still needs sending. Reconnects after the usual backoff, unless a racer is
+   * under way, which then carries on as the new connection.
+   */
+  private void failed(Link l, IOException cause) {
+    if (!ours(l)) {
+      return;
+    }
+    drop(l);
+    if (l == racer) {
+      racer = null;
+      log.info(
+          "Device {}/{}: the second connection failed ({}); staying on the first",
+          cfg.userId,
+          cfg.deviceId,
+          cause.getMessage());
+      link.unansweredSinceNanos = NONE;
+      if (speaking == l) {
+        sendAgainOn(link);
+      } else {
+        awaitAnswer(link); // still silent: another race after deadConnectionAfter
+      }
+      return;
+    }
+    if (!l.up && l.flightSent) {
+      avoidUri = l.mqtt.uri(); // took the connection but did not answer it: the others first
+    }
+    if (racer != null) {
+      // The silent connection is gone; the second one goes on as any new connection.
+      log.info(
+          "Device {}/{}: the silent connection ended ({}); going on with the second",
+          cfg.userId,
+          cfg.deviceId,
+          cause.getMessage());
+      link = racer;
+      racer = null;
+      if (speaking != link) {
+        machineDown();
+        reportDown();
+      }
+      return;
+    }
+    link = null;
+    machineDown();
+    reportDown();
+    log.info(
+        "Device {}/{}: {} ({}); reconnecting",
+        cfg.userId,
+        cfg.deviceId,
+        l.up ? "lost its connection" : "could not connect",
+        cause.getMessage());
+    scheduleReconnect();
+  }
+
+  /**
+   * Dead-connection detection on send: every QoS 1 PUBLISH on a connection that is up is answered
+   * at least by a PUBACK, so when nothing at all has arrived {@link Builder#deadConnectionAfter}
+   * after one went out, the connection is suspect. Not known dead (a loaded bridge may be late), so
+   * it is not closed; a second connection is raced against it instead:
+   *
+   * <ul>
+   *   <li>until the second one's socket is open, the first keeps everything; any packet on the
+   *       first abandons the attempt;
+   *   <li>once open, the second sends its own one flight (CONNECT, SUBSCRIBE, the commands not
+   *       accepted yet, the sync request) and the state machine speaks through it from then on;
+   *   <li>its CONNACK wins: the first is closed (the bridge would close it anyway: one client id,
+   *       one connection);
+   *   <li>a packet on the first before that CONNACK wins for the first: the second is closed and
+   *       the machine's requests are sent again on the first;
+   *   <li>the second failing leaves the first as it was (still suspect: another race follows); the
+   *       first failing leaves the second to go on as any new connection.
+   * </ul>
+   *
+   * A command sent on both is applied once: the server knows it by its client id. At most one race
+   * runs at a time.
+   */
+  private void checkAnswered(Link l) {
+    if (closed || l.closed || l != link || !l.up || racer != null) {
+      return;
+    }
+    if (l.unansweredSinceNanos == NONE) {
+      return; // answered
+    }
+    long waited = System.nanoTime() - l.unansweredSinceNanos;
+    if (waited < deadAfterNanos) {
+      onLoopAfter(deadAfterNanos - waited, () -> checkAnswered(l));
+      return;
+    }
+    log.info(
+        "Device {}/{}: nothing from {} for {} ms after a send; racing a second connection",
+        cfg.userId,
+        cfg.deviceId,
+        l.mqtt.uri(),
+        TimeUnit.NANOSECONDS.toMillis(waited));
+    racer = new Link(uris());
+    racer.start();
+  }
+
+  /** Something that the server answers went out on {@code l}: expect a packet within the time. */
+  private void awaitAnswer(Link l) {
+    if (l.unansweredSinceNanos == NONE) {
+      l.unansweredSinceNanos = System.nanoTime();
+      onLoopAfter(deadAfterNanos, () -> checkAnswered(l));
+    }
+  }
+
+  /** The silent connection answered before the second one was accepted: it stays. */
+  private void keepFirst() {
+    Link r = racer;
+    racer = null;
+    drop(r);
+    log.info(
+        "Device {}/{}: the silent connection answered after all; the second one is given up",
+        cfg.userId,
+        cfg.deviceId);
+    if (speaking == r) {
+      sendAgainOn(link); // the machine's requests went out on the second connection
+    }
+  }
+
+  /**
+   * Moves the state machine to {@code l}, which is open: what it sends on connecting goes there.
+   */
+  private void sendAgainOn(Link l) {
+    List<byte[]> flight = new ArrayList<>();
+    machineUp(l, flight);
+    if (!flight.isEmpty()) {
+      l.write(flight);
+      if (l.up) {
+        awaitAnswer(l);
+      }
+    }
+  }
+
+  /**
+   * The state machine connects through {@code l}: the commands to resend and the sync request it
+   * publishes meanwhile are gathered into {@code flight}, not written one by one.
+   */
+  private void machineUp(Link l, List<byte[]> flight) {
+    machineDown();
+    speaking = l;
+    gathering = flight;
+    try {
+      sync.connected(System.nanoTime());
+    } finally {
+      gathering = null;
+    }
+  }
+
+  /** The connection the machine spoke through is gone: the answers it awaits will not come. */
+  private void machineDown() {
+    if (speaking != null) {
+      speaking = null;
+      sync.connectionLost();
+    }
+  }
+
+  private void reportDown() {
+    if (connected) {
+      connected = false;
+      cfg.listener.onConnection(false);
+    }
+  }
+
+  private static void drop(Link l) {
+    if (l != null) {
+      l.close();
+    }
+  }
+
+  /**
+   * The MQTT keep-alive: a PINGREQ when nothing was sent, or nothing arrived, for the keep-alive
+   * interval; the connection is dead when nothing at all arrives within 1.5 intervals of it (the
+   * server's rule for the device, applied the other way).
+   */
+  private void keepAlive(long now) {
+    Link l = link;
+    if (l == null || !l.up || l.closed) {
+      return;
+    }
+    if (l.pingSentNanos != NONE) {
+      if (now - l.pingSentNanos >= keepAliveNanos * 3 / 2) {
+        failed(
+            l,
+            new SocketTimeoutException(
+                "no answer to a PINGREQ in " + keepAliveNanos * 3 / 2_000_000 + " ms"));
+      }
+      return;
+    }
+    if (now - l.lastSentNanos >= keepAliveNanos || now - l.lastReceivedNanos >= keepAliveNanos) {
+      l.write(List.of(PINGREQ));
+      l.pingSentNanos = now;
+    }
+  }
+
+  private static final byte[] PINGREQ = MqttWire.encode(new MqttWire.PingReq());
+
+  /** Disconnects from this bridge and connects again: at once, or after the usual backoff. */
+  private void leave(boolean backOff) {
+    Link l = link;
+    link = null;
+    drop(racer);
+    racer = null;
+    machineDown();
+    reportDown();
+    if (l != null) {
+      // DISCONNECT behind the acknowledgements of what it received, so that the bridge does not
+      // keep them in flight for a connection that is gone; closed for good 2 s later.
+      l.disconnect();
+      onLoopAfter(TimeUnit.SECONDS.toNanos(2), l::close);
+    }
+    cancelReconnect();
+    if (backOff) {
       scheduleReconnect();
-    }
-  }
-
-  /** Whether the server refused the device itself (bad token, revoked): not worth retrying. */
-  private static boolean refused(int reasonCode) {
-    return reasonCode == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-        || reasonCode == MqttException.REASON_CODE_NOT_AUTHORIZED;
-  }
-
-  /** Abandons the current Paho client (whatever it is doing) for a new one. */
-  private void replaceClient() {
-    MqttAsyncClient old = client;
-    client = newClient();
-    try {
-      old.disconnectForcibly(0, 500, false);
-    } catch (MqttException | RuntimeException e) {
-      // it is being abandoned
-    }
-    try {
-      old.close(true);
-    } catch (MqttException | RuntimeException e) {
-      // it is being abandoned
+    } else {
+      reconnect();
     }
   }
 
   private void publish(DeviceRequest request, int qos) {
-    if (!connected) {
-      return; // resent on reconnect
+    Link l = speaking;
+    if (l == null || (qos == 0 && !connected)) {
+      return; // the state machine sends it again on the next connection
     }
-    try {
-      client.publish(up, codec.encode(request), qos, false);
-    } catch (MqttException e) {
-      log.debug("Device {}/{}: publish failed: {}", cfg.userId, cfg.deviceId, e.getMessage());
+    byte[] packet =
+        MqttWire.encode(
+            new MqttWire.Publish(
+                up,
+                qos,
+                qos == 0 ? 0 : l.mqtt.nextPacketId(),
+                false,
+                false,
+                codec.encode(request)));
+    if (gathering != null) {
+      gathering.add(packet);
+      return;
+    }
+    l.write(List.of(packet));
+    if (qos == 1 && l.up) {
+      awaitAnswer(l);
     }
   }
 
@@ -843,17 +1255,31 @@ public final class IrisDevice implements AutoCloseable {
     } catch (Exception e) {
       // closing anyway
     }
-    loop.execute(() -> closed = true);
+    CompletableFuture<Link> last = new CompletableFuture<>();
+    onLoop(
+        () -> {
+          closed = true;
+          cancelReconnect();
+          drop(racer);
+          racer = null;
+          Link l = link;
+          link = null;
+          speaking = null;
+          connected = false;
+          IOException e = new IOException("closed");
+          waiters.forEach(w -> w.completeExceptionally(e));
+          waiters.clear();
+          if (l != null) {
+            l.disconnect(); // behind the last ack
+          }
+          last.complete(l);
+        });
     try {
-      if (client.isConnected()) {
-        client.disconnect(2000).waitForCompletion(3000);
+      Link l = last.get(5, TimeUnit.SECONDS);
+      if (l != null) {
+        l.awaitEnd(2000); // the bridge closes its side once it has read the DISCONNECT
       }
-    } catch (MqttException e) {
-      // closing anyway
-    }
-    try {
-      client.close();
-    } catch (MqttException e) {
+    } catch (Exception e) {
       // closing anyway
     }
     loop.shutdown();
@@ -872,7 +1298,151 @@ public final class IrisDevice implements AutoCloseable {
 
   /** Where this device is connected now, and whether, for diagnostics: e.g. "tcp://b3:1883 up". */
   public String connection() {
-    MqttAsyncClient c = client;
-    return c.getCurrentServerURI() + (connected ? " up" : " down") + ", preferred " + preferredUris;
+    return lastUri + (connected ? " up" : " down") + ", preferred " + preferredUris;
+  }
+
+  /**
+   * One connection: an attempt, then the connection it makes. Its reader thread opens the socket
+   * (each URI in turn, {@link #CONNECT_TIMEOUT_MILLIS} each), then reads packets until the end; its
+   * writer thread writes the flights, so that a write stuck on a dead network holds up neither the
+   * device's loop nor the reading (and the keep-alive and the race can still act). Every event goes
+   * to the loop, which alone reads and sets the fields without {@code volatile}.
+   */
+  private final class Link {
+    private final List<String> uris;
+    private final Thread reader;
+    private final ExecutorService writer;
+    volatile MqttLink mqtt;
+    volatile boolean closed;
+    boolean flightSent;
+    boolean up;
+    long lastSentNanos;
+    long lastReceivedNanos;
+    long pingSentNanos = NONE;
+
+    /** When the first request not answered yet went out; NONE: nothing awaited. */
+    long unansweredSinceNanos = NONE;
+
+    Link(List<String> uris) {
+      this.uris = uris;
+      this.reader = new Thread(this::run, "iris-link-" + mqttClientId);
+      reader.setDaemon(true);
+      this.writer =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "iris-link-" + mqttClientId + "-write");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+
+    void start() {
+      reader.start();
+    }
+
+    /** The reader thread: opens the connection, then hands every packet to the loop. */
+    private void run() {
+      IOException failure = new IOException("no server URI");
+      MqttLink opened = null;
+      for (String uri : uris) {
+        if (closed) {
+          return;
+        }
+        try {
+          MqttLink m = new MqttLink(socketFactory(), uri, MAX_PACKET_BYTES);
+          mqtt = m;
+          if (closed) {
+            m.close(); // closed while it was made: close() did not see it
+            return;
+          }
+          try {
+            m.connect(CONNECT_TIMEOUT_MILLIS);
+          } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+          }
+          opened = m;
+          break;
+        } catch (IOException | RuntimeException e) {
+          failure = e instanceof IOException io ? io : new IOException(e);
+          log.debug(
+              "Device {}/{}: {} not reached: {}", cfg.userId, cfg.deviceId, uri, e.toString());
+        }
+      }
+      if (opened == null) {
+        IOException f = failure;
+        onLoop(() -> failed(this, f));
+        return;
+      }
+      onLoop(() -> opened(this));
+      IOException end;
+      try {
+        for (MqttWire.Packet p = opened.read(); p != null; p = opened.read()) {
+          MqttWire.Packet packet = p;
+          onLoop(() -> received(this, packet));
+        }
+        end = new EOFException("closed by the server");
+      } catch (IOException e) {
+        end = e;
+      } catch (RuntimeException e) {
+        end = new IOException(e);
+      }
+      opened.close();
+      IOException f = end;
+      onLoop(() -> failed(this, f));
+    }
+
+    /** Writes one flight, flushed once, on the writer thread; a failure closes the connection. */
+    void write(List<byte[]> packets) {
+      lastSentNanos = System.nanoTime();
+      MqttLink m = mqtt;
+      try {
+        writer.execute(
+            () -> {
+              try {
+                m.send(packets);
+              } catch (IOException e) {
+                m.close(); // the reader then reports the end
+              }
+            });
+      } catch (RejectedExecutionException e) {
+        // closed
+      }
+    }
+
+    /** Sends DISCONNECT behind what was written before, then lets the server close. */
+    void disconnect() {
+      closed = true;
+      MqttLink m = mqtt;
+      if (m == null || !flightSent) {
+        close();
+        return;
+      }
+      try {
+        writer.execute(m::disconnect);
+      } catch (RejectedExecutionException e) {
+        m.close();
+      }
+      writer.shutdown();
+    }
+
+    /** Waits up to {@code millis} for the server to end the connection, then closes it. */
+    void awaitEnd(long millis) {
+      try {
+        reader.join(millis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      close();
+    }
+
+    void close() {
+      closed = true;
+      MqttLink m = mqtt;
+      if (m != null) {
+        m.close();
+      }
+      writer.shutdownNow();
+    }
   }
 }

@@ -39,6 +39,32 @@ class IrisDeviceTest {
   }
 
   @Test
+  void shouldRefuseAKeepAliveMqttCannotSayADeadTimeOfZeroAndABadUri() {
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> builder().keepAlive(java.time.Duration.ofMillis(999)).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> builder().keepAlive(java.time.Duration.ofSeconds(65_536)).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> builder().deadConnectionAfter(java.time.Duration.ZERO).build());
+    assertThrows(IllegalArgumentException.class, () -> builder().serverUri("ws://a:80").build());
+    assertThrows(
+        IllegalArgumentException.class, () -> builder().serverUris("tcp://a:1", "nohost").build());
+  }
+
+  @Test
+  void shouldNotConnectOnANetworkChangeBeforeConnectNorAfterClose() {
+    IrisDevice d = builder().serverUri("tcp://127.0.0.1:1").build();
+    d.networkChanged();
+    assertFalse(d.isConnected());
+    d.close();
+    d.networkChanged(); // dropped quietly
+    assertThrows(java.io.IOException.class, () -> d.connect(java.time.Duration.ofSeconds(1)));
+  }
+
+  @Test
   void shouldHaveNoPositionWhenNoneIsGiven() {
     try (IrisDevice d = builder().build()) {
       assertEquals(IrisDevice.Position.NONE, d.position());

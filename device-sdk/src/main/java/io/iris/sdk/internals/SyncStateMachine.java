@@ -225,21 +225,25 @@ public final class SyncStateMachine {
   // ------------------------------------------------------------------------------------------
 
   /**
-   * The connection is up (first time or again): ask for a snapshot when there is no position, else
-   * for what was missed after it; send again every command no bridge has accepted yet.
+   * The connection is up (first time or again), or about to be: send again every command no bridge
+   * has accepted yet, in the order first sent, then ask for what was missed after the position (or
+   * for a snapshot when there is none).
+   *
+   * <p>The commands go first: the device sends all of this in one flight with its CONNECT, before
+   * the CONNACK, and a command in that flight reaches Kafka without waiting behind a catch-up that
+   * may take a while to answer; its confirming delta then comes with the catch-up or by push.
    */
   public void connected(long nowNanos) {
     connected = true;
     current = false;
-    if (!sequencer.awaitingSnapshot()) {
-      requestSync(-1, nowNanos);
-    }
     for (PendingSends.PendingSend p : sends.toResendOnConnect()) {
       transmit(p, nowNanos);
     }
     if (sequencer.awaitingSnapshot()) {
       requestSnapshot(
           SNAPSHOT_THREADS, SNAPSHOT_MESSAGES_PER_THREAD, new CompletableFuture<Snapshot>());
+    } else {
+      requestSync(-1, nowNanos);
     }
   }
 

@@ -55,4 +55,24 @@ class InternalsImportRuleTest {
     }
     assertEquals(List.of(), violations);
   }
+
+  /**
+   * The SDK speaks MQTT itself (one-flight connects, dead-connection races): Paho is on the class
+   * path only for another module's sake (see device-sdk/pom.xml), and no SDK class may use it.
+   */
+  @Test
+  void shouldUsePahoNowhereInTheSdk() throws IOException {
+    List<Path> sources;
+    try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
+      sources = files.filter(p -> p.toString().endsWith(".java")).toList();
+    }
+    assertFalse(sources.isEmpty(), "run from the module directory");
+    List<String> users = new ArrayList<>();
+    for (Path source : sources) {
+      if (Files.readString(source).contains("org.eclipse.paho")) {
+        users.add(source.getFileName().toString());
+      }
+    }
+    assertEquals(List.of(), users);
+  }
 }

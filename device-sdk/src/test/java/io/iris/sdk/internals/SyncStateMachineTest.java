@@ -192,6 +192,17 @@ class SyncStateMachineTest {
     return f;
   }
 
+  /** What was published, in order: a command by its client id, else its kind. */
+  private List<String> kinds() {
+    return host.published.stream()
+        .map(
+            r ->
+                r.getBody().isSetCommand()
+                    ? r.getBody().getCommand().getClientId()
+                    : r.getBody().getSetField().getFieldName())
+        .toList();
+  }
+
   private static Throwable failure(CompletableFuture<?> f) {
     assertTrue(f.isCompletedExceptionally(), "failed");
     try {
@@ -965,8 +976,21 @@ class SyncStateMachineTest {
       host.clear();
       m.connected(now + 30 * SECOND);
 
-      assertEquals(List.of(sync(10)), host.syncs(), "the catch-up first");
-      assertEquals(List.of("c1", "c2"), host.commandClientIds(), "then every send, in order");
+      assertEquals(List.of("c1", "c2"), host.commandClientIds(), "every send, in order");
+      assertEquals(List.of(sync(10)), host.syncs(), "then the catch-up");
+      assertEquals(
+          List.of("c1", "c2", "sync"), kinds(), "the sends go before the sync in the flight");
+    }
+
+    @Test
+    void shouldResendPendingSendsBeforeTheSnapshotRequestWithoutAPosition() {
+      SyncStateMachine m = fresh();
+      send(m, "c1");
+      host.clear();
+
+      m.connected(now);
+
+      assertEquals(List.of("c1", "snapshot"), kinds(), "the send first, then the snapshot");
     }
 
     @Test
