@@ -23,13 +23,7 @@ class MqttEdgeConnackRaceTest {
 
   @Test
   void shouldAnswerASubscribeSentTheMomentTheConnAckIsRead() throws Exception {
-    MqttEdge edge =
-        new MqttEdge(
-            new MqttEdge.Settings("127.0.0.1", MqttWire.freePort(), 64 * 1024, null),
-            (client, user, password) -> true,
-            new DeviceTopicPolicy(),
-            List.of());
-    edge.start();
+    MqttEdge edge = MqttWire.startedEdge();
     List<String> lost = new ArrayList<>();
     Socket previous = null;
     try {

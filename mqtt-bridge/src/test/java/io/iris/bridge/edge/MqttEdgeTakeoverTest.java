@@ -33,13 +33,7 @@ class MqttEdgeTakeoverTest {
   @Test
   void shouldKeepItsSessionLoopsAliveWhenADeviceTakesOverItsOwnConnectionWhileAcknowledging()
       throws Exception {
-    MqttEdge edge =
-        new MqttEdge(
-            new MqttEdge.Settings("127.0.0.1", freePort(), 64 * 1024, null),
-            (client, user, password) -> true,
-            new DeviceTopicPolicy(),
-            List.of());
-    edge.start();
+    MqttEdge edge = MqttWire.startedEdge();
     try {
       int port = edge.settings().port();
       int takeovers = 0;

@@ -143,4 +143,16 @@ final class MqttWire {
       return s.getLocalPort();
     }
   }
+
+  /** A started edge on a free port that lets every device in, with the devices' topic policy. */
+  static MqttEdge startedEdge() throws IOException {
+    MqttEdge edge =
+        new MqttEdge(
+            new MqttEdge.Settings("127.0.0.1", freePort(), 64 * 1024, null),
+            (client, user, password) -> true,
+            new DeviceTopicPolicy(),
+            java.util.List.of());
+    edge.start();
+    return edge;
+  }
 }

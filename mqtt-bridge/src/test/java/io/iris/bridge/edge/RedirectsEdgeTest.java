@@ -20,13 +20,7 @@ class RedirectsEdgeTest {
 
   @Test
   void shouldCloseTheRedirectedConnectionAndNotTheOneTheDeviceOpenedSince() throws Exception {
-    MqttEdge edge =
-        new MqttEdge(
-            new MqttEdge.Settings("127.0.0.1", MqttWire.freePort(), 64 * 1024, null),
-            (client, user, password) -> true,
-            new DeviceTopicPolicy(),
-            List.of());
-    edge.start();
+    MqttEdge edge = MqttWire.startedEdge();
     ScheduledThreadPoolExecutor closer = new ScheduledThreadPoolExecutor(1);
     Redirects redirects =
         new Redirects(
