@@ -362,7 +362,8 @@ public final class BenchCommands implements CliPlugin {
       mixinStandardHelpOptions = true,
       description =
           "Messenger's published results measured here, push beside pull in one run: payload"
-              + " sizes, bytes per delivered message, send failures over a bad link, end-to-end"
+              + " sizes, bytes per delivered message, send failures in paired runs on mobile link"
+              + " profiles, end-to-end"
               + " load beside EndToEndLatency, the pipeline under kafka-producer-perf-test. Writes"
               + " results.md, results.html and PNG charts.")
   static final class BenchResults implements Callable<Integer> {
@@ -385,16 +386,56 @@ public final class BenchCommands implements CliPlugin {
     java.util.Set<Integer> parts;
 
     @Option(
+        names = "--profiles",
+        split = ",",
+        defaultValue = ResultsBenchmark.LinkRuns.DEFAULT_PROFILES,
+        description =
+            "Part 3: the mobile link profiles swept (ATC's names; default ${DEFAULT-VALUE}; known:"
+                + " 2G-DevelopingRural, 2G-DevelopingUrban, Edge-Lossy, Edge-Average, Edge-Good,"
+                + " 3G-Average, 3G-Good).")
+    List<String> profiles;
+
+    @Option(
+        names = "--pairs",
+        defaultValue = "0",
+        description =
+            "Part 3: paired runs (a push and a pull phone on the same outages) per profile, each on"
+                + " a seed of its own (default 4, 1 with --quick).")
+    int pairs;
+
+    @Option(
         names = "--link-minutes",
         defaultValue = "0",
         description =
-            "Real minutes of each bad-link session in part 3 (default 3, 1 with --quick); longer"
-                + " gives a tighter interval for the failure rates.")
+            "Part 3: real minutes of conversations per pair (default 15, 2 with --quick); the"
+                + " initial load (about 1 minute) and the settling come on top.")
     int linkMinutes;
+
+    @Option(
+        names = "--parallel",
+        defaultValue = "0",
+        description = "Part 3: pairs run at once on the one stack (default 4, 2 with --quick).")
+    int parallel;
+
+    @Option(
+        names = "--seed",
+        defaultValue = "19",
+        description =
+            "Part 3: every pair's seed (outages, conversations, link draws) is derived from it, its"
+                + " profile and its number (default ${DEFAULT-VALUE}).")
+    long seed;
 
     @Override
     public Integer call() throws Exception {
-      new ResultsBenchmark(System.out, out, quick, parts, linkMinutes).run();
+      ResultsBenchmark.LinkRuns links =
+          new ResultsBenchmark.LinkRuns(
+              profiles.stream().map(MobileLink.Profile::byName).toList(),
+              pairs > 0 ? pairs : quick ? 1 : 4,
+              linkMinutes > 0 ? linkMinutes : quick ? 2 : 15,
+              parallel > 0 ? parallel : quick ? 2 : 4,
+              seed,
+              ResultsBenchmark.LinkRuns.TIMEOUT_MS);
+      new ResultsBenchmark(System.out, out, quick, parts, links).run();
       return 0;
     }
   }

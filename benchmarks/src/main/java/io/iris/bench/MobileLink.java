@@ -27,8 +27,10 @@ import java.util.stream.Collectors;
 
 /**
  * One phone's mobile link, emulated in a TCP proxy on 127.0.0.1: every connection the phone opens
- * to {@link #port()} is relayed to the target port through a model of a cellular radio link. It is
- * meant to replace {@link LinkProxy}, whose independent token buckets, fixed delay and
+ * to {@link #port()} is relayed to the target port through a model of a cellular radio link. A link
+ * can relay to several target ports (a phone that talks to a notification server and an HTTPS
+ * server), each with a port of its own ({@link #port(int)}): all their connections share the one
+ * radio. It is meant to replace {@link LinkProxy}, whose independent token buckets, fixed delay and
  * reset-everything losses a review found unrealistic. Like LinkProxy it stands in for {@code tc
  * netem}, which this machine's kernel lacks.
  *
@@ -1075,11 +1077,11 @@ public final class MobileLink implements AutoCloseable {
   // writing each side when the model says the segment arrives.
 
   private final String name;
-  private final int targetPort;
+  private final List<Integer> targetPorts;
   private final Profile profile;
   private final Schedule schedule;
   private final Model model;
-  private final ServerSocket server;
+  private final List<ServerSocket> servers = new ArrayList<>();
   private final Map<Integer, Pair> pairs = new ConcurrentHashMap<>();
   private final List<Runnable> networkListeners = new CopyOnWriteArrayList<>();
   private final Thread outages;
@@ -1097,20 +1099,48 @@ public final class MobileLink implements AutoCloseable {
    */
   public MobileLink(String name, int targetPort, Profile profile, long seed, Schedule schedule)
       throws IOException {
+    this(name, List.of(targetPort), profile, seed, schedule);
+  }
+
+  /**
+   * A link to several target ports, one radio for all: what a phone that opens connections to
+   * several servers has. Each target has its own {@link #port(int)}.
+   */
+  public MobileLink(
+      String name, List<Integer> targetPorts, Profile profile, long seed, Schedule schedule)
+      throws IOException {
     this.name = name;
-    this.targetPort = targetPort;
+    this.targetPorts = List.copyOf(targetPorts);
     this.profile = profile;
     this.schedule = schedule;
     this.model = new Model(profile, schedule, new Random(seed), System::nanoTime);
-    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    daemon("accept", this::acceptLoop).start();
+    try {
+      for (int target : this.targetPorts) {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        daemon("accept", () -> acceptLoop(server, target)).start();
+      }
+    } catch (IOException e) {
+      closed = true;
+      servers.forEach(MobileLink::quietly);
+      throw e;
+    }
     outages = daemon("outages", this::outageLoop);
     outages.start();
   }
 
-  /** The port the phone connects to instead of the target's. */
+  /** The port the phone connects to instead of the (first) target's. */
   public int port() {
-    return server.getLocalPort();
+    return servers.get(0).getLocalPort();
+  }
+
+  /** The port the phone connects to instead of {@code targetPort}. */
+  public int port(int targetPort) {
+    int i = targetPorts.indexOf(targetPort);
+    if (i < 0) {
+      throw new IllegalArgumentException("the link does not relay to port " + targetPort);
+    }
+    return servers.get(i).getLocalPort();
   }
 
   public Profile profile() {
@@ -1178,11 +1208,11 @@ public final class MobileLink implements AutoCloseable {
     return t;
   }
 
-  private void acceptLoop() {
+  private void acceptLoop(ServerSocket server, int targetPort) {
     while (!closed) {
       try {
         Socket phone = server.accept();
-        daemon("connect", () -> connect(phone)).start();
+        daemon("connect", () -> connect(phone, targetPort)).start();
       } catch (IOException e) {
         if (!closed) {
           sleepQuietly(10);
@@ -1236,7 +1266,7 @@ public final class MobileLink implements AutoCloseable {
     }
   }
 
-  private void connect(Socket phone) {
+  private void connect(Socket phone, int targetPort) {
     Connect c = model.open();
     Pair p = null;
     try {
@@ -1458,7 +1488,7 @@ public final class MobileLink implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    quietly(server);
+    servers.forEach(MobileLink::quietly);
     outages.interrupt();
     for (Pair p : pairs.values()) {
       p.finish(true);

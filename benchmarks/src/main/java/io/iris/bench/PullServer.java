@@ -14,6 +14,7 @@ import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadCreated;
 import io.iris.topics.Topics;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -35,6 +36,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPOutputStream;
 import javax.net.ssl.SSLContext;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -60,9 +62,14 @@ import org.apache.kafka.common.serialization.LongSerializer;
  * <pre>
  *   GET  /v1/threads                          the inbox: threads with their last message
  *   GET  /v1/threads/{id}/messages?limit=20    the thread's latest messages
+ *   GET  /v1/threads/{id}/messages?after={id}  the thread's messages after a cursor, oldest first
  *   POST /v1/threads/{id}/messages            {"client_message_id": …, "text": …}
  *   notification socket (TLS): "AUTH user token\n", then one JSON line per new message
  * </pre>
+ *
+ * <p>The 2014 app asks for pages; a modern one asks for what is new since its cursor ({@code
+ * after}) and sends {@code Accept-Encoding: gzip}, which every answer then honours. HTTP/1.1
+ * connections are kept alive (the JDK server's default) for both.
  */
 public final class PullServer implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -276,7 +283,14 @@ public final class PullServer implements AutoCloseable {
         if (t == null || !t.participants.contains(user)) {
           reply(x, 404, Map.of("error", Map.of("code", "not_found", "message", "no such thread")));
         } else if (x.getRequestMethod().equals("GET")) {
-          reply(x, 200, page(t, limit(x.getRequestURI().getQuery())));
+          Map<String, String> q = query(x.getRequestURI().getQuery());
+          int limit = Math.min(100, Integer.parseInt(q.getOrDefault("limit", "20")));
+          reply(
+              x,
+              200,
+              q.containsKey("after")
+                  ? since(t, Long.parseLong(q.get("after")), limit)
+                  : page(t, limit));
         } else if (x.getRequestMethod().equals("POST")) {
           post(x, user, thread);
         } else {
@@ -303,11 +317,18 @@ public final class PullServer implements AutoCloseable {
     return -1;
   }
 
-  private static int limit(String query) {
-    if (query != null && query.startsWith("limit=")) {
-      return Math.min(100, Integer.parseInt(query.substring(6)));
+  /** {@code a=1&b=2} as a map; no decoding (the phones send digits only). */
+  static Map<String, String> query(String query) {
+    Map<String, String> q = new LinkedHashMap<>();
+    if (query != null) {
+      for (String part : query.split("&")) {
+        int eq = part.indexOf('=');
+        if (eq > 0) {
+          q.put(part.substring(0, eq), part.substring(eq + 1));
+        }
+      }
     }
-    return 20;
+    return q;
   }
 
   private Map<String, Object> inbox(long user) {
@@ -349,6 +370,29 @@ public final class PullServer implements AutoCloseable {
     return body;
   }
 
+  /** The thread's messages after {@code after}, oldest first, with the cursor to ask from next. */
+  private static Map<String, Object> since(ThreadView t, long after, int limit) {
+    List<Map<String, Object>> list = new ArrayList<>();
+    long cursor = after;
+    boolean more;
+    synchronized (t) {
+      for (Message m : t.messages.tailMap(after, false).values()) {
+        if (list.size() == limit) {
+          break;
+        }
+        list.add(m.json());
+        cursor = m.id();
+      }
+      more = t.messages.higherKey(cursor) != null;
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("thread_id", Long.toString(t.id));
+    body.put("messages", list);
+    body.put("cursor", Long.toString(cursor));
+    body.put("more", more);
+    return body;
+  }
+
   private void post(HttpExchange x, long user, long thread) throws IOException {
     JsonNode in = JSON.readTree(x.getRequestBody());
     String clientId = in.path("client_message_id").asText("");
@@ -380,6 +424,15 @@ public final class PullServer implements AutoCloseable {
 
   private static void reply(HttpExchange x, int status, Object body) throws IOException {
     byte[] bytes = JSON.writeValueAsBytes(body);
+    String accepted = x.getRequestHeaders().getFirst("Accept-Encoding");
+    if (accepted != null && accepted.contains("gzip")) {
+      ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+      try (GZIPOutputStream z = new GZIPOutputStream(zipped)) {
+        z.write(bytes);
+      }
+      bytes = zipped.toByteArray();
+      x.getResponseHeaders().set("Content-Encoding", "gzip");
+    }
     x.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
     x.getResponseHeaders().set("Cache-Control", "no-store");
     x.sendResponseHeaders(status, bytes.length);

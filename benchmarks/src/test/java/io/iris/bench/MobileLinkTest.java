@@ -607,6 +607,32 @@ class MobileLinkTest {
     }
   }
 
+  @Test
+  void connectionsToSeveralTargetsShareOneRadio() throws Exception {
+    try (Echo other = new Echo();
+        MobileLink link =
+            new MobileLink(
+                "t",
+                List.of(echo.port(), other.port()),
+                clean(400, 100, 2000),
+                1,
+                Schedule.none());
+        Socket a = new Socket(InetAddress.getLoopbackAddress(), link.port(echo.port()));
+        Socket b = new Socket(InetAddress.getLoopbackAddress(), link.port(other.port()))) {
+      a.setSoTimeout(20_000);
+      b.setSoTimeout(20_000);
+      assertEquals(link.port(), link.port(echo.port()));
+      assertNotEquals(link.port(echo.port()), link.port(other.port()));
+      assertArrayEquals("to a".getBytes(), roundTrip(a, "to a".getBytes()));
+      assertArrayEquals("to b!".getBytes(), roundTrip(b, "to b!".getBytes()));
+      await().atMost(Duration.ofSeconds(5)).until(() -> other.seen.size() == 1);
+      assertEquals(5, other.seen.get(0).bytes.get(), "b's bytes went to the second target");
+      assertEquals(9, link.bytesUp(), "one link counts both");
+      assertEquals(2, link.connections());
+      assertThrows(IllegalArgumentException.class, () -> link.port(1));
+    }
+  }
+
   /** Echoes every byte back and remembers, per connection, what it saw. */
   private static final class Echo implements AutoCloseable {
     static final class Seen {
