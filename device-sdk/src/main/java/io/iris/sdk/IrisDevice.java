@@ -580,10 +580,7 @@ public final class IrisDevice implements AutoCloseable {
             return;
           }
           log.info("Device {}/{}: the network changed; reconnecting now", cfg.userId, cfg.deviceId);
-          drop(racer);
-          racer = null;
-          drop(link);
-          link = null;
+          dropConnections();
           machineDown();
           reportDown();
           cancelReconnect();
@@ -971,10 +968,7 @@ public final class IrisDevice implements AutoCloseable {
         cfg.userId,
         cfg.deviceId,
         code);
-    drop(racer);
-    racer = null;
-    drop(link);
-    link = null;
+    dropConnections();
     cancelReconnect();
     machineDown();
     reportDown();
@@ -1160,6 +1154,19 @@ public final class IrisDevice implements AutoCloseable {
     }
   }
 
+  /** Gives up the second connection of a race, if one runs. */
+  private void dropRacer() {
+    drop(racer);
+    racer = null;
+  }
+
+  /** Gives up both connections: the current one and a racer. */
+  private void dropConnections() {
+    dropRacer();
+    drop(link);
+    link = null;
+  }
+
   /**
    * The MQTT keep-alive: a PINGREQ when nothing was sent, or nothing arrived, for the keep-alive
    * interval; the connection is dead when nothing at all arrives within 1.5 intervals of it (the
@@ -1191,8 +1198,7 @@ public final class IrisDevice implements AutoCloseable {
   private void leave(boolean backOff) {
     Link l = link;
     link = null;
-    drop(racer);
-    racer = null;
+    dropRacer();
     machineDown();
     reportDown();
     if (l != null) {
@@ -1260,8 +1266,7 @@ public final class IrisDevice implements AutoCloseable {
         () -> {
           closed = true;
           cancelReconnect();
-          drop(racer);
-          racer = null;
+          dropRacer();
           Link l = link;
           link = null;
           speaking = null;
