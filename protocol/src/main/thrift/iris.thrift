@@ -91,8 +91,65 @@ struct ServerError {
 // Commands: what a device asks for (device -> bridge), and what enters iris.commands
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A file kept outside Iris (a blob store, a CDN), by reference: its bytes never enter Kafka, MQTT
+ * or MySQL, only this metadata does. The app uploads the file first, then sends the message that
+ * names it. Limits (the command is rejected with INVALID_ARGUMENT, rule INVALID_ATTACHMENT):
+ * at most 10 per message, strings at most 1,024 bytes (contentType and name 255), sizeBytes >= 0,
+ * sha256 exactly 32 bytes, width/height/durationMs >= 0, preview at most
+ * commands.max.preview.bytes (2 KiB by default).
+ */
+struct Attachment {
+  /** MIME type, e.g. image/jpeg. */
+  1: required string contentType,
+  2: required i64 sizeBytes,
+  /** SHA-256 of the file's bytes: the app checks what it downloads against it. */
+  3: required binary sha256,
+  /** Where to fetch it: an opaque URL or blob id, meaningful to the app's media service. */
+  4: required string url,
+  /** Pixels, for images and videos. */
+  5: optional i32 width,
+  6: optional i32 height,
+  /** Audio and video. */
+  7: optional i32 durationMs,
+  /** A small preview (e.g. a blurred JPEG thumbnail) shown before the file is fetched. */
+  8: optional binary preview,
+  /** The file's name as the sender chose it. */
+  9: optional string name,
+}
+
 struct SendMessage {
+  /** May be empty when the message carries attachments. */
   1: required string text,
+  2: optional list<Attachment> attachments,
+}
+
+/**
+ * Replace a message's text. Only its sender may, within commands.edit.window.ms of the message
+ * (15 minutes by default), and not once it is deleted. The attachments stay.
+ */
+struct EditMessage {
+  1: required i64 messageId,
+  /** The new text; empty only if the message has attachments. */
+  2: required string text,
+}
+
+/**
+ * Delete a message for everyone. Only its sender may, within commands.delete.window.ms of the
+ * message (1 hour by default). Deleting a deleted message again is refused (MESSAGE_DELETED).
+ */
+struct DeleteMessage {
+  1: required i64 messageId,
+}
+
+/**
+ * Set, replace or remove the sender's reaction to a message: one emoji per user per message, any
+ * message of the thread that is not deleted, no time limit.
+ */
+struct React {
+  1: required i64 messageId,
+  /** One emoji (at most 64 UTF-8 bytes). Absent or empty: remove the user's reaction. */
+  2: optional string emoji,
 }
 
 struct CreateThread {
@@ -126,6 +183,9 @@ union CommandBody {
   4: RemoveParticipants removeParticipants,
   5: MarkRead markRead,
   6: Typing typing,
+  7: EditMessage editMessage,
+  8: DeleteMessage deleteMessage,
+  9: React react,
 }
 
 /**
@@ -167,6 +227,35 @@ struct NewMessage {
   /** Only in the sender's own deltas: the clientId of the send, its confirmation. */
   4: optional string clientId,
   5: optional string senderDeviceId,
+  6: optional list<Attachment> attachments,
+}
+
+/** The message's text was replaced by its sender. */
+struct MessageEdited {
+  1: required i64 messageId,
+  2: required i64 senderUserId,
+  3: required string text,
+  /** Only in the sender's own deltas. */
+  4: optional string clientId,
+}
+
+/** The message was deleted for everyone: show it as deleted, drop its text and attachments. */
+struct MessageDeleted {
+  1: required i64 messageId,
+  /** Who deleted it (its sender). */
+  2: required i64 deletedByUserId,
+  /** Only in the deleter's own deltas. */
+  3: optional string clientId,
+}
+
+/** A user's reaction to a message, replacing any earlier one of that user on that message. */
+struct ReactionChanged {
+  1: required i64 messageId,
+  2: required i64 reactorUserId,
+  /** The reaction; absent: the user removed theirs. */
+  3: optional string emoji,
+  /** Only in the reactor's own deltas. */
+  4: optional string clientId,
 }
 
 struct ThreadCreated {
@@ -201,6 +290,13 @@ struct CommandRejected {
   1: required string clientId,
   2: required ErrorCode code,
   3: required string reason,
+  /**
+   * The rule that refused it, a stable name an app may branch on (the same as the dead-letter
+   * header iris.dlq.reason), e.g. NOT_THE_SENDER, EDIT_WINDOW_PASSED, UNKNOWN_MESSAGE,
+   * MESSAGE_DELETED. New rules come as new names, never as new ErrorCodes (an old app could not
+   * read a code it does not know).
+   */
+  4: optional string rule,
 }
 
 union DeltaBody {
@@ -209,6 +305,9 @@ union DeltaBody {
   3: ParticipantsChanged participantsChanged,
   4: ReadReceipt readReceipt,
   5: CommandRejected commandRejected,
+  6: MessageEdited messageEdited,
+  7: MessageDeleted messageDeleted,
+  8: ReactionChanged reactionChanged,
 }
 
 /**
@@ -257,6 +356,16 @@ struct SnapshotRequest {
   2: optional i32 messagesPerThread = 20,
 }
 
+struct ReactionCount {
+  1: required string emoji,
+  2: required i32 count,
+  /**
+   * Who chose it, ascending: with it an app knows which emoji a later ReactionChanged of a user
+   * replaces.
+   */
+  3: optional list<i64> userIds,
+}
+
 struct Message {
   1: required i64 messageId,
   2: required i64 threadId,
@@ -267,6 +376,16 @@ struct Message {
   7: optional string clientId,
   /** The position of the recipient's delta that delivered this message. */
   8: required i64 pos,
+  /** Attachments' metadata (absent when deleted). */
+  9: optional list<Attachment> attachments,
+  /** Set when the text is an edit: the time of the last edit. */
+  10: optional i64 editedAtMs,
+  /** Deleted for everyone: text is empty and there are no attachments. */
+  11: optional bool deleted = false,
+  /** Reactions to it: each emoji with how many users chose it and who, most chosen first. */
+  12: optional list<ReactionCount> reactions,
+  /** The snapshot's own user's reaction, if any. */
+  13: optional string myReaction,
 }
 
 struct ThreadSummary {
@@ -445,6 +564,17 @@ struct ThreadState {
   8: required string createdByClientId,
   /** Per member, the highest message id they marked read. */
   9: required map<i64, i64> readUpTo,
+}
+
+/**
+ * What the streams app remembers of a recent message, to judge edits and deletes (window store
+ * "messages", key: thread id and message id, kept for the longer of the edit and delete windows).
+ */
+struct MessageFacts {
+  1: required i64 senderUserId,
+  2: required i64 sentAtMs,
+  3: optional bool deleted = false,
+  4: optional bool hasAttachments = false,
 }
 
 

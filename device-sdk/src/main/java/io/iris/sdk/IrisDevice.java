@@ -4,14 +4,18 @@ import io.iris.protocol.DeviceTopics;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.Redirect;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.ResnapshotRequired;
@@ -32,6 +36,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -131,17 +136,38 @@ public final class IrisDevice implements AutoCloseable {
     public static final Position NONE = new Position(null, -1);
   }
 
-  /** A command the server refused: the code says why; sending it again will not help. */
+  /**
+   * A command the server refused: the code says why, the rule (when there is one) says which check;
+   * sending it again will not help.
+   */
   public static final class RejectedException extends RuntimeException {
     private final ErrorCode code;
+    private final String rule;
 
     public RejectedException(ErrorCode code, String message) {
-      super(code + ": " + message);
+      this(code, message, null);
+    }
+
+    public RejectedException(ErrorCode code, String message, String rule) {
+      super(code + (rule == null ? "" : " (" + rule + ")") + ": " + message);
       this.code = code;
+      this.rule = rule;
     }
 
     public ErrorCode code() {
       return code;
+    }
+
+    /**
+     * The rule that refused the command ({@code CommandRejected.rule}), a stable name to branch on,
+     * e.g. {@code NOT_THE_SENDER} or {@code EDIT_WINDOW_PASSED} (docs/PROTOCOL.md, "Rejections").
+     * Several rules share a code (most are {@code INVALID_ARGUMENT}), and new rules come as new
+     * names, never as new codes. Null when the server sent none (an older one), or when the refusal
+     * was not a {@code CommandRejected}: a {@code ServerError} from the bridge, or the SDK's own
+     * {@code FRAME_TOO_LARGE}.
+     */
+    public String rule() {
+      return rule;
     }
   }
 
@@ -662,6 +688,65 @@ public final class IrisDevice implements AutoCloseable {
   /** Sends a message; completes with the user's own delta confirming it. */
   public CompletableFuture<Delta> send(long threadId, String text) {
     return command(threadId, CommandBody.sendMessage(new SendMessage(text)));
+  }
+
+  /**
+   * Sends a message with attachments; completes with the user's own {@code NewMessage}. Iris
+   * carries only their metadata, never the files: upload each file to the app's media service
+   * first, then send the message naming it. The text may be empty when there are attachments. Null
+   * or no attachments: a plain {@link #send(long, String)}. The server checks the limits (at most
+   * 10, sha256 of 32 bytes, a small preview, docs/PROTOCOL.md "Attachments"): a violation fails the
+   * future with a {@link RejectedException} of rule {@code INVALID_ATTACHMENT}. An attachment
+   * without one of its required fields is refused here, with an IllegalArgumentException.
+   */
+  public CompletableFuture<Delta> send(long threadId, String text, List<Attachment> attachments) {
+    SendMessage m = new SendMessage(text);
+    if (attachments != null && !attachments.isEmpty()) {
+      // Copies: the command is encoded again for every resend, and must not change meanwhile
+      // (Thrift's structs and their byte arrays are mutable).
+      List<Attachment> copies = new ArrayList<>(attachments.size());
+      for (Attachment a : attachments) {
+        copies.add(new Attachment(Objects.requireNonNull(a, "attachment")));
+      }
+      m.setAttachments(copies);
+    }
+    return command(threadId, CommandBody.sendMessage(m));
+  }
+
+  /**
+   * Replaces the text of one of the user's own messages; completes with the user's own {@code
+   * MessageEdited}. Only within the server's edit window (15 minutes by default) and not once the
+   * message is deleted; otherwise it fails with a {@link RejectedException} whose {@link
+   * RejectedException#rule() rule} says why ({@code NOT_THE_SENDER}, {@code EDIT_WINDOW_PASSED},
+   * {@code MESSAGE_DELETED}, {@code UNKNOWN_MESSAGE}, ...). The attachments stay.
+   */
+  public CompletableFuture<Delta> editMessage(long threadId, long messageId, String text) {
+    return command(threadId, CommandBody.editMessage(new EditMessage(messageId, text)));
+  }
+
+  /**
+   * Deletes one of the user's own messages for everyone; completes with the user's own {@code
+   * MessageDeleted}. Only within the server's delete window (1 hour by default), else a {@link
+   * RejectedException} of rule {@code DELETE_WINDOW_PASSED} (or {@code NOT_THE_SENDER}, {@code
+   * UNKNOWN_MESSAGE}); a message deleted already (by another device of the user) with {@code
+   * MESSAGE_DELETED}.
+   */
+  public CompletableFuture<Delta> deleteMessage(long threadId, long messageId) {
+    return command(threadId, CommandBody.deleteMessage(new DeleteMessage(messageId)));
+  }
+
+  /**
+   * Sets the user's reaction to a message, replacing their earlier one; null or empty removes it.
+   * Completes with the user's own {@code ReactionChanged}. Any message of the thread that is not
+   * deleted, at any age; an emoji above 64 bytes of UTF-8 is refused ({@code INVALID_REACTION}), a
+   * deleted message too ({@code MESSAGE_DELETED}).
+   */
+  public CompletableFuture<Delta> react(long threadId, long messageId, String emoji) {
+    React r = new React(messageId);
+    if (emoji != null && !emoji.isEmpty()) {
+      r.setEmoji(emoji); // absent, not empty, is the canonical removal
+    }
+    return command(threadId, CommandBody.react(r));
   }
 
   /** Creates a thread (id derived by the server); completes with the ThreadCreated delta. */

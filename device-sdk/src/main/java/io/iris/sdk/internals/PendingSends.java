@@ -1,5 +1,6 @@
 package io.iris.sdk.internals;
 
+import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.ErrorCode;
@@ -165,7 +166,7 @@ final class PendingSends {
 
   /**
    * Settles the command whose own delta this is, if any: a {@code CommandRejected} fails it with
-   * the server's code, any other delta completes it.
+   * the server's code and rule, any other delta completes it.
    */
   void confirm(Delta d) {
     String clientId = clientIdOf(d);
@@ -174,10 +175,9 @@ final class PendingSends {
       return;
     }
     if (d.getBody().isSetCommandRejected()) {
+      CommandRejected r = d.getBody().getCommandRejected();
       p.result.completeExceptionally(
-          new RejectedException(
-              d.getBody().getCommandRejected().getCode(),
-              d.getBody().getCommandRejected().getReason()));
+          new RejectedException(r.getCode(), r.getReason(), r.isSetRule() ? r.getRule() : null));
     } else {
       p.result.complete(d);
     }
@@ -249,12 +249,16 @@ final class PendingSends {
     if (d.getBody() == null || d.getBody().getSetField() == null) {
       return null;
     }
+    // No default: a kind added to the IDL does not compile here until its client id is found.
     return switch (d.getBody().getSetField()) {
       case NEW_MESSAGE -> d.getBody().getNewMessage().getClientId();
       case THREAD_CREATED -> d.getBody().getThreadCreated().getClientId();
       case PARTICIPANTS_CHANGED -> d.getBody().getParticipantsChanged().getClientId();
       case READ_RECEIPT -> d.getBody().getReadReceipt().getClientId();
       case COMMAND_REJECTED -> d.getBody().getCommandRejected().getClientId();
+      case MESSAGE_EDITED -> d.getBody().getMessageEdited().getClientId();
+      case MESSAGE_DELETED -> d.getBody().getMessageDeleted().getClientId();
+      case REACTION_CHANGED -> d.getBody().getReactionChanged().getClientId();
     };
   }
 }
