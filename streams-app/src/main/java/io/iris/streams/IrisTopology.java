@@ -1,5 +1,6 @@
 package io.iris.streams;
 
+import io.iris.protocol.thrift.MessageFacts;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.streams.internals.CommandProcessor;
 import io.iris.streams.internals.KeyByThread;
@@ -27,7 +28,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * commands-source ─┬─ keyed ────────────────────────────────────┬─▶ apply-commands ─▶ route ─┐
- *   (bytes)        └─ no key ─▶ key-by-thread ─▶ commands-by-thread ┘   [threads, dedup]        │
+ *   (bytes)        └─ no key ─▶ key-by-thread ─▶ commands-by-thread ┘   [threads, dedup,        │
+ *                                                                        messages]              │
  *                               (text frames, "@" client ids)  (repartition)                    │
  *   ┌───────────────────────────────────────────────────────────────────────────────────────────┘
  *   ├─▶ dead-letters ─▶ dlq-sink (iris.dlq)
@@ -35,9 +37,10 @@ import org.apache.kafka.streams.state.Stores;
  * </pre>
  *
  * <p>The thread's task writes each member's delta straight into iris.log, in the same exactly-once
- * transaction that updates the thread state and the dedup window: one hop, one commit, from a
- * command to every device. A delta's position is the offset the log gives it (Iris v2); nothing
- * here counts per user. The default partitioner keeps each user in one partition of iris.log.
+ * transaction that updates the thread state and the dedup and messages windows: one hop, one
+ * commit, from a command to every device. A delta's position is the offset the log gives it (Iris
+ * v2); nothing here counts per user. The default partitioner keeps each user in one partition of
+ * iris.log.
  *
  * <p>The keyed path is the product path (the bridge keys every command by thread id); the unkeyed
  * path serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
@@ -50,6 +53,10 @@ public final class IrisTopology {
   public static final String APPLY = "apply-commands";
   public static final String THREADS_STORE = "threads";
   public static final String DEDUP_STORE = "dedup";
+
+  /** What each recent message's edits and deletes are judged by ({@link MessageFacts}). */
+  public static final String MESSAGES_STORE = "messages";
+
   public static final String KEY_BY_THREAD = "key-by-thread";
   public static final String COMMANDS_BY_THREAD = "commands-by-thread";
 
@@ -63,7 +70,10 @@ public final class IrisTopology {
             config.maxTextBytes(),
             config.maxParticipants(),
             config.dedupWindow(),
-            config.maxFrameBytes());
+            config.maxFrameBytes(),
+            config.editWindow(),
+            config.deleteWindow(),
+            config.maxPreviewBytes());
     Duration window = config.dedupWindow();
 
     builder.addStateStore(
@@ -78,6 +88,17 @@ public final class IrisTopology {
             Stores.persistentWindowStore(DEDUP_STORE, window.multipliedBy(2), window, false),
             Serdes.String(),
             Serdes.Long()));
+    // One record per message for the longer of the edit and delete windows (and a minute's grace),
+    // at the message's server time: a delete's put replaces the send's. Added even when both
+    // windows are zero (then never written), so that the topology and its changelogs do not depend
+    // on the settings.
+    Duration messagesRetention = rules.messagesRetention();
+    builder.addStateStore(
+        Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(
+                MESSAGES_STORE, messagesRetention, messagesRetention, false),
+            Serdes.ByteArray(),
+            new ThriftSerde<>(MessageFacts::new)));
 
     Map<String, KStream<byte[], byte[]>> ingress =
         builder.stream(
@@ -99,10 +120,11 @@ public final class IrisTopology {
             .get("ingress-keyed")
             .merge(keyedByThread, Named.as("all-commands"))
             .process(
-                () -> new CommandProcessor(rules, THREADS_STORE, DEDUP_STORE),
+                () -> new CommandProcessor(rules, THREADS_STORE, DEDUP_STORE, MESSAGES_STORE),
                 Named.as(APPLY),
                 THREADS_STORE,
-                DEDUP_STORE);
+                DEDUP_STORE,
+                MESSAGES_STORE);
 
     Map<String, KStream<Long, Routed>> branches =
         routed

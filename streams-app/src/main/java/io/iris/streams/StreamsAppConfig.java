@@ -65,9 +65,10 @@ public final class StreamsAppConfig extends AbstractConfig {
   public static final String NUM_STANDBY_REPLICAS_CONFIG = "streams.num.standby.replicas";
   private static final String NUM_STANDBY_REPLICAS_DOC =
       "Kafka Streams' num.standby.replicas: how many other instances keep a warm copy of each"
-          + " task's stores (the thread states and the dedup window), so that a task moved off a"
-          + " failed instance resumes without restoring its changelogs from the start. Needs as"
-          + " many instances beyond the one running the task; 1 in a cluster of two or more.";
+          + " task's stores (the thread states, the dedup window and the recent messages), so that a"
+          + " task moved off a failed instance resumes without restoring its changelogs from the"
+          + " start. Needs as many instances beyond the one running the task; 1 in a cluster of two"
+          + " or more.";
 
   public static final String STATIC_MEMBERSHIP_CONFIG = "streams.static.membership";
   private static final String STATIC_MEMBERSHIP_DOC =
@@ -103,6 +104,26 @@ public final class StreamsAppConfig extends AbstractConfig {
   private static final String DEDUP_WINDOW_MS_DOC =
       "How long a (sender, device, client id) is remembered: a resend within this window has no"
           + " effect. Bounds the dedup store.";
+
+  public static final String EDIT_WINDOW_MS_CONFIG = "commands.edit.window.ms";
+  private static final String EDIT_WINDOW_MS_DOC =
+      "How long after a message its sender may edit it; later edits are rejected"
+          + " (EDIT_WINDOW_PASSED). 0: no edits. The messages store keeps one small record per"
+          + " message (sender, time, deleted, has attachments) for the longer of this and"
+          + " commands.delete.window.ms, plus a minute: a longer window costs disk, and a longer"
+          + " changelog to restore after an unclean stop.";
+
+  public static final String DELETE_WINDOW_MS_CONFIG = "commands.delete.window.ms";
+  private static final String DELETE_WINDOW_MS_DOC =
+      "How long after a message its sender may delete it for everyone; later deletes are rejected"
+          + " (DELETE_WINDOW_PASSED). 0: no deletes. Bounds the messages store with"
+          + " commands.edit.window.ms (see there); both 0: the store is never written.";
+
+  public static final String MAX_PREVIEW_BYTES_CONFIG = "commands.max.preview.bytes";
+  private static final String MAX_PREVIEW_BYTES_DOC =
+      "Largest attachment preview (a thumbnail carried in the message) in bytes; a larger one is"
+          + " rejected (INVALID_ATTACHMENT). Each preview is copied into every member's delta, in"
+          + " iris.log and in MySQL.";
 
   public static final String MAX_FRAME_BYTES_CONFIG = "commands.max.frame.bytes";
   private static final String MAX_FRAME_BYTES_DOC =
@@ -207,6 +228,27 @@ public final class StreamsAppConfig extends AbstractConfig {
               Importance.MEDIUM,
               DEDUP_WINDOW_MS_DOC)
           .define(
+              EDIT_WINDOW_MS_CONFIG,
+              Type.LONG,
+              Duration.ofMinutes(15).toMillis(),
+              Range.between(0, Duration.ofDays(30).toMillis()),
+              Importance.MEDIUM,
+              EDIT_WINDOW_MS_DOC)
+          .define(
+              DELETE_WINDOW_MS_CONFIG,
+              Type.LONG,
+              Duration.ofHours(1).toMillis(),
+              Range.between(0, Duration.ofDays(30).toMillis()),
+              Importance.MEDIUM,
+              DELETE_WINDOW_MS_DOC)
+          .define(
+              MAX_PREVIEW_BYTES_CONFIG,
+              Type.INT,
+              2048,
+              Range.between(0, 1 << 20),
+              Importance.LOW,
+              MAX_PREVIEW_BYTES_DOC)
+          .define(
               MAX_FRAME_BYTES_CONFIG,
               Type.INT,
               64 * 1024,
@@ -232,5 +274,17 @@ public final class StreamsAppConfig extends AbstractConfig {
 
   public int maxFrameBytes() {
     return getInt(MAX_FRAME_BYTES_CONFIG);
+  }
+
+  public Duration editWindow() {
+    return Duration.ofMillis(getLong(EDIT_WINDOW_MS_CONFIG));
+  }
+
+  public Duration deleteWindow() {
+    return Duration.ofMillis(getLong(DELETE_WINDOW_MS_CONFIG));
+  }
+
+  public int maxPreviewBytes() {
+    return getInt(MAX_PREVIEW_BYTES_CONFIG);
   }
 }

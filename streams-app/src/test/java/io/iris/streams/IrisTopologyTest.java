@@ -8,15 +8,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.MessageFacts;
+import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.Typing;
+import io.iris.streams.internals.CommandProcessor;
+import io.iris.streams.internals.ThreadRules;
 import io.iris.topics.DeadLetters;
 import io.iris.topics.Topics;
 import java.nio.ByteBuffer;
@@ -36,10 +44,13 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,6 +58,8 @@ import org.junit.jupiter.api.Test;
 
 class IrisTopologyTest {
   static final Duration WINDOW = Duration.ofMinutes(10);
+  static final Duration EDIT = Duration.ofMinutes(15);
+  static final Duration DELETE = Duration.ofHours(1);
 
   TopologyTestDriver driver;
   TestInputTopic<byte[], byte[]> commands;
@@ -57,13 +70,23 @@ class IrisTopologyTest {
 
   @BeforeEach
   void setUp() {
+    start(EDIT, DELETE);
+  }
+
+  void start(Duration edit, Duration delete) {
     StreamsAppConfig config =
         new StreamsAppConfig(
             Map.of(
                 StreamsAppConfig.MAX_TEXT_BYTES_CONFIG, 100,
                 StreamsAppConfig.MAX_PARTICIPANTS_CONFIG, 5,
                 StreamsAppConfig.DEDUP_WINDOW_MS_CONFIG, WINDOW.toMillis(),
-                StreamsAppConfig.MAX_FRAME_BYTES_CONFIG, 1024));
+                StreamsAppConfig.MAX_FRAME_BYTES_CONFIG, 1024,
+                StreamsAppConfig.EDIT_WINDOW_MS_CONFIG, edit.toMillis(),
+                StreamsAppConfig.DELETE_WINDOW_MS_CONFIG, delete.toMillis(),
+                StreamsAppConfig.MAX_PREVIEW_BYTES_CONFIG, 64));
+    if (driver != null) {
+      driver.close();
+    }
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "iris-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -159,7 +182,7 @@ class IrisTopologyTest {
     return r;
   }
 
-  void assertRejectedToSender(ClientCommand c, ErrorCode code) {
+  CommandRejected assertRejectedToSender(ClientCommand c, ErrorCode code) {
     List<Delta> deltas = drainLog();
     assertEquals(1, deltas.size(), "only the sender hears of a rejection: " + deltas);
     Delta d = deltas.get(0);
@@ -167,6 +190,63 @@ class IrisTopologyTest {
     assertTrue(d.getBody().isSetCommandRejected());
     assertEquals(c.getClientId(), d.getBody().getCommandRejected().getClientId());
     assertEquals(code, d.getBody().getCommandRejected().getCode());
+    return d.getBody().getCommandRejected();
+  }
+
+  /** Asserts {@code c}'s dead letter and the sender's CommandRejected, both naming {@code rule}. */
+  CommandRejected assertRejected(ClientCommand c, String rule, ErrorCode code) {
+    onlyDeadLetter(rule);
+    CommandRejected cr = assertRejectedToSender(c, code);
+    assertEquals(rule, cr.getRule());
+    return cr;
+  }
+
+  ClientCommand edit(long sender, long thread, long messageId, String text) {
+    ClientCommand c =
+        command(sender, thread, CommandBody.editMessage(new EditMessage(messageId, text)));
+    send(c);
+    return c;
+  }
+
+  ClientCommand delete(long sender, long thread, long messageId) {
+    ClientCommand c =
+        command(sender, thread, CommandBody.deleteMessage(new DeleteMessage(messageId)));
+    send(c);
+    return c;
+  }
+
+  ClientCommand react(long sender, long thread, long messageId, String emoji) {
+    React r = new React().setMessageId(messageId);
+    if (emoji != null) {
+      r.setEmoji(emoji);
+    }
+    ClientCommand c = command(sender, thread, CommandBody.react(r));
+    send(c);
+    return c;
+  }
+
+  /** Every window the messages store holds for a message: (window timestamp, facts). */
+  List<KeyValue<Long, MessageFacts>> stored(long thread, long messageId) {
+    WindowStore<byte[], MessageFacts> store = driver.getWindowStore(IrisTopology.MESSAGES_STORE);
+    List<KeyValue<Long, MessageFacts>> out = new ArrayList<>();
+    try (WindowStoreIterator<MessageFacts> it =
+        store.fetch(CommandProcessor.messageKey(thread, messageId), 0L, Long.MAX_VALUE)) {
+      it.forEachRemaining(out::add);
+    }
+    return out;
+  }
+
+  /** Asserts one delta per member of {@code members}, the client id only in the actor's. */
+  static Map<Long, Delta> onePerMember(List<Delta> deltas, List<Long> members) {
+    Map<Long, List<Delta>> byUser = byUser(deltas);
+    assertEquals(members, byUser.keySet().stream().sorted().toList(), deltas.toString());
+    Map<Long, Delta> out = new HashMap<>();
+    byUser.forEach(
+        (u, list) -> {
+          assertEquals(1, list.size(), "user " + u);
+          out.put(u, list.get(0));
+        });
+    return out;
   }
 
   // ----- behaviour -----------------------------------------------------------------------------
@@ -486,6 +566,189 @@ class IrisTopologyTest {
     assertEquals(1, total("typing-dropped"));
   }
 
+  // ----- edits, deletes, reactions, attachments ------------------------------------------------
+
+  @Test
+  void shouldSendEditReactAndDeleteAMessageTellingEveryMemberAndTheActorItsClientId() {
+    create(1, 100, 2L, 3L);
+    drainLog();
+    Attachment photo =
+        new Attachment("image/png", 2048, ByteBuffer.wrap(new byte[32]), "blob://p")
+            .setPreview(new byte[64]);
+    ClientCommand sent =
+        command(
+            1,
+            100,
+            CommandBody.sendMessage(new SendMessage("look").setAttachments(List.of(photo))));
+    send(sent);
+    long sentAt = sent.getReceivedAtMs();
+    Map<Long, Delta> news = onePerMember(drainLog(), List.of(1L, 2L, 3L));
+    assertEquals(List.of(photo), news.get(2L).getBody().getNewMessage().getAttachments());
+    assertEquals(
+        List.of(KeyValue.pair(sentAt, new MessageFacts(1, sentAt).setHasAttachments(true))),
+        stored(100, 1));
+
+    ClientCommand edited = edit(1, 100, 1, "look at this");
+    Map<Long, Delta> edits = onePerMember(drainLog(), List.of(1L, 2L, 3L));
+    for (long u : List.of(1L, 2L, 3L)) {
+      var m = edits.get(u).getBody().getMessageEdited();
+      assertEquals(1, m.getMessageId());
+      assertEquals(1, m.getSenderUserId());
+      assertEquals("look at this", m.getText());
+      assertEquals(u == 1 ? edited.getClientId() : null, m.getClientId());
+      assertEquals(edited.getReceivedAtMs(), edits.get(u).getServerTimestampMs());
+    }
+
+    ClientCommand liked = react(2, 100, 1, "👍");
+    Map<Long, Delta> likes = onePerMember(drainLog(), List.of(1L, 2L, 3L));
+    assertEquals("👍", likes.get(3L).getBody().getReactionChanged().getEmoji());
+    assertEquals(2, likes.get(3L).getBody().getReactionChanged().getReactorUserId());
+    assertNull(likes.get(3L).getBody().getReactionChanged().getClientId());
+    assertEquals(liked.getClientId(), likes.get(2L).getBody().getReactionChanged().getClientId());
+    react(2, 100, 1, "❤️");
+    assertEquals(
+        "❤️",
+        onePerMember(drainLog(), List.of(1L, 2L, 3L))
+            .get(1L)
+            .getBody()
+            .getReactionChanged()
+            .getEmoji(),
+        "replaced: a delta again");
+    react(2, 100, 1, "");
+    assertFalse(
+        onePerMember(drainLog(), List.of(1L, 2L, 3L))
+            .get(1L)
+            .getBody()
+            .getReactionChanged()
+            .isSetEmoji(),
+        "removed");
+
+    ClientCommand deleted = delete(1, 100, 1);
+    Map<Long, Delta> deletes = onePerMember(drainLog(), List.of(1L, 2L, 3L));
+    for (long u : List.of(1L, 2L, 3L)) {
+      var m = deletes.get(u).getBody().getMessageDeleted();
+      assertEquals(1, m.getMessageId());
+      assertEquals(1, m.getDeletedByUserId());
+      assertEquals(u == 1 ? deleted.getClientId() : null, m.getClientId());
+    }
+    assertEquals(
+        List.of(
+            KeyValue.pair(
+                sentAt, new MessageFacts(1, sentAt).setHasAttachments(true).setDeleted(true))),
+        stored(100, 1),
+        "replaced in place, at the message's time");
+
+    ClientCommand deleteAgain = delete(1, 100, 1);
+    assertRejected(deleteAgain, "MESSAGE_DELETED", ErrorCode.INVALID_ARGUMENT);
+    ClientCommand editDeleted = edit(1, 100, 1, "undo");
+    assertRejected(editDeleted, "MESSAGE_DELETED", ErrorCode.INVALID_ARGUMENT);
+    ClientCommand reactDeleted = react(3, 100, 1, "😮");
+    assertRejected(reactDeleted, "MESSAGE_DELETED", ErrorCode.INVALID_ARGUMENT);
+    assertEquals(3, total("rejected-message-deleted"));
+
+    // Edits, deletes and reactions do not reorder the inbox: a message after them is number 2.
+    say(3, 100, "next");
+    assertEquals(
+        2,
+        onePerMember(drainLog(), List.of(1L, 2L, 3L))
+            .get(3L)
+            .getBody()
+            .getNewMessage()
+            .getMessageId());
+  }
+
+  @Test
+  void shouldRejectEditsDeletesReactionsAndAttachmentsBreakingARuleWithTheRuleNamed() {
+    create(1, 100, 2L);
+    say(1, 100, "mine");
+    drainLog();
+    assertRejected(edit(2, 100, 1, "yours?"), "NOT_THE_SENDER", ErrorCode.UNAUTHORISED);
+    assertRejected(delete(2, 100, 1), "NOT_THE_SENDER", ErrorCode.UNAUTHORISED);
+    assertRejected(edit(1, 100, 2, "x"), "UNKNOWN_MESSAGE", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(react(2, 100, 0, "👍"), "UNKNOWN_MESSAGE", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(
+        react(2, 100, 1, "x".repeat(65)), "INVALID_REACTION", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(edit(1, 100, 1, " "), "EMPTY_TEXT", ErrorCode.INVALID_ARGUMENT);
+    Attachment bigPreview =
+        new Attachment("image/png", 1, ByteBuffer.wrap(new byte[32]), "blob://p")
+            .setPreview(new byte[65]);
+    ClientCommand withAttachment =
+        command(
+            1,
+            100,
+            CommandBody.sendMessage(new SendMessage("").setAttachments(List.of(bigPreview))));
+    send(withAttachment);
+    CommandRejected cr =
+        assertRejected(withAttachment, "INVALID_ATTACHMENT", ErrorCode.INVALID_ARGUMENT);
+    assertEquals("attachment 0: preview is 65 bytes, the limit is 64", cr.getReason());
+    assertEquals(1, total("rejected-not-the-sender") / 2, "edit and delete");
+    assertEquals(1, total("rejected-invalid-attachment"));
+  }
+
+  @Test
+  void shouldRejectEditsAndDeletesOnceTheirWindowHasPassedByTheRecordsTimes() {
+    create(1, 100, 2L);
+    ClientCommand first = say(1, 100, "typo");
+    drainLog();
+    long t = first.getReceivedAtMs();
+    // Another message at the end of the edit window moves the store's time there too.
+    now = Instant.ofEpochMilli(t + EDIT.toMillis());
+    say(2, 100, "later");
+    drainLog();
+    now = Instant.ofEpochMilli(t + EDIT.toMillis());
+    edit(1, 100, 1, "at the end of the window");
+    assertEquals(2, drainLog().size());
+    now = Instant.ofEpochMilli(t + EDIT.toMillis() + 1);
+    ClientCommand late = edit(1, 100, 1, "a millisecond late");
+    CommandRejected cr = assertRejected(late, "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertEquals("message 1 is past the edit window (900000 ms)", cr.getReason());
+
+    // The same at the end of the delete window, the longer one the store keeps messages for.
+    now = Instant.ofEpochMilli(t + DELETE.toMillis());
+    say(2, 100, "much later");
+    drainLog();
+    now = Instant.ofEpochMilli(t + DELETE.toMillis());
+    delete(1, 100, 1);
+    assertEquals(2, drainLog().size(), "deleted at the end of the window");
+    now = Instant.ofEpochMilli(t + EDIT.toMillis() + DELETE.toMillis() + 1);
+    assertEquals(1, stored(100, 2).size());
+    assertRejected(delete(2, 100, 2), "DELETE_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    // Past the store's retention (the longer window and a grace), it is forgotten.
+    now = now.plus(ThreadRules.MESSAGES_GRACE);
+    say(1, 100, "time passes");
+    drainLog();
+    assertTrue(stored(100, 2).isEmpty(), "dropped from the store after its retention");
+    assertRejected(delete(2, 100, 2), "DELETE_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(edit(2, 100, 2, "x"), "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    react(1, 100, 2, "👍");
+    assertEquals(2, drainLog().size(), "reactions have no time limit");
+  }
+
+  @Test
+  void shouldNeverWriteTheMessagesStoreWhenBothWindowsAreZero() {
+    start(Duration.ZERO, Duration.ZERO);
+    create(1, 100, 2L);
+    say(1, 100, "for ever");
+    drainLog();
+    assertTrue(stored(100, 1).isEmpty());
+    assertRejected(edit(1, 100, 1, "x"), "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(delete(1, 100, 1), "DELETE_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    react(2, 100, 1, "👍");
+    assertEquals(2, drainLog().size());
+  }
+
+  @Test
+  void shouldNameTheMessagesChangelogAfterTheStore() {
+    create(1, 100, 2L);
+    say(1, 100, "x");
+    TestOutputTopic<byte[], byte[]> changelog =
+        driver.createOutputTopic(
+            "iris-test-" + IrisTopology.MESSAGES_STORE + "-changelog",
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+    assertEquals(1, changelog.readRecordsToList().size(), "one record per message");
+  }
+
   @Test
   void shouldNameEveryNodeAndStore() {
     String description =
@@ -498,6 +761,7 @@ class IrisTopologyTest {
             IrisTopology.APPLY,
             IrisTopology.THREADS_STORE,
             IrisTopology.DEDUP_STORE,
+            IrisTopology.MESSAGES_STORE,
             "dlq-sink",
             "log-sink")) {
       assertTrue(description.contains(name), name + " in\n" + description);

@@ -5,6 +5,7 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.MessageFacts;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.topics.DeadLetters;
 import java.nio.ByteBuffer;
@@ -33,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * thread id, so every command of a thread is applied here, in one order, which is the order every
  * member sees.
  *
+ * <p>The messages store remembers each recent message's {@link MessageFacts} (sender, time,
+ * deleted, attachments) so that edits and deletes can be judged: a window store keyed by {@link
+ * #messageKey} (16 bytes: thread id, message id), at the message's server time as window timestamp,
+ * so that the put of a delete replaces the send's; it drops what is older than the longer of the
+ * edit and delete windows and a grace ({@link ThreadRules#MESSAGES_GRACE}).
+ *
  * <p>Nothing that arrives stops it: every rejected record goes to the dead-letter branch as it was
  * received, with the reason in headers, and is counted; a rejected command of a known sender also
  * becomes a {@link CommandRejected} delta in the sender's own queue.
@@ -42,26 +49,50 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
 
   /** Settings of the command rules. */
   public record Rules(
-      int maxTextBytes, int maxParticipants, Duration dedupWindow, int maxFrameBytes) {}
+      int maxTextBytes,
+      int maxParticipants,
+      Duration dedupWindow,
+      int maxFrameBytes,
+      Duration editWindow,
+      Duration deleteWindow,
+      int maxPreviewBytes) {
+    /**
+     * How long the messages store keeps a message: the longer window and a grace (zero when both
+     * windows are: never written).
+     */
+    public Duration messagesRetention() {
+      return ThreadRules.messagesRetention(editWindow, deleteWindow);
+    }
+  }
 
   private final ThreadRules rules;
   private final String threadStore;
   private final String dedupStore;
+  private final String messagesStore;
   private final FrameCodec codec;
   private ProcessorContext<Long, Routed> context;
   private KeyValueStore<Long, ThreadState> threads;
   private WindowStore<String, Long> dedup;
+  private WindowStore<byte[], MessageFacts> messages;
   private final Map<Rejection, Sensor> rejected = new EnumMap<>(Rejection.class);
   private Sensor applied;
   private Sensor duplicates;
   private Sensor typingDropped;
   private Sensor deltasOut;
 
-  public CommandProcessor(Rules rules, String threadStore, String dedupStore) {
+  public CommandProcessor(
+      Rules rules, String threadStore, String dedupStore, String messagesStore) {
     this.rules =
-        new ThreadRules(rules.maxTextBytes(), rules.maxParticipants(), rules.dedupWindow());
+        new ThreadRules(
+            rules.maxTextBytes(),
+            rules.maxParticipants(),
+            rules.dedupWindow(),
+            rules.editWindow(),
+            rules.deleteWindow(),
+            rules.maxPreviewBytes());
     this.threadStore = threadStore;
     this.dedupStore = dedupStore;
+    this.messagesStore = messagesStore;
     this.codec = new FrameCodec(rules.maxFrameBytes()).acceptingText();
   }
 
@@ -70,6 +101,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     this.context = context;
     this.threads = context.getStateStore(threadStore);
     this.dedup = context.getStateStore(dedupStore);
+    this.messages = context.getStateStore(messagesStore);
     String task = context.taskId().toString();
     for (Rejection r : Rejection.values()) {
       rejected.put(r, sensor(task, r.metricName()));
@@ -111,10 +143,16 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     }
     long ts = record.timestamp();
     ThreadRules.Decision decision =
-        rules.decide(command, keyThreadId, ts, threads::get, this::appliedBetween);
+        rules.decide(
+            command, keyThreadId, ts, threads::get, this::appliedBetween, this::recentFacts);
     if (decision instanceof ThreadRules.Apply apply) {
       dedup.put(apply.dedupKey(), ts, ts);
-      threads.put(command.getThreadId(), apply.state());
+      if (apply.threadChanged()) {
+        threads.put(command.getThreadId(), apply.state());
+      }
+      for (ThreadRules.RememberMessage m : apply.messages()) {
+        messages.put(messageKey(m.threadId(), m.messageId()), m.facts(), m.windowTimestamp());
+      }
       for (Delta draft : apply.drafts()) {
         context.forward(
             new Record<Long, Routed>(
@@ -135,6 +173,27 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     try (WindowStoreIterator<Long> it = dedup.fetch(dedupKey, from, to)) {
       return it.hasNext();
     }
+  }
+
+  private MessageFacts recentFacts(long threadId, long messageId, long from, long to) {
+    MessageFacts newest = null;
+    try (WindowStoreIterator<MessageFacts> it =
+        messages.fetch(messageKey(threadId, messageId), from, to)) {
+      // One window per message (its server time, duplicates not retained); the newest, to be safe.
+      while (it.hasNext()) {
+        newest = it.next().value;
+      }
+    }
+    return newest;
+  }
+
+  /**
+   * The messages store's key: thread id and message id, 8 bytes each, big-endian. Fixed size, no
+   * text to format or parse per command, and no longer than {@code "threadId:messageId"} once the
+   * ids have a few digits (thread ids derived from a hash have 19).
+   */
+  public static byte[] messageKey(long threadId, long messageId) {
+    return ByteBuffer.allocate(2 * Long.BYTES).putLong(threadId).putLong(messageId).array();
   }
 
   private void reject(

@@ -37,7 +37,24 @@ public enum Rejection {
   /** The thread id is taken by a thread created by another command. */
   THREAD_EXISTS(ErrorCode.THREAD_EXISTS),
   /** A mark-read beyond the thread's last message. */
-  INVALID_READ_MARK(ErrorCode.INVALID_ARGUMENT);
+  INVALID_READ_MARK(ErrorCode.INVALID_ARGUMENT),
+  /** An edit, delete or reaction names a message id that is not in the thread (yet). */
+  UNKNOWN_MESSAGE(ErrorCode.INVALID_ARGUMENT),
+  /**
+   * An edit or delete of another user's message. UNAUTHORISED: acting for another user, the code an
+   * app already handles; the rule says which.
+   */
+  NOT_THE_SENDER(ErrorCode.UNAUTHORISED),
+  /** An edit after commands.edit.window.ms, or of a message the messages store no longer holds. */
+  EDIT_WINDOW_PASSED(ErrorCode.INVALID_ARGUMENT),
+  /** A delete after commands.delete.window.ms, or of a message the store no longer holds. */
+  DELETE_WINDOW_PASSED(ErrorCode.INVALID_ARGUMENT),
+  /** An edit of, or reaction to, a deleted message. */
+  MESSAGE_DELETED(ErrorCode.INVALID_ARGUMENT),
+  /** An attachment breaks a limit; the message names its index and the field. */
+  INVALID_ATTACHMENT(ErrorCode.INVALID_ARGUMENT),
+  /** A reaction above 64 UTF-8 bytes. */
+  INVALID_REACTION(ErrorCode.INVALID_ARGUMENT);
 
   private final ErrorCode errorCode;
 

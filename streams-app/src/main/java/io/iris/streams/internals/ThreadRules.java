@@ -2,19 +2,29 @@ package io.iris.streams.internals;
 
 import io.iris.protocol.IdLimits;
 import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.MessageDeleted;
+import io.iris.protocol.thrift.MessageEdited;
+import io.iris.protocol.thrift.MessageFacts;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.React;
+import io.iris.protocol.thrift.ReactionChanged;
 import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.RemoveParticipants;
+import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadCreated;
 import io.iris.protocol.thrift.ThreadState;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,26 +36,88 @@ import java.util.function.LongFunction;
 
 /**
  * The rules of a thread, apart from Kafka: whether a decoded command is applied, and what it
- * changes. No store, no clock: the caller passes the time, the thread's state and what was applied
- * before, and gets a {@link Decision} back. {@link CommandProcessor} does the reading, storing and
- * forwarding.
+ * changes. No store, no clock: the caller passes the time, the thread's state, what was applied
+ * before and what is known of the thread's recent messages, and gets a {@link Decision} back.
+ * {@link CommandProcessor} does the reading, storing and forwarding.
  *
  * <p>The checks run in this order, so a command that breaks several rules gets the first one's
  * rejection: the envelope (ids and key), the command type, typing (never applied), a resend of an
- * applied command, then the command's own rules ({@link #apply}).
+ * applied command, then the command's own rules ({@link #apply}): the thread exists, the sender is
+ * a member, then per command type. For a send: the attachments, empty text, the text's size. For an
+ * edit: the message id, the message's facts (unknown: the window passed), its sender, deleted, the
+ * edit window, empty text, the text's size. For a delete: the message id, its facts (unknown: the
+ * window passed), its sender, deleted already, the delete window. For a reaction: the message id,
+ * the emoji's size, deleted (only when the facts are still known: a reaction has no time limit).
+ *
+ * <p>Edits and deletes are judged by what the messages store remembers of a message ({@link
+ * MessageFacts}: sender, time, deleted, attachments), kept a little longer than the longer of the
+ * two windows; a message it no longer knows is past both. The windows are measured in the thread's
+ * server time (the time of its deltas, never going back), the same clock as the message's time.
+ * Edits, deletes and reactions do not change the thread state: they do not reorder anyone's inbox.
  */
 public final class ThreadRules {
   /** Largest sender device id and client id, in UTF-8 bytes (the protocol's one rule). */
   static final int MAX_ID_BYTES = IdLimits.MAX_ID_BYTES;
 
+  /** Most attachments one message may carry. */
+  static final int MAX_ATTACHMENTS = 10;
+
+  /** Largest attachment content type and name, in UTF-8 bytes. */
+  static final int MAX_ATTACHMENT_LABEL_BYTES = 255;
+
+  /** Largest attachment url, in UTF-8 bytes. */
+  static final int MAX_ATTACHMENT_URL_BYTES = 1024;
+
+  /** The size of an attachment's SHA-256. */
+  static final int SHA256_BYTES = 32;
+
+  /** Largest reaction, in UTF-8 bytes: one emoji, however many code points it takes. */
+  static final int MAX_EMOJI_BYTES = 64;
+
   private final int maxTextBytes;
   private final int maxParticipants;
   private final long dedupWindowMs;
+  private final long editWindowMs;
+  private final long deleteWindowMs;
+  private final int maxPreviewBytes;
 
-  public ThreadRules(int maxTextBytes, int maxParticipants, Duration dedupWindow) {
+  /**
+   * @param editWindow how long after a message its sender may edit it; zero: never
+   * @param deleteWindow how long after a message its sender may delete it; zero: never
+   * @param maxPreviewBytes largest attachment preview
+   */
+  public ThreadRules(
+      int maxTextBytes,
+      int maxParticipants,
+      Duration dedupWindow,
+      Duration editWindow,
+      Duration deleteWindow,
+      int maxPreviewBytes) {
     this.maxTextBytes = maxTextBytes;
     this.maxParticipants = maxParticipants;
     this.dedupWindowMs = dedupWindow.toMillis();
+    this.editWindowMs = editWindow.toMillis();
+    this.deleteWindowMs = deleteWindow.toMillis();
+    this.maxPreviewBytes = maxPreviewBytes;
+  }
+
+  /**
+   * Added to the longer window for the messages store's retention. The store drops what is older
+   * than its retention measured from the newest message it holds of any thread of the task, while
+   * the rules measure from the thread's own server time: without a margin, a message at exactly the
+   * window's end would be gone when another thread, on a bridge whose clock runs ahead, has moved
+   * the store's time on.
+   */
+  public static final Duration MESSAGES_GRACE = Duration.ofMinutes(1);
+
+  /**
+   * How long the messages store must keep a message's facts: the longer of the two windows, plus
+   * {@link #MESSAGES_GRACE}. Zero when both windows are: edits and deletes are off, the store is
+   * never written nor read.
+   */
+  public static Duration messagesRetention(Duration editWindow, Duration deleteWindow) {
+    Duration longer = editWindow.compareTo(deleteWindow) >= 0 ? editWindow : deleteWindow;
+    return longer.isZero() ? Duration.ZERO : longer.plus(MESSAGES_GRACE);
   }
 
   /** What the rules may ask about commands applied before. */
@@ -55,14 +127,45 @@ public final class ThreadRules {
     boolean appliedBetween(String dedupKey, long fromMs, long toMs);
   }
 
+  /** What the rules may ask about the recent messages of a thread. */
+  @FunctionalInterface
+  public interface RecentMessages {
+    /**
+     * The facts of message {@code messageId} of thread {@code threadId} if it was sent at a time in
+     * [fromMs, toMs] and is still remembered, else {@code null}.
+     */
+    MessageFacts facts(long threadId, long messageId, long fromMs, long toMs);
+  }
+
+  /** No recent message known: for callers that have no messages store. */
+  public static final RecentMessages NO_RECENT_MESSAGES = (t, m, from, to) -> null;
+
+  /**
+   * Facts to store for message {@code messageId} of thread {@code threadId}, at the window
+   * timestamp {@link #windowTimestamp()} (the message's server time): a later put for the same
+   * message replaces the earlier one.
+   */
+  public record RememberMessage(long threadId, long messageId, MessageFacts facts) {
+    public long windowTimestamp() {
+      return facts.getSentAtMs();
+    }
+  }
+
   /** What to do with one command. */
   public sealed interface Decision permits Apply, Reject, Ignore {}
 
   /**
-   * Apply: store {@code state} as the thread's, remember {@code dedupKey} at the command's time and
-   * send each draft to its user. No drafts means the command already took effect: nobody is told.
+   * Apply: store {@code state} as the thread's (when {@code threadChanged}), remember {@code
+   * dedupKey} at the command's time, store {@code messages} in the messages store and send each
+   * draft to its user. No drafts means the command already took effect: nobody is told.
    */
-  public record Apply(ThreadState state, List<Delta> drafts, String dedupKey) implements Decision {}
+  public record Apply(
+      ThreadState state,
+      boolean threadChanged,
+      List<Delta> drafts,
+      String dedupKey,
+      List<RememberMessage> messages)
+      implements Decision {}
 
   /**
    * Do not apply, for {@code rejection}. When {@code tellSender}, the sender's ids are valid and
@@ -88,13 +191,16 @@ public final class ThreadRules {
    * @param threads the state of a thread by id, {@code null} for a thread that does not exist;
    *     asked only when the command gets that far
    * @param applied what was applied before, asked only when the command gets that far
+   * @param messages what is remembered of recent messages, asked only by edits, deletes and
+   *     reactions that get that far
    */
   public Decision decide(
       ClientCommand command,
       long keyThreadId,
       long nowMs,
       LongFunction<ThreadState> threads,
-      AppliedCommands applied) {
+      AppliedCommands applied,
+      RecentMessages messages) {
     String envelopeProblem = envelopeProblem(command, keyThreadId);
     if (envelopeProblem != null) {
       return new Reject(Rejection.INVALID_COMMAND, envelopeProblem, validSender(command));
@@ -111,11 +217,13 @@ public final class ThreadRules {
     if (applied.appliedBetween(dedupKey, nowMs - dedupWindowMs, nowMs + dedupWindowMs)) {
       return Ignore.DUPLICATE;
     }
-    Outcome outcome = apply(command, threads.apply(command.getThreadId()));
+    ThreadState before = threads.apply(command.getThreadId());
+    Outcome outcome = apply(command, before, messages);
     if (outcome.rejection() != null) {
       return new Reject(outcome.rejection(), outcome.message(), true);
     }
-    return new Apply(outcome.state(), outcome.drafts(), dedupKey);
+    return new Apply(
+        outcome.state(), outcome.state() != before, outcome.drafts(), dedupKey, outcome.messages());
   }
 
   /** The key under which an applied command is remembered: sender, device and client id. */
@@ -152,18 +260,32 @@ public final class ThreadRules {
   }
 
   /**
-   * The result of applying one command: the new thread state and drafts, or a rejection (then
-   * {@code state} is {@code null}).
+   * The result of applying one command: the new thread state (the same instance when the command
+   * changes nothing of it), drafts and facts of messages to remember, or a rejection (then {@code
+   * state} is {@code null}).
    */
   public record Outcome(
-      ThreadState state, List<Delta> drafts, Rejection rejection, String message) {
+      ThreadState state,
+      List<Delta> drafts,
+      List<RememberMessage> messages,
+      Rejection rejection,
+      String message) {
     static Outcome ok(ThreadState state, List<Delta> drafts) {
-      return new Outcome(state, drafts, null, null);
+      return new Outcome(state, drafts, List.of(), null, null);
+    }
+
+    static Outcome ok(ThreadState state, List<Delta> drafts, RememberMessage remember) {
+      return new Outcome(state, drafts, List.of(remember), null, null);
     }
 
     static Outcome no(Rejection rejection, String message) {
-      return new Outcome(null, List.of(), rejection, message);
+      return new Outcome(null, List.of(), List.of(), rejection, message);
     }
+  }
+
+  /** {@link #apply(ClientCommand, ThreadState, RecentMessages)} knowing no recent message. */
+  public Outcome apply(ClientCommand c, ThreadState thread) {
+    return apply(c, thread, NO_RECENT_MESSAGES);
   }
 
   /**
@@ -171,7 +293,7 @@ public final class ThreadRules {
    * thread passed in is not changed. Each draft is a delta for one user; its position is the offset
    * iris.log gives it.
    */
-  public Outcome apply(ClientCommand c, ThreadState thread) {
+  public Outcome apply(ClientCommand c, ThreadState thread, RecentMessages messages) {
     CommandBody body = c.getBody();
     if (body.isSetCreateThread()) {
       return create(c, body.getCreateThread(), thread);
@@ -185,7 +307,16 @@ public final class ThreadRules {
           "user " + c.getSenderUserId() + " is not a member of thread " + c.getThreadId());
     }
     if (body.isSetSendMessage()) {
-      return send(c, body.getSendMessage().getText(), thread);
+      return send(c, body.getSendMessage(), thread);
+    }
+    if (body.isSetEditMessage()) {
+      return edit(c, body.getEditMessage(), thread, messages);
+    }
+    if (body.isSetDeleteMessage()) {
+      return delete(c, body.getDeleteMessage(), thread, messages);
+    }
+    if (body.isSetReact()) {
+      return react(c, body.getReact(), thread, messages);
     }
     if (body.isSetAddParticipants()) {
       return add(c, body.getAddParticipants(), thread);
@@ -266,17 +397,22 @@ public final class ThreadRules {
     return text.getBytes(StandardCharsets.UTF_8).length > maxTextBytes;
   }
 
-  private Outcome send(ClientCommand c, String text, ThreadState thread) {
-    if (text == null || text.isBlank()) {
+  private Outcome send(ClientCommand c, SendMessage send, ThreadState thread) {
+    List<Attachment> attachments = send.getAttachments();
+    boolean hasAttachments = attachments != null && !attachments.isEmpty();
+    if (hasAttachments) {
+      String problem = attachmentProblem(attachments);
+      if (problem != null) {
+        return Outcome.no(Rejection.INVALID_ATTACHMENT, problem);
+      }
+    }
+    String text = send.getText();
+    if (text == null || (text.isBlank() && !hasAttachments)) {
       return Outcome.no(Rejection.EMPTY_TEXT, "message text is empty");
     }
-    if (tooLong(text)) {
-      return Outcome.no(
-          Rejection.MESSAGE_TOO_LARGE,
-          "message text is "
-              + text.getBytes(StandardCharsets.UTF_8).length
-              + " bytes, the limit is "
-              + maxTextBytes);
+    Outcome tooLarge = textTooLarge(text);
+    if (tooLarge != null) {
+      return tooLarge;
     }
     long now = serverTime(c, thread);
     long messageId = thread.getLastMessageId() + 1;
@@ -284,12 +420,262 @@ public final class ThreadRules {
     List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
     for (long user : thread.getParticipantUserIds()) {
       NewMessage m = new NewMessage(messageId, c.getSenderUserId(), text);
+      if (hasAttachments) {
+        m.setAttachments(attachments);
+      }
       if (user == c.getSenderUserId()) {
         m.setClientId(c.getClientId()).setSenderDeviceId(c.getSenderDeviceId());
       }
       drafts.add(draft(user, c, now, DeltaBody.newMessage(m)));
     }
-    return Outcome.ok(next, drafts);
+    if (longerWindowMs() == 0) {
+      return Outcome.ok(next, drafts);
+    }
+    // Optional fields only when true: the store holds one of these per recent message.
+    MessageFacts facts = new MessageFacts(c.getSenderUserId(), now);
+    if (hasAttachments) {
+      facts.setHasAttachments(true);
+    }
+    return Outcome.ok(next, drafts, new RememberMessage(c.getThreadId(), messageId, facts));
+  }
+
+  private Outcome textTooLarge(String text) {
+    if (!tooLong(text)) {
+      return null;
+    }
+    return Outcome.no(
+        Rejection.MESSAGE_TOO_LARGE,
+        "message text is "
+            + text.getBytes(StandardCharsets.UTF_8).length
+            + " bytes, the limit is "
+            + maxTextBytes);
+  }
+
+  /** What is wrong with the attachments, naming the first bad one's index and field, or null. */
+  private String attachmentProblem(List<Attachment> attachments) {
+    if (attachments.size() > MAX_ATTACHMENTS) {
+      return attachments.size() + " attachments, the limit is " + MAX_ATTACHMENTS;
+    }
+    for (int i = 0; i < attachments.size(); i++) {
+      String problem = attachmentProblem(attachments.get(i));
+      if (problem != null) {
+        return "attachment " + i + ": " + problem;
+      }
+    }
+    return null;
+  }
+
+  private String attachmentProblem(Attachment a) {
+    int contentType = utf8Length(a.getContentType());
+    if (contentType < 1 || contentType > MAX_ATTACHMENT_LABEL_BYTES) {
+      return "contentType must be 1 to " + MAX_ATTACHMENT_LABEL_BYTES + " bytes";
+    }
+    if (a.isSetName() && utf8Length(a.getName()) > MAX_ATTACHMENT_LABEL_BYTES) {
+      return "name must be at most " + MAX_ATTACHMENT_LABEL_BYTES + " bytes";
+    }
+    int url = utf8Length(a.getUrl());
+    if (url < 1 || url > MAX_ATTACHMENT_URL_BYTES) {
+      return "url must be 1 to " + MAX_ATTACHMENT_URL_BYTES + " bytes";
+    }
+    if (a.getSizeBytes() < 0) {
+      return "sizeBytes must not be negative";
+    }
+    ByteBuffer sha256 = a.bufferForSha256();
+    if (sha256 == null || sha256.remaining() != SHA256_BYTES) {
+      return "sha256 must be " + SHA256_BYTES + " bytes";
+    }
+    if (a.isSetWidth() && a.getWidth() < 0) {
+      return "width must not be negative";
+    }
+    if (a.isSetHeight() && a.getHeight() < 0) {
+      return "height must not be negative";
+    }
+    if (a.isSetDurationMs() && a.getDurationMs() < 0) {
+      return "durationMs must not be negative";
+    }
+    if (a.isSetPreview() && a.bufferForPreview().remaining() > maxPreviewBytes) {
+      return "preview is "
+          + a.bufferForPreview().remaining()
+          + " bytes, the limit is "
+          + maxPreviewBytes;
+    }
+    return null;
+  }
+
+  /** UTF-8 length of {@code s}, -1 when absent. */
+  private static int utf8Length(String s) {
+    return s == null ? -1 : s.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  private long longerWindowMs() {
+    return Math.max(editWindowMs, deleteWindowMs);
+  }
+
+  /** Unknown id: not in (0, lastMessageId]; else {@code null}. */
+  private static Outcome unknownMessage(ClientCommand c, long messageId, ThreadState thread) {
+    if (messageId > 0 && messageId <= thread.getLastMessageId()) {
+      return null;
+    }
+    return Outcome.no(
+        Rejection.UNKNOWN_MESSAGE,
+        "message "
+            + messageId
+            + " is not in thread "
+            + c.getThreadId()
+            + " (last is "
+            + thread.getLastMessageId()
+            + ")");
+  }
+
+  /**
+   * What the messages store remembers of a message sent by {@code now} (every message of the thread
+   * was: a thread's server time never goes back), {@code null} when nothing.
+   */
+  private MessageFacts recentFacts(
+      ClientCommand c, long messageId, long now, RecentMessages messages) {
+    long longer = longerWindowMs();
+    if (longer == 0) {
+      return null;
+    }
+    return messages.facts(c.getThreadId(), messageId, now - longer, now);
+  }
+
+  private static Outcome notTheSender(ClientCommand c, long messageId, MessageFacts facts) {
+    if (facts.getSenderUserId() == c.getSenderUserId()) {
+      return null;
+    }
+    return Outcome.no(
+        Rejection.NOT_THE_SENDER,
+        "message "
+            + messageId
+            + " was sent by user "
+            + facts.getSenderUserId()
+            + ", not by user "
+            + c.getSenderUserId());
+  }
+
+  /** Past a window: {@code age > window}, or the window is zero (off). */
+  private static boolean past(long ageMs, long windowMs) {
+    return windowMs == 0 || ageMs > windowMs;
+  }
+
+  private static String windowPassed(String what, long messageId, long windowMs) {
+    return "message " + messageId + " is past the " + what + " window (" + windowMs + " ms)";
+  }
+
+  private Outcome edit(
+      ClientCommand c, EditMessage edit, ThreadState thread, RecentMessages messages) {
+    long messageId = edit.getMessageId();
+    Outcome unknown = unknownMessage(c, messageId, thread);
+    if (unknown != null) {
+      return unknown;
+    }
+    long now = serverTime(c, thread);
+    MessageFacts facts = recentFacts(c, messageId, now, messages);
+    if (facts == null) {
+      return Outcome.no(
+          Rejection.EDIT_WINDOW_PASSED, windowPassed("edit", messageId, editWindowMs));
+    }
+    Outcome notSender = notTheSender(c, messageId, facts);
+    if (notSender != null) {
+      return notSender;
+    }
+    if (facts.isDeleted()) {
+      return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted");
+    }
+    if (past(now - facts.getSentAtMs(), editWindowMs)) {
+      return Outcome.no(
+          Rejection.EDIT_WINDOW_PASSED, windowPassed("edit", messageId, editWindowMs));
+    }
+    String text = edit.getText();
+    if (text == null || (text.isBlank() && !facts.isHasAttachments())) {
+      return Outcome.no(Rejection.EMPTY_TEXT, "message text is empty");
+    }
+    Outcome tooLarge = textTooLarge(text);
+    if (tooLarge != null) {
+      return tooLarge;
+    }
+    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
+    for (long user : thread.getParticipantUserIds()) {
+      MessageEdited m = new MessageEdited(messageId, c.getSenderUserId(), text);
+      if (user == c.getSenderUserId()) {
+        m.setClientId(c.getClientId());
+      }
+      drafts.add(draft(user, c, now, DeltaBody.messageEdited(m)));
+    }
+    return Outcome.ok(thread, drafts);
+  }
+
+  private Outcome delete(
+      ClientCommand c, DeleteMessage delete, ThreadState thread, RecentMessages messages) {
+    long messageId = delete.getMessageId();
+    Outcome unknown = unknownMessage(c, messageId, thread);
+    if (unknown != null) {
+      return unknown;
+    }
+    long now = serverTime(c, thread);
+    MessageFacts facts = recentFacts(c, messageId, now, messages);
+    if (facts == null) {
+      return Outcome.no(
+          Rejection.DELETE_WINDOW_PASSED, windowPassed("delete", messageId, deleteWindowMs));
+    }
+    Outcome notSender = notTheSender(c, messageId, facts);
+    if (notSender != null) {
+      return notSender;
+    }
+    if (facts.isDeleted()) {
+      // Deleted already, by another command of the sender. Refused rather than ignored: the
+      // sender's
+      // app waits for an answer to its command, and this one has no delta of its own to give.
+      return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted already");
+    }
+    if (past(now - facts.getSentAtMs(), deleteWindowMs)) {
+      return Outcome.no(
+          Rejection.DELETE_WINDOW_PASSED, windowPassed("delete", messageId, deleteWindowMs));
+    }
+    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
+    for (long user : thread.getParticipantUserIds()) {
+      MessageDeleted m = new MessageDeleted(messageId, c.getSenderUserId());
+      if (user == c.getSenderUserId()) {
+        m.setClientId(c.getClientId());
+      }
+      drafts.add(draft(user, c, now, DeltaBody.messageDeleted(m)));
+    }
+    MessageFacts deleted = facts.deepCopy().setDeleted(true);
+    return Outcome.ok(thread, drafts, new RememberMessage(c.getThreadId(), messageId, deleted));
+  }
+
+  private Outcome react(ClientCommand c, React react, ThreadState thread, RecentMessages messages) {
+    long messageId = react.getMessageId();
+    Outcome unknown = unknownMessage(c, messageId, thread);
+    if (unknown != null) {
+      return unknown;
+    }
+    String emoji = react.isSetEmoji() && !react.getEmoji().isEmpty() ? react.getEmoji() : null;
+    if (emoji != null && utf8Length(emoji) > MAX_EMOJI_BYTES) {
+      return Outcome.no(
+          Rejection.INVALID_REACTION,
+          "reaction is " + utf8Length(emoji) + " bytes, the limit is " + MAX_EMOJI_BYTES);
+    }
+    long now = serverTime(c, thread);
+    // No time limit: a message the store no longer knows is accepted (it may be deleted, which
+    // storage and snapshots account for).
+    MessageFacts facts = recentFacts(c, messageId, now, messages);
+    if (facts != null && facts.isDeleted()) {
+      return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted");
+    }
+    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
+    for (long user : thread.getParticipantUserIds()) {
+      ReactionChanged r = new ReactionChanged(messageId, c.getSenderUserId());
+      if (emoji != null) {
+        r.setEmoji(emoji);
+      }
+      if (user == c.getSenderUserId()) {
+        r.setClientId(c.getClientId());
+      }
+      drafts.add(draft(user, c, now, DeltaBody.reactionChanged(r)));
+    }
+    return Outcome.ok(thread, drafts);
   }
 
   private Outcome add(ClientCommand c, AddParticipants add, ThreadState thread) {
@@ -396,8 +782,8 @@ public final class ThreadRules {
 
   /**
    * The delta that tells the sender of a rejected command why, in their own queue: the command's
-   * client id, the rejection's error code and the message. Its server time is the command's receive
-   * time.
+   * client id, the rejection's error code, the message and the rule (the rejection's name, which an
+   * app may branch on). Its server time is the command's receive time.
    */
   public static Delta rejectionDraft(ClientCommand command, Rejection why, String message) {
     return new Delta(
@@ -405,6 +791,7 @@ public final class ThreadRules {
         command.getThreadId(),
         command.getReceivedAtMs(),
         DeltaBody.commandRejected(
-            new CommandRejected(command.getClientId(), why.errorCode(), message)));
+            new CommandRejected(command.getClientId(), why.errorCode(), message)
+                .setRule(why.name())));
   }
 }

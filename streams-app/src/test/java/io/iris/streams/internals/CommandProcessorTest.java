@@ -16,8 +16,12 @@ import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MessageFacts;
+import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.protocol.thrift.Typing;
@@ -31,6 +35,7 @@ import java.util.List;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -43,18 +48,29 @@ import org.junit.jupiter.api.Test;
 /** {@link CommandProcessor} alone, on a mock context with in-memory stores. */
 class CommandProcessorTest {
   static final Duration WINDOW = Duration.ofMinutes(10);
+  static final Duration EDIT = Duration.ofMinutes(15);
+  static final Duration DELETE = Duration.ofHours(1);
+  static final CommandProcessor.Rules RULES =
+      new CommandProcessor.Rules(100, 5, WINDOW, 1024, EDIT, DELETE, 2048);
   static final long TS = 1_800_000_000_000L;
   static final long SYSTEM_NOW = 1_900_000_000_000L;
   static final String GROUP = "stream-iris-commands-metrics";
 
-  final MockProcessorContext<Long, Routed> context = new MockProcessorContext<>();
+  MockProcessorContext<Long, Routed> context;
   KeyValueStore<Long, ThreadState> threads;
   WindowStore<String, Long> dedup;
+  WindowStore<byte[], MessageFacts> messages;
   CommandProcessor processor;
   int clientIds;
 
   @BeforeEach
   void setUp() {
+    start(RULES);
+  }
+
+  /** A processor with {@code rules} on a new context, its stores built as the topology does. */
+  void start(CommandProcessor.Rules rules) {
+    context = new MockProcessorContext<>();
     threads =
         attach(
             context,
@@ -69,8 +85,15 @@ class CommandProcessorTest {
                 Stores.inMemoryWindowStore("dedup", WINDOW.multipliedBy(2), WINDOW, false),
                 Serdes.String(),
                 Serdes.Long()));
-    processor =
-        new CommandProcessor(new CommandProcessor.Rules(100, 5, WINDOW, 1024), "threads", "dedup");
+    Duration retention = rules.messagesRetention();
+    messages =
+        attach(
+            context,
+            Stores.windowStoreBuilder(
+                Stores.inMemoryWindowStore("messages", retention, retention, false),
+                Serdes.ByteArray(),
+                new ThriftSerde<>(MessageFacts::new)));
+    processor = new CommandProcessor(rules, "threads", "dedup", "messages");
     processor.init(context);
     context.setRecordMetadata("iris.commands", 3, 42);
     context.setCurrentSystemTimeMs(SYSTEM_NOW);
@@ -114,6 +137,16 @@ class CommandProcessorTest {
     return times;
   }
 
+  /** Every window of message {@code messageId} of thread 100: (window timestamp, facts). */
+  List<KeyValue<Long, MessageFacts>> stored(long messageId) {
+    List<KeyValue<Long, MessageFacts>> out = new ArrayList<>();
+    try (WindowStoreIterator<MessageFacts> it =
+        messages.fetch(CommandProcessor.messageKey(100, messageId), 0, Long.MAX_VALUE)) {
+      it.forEachRemaining(out::add);
+    }
+    return out;
+  }
+
   static Delta userDelta(Record<Long, Routed> r) {
     Routed.UserDelta d = assertInstanceOf(Routed.UserDelta.class, r.value());
     assertEquals(d.delta().getUserId(), r.key(), "a delta is keyed by its user");
@@ -147,6 +180,16 @@ class CommandProcessorTest {
     assertEquals(c.getClientId(), d.getBody().getCommandRejected().getClientId());
     assertEquals(code, d.getBody().getCommandRejected().getCode());
     assertEquals(0, out.headers().toArray().length);
+  }
+
+  /** Asserts a rejection: its dead letter with the rule, then the sender told the same rule. */
+  void assertRejected(ClientCommand c, long ts, String rule, ErrorCode code) {
+    Record<byte[], byte[]> in = record(c, ts);
+    List<Record<Long, Routed>> out = process(in);
+    assertEquals(2, out.size(), out.toString());
+    assertDeadLetter(out.get(0), in, rule);
+    assertToldSender(out.get(1), c, code);
+    assertEquals(rule, userDelta(out.get(1)).getBody().getCommandRejected().getRule());
   }
 
   // ----- applying ------------------------------------------------------------------------------
@@ -241,6 +284,7 @@ class CommandProcessorTest {
     Headers h = assertDeadLetter(out.get(0), in, "NOT_A_MEMBER");
     assertEquals("user 7 is not a member of thread 100", header(h, DeadLetters.MESSAGE));
     assertToldSender(out.get(1), c, ErrorCode.NOT_A_MEMBER);
+    assertEquals("NOT_A_MEMBER", userDelta(out.get(1)).getBody().getCommandRejected().getRule());
     assertEquals(TS, out.get(1).timestamp());
     assertEquals(before, threads.get(100L), "nothing changed");
     assertEquals(1, total(context, GROUP, "rejected-not-a-member"));
@@ -345,6 +389,93 @@ class CommandProcessorTest {
     assertEquals(
         "message text is 102 bytes, the limit is 100",
         userDelta(out.get(1)).getBody().getCommandRejected().getReason());
+  }
+
+  // ----- recent messages ---------------------------------------------------------------------
+
+  static CommandBody edit(long messageId, String text) {
+    return CommandBody.editMessage(new EditMessage(messageId, text));
+  }
+
+  static CommandBody delete(long messageId) {
+    return CommandBody.deleteMessage(new DeleteMessage(messageId));
+  }
+
+  @Test
+  void shouldKeyTheMessagesStoreByThreadAndMessageIdIn16Bytes() {
+    byte[] key = CommandProcessor.messageKey(0x0102030405060708L, 9);
+    assertArrayEquals(
+        new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9}, key, Arrays.toString(key));
+  }
+
+  @Test
+  void shouldRememberASentMessageAtItsServerTimeAndReplaceItWhenDeleted() {
+    thread100();
+    process(record(command(2, 100, say("hello")), TS + 3)); // message 5, received at TS
+    assertEquals(List.of(KeyValue.pair(TS, new MessageFacts(2, TS))), stored(5));
+    ClientCommand delete = command(2, 100, delete(5)).setReceivedAtMs(TS + 60_000);
+    List<Record<Long, Routed>> out = process(record(delete, TS + 60_000));
+    assertEquals(List.of(1L, 2L, 3L), out.stream().map(Record::key).toList());
+    assertEquals(5, userDelta(out.get(0)).getBody().getMessageDeleted().getMessageId());
+    assertEquals(
+        List.of(KeyValue.pair(TS, new MessageFacts(2, TS).setDeleted(true))),
+        stored(5),
+        "the same window: replaced, not a second record");
+    assertEquals(5, threads.get(100L).getLastMessageId());
+    assertEquals(TS, threads.get(100L).getLastActivityMs(), "a delete does not reorder");
+  }
+
+  @Test
+  void shouldJudgeEditsByTheStoredFactsAndRejectThemWithTheirRule() {
+    thread100();
+    // Message 3 of user 1, sent 10 minutes before the thread's last activity, as restored.
+    messages.put(
+        CommandProcessor.messageKey(100, 3), new MessageFacts(1, TS - 600_000), TS - 600_000);
+    assertRejected(command(2, 100, edit(3, "x")), TS, "NOT_THE_SENDER", ErrorCode.UNAUTHORISED);
+    assertRejected(
+        command(1, 100, edit(4, "x")), TS, "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(
+        command(1, 100, edit(9, "x")), TS, "UNKNOWN_MESSAGE", ErrorCode.INVALID_ARGUMENT);
+    ClientCommand ok = command(1, 100, edit(3, "better"));
+    List<Record<Long, Routed>> out = process(record(ok, TS));
+    assertEquals(3, out.size());
+    assertEquals("better", userDelta(out.get(0)).getBody().getMessageEdited().getText());
+    assertEquals(
+        ok.getClientId(), userDelta(out.get(0)).getBody().getMessageEdited().getClientId());
+    assertNull(userDelta(out.get(1)).getBody().getMessageEdited().getClientId());
+    ClientCommand late = command(1, 100, edit(3, "x")).setReceivedAtMs(TS + 300_001);
+    assertRejected(late, TS, "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertEquals(1, total(context, GROUP, "rejected-not-the-sender"));
+    assertEquals(2, total(context, GROUP, "rejected-edit-window-passed"));
+    assertEquals(1, total(context, GROUP, "rejected-unknown-message"));
+  }
+
+  @Test
+  void shouldFanOutReactionsAndRejectThoseToADeletedMessage() {
+    thread100();
+    messages.put(
+        CommandProcessor.messageKey(100, 2), new MessageFacts(1, TS - 9).setDeleted(true), TS - 9);
+    assertRejected(
+        command(3, 100, CommandBody.react(new React(2).setEmoji("👍"))),
+        TS,
+        "MESSAGE_DELETED",
+        ErrorCode.INVALID_ARGUMENT);
+    List<Record<Long, Routed>> out =
+        process(record(command(3, 100, CommandBody.react(new React(1).setEmoji("👍"))), TS));
+    assertEquals(3, out.size(), "message 1 is older than the store keeps: accepted");
+    assertEquals("👍", userDelta(out.get(0)).getBody().getReactionChanged().getEmoji());
+  }
+
+  @Test
+  void shouldNeverWriteTheMessagesStoreWhenBothWindowsAreZero() {
+    start(new CommandProcessor.Rules(100, 5, WINDOW, 1024, Duration.ZERO, Duration.ZERO, 2048));
+    thread100();
+    assertEquals(3, process(record(command(1, 100, say("x")), TS)).size());
+    assertTrue(stored(5).isEmpty());
+    assertRejected(
+        command(1, 100, edit(5, "y")), TS, "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+    assertRejected(
+        command(1, 100, delete(5)), TS, "DELETE_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
   }
 
   // ----- life cycle ----------------------------------------------------------------------------

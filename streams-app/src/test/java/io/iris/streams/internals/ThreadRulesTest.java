@@ -9,37 +9,53 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.iris.protocol.thrift.AddParticipants;
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MarkRead;
+import io.iris.protocol.thrift.MessageDeleted;
+import io.iris.protocol.thrift.MessageEdited;
+import io.iris.protocol.thrift.MessageFacts;
+import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.React;
+import io.iris.protocol.thrift.ReactionChanged;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.protocol.thrift.Typing;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import org.junit.jupiter.api.Test;
 
 /** The rules of a thread on their own: no Kafka, time and state passed in. */
 class ThreadRulesTest {
   static final Duration WINDOW = Duration.ofMinutes(10);
+  static final Duration EDIT = Duration.ofMinutes(15);
+  static final Duration DELETE = Duration.ofHours(1);
+  static final int PREVIEW = 16;
   static final long T0 = 1_800_000_000_000L;
 
-  final ThreadRules rules = new ThreadRules(100, 5, WINDOW);
+  final ThreadRules rules = new ThreadRules(100, 5, WINDOW, EDIT, DELETE, PREVIEW);
 
-  /** The threads and applied commands of one task, kept the way the processor keeps them. */
+  /** The threads, applied commands and recent messages of one task, kept like the processor. */
   final Map<Long, ThreadState> threads = new HashMap<>();
 
   final Map<String, List<Long>> appliedAt = new HashMap<>();
+  final Map<List<Long>, ThreadRules.RememberMessage> remembered = new HashMap<>();
   int clientIds;
 
   // ----- helpers -------------------------------------------------------------------------------
@@ -68,16 +84,64 @@ class ThreadRulesTest {
     return CommandBody.markRead(new MarkRead(upTo));
   }
 
+  static CommandBody edit(long messageId, String text) {
+    return CommandBody.editMessage(new EditMessage(messageId, text));
+  }
+
+  static CommandBody delete(long messageId) {
+    return CommandBody.deleteMessage(new DeleteMessage(messageId));
+  }
+
+  /** A reaction; {@code null} emoji: removal by leaving it out. */
+  static CommandBody react(long messageId, String emoji) {
+    React r = new React().setMessageId(messageId);
+    if (emoji != null) {
+      r.setEmoji(emoji);
+    }
+    return CommandBody.react(r);
+  }
+
+  static Attachment attachment() {
+    return new Attachment("image/jpeg", 12_345, ByteBuffer.wrap(new byte[32]), "blob://a")
+        .setWidth(640)
+        .setHeight(480)
+        .setPreview(new byte[PREVIEW])
+        .setName("cat.jpg");
+  }
+
+  static CommandBody sayWith(String text, Attachment... attachments) {
+    return CommandBody.sendMessage(
+        new SendMessage(text).setAttachments(Arrays.asList(attachments)));
+  }
+
   boolean applied(String key, long from, long to) {
     return appliedAt.getOrDefault(key, List.of()).stream().anyMatch(t -> t >= from && t <= to);
   }
 
+  /** The facts of a message if remembered at a time in [from, to], like the window store. */
+  MessageFacts facts(long thread, long message, long from, long to) {
+    ThreadRules.RememberMessage m = remembered.get(List.of(thread, message));
+    return m == null || m.windowTimestamp() < from || m.windowTimestamp() > to ? null : m.facts();
+  }
+
   /** Decides at {@code now} and, like the processor, keeps what an applied command changed. */
   ThreadRules.Decision submit(ClientCommand c, long now) {
-    ThreadRules.Decision d = rules.decide(c, c.getThreadId(), now, threads::get, this::applied);
+    ThreadRules.Decision d =
+        rules.decide(c, c.getThreadId(), now, threads::get, this::applied, this::facts);
     if (d instanceof ThreadRules.Apply a) {
-      threads.put(c.getThreadId(), a.state());
+      if (a.threadChanged()) {
+        threads.put(c.getThreadId(), a.state());
+      } else {
+        assertSame(threads.get(c.getThreadId()), a.state(), "unchanged: the same instance");
+      }
       appliedAt.computeIfAbsent(a.dedupKey(), k -> new ArrayList<>()).add(now);
+      for (ThreadRules.RememberMessage m : a.messages()) {
+        ThreadRules.RememberMessage before = remembered.get(List.of(m.threadId(), m.messageId()));
+        if (before != null) {
+          assertEquals(before.windowTimestamp(), m.windowTimestamp(), "a put replaces");
+        }
+        remembered.put(List.of(m.threadId(), m.messageId()), m);
+      }
     }
     return d;
   }
@@ -108,6 +172,8 @@ class ThreadRulesTest {
   static final LongFunction<ThreadState> NO_LOOKUP = id -> fail("the thread must not be looked up");
   static final ThreadRules.AppliedCommands NO_DEDUP =
       (k, from, to) -> fail("applied commands must not be looked up");
+  static final ThreadRules.RecentMessages NO_MESSAGES =
+      (t, m, from, to) -> fail("recent messages must not be looked up");
 
   // ----- envelope ------------------------------------------------------------------------------
 
@@ -156,7 +222,7 @@ class ThreadRulesTest {
   @Test
   void shouldRejectAThreadIdThatDiffersFromTheRecordKeyAndTellTheSender() {
     ClientCommand c = command(1, 100, create(2L));
-    ThreadRules.Decision d = rules.decide(c, 101, T0, NO_LOOKUP, NO_DEDUP);
+    ThreadRules.Decision d = rules.decide(c, 101, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
     ThreadRules.Reject r = assertInstanceOf(ThreadRules.Reject.class, d);
     assertEquals(Rejection.INVALID_COMMAND, r.rejection());
     assertEquals("threadId 100 differs from the record key 101", r.message());
@@ -166,7 +232,7 @@ class ThreadRulesTest {
   @Test
   void shouldCheckTheEnvelopeBeforeTheThreadAndTheResends() {
     ClientCommand c = command(1, 999, say("x")).setClientId("");
-    ThreadRules.Decision d = rules.decide(c, 999, T0, NO_LOOKUP, NO_DEDUP);
+    ThreadRules.Decision d = rules.decide(c, 999, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
     assertEquals(Rejection.INVALID_COMMAND, ((ThreadRules.Reject) d).rejection());
   }
 
@@ -175,7 +241,7 @@ class ThreadRulesTest {
   @Test
   void shouldRejectACommandWithoutABodyAsUnsupportedAndTellTheSender() {
     ClientCommand c = command(1, 100, new CommandBody());
-    ThreadRules.Decision d = rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP);
+    ThreadRules.Decision d = rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
     ThreadRules.Reject r = assertInstanceOf(ThreadRules.Reject.class, d);
     assertEquals(Rejection.UNSUPPORTED_COMMAND, r.rejection());
     assertEquals("command type unknown to this version", r.message());
@@ -185,7 +251,8 @@ class ThreadRulesTest {
   @Test
   void shouldIgnoreTypingWithoutLookingAnythingUp() {
     ClientCommand c = command(1, 100, CommandBody.typing(new Typing(true)));
-    assertSame(ThreadRules.Ignore.TYPING, rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP));
+    assertSame(
+        ThreadRules.Ignore.TYPING, rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES));
   }
 
   // ----- resends -------------------------------------------------------------------------------
@@ -209,7 +276,8 @@ class ThreadRulesTest {
           assertEquals("1/dev-1/c1", key);
           asked.addAll(List.of(from, to));
           return false;
-        });
+        },
+        NO_MESSAGES);
     assertEquals(List.of(T0 - WINDOW.toMillis(), T0 + WINDOW.toMillis()), asked);
   }
 
@@ -221,7 +289,9 @@ class ThreadRulesTest {
     long edge = T0 + WINDOW.toMillis();
     assertSame(ThreadRules.Ignore.DUPLICATE, submit(c, T0 + 1));
     assertSame(ThreadRules.Ignore.DUPLICATE, submit(c, edge), "the window includes its end");
-    assertSame(ThreadRules.Ignore.DUPLICATE, rules.decide(c, 100, edge, NO_LOOKUP, this::applied));
+    assertSame(
+        ThreadRules.Ignore.DUPLICATE,
+        rules.decide(c, 100, edge, NO_LOOKUP, this::applied, NO_MESSAGES));
     assertEquals(1, threads.get(100L).getLastMessageId(), "applied once");
   }
 
@@ -420,6 +490,9 @@ class ThreadRulesTest {
     rules.apply(command(1, 100, add(4L)), before);
     rules.apply(command(1, 100, remove(2L)), before);
     rules.apply(command(2, 100, markRead(1)), before);
+    rules.apply(command(1, 100, edit(1, "y")), before, this::facts);
+    rules.apply(command(1, 100, delete(1)), before, this::facts);
+    rules.apply(command(2, 100, react(1, "👍")), before, this::facts);
     assertEquals(copy, before);
   }
 
@@ -563,6 +636,425 @@ class ThreadRulesTest {
     rejected(command(2, 100, markRead(-1)), Rejection.INVALID_READ_MARK);
   }
 
+  // ----- attachments --------------------------------------------------------------------------
+
+  @Test
+  void shouldSendAttachmentsWithEmptyTextToEveryMemberAndRememberTheMessage() {
+    thread100(0);
+    Attachment second = attachment().setUrl("blob://b").setDurationMs(3000);
+    ClientCommand c = command(2, 100, sayWith("", attachment(), second));
+    ThreadRules.Apply a = applied(c);
+    assertEquals(List.of(1L, 2L, 3L), recipients(a));
+    for (Delta d : a.drafts()) {
+      NewMessage m = d.getBody().getNewMessage();
+      assertEquals("", m.getText());
+      assertEquals(List.of(attachment(), second), m.getAttachments(), "as sent, in order");
+      assertEquals(d.getUserId() == 2 ? c.getClientId() : null, m.getClientId());
+    }
+    assertEquals(
+        List.of(
+            new ThreadRules.RememberMessage(
+                100, 1, new MessageFacts(2, T0).setHasAttachments(true))),
+        a.messages());
+    assertEquals(T0, a.messages().get(0).windowTimestamp());
+    applied(command(2, 100, sayWith(" \n", attachment())));
+  }
+
+  @Test
+  void shouldRememberEveryMessageAtItsServerTimeWithoutOptionalFacts() {
+    thread100(0);
+    ThreadRules.Apply a = applied(command(3, 100, say("hi")).setReceivedAtMs(T0 + 9));
+    assertEquals(
+        List.of(new ThreadRules.RememberMessage(100, 1, new MessageFacts(3, T0 + 9))),
+        a.messages());
+    assertFalse(a.messages().get(0).facts().isSetHasAttachments(), "small: only what is true");
+    assertFalse(a.messages().get(0).facts().isSetDeleted());
+    assertFalse(a.drafts().get(0).getBody().getNewMessage().isSetAttachments());
+    // A bridge clock behind: the thread's server time, as in the delta.
+    ThreadRules.Apply behind = applied(command(3, 100, say("ho")).setReceivedAtMs(T0));
+    assertEquals(T0 + 9, behind.messages().get(0).windowTimestamp());
+    assertEquals(T0 + 9, behind.drafts().get(0).getServerTimestampMs());
+  }
+
+  @Test
+  void shouldTreatAnEmptyAttachmentListAsNone() {
+    thread100(0);
+    ClientCommand blank =
+        command(1, 100, CommandBody.sendMessage(new SendMessage(" ").setAttachments(List.of())));
+    rejected(blank, Rejection.EMPTY_TEXT);
+    ClientCommand text =
+        command(1, 100, CommandBody.sendMessage(new SendMessage("x").setAttachments(List.of())));
+    ThreadRules.Apply a = applied(text);
+    assertFalse(a.drafts().get(0).getBody().getNewMessage().isSetAttachments());
+    assertFalse(a.messages().get(0).facts().isHasAttachments());
+  }
+
+  @Test
+  void shouldAcceptTenAttachmentsAndRejectEleven() {
+    thread100(0);
+    Attachment[] ten = Collections.nCopies(10, attachment()).toArray(Attachment[]::new);
+    applied(command(1, 100, sayWith("x", ten)));
+    Attachment[] eleven = Collections.nCopies(11, attachment()).toArray(Attachment[]::new);
+    ThreadRules.Reject r =
+        rejected(command(1, 100, sayWith("x", eleven)), Rejection.INVALID_ATTACHMENT);
+    assertEquals("11 attachments, the limit is 10", r.message());
+    assertEquals(ErrorCode.INVALID_ARGUMENT, r.rejection().errorCode());
+  }
+
+  /** Sends attachment() then one changed by {@code change}; null expected: accepted. */
+  void assertSecondAttachment(Consumer<Attachment> change, String expected) {
+    Attachment second = attachment();
+    change.accept(second);
+    ClientCommand c = command(1, 100, sayWith("x", attachment(), second));
+    if (expected == null) {
+      applied(c);
+    } else {
+      assertEquals(expected, rejected(c, Rejection.INVALID_ATTACHMENT).message());
+    }
+  }
+
+  @Test
+  void shouldRejectAnAttachmentBeyondALimitNamingItsIndexAndField() {
+    thread100(0);
+    String contentType = "attachment 1: contentType must be 1 to 255 bytes";
+    assertSecondAttachment(a -> a.setContentType(""), contentType);
+    assertSecondAttachment(a -> a.setContentType(null), contentType);
+    assertSecondAttachment(a -> a.setContentType("é".repeat(128)), contentType);
+    assertSecondAttachment(a -> a.setContentType("t".repeat(255)), null);
+    String name = "attachment 1: name must be at most 255 bytes";
+    assertSecondAttachment(a -> a.setName("n".repeat(256)), name);
+    assertSecondAttachment(a -> a.setName("n".repeat(255)), null);
+    assertSecondAttachment(a -> a.unsetName(), null);
+    assertSecondAttachment(a -> a.setName(""), null);
+    String url = "attachment 1: url must be 1 to 1024 bytes";
+    assertSecondAttachment(a -> a.setUrl(""), url);
+    assertSecondAttachment(a -> a.setUrl(null), url);
+    assertSecondAttachment(a -> a.setUrl("u".repeat(1025)), url);
+    assertSecondAttachment(a -> a.setUrl("u".repeat(1024)), null);
+    assertSecondAttachment(a -> a.setSizeBytes(-1), "attachment 1: sizeBytes must not be negative");
+    assertSecondAttachment(a -> a.setSizeBytes(0), null);
+    String sha = "attachment 1: sha256 must be 32 bytes";
+    assertSecondAttachment(a -> a.setSha256(new byte[31]), sha);
+    assertSecondAttachment(a -> a.setSha256(new byte[33]), sha);
+    assertSecondAttachment(a -> a.setSha256((byte[]) null), sha);
+    assertSecondAttachment(a -> a.setWidth(-1), "attachment 1: width must not be negative");
+    assertSecondAttachment(a -> a.setHeight(-1), "attachment 1: height must not be negative");
+    assertSecondAttachment(
+        a -> a.setDurationMs(-1), "attachment 1: durationMs must not be negative");
+    assertSecondAttachment(a -> a.setWidth(0).setHeight(0).setDurationMs(0), null);
+    assertSecondAttachment(
+        a -> a.setPreview(new byte[PREVIEW + 1]),
+        "attachment 1: preview is 17 bytes, the limit is 16");
+    assertSecondAttachment(a -> a.setPreview(new byte[0]), null);
+    assertSecondAttachment(a -> a.unsetPreview(), null);
+  }
+
+  @Test
+  void shouldCheckAttachmentsBeforeTheText() {
+    thread100(0);
+    Attachment bad = attachment().setSizeBytes(-5);
+    assertEquals(
+        "attachment 0: sizeBytes must not be negative",
+        rejected(command(1, 100, sayWith("", bad)), Rejection.INVALID_ATTACHMENT).message());
+    rejected(command(1, 100, sayWith("é".repeat(51), attachment())), Rejection.MESSAGE_TOO_LARGE);
+  }
+
+  // ----- edit ----------------------------------------------------------------------------------
+
+  @Test
+  void shouldEditOwnMessageAndTellEveryMemberWithoutTouchingTheThread() {
+    ThreadState before = thread100(2);
+    ClientCommand c = command(1, 100, edit(2, "fixed")).setReceivedAtMs(T0 + 1_000);
+    ThreadRules.Apply a = applied(c);
+    assertFalse(a.threadChanged(), "edits do not reorder the inbox");
+    assertSame(before, a.state());
+    assertEquals(T0, a.state().getLastActivityMs());
+    assertTrue(a.messages().isEmpty());
+    assertEquals(List.of(1L, 2L, 3L), recipients(a));
+    for (Delta d : a.drafts()) {
+      MessageEdited m = d.getBody().getMessageEdited();
+      assertEquals(2, m.getMessageId());
+      assertEquals(1, m.getSenderUserId());
+      assertEquals("fixed", m.getText());
+      assertEquals(d.getUserId() == 1 ? c.getClientId() : null, m.getClientId());
+      assertEquals(T0 + 1_000, d.getServerTimestampMs());
+    }
+  }
+
+  @Test
+  void shouldRejectAnEditOfAnIdThatIsNotInTheThreadWithoutLookingItUp() {
+    ThreadState thread = thread100(2);
+    for (long id : List.of(0L, -1L, 3L)) {
+      for (CommandBody body : List.of(edit(id, "x"), delete(id), react(id, "👍"))) {
+        ThreadRules.Outcome o = rules.apply(command(1, 100, body), thread, NO_MESSAGES);
+        assertEquals(Rejection.UNKNOWN_MESSAGE, o.rejection());
+        assertEquals("message " + id + " is not in thread 100 (last is 2)", o.message());
+      }
+    }
+    rejected(command(1, 100, edit(3, "x")), Rejection.UNKNOWN_MESSAGE);
+  }
+
+  @Test
+  void shouldRejectAnEditOfAnotherUsersMessageAsUnauthorised() {
+    thread100(1);
+    ThreadRules.Reject r = rejected(command(2, 100, edit(1, "mine now")), Rejection.NOT_THE_SENDER);
+    assertEquals("message 1 was sent by user 1, not by user 2", r.message());
+    assertEquals(ErrorCode.UNAUTHORISED, r.rejection().errorCode());
+    assertTrue(r.tellSender());
+  }
+
+  @Test
+  void shouldAcceptAnEditAtTheEndOfTheEditWindowAndRejectItAfter() {
+    thread100(1);
+    long end = T0 + EDIT.toMillis();
+    applied(command(1, 100, edit(1, "at the end")).setReceivedAtMs(end));
+    ThreadRules.Reject r =
+        rejected(
+            command(1, 100, edit(1, "too late")).setReceivedAtMs(end + 1),
+            Rejection.EDIT_WINDOW_PASSED);
+    assertEquals("message 1 is past the edit window (900000 ms)", r.message());
+  }
+
+  @Test
+  void shouldRejectAnEditOfAMessageTheStoreNoLongerHoldsBeforeAskingWhoSentIt() {
+    thread100(1);
+    long gone = T0 + DELETE.toMillis() + 1;
+    assertNull(facts(100, 1, gone - DELETE.toMillis(), gone), "beyond what the store keeps");
+    rejected(command(1, 100, edit(1, "x")).setReceivedAtMs(gone), Rejection.EDIT_WINDOW_PASSED);
+    rejected(command(2, 100, edit(1, "x")).setReceivedAtMs(gone), Rejection.EDIT_WINDOW_PASSED);
+  }
+
+  @Test
+  void shouldAskTheStoreForTheLongerWindowUpToTheThreadsServerTime() {
+    ThreadState thread = thread100(1);
+    List<Long> asked = new ArrayList<>();
+    ThreadRules.RecentMessages spy =
+        (t, m, from, to) -> {
+          assertEquals(List.of(100L, 1L), List.of(t, m));
+          asked.addAll(List.of(from, to));
+          return null;
+        };
+    long now = T0 + 5;
+    rules.apply(command(1, 100, edit(1, "x")).setReceivedAtMs(now), thread, spy);
+    // A bridge behind: the thread's time, never before a message of it.
+    rules.apply(command(1, 100, delete(1)).setReceivedAtMs(T0 - 7), thread, spy);
+    assertEquals(List.of(now - DELETE.toMillis(), now, T0 - DELETE.toMillis(), T0), asked);
+  }
+
+  @Test
+  void shouldRejectAnEditOfADeletedMessageButNamePermissionFirst() {
+    thread100(1);
+    applied(command(1, 100, delete(1)));
+    ThreadRules.Reject r = rejected(command(1, 100, edit(1, "undo")), Rejection.MESSAGE_DELETED);
+    assertEquals("message 1 is deleted", r.message());
+    rejected(command(2, 100, edit(1, "x")), Rejection.NOT_THE_SENDER);
+    // Deleted beats the window: still known to the store, past the edit window.
+    rejected(
+        command(1, 100, edit(1, "x")).setReceivedAtMs(T0 + EDIT.toMillis() + 1),
+        Rejection.MESSAGE_DELETED);
+  }
+
+  @Test
+  void shouldRejectAnEmptyEditUnlessTheMessageHasAttachments() {
+    thread100(1);
+    for (String text : Arrays.asList("", " \t", null)) {
+      ClientCommand c =
+          command(1, 100, CommandBody.editMessage(new EditMessage().setMessageId(1).setText(text)));
+      assertEquals("message text is empty", rejected(c, Rejection.EMPTY_TEXT).message());
+    }
+    applied(command(1, 100, sayWith("look", attachment())));
+    ThreadRules.Apply a = applied(command(1, 100, edit(2, "")));
+    assertEquals("", a.drafts().get(0).getBody().getMessageEdited().getText());
+  }
+
+  @Test
+  void shouldRejectAnEditAboveTheTextLimitAndAcceptItAtTheLimit() {
+    thread100(1);
+    ThreadRules.Reject r =
+        rejected(command(1, 100, edit(1, "é".repeat(51))), Rejection.MESSAGE_TOO_LARGE);
+    assertEquals("message text is 102 bytes, the limit is 100", r.message());
+    applied(command(1, 100, edit(1, "x".repeat(100))));
+  }
+
+  @Test
+  void shouldRejectEditsDeletesAndReactionsOfNonMembers() {
+    thread100(1);
+    rejected(command(9, 100, edit(1, "x")), Rejection.NOT_A_MEMBER);
+    rejected(command(9, 100, delete(1)), Rejection.NOT_A_MEMBER);
+    rejected(command(9, 100, react(1, "👍")), Rejection.NOT_A_MEMBER);
+    rejected(command(1, 999, edit(1, "x")), Rejection.UNKNOWN_THREAD);
+  }
+
+  // ----- delete --------------------------------------------------------------------------------
+
+  @Test
+  void shouldDeleteOwnMessageTellEveryMemberAndRememberItDeletedAtItsTime() {
+    ThreadState before = thread100(2);
+    ClientCommand c = command(1, 100, delete(1)).setReceivedAtMs(T0 + 60_000);
+    ThreadRules.Apply a = applied(c);
+    assertFalse(a.threadChanged());
+    assertSame(before, a.state());
+    assertEquals(List.of(1L, 2L, 3L), recipients(a));
+    for (Delta d : a.drafts()) {
+      MessageDeleted m = d.getBody().getMessageDeleted();
+      assertEquals(1, m.getMessageId());
+      assertEquals(1, m.getDeletedByUserId());
+      assertEquals(d.getUserId() == 1 ? c.getClientId() : null, m.getClientId());
+      assertEquals(T0 + 60_000, d.getServerTimestampMs());
+    }
+    assertEquals(
+        List.of(new ThreadRules.RememberMessage(100, 1, new MessageFacts(1, T0).setDeleted(true))),
+        a.messages());
+    assertEquals(T0, a.messages().get(0).windowTimestamp(), "the send's window: replaced");
+  }
+
+  @Test
+  void shouldKeepWhetherADeletedMessageHadAttachments() {
+    thread100(0);
+    applied(command(1, 100, sayWith("", attachment())));
+    MessageFacts deleted = applied(command(1, 100, delete(1))).messages().get(0).facts();
+    assertTrue(deleted.isDeleted());
+    assertTrue(deleted.isHasAttachments());
+  }
+
+  @Test
+  void shouldRefuseADeleteOfADeletedMessageSoThatItsSenderHearsBack() {
+    thread100(1);
+    applied(command(1, 100, delete(1)));
+    rejected(command(1, 100, delete(1)), Rejection.MESSAGE_DELETED);
+    // Deleted beats the window too, as long as the store holds it.
+    ClientCommand late = command(1, 100, delete(1)).setReceivedAtMs(T0 + DELETE.toMillis());
+    rejected(late, Rejection.MESSAGE_DELETED);
+    rejected(command(2, 100, delete(1)), Rejection.NOT_THE_SENDER);
+  }
+
+  @Test
+  void shouldRejectADeleteOfAnotherUsersMessageOrAnUnknownOne() {
+    thread100(1);
+    ThreadRules.Reject r = rejected(command(3, 100, delete(1)), Rejection.NOT_THE_SENDER);
+    assertEquals("message 1 was sent by user 1, not by user 3", r.message());
+    rejected(command(1, 100, delete(2)), Rejection.UNKNOWN_MESSAGE);
+  }
+
+  @Test
+  void shouldAcceptADeleteAtTheEndOfTheDeleteWindowAndRejectItAfter() {
+    thread100(2);
+    long end = T0 + DELETE.toMillis();
+    applied(command(1, 100, delete(1)).setReceivedAtMs(end));
+    ThreadRules.Reject r =
+        rejected(
+            command(1, 100, delete(2)).setReceivedAtMs(end + 1), Rejection.DELETE_WINDOW_PASSED);
+    assertEquals("message 2 is past the delete window (3600000 ms)", r.message());
+  }
+
+  @Test
+  void shouldRejectADeletePastItsWindowWhileTheStoreStillHoldsTheMessageForEdits() {
+    // Edits allowed for longer than deletes: the store keeps messages for the edit window.
+    ThreadRules longEdits = new ThreadRules(100, 5, WINDOW, DELETE, EDIT, PREVIEW);
+    ThreadState thread = thread100(1);
+    MessageFacts facts = new MessageFacts(1, T0);
+    ThreadRules.RecentMessages store = (t, m, from, to) -> from <= T0 && T0 <= to ? facts : null;
+    long late = T0 + EDIT.toMillis() + 1;
+    ClientCommand delete = command(1, 100, delete(1)).setReceivedAtMs(late);
+    ThreadRules.Outcome o = longEdits.apply(delete, thread, store);
+    assertEquals(Rejection.DELETE_WINDOW_PASSED, o.rejection());
+    assertEquals("message 1 is past the delete window (900000 ms)", o.message());
+    assertNull(
+        longEdits
+            .apply(command(1, 100, edit(1, "x")).setReceivedAtMs(late), thread, store)
+            .rejection());
+  }
+
+  @Test
+  void shouldRejectEveryEditAndDeleteWithoutStoringOrAskingWhenBothWindowsAreZero() {
+    ThreadRules off = new ThreadRules(100, 5, WINDOW, Duration.ZERO, Duration.ZERO, PREVIEW);
+    assertEquals(Duration.ZERO, ThreadRules.messagesRetention(Duration.ZERO, Duration.ZERO));
+    ThreadState thread = thread100(0);
+    ThreadRules.Outcome sent = off.apply(command(1, 100, say("x")), thread, NO_MESSAGES);
+    assertTrue(sent.messages().isEmpty(), "never written");
+    ThreadState next = sent.state();
+    ThreadRules.Outcome edit = off.apply(command(1, 100, edit(1, "y")), next, NO_MESSAGES);
+    assertEquals(Rejection.EDIT_WINDOW_PASSED, edit.rejection());
+    ThreadRules.Outcome delete = off.apply(command(1, 100, delete(1)), next, NO_MESSAGES);
+    assertEquals(Rejection.DELETE_WINDOW_PASSED, delete.rejection());
+    ThreadRules.Outcome react = off.apply(command(2, 100, react(1, "👍")), next, NO_MESSAGES);
+    assertNull(react.rejection(), "reactions have no window");
+  }
+
+  @Test
+  void shouldTreatAZeroWindowAsOffEvenForAMessageOfTheSameMillisecond() {
+    ThreadRules noEdits = new ThreadRules(100, 5, WINDOW, Duration.ZERO, DELETE, PREVIEW);
+    ThreadState thread = thread100(0);
+    ThreadRules.Outcome sent = noEdits.apply(command(1, 100, say("x")), thread, NO_MESSAGES);
+    MessageFacts facts = sent.messages().get(0).facts();
+    ThreadRules.RecentMessages store = (t, m, from, to) -> facts;
+    ClientCommand edit = command(1, 100, edit(1, "y"));
+    assertEquals(
+        Rejection.EDIT_WINDOW_PASSED, noEdits.apply(edit, sent.state(), store).rejection());
+    assertNull(noEdits.apply(command(1, 100, delete(1)), sent.state(), store).rejection());
+    assertEquals(
+        DELETE.plus(ThreadRules.MESSAGES_GRACE),
+        ThreadRules.messagesRetention(Duration.ZERO, DELETE),
+        "the longer window and a grace");
+  }
+
+  // ----- react ---------------------------------------------------------------------------------
+
+  @Test
+  void shouldSetReplaceAndRemoveAReactionTellingEveryMemberEachTime() {
+    ThreadState before = thread100(1);
+    List<String> seen = new ArrayList<>();
+    for (CommandBody body :
+        List.of(react(1, "👍"), react(1, "❤️"), react(1, "❤️"), react(1, null), react(1, ""))) {
+      ClientCommand c = command(2, 100, body);
+      ThreadRules.Apply a = applied(c);
+      assertSame(before, a.state(), "reactions do not reorder the inbox");
+      assertFalse(a.threadChanged());
+      assertTrue(a.messages().isEmpty());
+      assertEquals(List.of(1L, 2L, 3L), recipients(a));
+      for (Delta d : a.drafts()) {
+        ReactionChanged r = d.getBody().getReactionChanged();
+        assertEquals(1, r.getMessageId());
+        assertEquals(2, r.getReactorUserId());
+        assertEquals(d.getUserId() == 2 ? c.getClientId() : null, r.getClientId());
+      }
+      ReactionChanged own = a.drafts().get(1).getBody().getReactionChanged();
+      seen.add(own.isSetEmoji() ? own.getEmoji() : "unset");
+    }
+    assertEquals(List.of("👍", "❤️", "❤️", "unset", "unset"), seen, "empty is removal too");
+  }
+
+  @Test
+  void shouldAcceptAReactionToAnyMessageOfTheThreadWithoutTimeLimit() {
+    thread100(2);
+    applied(command(3, 100, react(1, "😂")));
+    applied(command(1, 100, react(2, "😂")));
+    long yearsLater = T0 + Duration.ofDays(1000).toMillis();
+    applied(command(2, 100, react(1, "🎉")).setReceivedAtMs(yearsLater));
+  }
+
+  @Test
+  void shouldRejectAReactionAbove64Bytes() {
+    thread100(1);
+    applied(command(2, 100, react(1, "x".repeat(64))));
+    ThreadRules.Reject r =
+        rejected(command(2, 100, react(1, "👍".repeat(17))), Rejection.INVALID_REACTION);
+    assertEquals("reaction is 68 bytes, the limit is 64", r.message());
+    assertEquals(ErrorCode.INVALID_ARGUMENT, r.rejection().errorCode());
+  }
+
+  @Test
+  void shouldRejectAReactionToADeletedMessageTheStoreStillKnows() {
+    thread100(1);
+    applied(command(1, 100, delete(1)));
+    ThreadRules.Reject r = rejected(command(2, 100, react(1, "👍")), Rejection.MESSAGE_DELETED);
+    assertEquals("message 1 is deleted", r.message());
+    rejected(command(2, 100, react(1, null)), Rejection.MESSAGE_DELETED);
+    rejected(command(2, 100, react(1, "x".repeat(65))), Rejection.INVALID_REACTION);
+    // Once the store has forgotten it, the deleted message's reactions are storage's to ignore.
+    applied(command(2, 100, react(1, "👍")).setReceivedAtMs(T0 + DELETE.toMillis() + 1));
+  }
+
   // ----- telling the sender --------------------------------------------------------------------
 
   @Test
@@ -577,6 +1069,11 @@ class ThreadRulesTest {
     assertEquals(c.getClientId(), cr.getClientId());
     assertEquals(ErrorCode.NOT_A_MEMBER, cr.getCode());
     assertEquals("why", cr.getReason());
+    assertEquals("NOT_A_MEMBER", cr.getRule(), "the rule an app may branch on");
+    for (Rejection r : Rejection.values()) {
+      assertEquals(
+          r.name(), ThreadRules.rejectionDraft(c, r, "x").getBody().getCommandRejected().getRule());
+    }
   }
 
   @Test
