@@ -11,8 +11,13 @@ import org.apache.kafka.connect.errors.DataException;
  * The Connect schema of a {@link Delta}: one flat row per delta, the body union flattened into
  * typed, optional columns, so that a stock JDBC sink writes it as is. {@code kind} says which union
  * member the row holds; columns that do not apply to it are null. Lists of user ids are
- * comma-separated strings (MySQL has no array type). The fields are exactly the columns {@link
- * DeltaColumns#write} produces.
+ * comma-separated strings (MySQL has no array type), a list of attachments the text of {@link
+ * DeltaColumns#ATTACHMENTS}. The fields are exactly the columns {@link DeltaColumns#write}
+ * produces.
+ *
+ * <p>Version 3 added {@code emoji}, {@code attachments} and {@code rule} (issue 20). The sink does
+ * not evolve the table ({@code schema.evolution=none}): migration V7 must have added the columns
+ * before a worker with this plugin writes a row.
  *
  * <p>The row's key column {@code position} (the delta's offset in iris.log) is not in this schema:
  * a Delta's bytes carry no position. The sink adds it from the record's offset with Connect's
@@ -26,7 +31,7 @@ public final class DeltaSchema {
   public static final Schema SCHEMA =
       SchemaBuilder.struct()
           .name("io.iris.Delta")
-          .version(2)
+          .version(3)
           .doc("One delta of iris.log; see protocol/src/main/thrift/iris.thrift")
           .field(DeltaColumns.USER_ID, Schema.INT64_SCHEMA)
           .field(DeltaColumns.THREAD_ID, Schema.INT64_SCHEMA)
@@ -43,6 +48,9 @@ public final class DeltaSchema {
           .field(DeltaColumns.REMOVED_IDS, Schema.OPTIONAL_STRING_SCHEMA)
           .field(DeltaColumns.READ_UP_TO_MESSAGE_ID, Schema.OPTIONAL_INT64_SCHEMA)
           .field(DeltaColumns.ERROR_CODE, Schema.OPTIONAL_STRING_SCHEMA)
+          .field(DeltaColumns.EMOJI, Schema.OPTIONAL_STRING_SCHEMA)
+          .field(DeltaColumns.ATTACHMENTS, Schema.OPTIONAL_STRING_SCHEMA)
+          .field(DeltaColumns.RULE, Schema.OPTIONAL_STRING_SCHEMA)
           .build();
 
   /** The row of one delta. */

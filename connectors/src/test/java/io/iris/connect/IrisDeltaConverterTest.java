@@ -6,17 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MessageDeleted;
+import io.iris.protocol.thrift.MessageEdited;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.ReactionChanged;
 import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.ThreadCreated;
 import io.iris.topics.DeltaColumns;
 import java.io.InputStream;
 import java.net.URL;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -63,7 +68,42 @@ class IrisDeltaConverterTest {
         delta(DeltaBody.readReceipt(new ReadReceipt(44L, 5L).setClientId("c9"))),
         delta(
             DeltaBody.commandRejected(
-                new CommandRejected("c2", ErrorCode.NOT_A_MEMBER, "not a member"))));
+                new CommandRejected("c2", ErrorCode.NOT_A_MEMBER, "not a member"))),
+        delta(
+            DeltaBody.newMessage(
+                new NewMessage(7L, 43L, "")
+                    .setClientId("c3")
+                    .setAttachments(new ArrayList<>(List.of(photo(), file()))))),
+        delta(DeltaBody.messageEdited(new MessageEdited(5L, 43L, "hello!").setClientId("c4"))),
+        delta(DeltaBody.messageDeleted(new MessageDeleted(7L, 43L))),
+        delta(
+            DeltaBody.reactionChanged(
+                new ReactionChanged(5L, 44L).setEmoji("\uD83C\uDF89").setClientId("c5"))),
+        delta(DeltaBody.reactionChanged(new ReactionChanged(5L, 44L))),
+        delta(
+            DeltaBody.commandRejected(
+                new CommandRejected("c6", ErrorCode.INVALID_ARGUMENT, "window passed")
+                    .setRule("EDIT_WINDOW_PASSED"))));
+  }
+
+  /** An image with every optional field, binary fields holding every byte value. */
+  static Attachment photo() {
+    byte[] preview = new byte[256];
+    for (int i = 0; i < preview.length; i++) {
+      preview[i] = (byte) i;
+    }
+    return new Attachment(
+            "image/png", 9000, ByteBuffer.wrap(java.util.Arrays.copyOf(preview, 32)), "blob:1")
+        .setWidth(10)
+        .setHeight(20)
+        .setDurationMs(0)
+        .setPreview(preview)
+        .setName("p.png");
+  }
+
+  /** The required fields only. */
+  static Attachment file() {
+    return new Attachment("application/pdf", 0, ByteBuffer.wrap(new byte[32]), "blob:2");
   }
 
   @Test
@@ -105,6 +145,34 @@ class IrisDeltaConverterTest {
     assertEquals("42,43,45", c.getString("participant_ids"));
     assertEquals("45", c.getString("added_ids"));
     assertEquals("", c.getString("removed_ids"));
+    Struct a =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(6)))
+                .value();
+    assertEquals(List.of(photo(), file()), DeltaColumns.attachments(a.getString("attachments")));
+    assertTrue(a.getString("attachments").startsWith("[\"rec\",2,{"), a.getString("attachments"));
+    Struct r =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(9)))
+                .value();
+    assertEquals("reaction_changed", r.getString("kind"));
+    assertEquals(44L, r.getInt64("actor_user_id"));
+    assertEquals("\uD83C\uDF89", r.getString("emoji"));
+    assertNull(r.getString("attachments"));
+    Struct removed =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(10)))
+                .value();
+    assertNull(removed.getString("emoji"));
+    Struct rejected =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(11)))
+                .value();
+    assertEquals("EDIT_WINDOW_PASSED", rejected.getString("rule"));
   }
 
   @Test

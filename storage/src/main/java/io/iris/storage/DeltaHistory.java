@@ -39,7 +39,10 @@ public final class DeltaHistory {
           DeltaColumns.ADDED_IDS,
           DeltaColumns.REMOVED_IDS,
           DeltaColumns.READ_UP_TO_MESSAGE_ID,
-          DeltaColumns.ERROR_CODE);
+          DeltaColumns.ERROR_CODE,
+          DeltaColumns.EMOJI,
+          DeltaColumns.ATTACHMENTS,
+          DeltaColumns.RULE);
 
   private final DataSource dataSource;
 

@@ -1,8 +1,11 @@
 package io.iris.storage;
 
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.Message;
+import io.iris.protocol.thrift.ReactionCount;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.ThreadSummary;
+import io.iris.topics.DeltaColumns;
 import io.iris.topics.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,10 +15,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
@@ -45,6 +50,10 @@ import javax.sql.DataSource;
  * iris.sink-dlq} (it could not be converted or written) is a hole. Its position lies below pos, so
  * a device that takes the snapshot never gets that delta from storage, and the snapshot does not
  * reflect it; the snapshot still states pos (PROTOCOL.md, "Storage holes").
+ *
+ * <p>Edits, deletes and reactions are read from the tables the triggers of V7 keep ({@code
+ * iris_message_changes}, {@code iris_message_reactions}), for the messages shown only, and applied
+ * as {@link SnapshotBuilder} defines.
  *
  * <p>Positions are not contiguous, so unlike version 1 (seqs 1..S, checked against a stored count)
  * no gap can be detected here: the soundness rests on the two facts above, not on a check.
@@ -115,9 +124,10 @@ public final class SnapshotService {
     }
     long pos = Math.max(storedThrough, highest);
     long now = System.currentTimeMillis();
-    // Three round trips whatever the number of threads: the threads, their last messages (one
-    // indexed LIMIT per thread, in one UNION ALL), their unread counts (one index range per
-    // thread, in one UNION ALL).
+    // Five round trips whatever the number of threads: the threads, their last messages (one
+    // indexed LIMIT per thread, in one UNION ALL), the edits and deletes of those messages and
+    // their reactions (one primary-key range per thread, one query each), their unread counts (one
+    // index range per thread, in one UNION ALL).
     Map<Long, ThreadSummary> threads = new LinkedHashMap<>();
     Map<Long, Long> readUpTo = new HashMap<>();
     try (PreparedStatement ps =
@@ -144,7 +154,8 @@ public final class SnapshotService {
       return new Snapshot(userId, new ArrayList<>(), now, pos, epoch);
     }
     String one =
-        "(SELECT thread_id, message_id, actor_user_id, text, server_ts_ms, position, client_id"
+        "(SELECT thread_id, message_id, actor_user_id, text, server_ts_ms, position, client_id,"
+            + " attachments"
             + " FROM "
             + Names.DELTAS_TABLE
             // Named: with several indexes on (user_id, thread_id, ...) the optimizer may walk the
@@ -167,10 +178,15 @@ public final class SnapshotService {
               new Message(
                   m.getLong(2), threadId, m.getLong(3), m.getString(4), m.getLong(5), m.getLong(6));
           msg.setClientId(m.getString(7));
+          List<Attachment> attachments = DeltaColumns.attachments(m.getString(8));
+          if (attachments != null && !attachments.isEmpty()) {
+            msg.setAttachments(attachments);
+          }
           threads.get(threadId).getLastMessages().add(msg);
         }
       }
     }
+    applyChanges(c, userId, threads);
     // Per thread, its read mark as a constant: a range of the unread index (V6), entries only.
     String count =
         "(SELECT ?, COUNT(*) FROM "
@@ -199,6 +215,114 @@ public final class SnapshotService {
       Collections.reverse(t.getLastMessages());
     }
     return new Snapshot(userId, new ArrayList<>(threads.values()), now, pos, epoch);
+  }
+
+  /**
+   * Applies the edits, deletes and reactions of the messages in {@code threads} (their last
+   * messages only), read in one query per table: per thread, one range of the table's primary key,
+   * {@code thread_id = ? AND message_id BETWEEN} the lowest and the highest id shown. The ids a
+   * user holds of a thread are contiguous unless the user was away from it (removed, then added
+   * again), so the range is the messages shown; what it holds besides (changes of messages sent
+   * while the user was away) is skipped here. Ranges rather than lists of ids: at most one per
+   * thread whatever messagesPerThread is (a request of 200 threads of 200 messages would otherwise
+   * bind 40,000 ids, past what MySQL's range optimizer plans within range_optimizer_max_mem_size:
+   * it would read all the user's rows instead), and one statement text per number of threads, for
+   * the prepared-statement cache.
+   */
+  private static void applyChanges(Connection c, long userId, Map<Long, ThreadSummary> threads)
+      throws SQLException {
+    Map<Long, Map<Long, Message>> shown = new LinkedHashMap<>();
+    for (ThreadSummary t : threads.values()) {
+      if (!t.getLastMessages().isEmpty()) {
+        Map<Long, Message> byId = new HashMap<>();
+        t.getLastMessages().forEach(m -> byId.put(m.getMessageId(), m));
+        shown.put(t.getThreadId(), byId);
+      }
+    }
+    if (shown.isEmpty()) {
+      return;
+    }
+    String which =
+        "user_id = ? AND ("
+            + String.join(
+                " OR ",
+                Collections.nCopies(shown.size(), "(thread_id = ? AND message_id BETWEEN ? AND ?)"))
+            + ")";
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT thread_id, message_id, edit_text, edited_at_ms, edit_position, deleted FROM "
+                + Names.MESSAGE_CHANGES_TABLE
+                + " WHERE "
+                + which)) {
+      bind(ps, 1, userId, shown);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          Message m = shown.get(rs.getLong(1)).get(rs.getLong(2));
+          if (m == null) {
+            continue; // sent while the user was away from the thread
+          }
+          if (rs.getBoolean(6)) {
+            // Deleted wins over everything, before or after it.
+            m.setText("");
+            m.unsetAttachments();
+            m.setDeleted(true);
+          } else if (rs.getLong(5) >= 0) {
+            m.setText(rs.getString(3));
+            m.setEditedAtMs(rs.getLong(4));
+          }
+        }
+      }
+    }
+    // Reactor by reactor: a snapshot lists who chose each emoji. Grouped here by the emoji's exact
+    // string: the column's collation pads, and would take "x" and "x " for one. By identity: a
+    // Message's hash changes as it is filled in.
+    Map<Message, Map<String, List<Long>>> who = new IdentityHashMap<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT thread_id, message_id, emoji, reactor_user_id FROM "
+                + Names.MESSAGE_REACTIONS_TABLE
+                + " WHERE "
+                + which
+                + " AND emoji IS NOT NULL")) {
+      bind(ps, 1, userId, shown);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          Message m = shown.get(rs.getLong(1)).get(rs.getLong(2));
+          if (m == null || m.isDeleted()) {
+            continue;
+          }
+          String emoji = rs.getString(3);
+          long reactor = rs.getLong(4);
+          who.computeIfAbsent(m, k -> new TreeMap<>())
+              .computeIfAbsent(emoji, k -> new ArrayList<>())
+              .add(reactor);
+          if (reactor == userId) {
+            m.setMyReaction(emoji);
+          }
+        }
+      }
+    }
+    who.forEach(
+        (m, byEmoji) -> {
+          List<ReactionCount> reactions = SnapshotBuilder.reactions(byEmoji);
+          if (!reactions.isEmpty()) {
+            m.setReactions(reactions);
+          }
+        });
+  }
+
+  /**
+   * Binds {@code user_id}, then each thread's id and the range of its ids shown, from {@code i}.
+   */
+  private static void bind(
+      PreparedStatement ps, int i, long userId, Map<Long, Map<Long, Message>> shown)
+      throws SQLException {
+    ps.setLong(i++, userId);
+    for (var t : shown.entrySet()) {
+      ps.setLong(i++, t.getKey());
+      ps.setLong(i++, Collections.min(t.getValue().keySet()));
+      ps.setLong(i++, Collections.max(t.getValue().keySet()));
+    }
   }
 
   static List<Long> ids(String csv) {

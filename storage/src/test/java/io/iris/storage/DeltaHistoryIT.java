@@ -161,4 +161,36 @@ class DeltaHistoryIT {
     }
     assertEquals(0, TestDatabase.count("SELECT COUNT(*) FROM iris_deltas"), "nothing written");
   }
+
+  @Test
+  void shouldServeTheNewKindsExactlyAsTheyWereWritten() throws Exception {
+    List<Delta> log =
+        LogPositions.assign(
+            MessageChanges.generate(21, 4, 2, 300), SnapshotServiceIT.PARTITIONS, 21);
+    TestDatabase.upsert(log);
+    for (var e : LogPositions.byUser(log).entrySet()) {
+      List<Delta> expected = new ArrayList<>();
+      long prev = -1;
+      for (Delta d : e.getValue()) {
+        expected.add(served(d, prev));
+        prev = d.getPos();
+      }
+      assertEquals(expected, history.range(e.getKey(), -1, -1, 10_000), "user " + e.getKey());
+    }
+    for (String kind :
+        List.of("message_edited", "message_deleted", "reaction_changed", "command_rejected")) {
+      assertTrue(
+          TestDatabase.count("SELECT COUNT(*) FROM iris_deltas WHERE kind = '" + kind + "'") > 0,
+          kind);
+    }
+    assertTrue(
+        TestDatabase.count("SELECT COUNT(*) FROM iris_deltas WHERE attachments IS NOT NULL") > 0);
+    assertTrue(TestDatabase.count("SELECT COUNT(*) FROM iris_deltas WHERE rule IS NOT NULL") > 0);
+    // A data engineer reads the attachments' JSON with MySQL's own functions.
+    assertTrue(
+        TestDatabase.count(
+                "SELECT COUNT(*) FROM iris_deltas WHERE JSON_VALUE(attachments, '$[2].\"4\".str')"
+                    + " LIKE 'blob:%'")
+            > 0);
+  }
 }

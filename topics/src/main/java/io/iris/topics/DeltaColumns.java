@@ -1,24 +1,37 @@
 package io.iris.topics;
 
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MessageDeleted;
+import io.iris.protocol.thrift.MessageEdited;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
+import io.iris.protocol.thrift.ReactionChanged;
 import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.ThreadCreated;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.apache.thrift.TException;
+import org.apache.thrift.protocol.TJSONProtocol;
+import org.apache.thrift.protocol.TList;
+import org.apache.thrift.protocol.TProtocol;
+import org.apache.thrift.protocol.TType;
+import org.apache.thrift.transport.TMemoryBuffer;
+import org.apache.thrift.transport.TMemoryInputTransport;
 
 /**
  * A {@link Delta} as one flat row: the fields of the delta, then its body union flattened into
  * optional columns, {@code kind} saying which member the row holds. Columns that do not apply to a
- * kind are null. Lists of user ids are comma-separated strings. The one mapping shared by the
- * Connect converter (rows the JDBC sink writes) and the storage tier (rows read back).
+ * kind are null. Lists of user ids are comma-separated strings; a list of attachments is Thrift's
+ * JSON protocol text ({@link #ATTACHMENTS}). The one mapping shared by the Connect converter (rows
+ * the JDBC sink writes) and the storage tier (rows read back): every delta round-trips exactly.
  */
 public final class DeltaColumns {
   private DeltaColumns() {}
@@ -47,11 +60,32 @@ public final class DeltaColumns {
   public static final String READ_UP_TO_MESSAGE_ID = "read_up_to_message_id";
   public static final String ERROR_CODE = "error_code";
 
+  /** A reaction's emoji; null in a reaction_changed row: the reactor removed theirs. */
+  public static final String EMOJI = "emoji";
+
+  /**
+   * A new message's attachments, null when it has none: the list in Thrift's own JSON protocol
+   * ({@code TJSONProtocol}), which round-trips every field exactly (binary sha256 and preview as
+   * base64, unset optionals absent) and is valid JSON that MySQL's JSON functions read. Its fields
+   * are named by their ids in the IDL ({@code Attachment}), each with its type: {@code
+   * ["rec",1,{"1":{"str":"image/jpeg"},"2":{"i64":5120},"3":{"str":"<sha256, base64>"},
+   * "4":{"str":"https://..."}}]}, so {@code JSON_VALUE(attachments, '$[2]."4".str')} is the first
+   * attachment's url. (Field names would read better, but Thrift's only JSON protocol with names
+   * cannot be read back.)
+   */
+  public static final String ATTACHMENTS = "attachments";
+
+  /** The rule that refused a command (CommandRejected.rule), the same name as the dlq reason. */
+  public static final String RULE = "rule";
+
   public static final String KIND_NEW_MESSAGE = "new_message";
   public static final String KIND_THREAD_CREATED = "thread_created";
   public static final String KIND_PARTICIPANTS_CHANGED = "participants_changed";
   public static final String KIND_READ_RECEIPT = "read_receipt";
   public static final String KIND_COMMAND_REJECTED = "command_rejected";
+  public static final String KIND_MESSAGE_EDITED = "message_edited";
+  public static final String KIND_MESSAGE_DELETED = "message_deleted";
+  public static final String KIND_REACTION_CHANGED = "reaction_changed";
 
   /** Thrown for a delta or a row that cannot be mapped. */
   public static final class MappingException extends IllegalArgumentException {
@@ -87,6 +121,9 @@ public final class DeltaColumns {
     String removed = null;
     Long readUpTo = null;
     String error = null;
+    String emoji = null;
+    String attachments = null;
+    String rule = null;
     String kind;
     switch (body.getSetField()) {
       case NEW_MESSAGE -> {
@@ -97,6 +134,30 @@ public final class DeltaColumns {
         text = m.getText();
         clientId = m.getClientId();
         device = m.getSenderDeviceId();
+        attachments = m.isSetAttachments() ? attachments(m.getAttachments()) : null;
+      }
+      case MESSAGE_EDITED -> {
+        MessageEdited e = body.getMessageEdited();
+        kind = KIND_MESSAGE_EDITED;
+        actor = e.getSenderUserId();
+        messageId = e.getMessageId();
+        text = e.getText();
+        clientId = e.getClientId();
+      }
+      case MESSAGE_DELETED -> {
+        MessageDeleted x = body.getMessageDeleted();
+        kind = KIND_MESSAGE_DELETED;
+        actor = x.getDeletedByUserId();
+        messageId = x.getMessageId();
+        clientId = x.getClientId();
+      }
+      case REACTION_CHANGED -> {
+        ReactionChanged r = body.getReactionChanged();
+        kind = KIND_REACTION_CHANGED;
+        actor = r.getReactorUserId();
+        messageId = r.getMessageId();
+        emoji = r.getEmoji();
+        clientId = r.getClientId();
       }
       case THREAD_CREATED -> {
         ThreadCreated t = body.getThreadCreated();
@@ -130,6 +191,7 @@ public final class DeltaColumns {
         clientId = c.getClientId();
         error = c.getCode().name();
         text = c.getReason();
+        rule = c.getRule();
       }
       default -> throw new MappingException("unknown body " + body.getSetField());
     }
@@ -145,6 +207,9 @@ public final class DeltaColumns {
     column.accept(REMOVED_IDS, removed);
     column.accept(READ_UP_TO_MESSAGE_ID, readUpTo);
     column.accept(ERROR_CODE, error);
+    column.accept(EMOJI, emoji);
+    column.accept(ATTACHMENTS, attachments);
+    column.accept(RULE, rule);
   }
 
   /** Reads a delta back from its columns; the inverse of {@link #write}. */
@@ -158,7 +223,24 @@ public final class DeltaColumns {
           DeltaBody.newMessage(
               new NewMessage(longOr0(column.apply(MESSAGE_ID)), actor, (String) column.apply(TEXT))
                   .setClientId(clientId)
-                  .setSenderDeviceId((String) column.apply(SENDER_DEVICE_ID)));
+                  .setSenderDeviceId((String) column.apply(SENDER_DEVICE_ID))
+                  .setAttachments(attachments((String) column.apply(ATTACHMENTS))));
+    } else if (KIND_MESSAGE_EDITED.equals(kind)) {
+      body =
+          DeltaBody.messageEdited(
+              new MessageEdited(
+                      longOr0(column.apply(MESSAGE_ID)), actor, (String) column.apply(TEXT))
+                  .setClientId(clientId));
+    } else if (KIND_MESSAGE_DELETED.equals(kind)) {
+      body =
+          DeltaBody.messageDeleted(
+              new MessageDeleted(longOr0(column.apply(MESSAGE_ID)), actor).setClientId(clientId));
+    } else if (KIND_REACTION_CHANGED.equals(kind)) {
+      body =
+          DeltaBody.reactionChanged(
+              new ReactionChanged(longOr0(column.apply(MESSAGE_ID)), actor)
+                  .setEmoji((String) column.apply(EMOJI))
+                  .setClientId(clientId));
     } else if (KIND_THREAD_CREATED.equals(kind)) {
       body =
           DeltaBody.threadCreated(
@@ -184,9 +266,10 @@ public final class DeltaColumns {
       body =
           DeltaBody.commandRejected(
               new CommandRejected(
-                  clientId,
-                  ErrorCode.valueOf((String) column.apply(ERROR_CODE)),
-                  (String) column.apply(TEXT)));
+                      clientId,
+                      ErrorCode.valueOf((String) column.apply(ERROR_CODE)),
+                      (String) column.apply(TEXT))
+                  .setRule((String) column.apply(RULE)));
     } else {
       throw new MappingException("unknown delta kind '" + kind + "'");
     }
@@ -219,5 +302,50 @@ public final class DeltaColumns {
       }
     }
     return out;
+  }
+
+  /**
+   * The {@link #ATTACHMENTS} text of a list: the list alone in Thrift's JSON protocol (no wrapper
+   * struct: the protocol writes a list as is, and every attachment is written by its generated
+   * code, so a field added to Attachment later is kept without a change here).
+   */
+  public static String attachments(List<Attachment> list) {
+    try {
+      TMemoryBuffer buffer = new TMemoryBuffer(256);
+      TProtocol p = new TJSONProtocol(buffer);
+      p.writeListBegin(new TList(TType.STRUCT, list.size()));
+      for (Attachment a : list) {
+        a.write(p);
+      }
+      p.writeListEnd();
+      return buffer.toString(StandardCharsets.UTF_8);
+    } catch (TException e) {
+      throw new MappingException("attachments do not encode: " + e.getMessage());
+    }
+  }
+
+  /** The list of an {@link #ATTACHMENTS} text; null for null (the message has none). */
+  public static List<Attachment> attachments(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      TProtocol p =
+          new TJSONProtocol(new TMemoryInputTransport(json.getBytes(StandardCharsets.UTF_8)));
+      TList header = p.readListBegin();
+      if (header.elemType != TType.STRUCT) {
+        throw new MappingException("attachments are not a list of structs: " + json);
+      }
+      List<Attachment> out = new ArrayList<>(header.size);
+      for (int i = 0; i < header.size; i++) {
+        Attachment a = new Attachment();
+        a.read(p);
+        out.add(a);
+      }
+      p.readListEnd();
+      return out;
+    } catch (TException e) {
+      throw new MappingException("attachments do not decode (" + e.getMessage() + "): " + json);
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.iris.topics;
 
+import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.DeviceRecord;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -7,6 +8,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.MessageFormatter;
@@ -16,7 +18,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.thrift.TBase;
 import org.apache.thrift.TException;
 import org.apache.thrift.TSerializer;
+import org.apache.thrift.protocol.TField;
 import org.apache.thrift.protocol.TSimpleJSONProtocol;
+import org.apache.thrift.protocol.TStruct;
+import org.apache.thrift.protocol.TType;
 
 /**
  * Prints the project's records as one JSON object per line, for Kafka's stock console consumer:
@@ -31,7 +36,9 @@ import org.apache.thrift.protocol.TSimpleJSONProtocol;
  * UTF-8) is printed as base64 under {@code "key_base64"} instead of {@code "key"}; a value that
  * does not decode as {@code {"base64":..}} with the reason; dead letters with their headers. Device
  * token hashes and salts are never printed. Long keys (user and thread ids) are JSON numbers, which
- * a JavaScript or jq reader rounds past 2^53.
+ * a JavaScript or jq reader rounds past 2^53. Binary fields are printed as hex (an attachment's
+ * sha256 as {@code sha256sum} prints it), except an attachment's preview, of which only the size is
+ * printed ({@code "preview":{"bytes":812}}): an image is no use in a terminal.
  */
 public final class IrisRecordFormatter implements MessageFormatter {
   @Override
@@ -151,7 +158,8 @@ public final class IrisRecordFormatter implements MessageFormatter {
   /**
    * A Thrift struct as JSON with field names (Thrift's simple JSON protocol), every i64 as a
    * decimal string, as protobuf's JSON mapping does: ids use all 63 bits (derived thread ids), and
-   * JavaScript and jq read JSON numbers as doubles, exact only below 2^53.
+   * JavaScript and jq read JSON numbers as doubles, exact only below 2^53. Binary fields as hex, a
+   * preview as its size only (see {@link Int64AsString}).
    */
   public static String json(TBase<?, ?> struct) {
     try {
@@ -183,15 +191,48 @@ public final class IrisRecordFormatter implements MessageFormatter {
     return b.append('"').toString();
   }
 
-  /** Thrift's simple JSON protocol with i64 values written as JSON strings. */
+  /**
+   * Thrift's simple JSON protocol with i64 values written as JSON strings, and binary values as hex
+   * instead of its raw bytes taken as UTF-8 (unreadable, and lossy). The field named {@code
+   * preview} (Attachment's, up to commands.max.preview.bytes of an image) is written as {@code
+   * {"bytes":N}}: its size, never its bytes.
+   */
   static final class Int64AsString extends TSimpleJSONProtocol {
+    /** The name of the field being written; a binary value is always a field's own. */
+    private String field = "";
+
     Int64AsString(org.apache.thrift.transport.TTransport transport) {
       super(transport);
+    }
+
+    @Override
+    public void writeFieldBegin(TField f) throws TException {
+      field = f.name;
+      super.writeFieldBegin(f);
     }
 
     @Override
     public void writeI64(long i64) throws TException {
       writeString(Long.toString(i64));
     }
+
+    @Override
+    public void writeBinary(ByteBuffer bin) throws TException {
+      if (PREVIEW.equals(field)) {
+        writeStructBegin(new TStruct());
+        writeFieldBegin(new TField("bytes", TType.I32, (short) 1));
+        writeI32(bin.remaining());
+        writeFieldEnd();
+        writeFieldStop();
+        writeStructEnd();
+        return;
+      }
+      byte[] bytes = new byte[bin.remaining()];
+      bin.duplicate().get(bytes);
+      writeString(HexFormat.of().formatHex(bytes));
+    }
   }
+
+  private static final String PREVIEW =
+      Attachment.metaDataMap.get(Attachment._Fields.PREVIEW).fieldName;
 }

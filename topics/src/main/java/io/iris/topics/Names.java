@@ -38,10 +38,27 @@ public final class Names {
   public static final String USER_POSITIONS_TABLE = "iris_user_positions";
 
   /**
+   * One row per (user, thread, message) edited or deleted in the user's deltas: the latest edit's
+   * text, time and position, and whether it is deleted.
+   */
+  public static final String MESSAGE_CHANGES_TABLE = "iris_message_changes";
+
+  /**
+   * One row per (user, thread, message, reactor) in the user's deltas: the reactor's current emoji
+   * (NULL: removed) and the position of the delta that set it.
+   */
+  public static final String MESSAGE_REACTIONS_TABLE = "iris_message_reactions";
+
+  /**
    * Every table the sink's rows end up in, for tools that empty and rebuild them. (Not the
    * version-1 tables kept aside by migration V5, {@code iris_deltas_v1} and {@code
    * iris_user_threads_v1}: the sink never writes them and a rebuild must not empty them.)
    */
   public static final List<String> TABLES =
-      List.of(DELTAS_TABLE, USER_THREADS_TABLE, USER_POSITIONS_TABLE);
+      List.of(
+          DELTAS_TABLE,
+          USER_THREADS_TABLE,
+          USER_POSITIONS_TABLE,
+          MESSAGE_CHANGES_TABLE,
+          MESSAGE_REACTIONS_TABLE);
 }

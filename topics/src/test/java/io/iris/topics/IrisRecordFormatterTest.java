@@ -5,12 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.FrameCodec;
+import io.iris.protocol.thrift.Attachment;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MessageDeleted;
+import io.iris.protocol.thrift.MessageEdited;
 import io.iris.protocol.thrift.NewMessage;
+import io.iris.protocol.thrift.ReactionChanged;
+import io.iris.protocol.thrift.SendMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -164,5 +175,109 @@ class IrisRecordFormatterTest {
             record("someone.else", new byte[] {1, 2, (byte) 0xc3}, null, new RecordHeaders()));
 
     assertTrue(json.contains(",\"key_base64\":\"AQLD\","), json);
+  }
+
+  static String logJson(DeltaBody body) {
+    Delta d = new Delta(42L, 9001L, TS, body);
+    return IrisRecordFormatter.toJson(
+        record(
+            Topics.LOG.name(), longKey(42), FrameCodec.defaults().encode(d), new RecordHeaders()));
+  }
+
+  /** An attachment whose sha256 is 0x00..0x1f and whose preview is 300 bytes of 0xab. */
+  static Attachment photo() {
+    byte[] sha = new byte[32];
+    for (int i = 0; i < sha.length; i++) {
+      sha[i] = (byte) i;
+    }
+    byte[] preview = new byte[300];
+    java.util.Arrays.fill(preview, (byte) 0xab);
+    return new Attachment("image/jpeg", 51_200, java.nio.ByteBuffer.wrap(sha), "blob:7f3a")
+        .setWidth(640)
+        .setHeight(480)
+        .setPreview(preview)
+        .setName("cat.jpg");
+  }
+
+  static final String PHOTO_SHA256 =
+      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+  @Test
+  void shouldPrintAnAttachmentsMetadataWithItsPreviewsSizeNeverItsBytes() {
+    Attachment voice = new Attachment("audio/ogg", 0, java.nio.ByteBuffer.allocate(32), "blob:1");
+    String json =
+        logJson(
+            DeltaBody.newMessage(
+                new NewMessage(3, 43L, "")
+                    .setAttachments(List.of(photo(), voice.setDurationMs(0)))));
+
+    assertTrue(
+        json.contains(
+            "\"attachments\":[{\"contentType\":\"image/jpeg\",\"sizeBytes\":\"51200\","
+                + "\"sha256\":\""
+                + PHOTO_SHA256
+                + "\",\"url\":\"blob:7f3a\",\"width\":640,\"height\":480,"
+                + "\"preview\":{\"bytes\":300},\"name\":\"cat.jpg\"},"
+                + "{\"contentType\":\"audio/ogg\",\"sizeBytes\":\"0\",\"sha256\":\""
+                + "0".repeat(64)
+                + "\",\"url\":\"blob:1\",\"durationMs\":0}]"),
+        json);
+    String previewBase64 = Base64.getEncoder().encodeToString(photo().getPreview());
+    assertFalse(json.contains(previewBase64.substring(0, 16)), json);
+    assertFalse(
+        json.contains("\u00ab") || json.contains("\u00c2\u00ab") || json.contains("\ufffd"), json);
+  }
+
+  @Test
+  void shouldPrintTheAttachmentsOfASendCommandTheSameWay() {
+    ClientCommand c =
+        new ClientCommand(
+            43L,
+            "phone",
+            "c1",
+            9001L,
+            TS,
+            CommandBody.sendMessage(new SendMessage("look").setAttachments(List.of(photo()))));
+    String json =
+        IrisRecordFormatter.toJson(
+            record(
+                Topics.COMMANDS.name(),
+                longKey(9001),
+                FrameCodec.defaults().encode(c),
+                new RecordHeaders()));
+
+    assertTrue(json.contains("\"preview\":{\"bytes\":300}"), json);
+    assertTrue(json.contains("\"sha256\":\"" + PHOTO_SHA256 + "\""), json);
+  }
+
+  @Test
+  void shouldPrintTheNewKindsByName() {
+    assertTrue(
+        logJson(DeltaBody.messageEdited(new MessageEdited(3, 43L, "fixed").setClientId("c7")))
+            .contains(
+                "\"body\":{\"messageEdited\":{\"messageId\":\"3\",\"senderUserId\":\"43\","
+                    + "\"text\":\"fixed\",\"clientId\":\"c7\"}}"));
+    assertTrue(
+        logJson(DeltaBody.messageDeleted(new MessageDeleted(3, 43L)))
+            .contains(
+                "\"body\":{\"messageDeleted\":{\"messageId\":\"3\","
+                    + "\"deletedByUserId\":\"43\"}}"));
+    assertTrue(
+        logJson(DeltaBody.reactionChanged(new ReactionChanged(3, 44L).setEmoji("\uD83D\uDC4D")))
+            .contains(
+                "\"body\":{\"reactionChanged\":{\"messageId\":\"3\",\"reactorUserId\":\"44\","
+                    + "\"emoji\":\"\uD83D\uDC4D\"}}"));
+    assertTrue(
+        logJson(DeltaBody.reactionChanged(new ReactionChanged(3, 44L)))
+            .contains(
+                "\"body\":{\"reactionChanged\":{\"messageId\":\"3\","
+                    + "\"reactorUserId\":\"44\"}}"),
+        "a removal: no emoji");
+    assertTrue(
+        logJson(
+                DeltaBody.commandRejected(
+                    new CommandRejected("c8", ErrorCode.UNAUTHORISED, "not yours")
+                        .setRule("NOT_THE_SENDER")))
+            .contains("\"rule\":\"NOT_THE_SENDER\""));
   }
 }
