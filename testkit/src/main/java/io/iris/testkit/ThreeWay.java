@@ -53,13 +53,24 @@ public final class ThreeWay {
             .getFieldName()
             .replaceAll("([A-Z])", "_$1")
             .toLowerCase(java.util.Locale.ROOT);
-    long messageId = b.isSetNewMessage() ? b.getNewMessage().getMessageId() : 0;
+    long messageId =
+        switch (b.getSetField()) {
+          case NEW_MESSAGE -> b.getNewMessage().getMessageId();
+          case MESSAGE_EDITED -> b.getMessageEdited().getMessageId();
+          case MESSAGE_DELETED -> b.getMessageDeleted().getMessageId();
+          case REACTION_CHANGED -> b.getReactionChanged().getMessageId();
+          default -> 0;
+        };
     String clientId =
-        b.isSetNewMessage()
-            ? b.getNewMessage().getClientId()
-            : b.isSetThreadCreated()
-                ? b.getThreadCreated().getClientId()
-                : b.isSetCommandRejected() ? b.getCommandRejected().getClientId() : null;
+        switch (b.getSetField()) {
+          case NEW_MESSAGE -> b.getNewMessage().getClientId();
+          case THREAD_CREATED -> b.getThreadCreated().getClientId();
+          case COMMAND_REJECTED -> b.getCommandRejected().getClientId();
+          case MESSAGE_EDITED -> b.getMessageEdited().getClientId();
+          case MESSAGE_DELETED -> b.getMessageDeleted().getClientId();
+          case REACTION_CHANGED -> b.getReactionChanged().getClientId();
+          default -> null;
+        };
     return describe(d.getPos(), d.getThreadId(), kind, messageId, clientId);
   }
 
