@@ -176,6 +176,15 @@ struct Typing {
   1: required bool typing,
 }
 
+/**
+ * The sender's device holds the thread's messages up to and including this one. Not sent by
+ * devices as a command: the bridge writes it to iris.commands from the delivered marks of a
+ * device's Ack (Ack.delivered), under the device's own ids.
+ */
+struct MarkDelivered {
+  1: required i64 upToMessageId,
+}
+
 union CommandBody {
   1: SendMessage sendMessage,
   2: CreateThread createThread,
@@ -186,6 +195,7 @@ union CommandBody {
   7: EditMessage editMessage,
   8: DeleteMessage deleteMessage,
   9: React react,
+  10: MarkDelivered markDelivered,
 }
 
 /**
@@ -299,6 +309,24 @@ struct CommandRejected {
   4: optional string rule,
 }
 
+/** One device of a member holds the thread's messages up to and including upToMessageId. */
+struct DeviceDelivery {
+  1: required i64 userId,
+  2: required string deviceId,
+  3: required i64 upToMessageId,
+}
+
+/**
+ * Delivery receipts, batched: which members' devices now hold the thread's messages up to which
+ * id. Sent to the members whose messages they cover (a sender learns when each member's devices
+ * have its messages), at most one per thread and batch interval (commands.delivery.batch.ms),
+ * however many devices acknowledged meanwhile. A device's entry replaces its earlier one; ids
+ * only grow.
+ */
+struct DeliveryUpdate {
+  1: required list<DeviceDelivery> deliveries,
+}
+
 union DeltaBody {
   1: NewMessage newMessage,
   2: ThreadCreated threadCreated,
@@ -308,6 +336,7 @@ union DeltaBody {
   6: MessageEdited messageEdited,
   7: MessageDeleted messageDeleted,
   8: ReactionChanged reactionChanged,
+  9: DeliveryUpdate deliveryUpdate,
 }
 
 /**
@@ -432,11 +461,23 @@ struct SyncRequest {
   7: optional i64 toPos = -1,
 }
 
+/** Per thread, the highest message id of other users' messages a device has applied. */
+struct DeliveredMark {
+  1: required i64 threadId,
+  2: required i64 upToMessageId,
+}
+
 /** The device has durably applied every delta up to and including pos. Batched: send the highest. */
 struct Ack {
   // 1 (seq): version 1, retired.
   2: required i64 pos,
   3: required string epoch,
+  /**
+   * Delivery receipts: per thread, the highest id of the other users' messages applied since the
+   * previous Ack (at most 64 threads; the bridge ignores the rest). Their senders see them as
+   * DeliveryUpdate deltas. Absent: no receipts (an app may leave them out, e.g. by user choice).
+   */
+  4: optional list<DeliveredMark> delivered,
 }
 
 union DeviceRequestBody {
@@ -564,6 +605,21 @@ struct ThreadState {
   8: required string createdByClientId,
   /** Per member, the highest message id they marked read. */
   9: required map<i64, i64> readUpTo,
+  /** Per member who sent any, the id of their last message: who a delivery receipt concerns. */
+  10: optional map<i64, i64> lastSentBy,
+}
+
+/**
+ * Delivery receipts of one thread (store "deliveries", key: thread id): each device's mark, and
+ * those not yet sent to the senders (flushed every commands.delivery.batch.ms).
+ */
+struct ThreadDeliveries {
+  /** Key "<userId>:<deviceId>": the highest message id that device holds. */
+  1: required map<string, i64> upTo,
+  /** Changed since the last flush, in the order received (one entry per device, the newest). */
+  2: required list<DeviceDelivery> pending,
+  /** The lowest mark the pending entries moved up from: senders above it are told. */
+  3: optional i64 pendingFrom,
 }
 
 /**

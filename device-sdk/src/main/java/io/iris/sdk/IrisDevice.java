@@ -35,7 +35,9 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -207,6 +209,7 @@ public final class IrisDevice implements AutoCloseable {
     private int ackEvery = 50;
     private Duration ackDelay = Duration.ofMillis(200);
     private int syncPage = 500;
+    private boolean deliveryReceipts = true;
     private SocketFactory socketFactory;
     private Duration keepAlive = Duration.ofSeconds(30);
     private Duration deadConnectionAfter = Duration.ofSeconds(5);
@@ -305,6 +308,17 @@ public final class IrisDevice implements AutoCloseable {
     /** Deltas asked for per catch-up request. */
     public Builder syncPage(int n) {
       this.syncPage = n;
+      return this;
+    }
+
+    /**
+     * Whether this device gives delivery receipts (default true): its acks carry, per thread, the
+     * highest id of the other users' messages it applied since the previous ack, and their senders
+     * see them as DeliveryUpdate deltas. They ride on the acks the device sends anyway (see {@link
+     * #ackEvery}): no extra request. Off, e.g. by the user's choice: none are sent.
+     */
+    public Builder deliveryReceipts(boolean on) {
+      this.deliveryReceipts = on;
       return this;
     }
 
@@ -473,7 +487,8 @@ public final class IrisDevice implements AutoCloseable {
                 b.sendDeadline,
                 b.ackEvery,
                 b.ackDelay,
-                b.syncPage),
+                b.syncPage,
+                b.deliveryReceipts),
             b.epoch,
             b.lastPos,
             new DeviceHost(),
@@ -1001,7 +1016,12 @@ public final class IrisDevice implements AutoCloseable {
       if (s.returnCodes().contains(MqttWire.SUBSCRIPTION_FAILED)) {
         failed(l, new IOException("the subscription to " + down + " was refused"));
       }
-    } else if (!(p instanceof MqttWire.PubAck) && !(p instanceof MqttWire.PingResp)) {
+    } else if (p instanceof MqttWire.PubAck a) {
+      String ackId = l.marksAwaited.remove(a.packetId());
+      if (ackId != null) {
+        sync.requestArrived(ackId); // its delivered marks are the bridge's now
+      }
+    } else if (!(p instanceof MqttWire.PingResp)) {
       failed(l, new ProtocolException("a packet no server sends: " + p));
     }
   }
@@ -1305,15 +1325,13 @@ public final class IrisDevice implements AutoCloseable {
     if (l == null || (qos == 0 && !connected)) {
       return; // the state machine sends it again on the next connection
     }
+    int packetId = qos == 0 ? 0 : l.mqtt.nextPacketId();
+    if (qos == 1 && request.getBody().isSetAck() && request.getBody().getAck().isSetDelivered()) {
+      l.marksAwaited.put(packetId, request.getRequestId());
+    }
     byte[] packet =
         MqttWire.encode(
-            new MqttWire.Publish(
-                up,
-                qos,
-                qos == 0 ? 0 : l.mqtt.nextPacketId(),
-                false,
-                false,
-                codec.encode(request)));
+            new MqttWire.Publish(up, qos, packetId, false, false, codec.encode(request)));
     if (gathering != null) {
       gathering.add(packet);
       return;
@@ -1412,6 +1430,12 @@ public final class IrisDevice implements AutoCloseable {
 
     /** When the first request not answered yet went out; NONE: nothing awaited. */
     long unansweredSinceNanos = NONE;
+
+    /**
+     * Acks with delivered marks sent here, by packet id: their PUBACK tells the state machine the
+     * marks arrived (else a lost connection sends them again).
+     */
+    final Map<Integer, String> marksAwaited = new HashMap<>();
 
     Link(List<String> uris) {
       this.uris = uris;

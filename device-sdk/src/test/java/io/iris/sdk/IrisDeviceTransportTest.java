@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.protocol.thrift.Ack;
+import io.iris.protocol.thrift.DeliveredMark;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeltaBody;
@@ -431,6 +433,71 @@ class IrisDeviceTransportTest {
     assertInstanceOf(Disconnect.class, c.next(WAIT), "DISCONNECT right after the last ack");
     await().atMost(WAIT).until(c::ended);
     assertFalse(d.isConnected());
+  }
+
+  /** Message {@code messageId} of {@code sender} in {@code thread}, pushed at {@code pos}. */
+  private static ServerFrame message(
+      long thread, long sender, long messageId, long pos, long prevPos) {
+    Delta d =
+        new Delta(7, thread, 0, DeltaBody.newMessage(new NewMessage(messageId, sender, "m")))
+            .setPos(pos)
+            .setPrevPos(prevPos);
+    return new ServerFrame(ServerFrameBody.deltas(new DeltaBatch(List.of(d), E, pos)));
+  }
+
+  @Test
+  void shouldPutDeliveredMarksOfOtherUsersMessagesInTheAckItSendsAnyway() throws Exception {
+    IrisDevice d = build(device().ackEvery(2, Duration.ofMinutes(1)));
+    d.connect(WAIT);
+    Conn c = bridge.next(WAIT);
+
+    c.push(message(THREAD, 8, 5, 11, 10));
+    c.push(message(200, 7, 6, 12, 11)); // the device's own user's
+
+    Ack ack = c.request("ack", WAIT).getBody().getAck();
+    assertEquals(12, ack.getPos());
+    assertEquals(List.of(new DeliveredMark(THREAD, 5)), ack.getDelivered());
+  }
+
+  @Test
+  void shouldSendNoDeliveredMarksWhenReceiptsAreOff() throws Exception {
+    IrisDevice d = build(device().ackEvery(1, Duration.ofMinutes(1)).deliveryReceipts(false));
+    d.connect(WAIT);
+    Conn c = bridge.next(WAIT);
+
+    c.push(message(THREAD, 8, 5, 11, 10));
+
+    Ack ack = c.request("ack", WAIT).getBody().getAck();
+    assertEquals(11, ack.getPos());
+    assertFalse(ack.isSetDelivered());
+  }
+
+  @Test
+  void shouldSendTheMarksOfAnAckWithoutPubAckAgainOnTheNextConnection() throws Exception {
+    IrisDevice d = build(device().ackEvery(1, Duration.ofMinutes(1)));
+    d.connect(WAIT);
+    Conn first = bridge.next(WAIT);
+    first.expect(Connect.class, WAIT);
+    first.expect(Subscribe.class, WAIT);
+    first.silent = true; // the test answers from here on
+
+    first.push(message(THREAD, 8, 5, 11, 10));
+    Publish arrived = first.publish("ack", WAIT);
+    first.send(new PubAck(arrived.packetId()));
+    first.push(message(200, 8, 7, 12, 11)); // read after that PUBACK
+    first.publish("ack", WAIT); // no PUBACK: maybe lost
+    first.reset();
+
+    Conn second = bridge.next(WAIT);
+    second.request("sync", WAIT);
+    second.push(message(300, 8, 2, 13, 12));
+
+    Ack ack = second.request("ack", WAIT).getBody().getAck();
+    assertEquals(13, ack.getPos());
+    assertEquals(
+        List.of(new DeliveredMark(200, 7), new DeliveredMark(300, 2)),
+        ack.getDelivered(),
+        "the mark of the ack without PUBACK again; not the one that arrived");
   }
 
   @Test

@@ -15,10 +15,10 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The bridge's meters: requests by outcome, catch-up answers by kind and tier, deltas pushed,
- * devices connected and registered, refusals, typing, tier-1 users, Kafka's own metrics of the
- * bridge's producer and consumer. {@link #refresh} registers the outcome and kind counters that
- * appeared since the last call (call it before each scrape).
+ * The bridge's meters: requests by outcome, delivered marks of acks, catch-up answers by kind and
+ * tier, deltas pushed, devices connected and registered, refusals, typing, tier-1 users, Kafka's
+ * own metrics of the bridge's producer and consumer. {@link #refresh} registers the outcome and
+ * kind counters that appeared since the last call (call it before each scrape).
  */
 public final class BridgeMetrics {
   private static final String DISCONNECTS_DOC =
@@ -43,6 +43,18 @@ public final class BridgeMetrics {
 
   private void bindFixed() {
     PushPath push = bridge.pushPath();
+    SendPath send = bridge.sendPath();
+    for (String o : SendPath.MARK_OUTCOMES) {
+      counter(
+          "iris_bridge_delivered_marks",
+          "Delivered marks of device acks by outcome: written (a MarkDelivered command in"
+              + " iris.commands), dropped-invalid, dropped-over-cap (above 64 in one ack),"
+              + " unavailable (Kafka did not take it)",
+          send,
+          s -> s.deliveredMarks(o),
+          "outcome",
+          o);
+    }
     new KafkaClientMetrics(bridge.sendPath().commandsProducer()).bindTo(registry);
     new KafkaClientMetrics(push.consumer()).bindTo(registry);
     counter(

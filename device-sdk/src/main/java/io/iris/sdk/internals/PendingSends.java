@@ -259,6 +259,8 @@ final class PendingSends {
       case MESSAGE_EDITED -> d.getBody().getMessageEdited().getClientId();
       case MESSAGE_DELETED -> d.getBody().getMessageDeleted().getClientId();
       case REACTION_CHANGED -> d.getBody().getReactionChanged().getClientId();
+      // Confirms no send: the marks it reports come from acks, never from a device's command.
+      case DELIVERY_UPDATE -> null;
     };
   }
 }

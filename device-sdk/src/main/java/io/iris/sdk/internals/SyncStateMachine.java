@@ -1,12 +1,14 @@
 package io.iris.sdk.internals;
 
 import io.iris.protocol.thrift.Ack;
+import io.iris.protocol.thrift.DeliveredMark;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
@@ -72,6 +74,15 @@ public final class SyncStateMachine {
   /** Sync and ack request ids remembered with their epoch, to read a RESNAPSHOT_REQUIRED answer. */
   private static final int REQUEST_EPOCHS_KEPT = 64;
 
+  /** Delivered marks per Ack at most (Ack.delivered); the bridge ignores the rest. */
+  static final int MAX_DELIVERED_MARKS = 64;
+
+  /**
+   * Acks whose marks wait for the server to confirm their arrival at most; beyond, the oldest are
+   * taken as arrived (a host that never reports arrivals would keep them all until a reconnect).
+   */
+  private static final int MARKS_OUT_KEPT = 16;
+
   private static final long NOT_DUE = Long.MIN_VALUE;
 
   private static final long NOTHING_TO_ASK = Long.MIN_VALUE;
@@ -88,6 +99,7 @@ public final class SyncStateMachine {
    * @param ackEvery acknowledge after this many applied deltas ...
    * @param ackDelay ... or this long after the first unacknowledged one, whichever comes first
    * @param syncPage deltas asked for per catch-up request
+   * @param deliveryReceipts whether acks carry delivered marks (Ack.delivered)
    */
   public record Settings(
       Duration resendAfter,
@@ -95,7 +107,8 @@ public final class SyncStateMachine {
       Duration sendDeadline,
       int ackEvery,
       Duration ackDelay,
-      int syncPage) {}
+      int syncPage,
+      boolean deliveryReceipts) {}
 
   /** What the machine needs from the device that runs it. Called on the caller's thread. */
   public interface Host {
@@ -185,6 +198,26 @@ public final class SyncStateMachine {
   private int unacked;
   private long ackDueAtNanos = NOT_DUE;
 
+  /**
+   * Per thread, the highest id of other users' messages applied and not sent in an Ack yet, in the
+   * order the threads first had one: the marks of the next Ack (the first {@link
+   * #MAX_DELIVERED_MARKS}).
+   */
+  private final Map<Long, Long> marksToSend = new LinkedHashMap<>();
+
+  /**
+   * The marks of Acks sent on this connection whose arrival the server has not confirmed ({@link
+   * #requestArrived}), by request id: on a lost connection they go back to {@link #marksToSend}, to
+   * be sent again with a later Ack (the server keeps the highest mark: a repeat changes nothing).
+   */
+  private final Map<String, List<DeliveredMark>> marksOut =
+      new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, List<DeliveredMark>> eldest) {
+          return size() > MARKS_OUT_KEPT;
+        }
+      };
+
   private long gapsRepaired;
   private long unknownKindsSkipped;
   private long unknownFramesSkipped;
@@ -247,11 +280,34 @@ public final class SyncStateMachine {
     }
   }
 
-  /** The connection is down: the sync answer awaited will not come. */
+  /**
+   * The connection is down: the sync answer awaited will not come, and the Acks not known to have
+   * arrived may be lost: their marks go with a later Ack.
+   */
   public void connectionLost() {
     connected = false;
     syncRequestId = null;
     syncPaused = false;
+    if (!marksOut.isEmpty()) {
+      Map<Long, Long> again = new LinkedHashMap<>();
+      for (List<DeliveredMark> marks : marksOut.values()) {
+        for (DeliveredMark m : marks) {
+          again.merge(m.getThreadId(), m.getUpToMessageId(), Math::max);
+        }
+      }
+      marksOut.clear();
+      marksToSend.forEach((thread, upTo) -> again.merge(thread, upTo, Math::max));
+      marksToSend.clear();
+      marksToSend.putAll(again); // the marks sent before go first, as they did
+    }
+  }
+
+  /**
+   * The server received this request (its PUBACK came): the marks of an Ack with this id are
+   * delivered to the bridge and not sent again.
+   */
+  public void requestArrived(String requestId) {
+    marksOut.remove(requestId);
   }
 
   /**
@@ -345,11 +401,29 @@ public final class SyncStateMachine {
         && (!epoch.equals(ackedEpoch) || lastPos > ackedPos)) {
       String id = requestIds.get();
       requestEpochs.put(id, epoch);
-      host.publish(new DeviceRequest(id, DeviceRequestBody.ack(new Ack(lastPos, epoch))));
+      Ack ack = new Ack(lastPos, epoch);
+      List<DeliveredMark> marks = takeMarks();
+      if (!marks.isEmpty()) {
+        ack.setDelivered(marks);
+        marksOut.put(id, marks);
+      }
+      host.publish(new DeviceRequest(id, DeviceRequestBody.ack(ack)));
       ackedEpoch = epoch;
       ackedPos = lastPos;
       unacked = 0;
     }
+  }
+
+  /** The first {@link #MAX_DELIVERED_MARKS} marks to send, taken out; the rest wait. */
+  private List<DeliveredMark> takeMarks() {
+    List<DeliveredMark> out = new ArrayList<>(Math.min(marksToSend.size(), MAX_DELIVERED_MARKS));
+    var it = marksToSend.entrySet().iterator();
+    while (it.hasNext() && out.size() < MAX_DELIVERED_MARKS) {
+      Map.Entry<Long, Long> e = it.next();
+      out.add(new DeliveredMark(e.getKey(), e.getValue()));
+      it.remove();
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -393,6 +467,11 @@ public final class SyncStateMachine {
   /** Commands sent and not settled yet. */
   public int pendingSends() {
     return sends.size();
+  }
+
+  /** Threads whose delivered mark waits for an Ack (not sent, or sent and maybe lost). */
+  public int deliveredMarksWaiting() {
+    return marksToSend.size();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -608,8 +687,23 @@ public final class SyncStateMachine {
       }
       out.add(d);
       sends.confirm(d);
+      noteDelivered(d);
     }
     return out;
+  }
+
+  /**
+   * An applied message of another user raises its thread's delivered mark. Only deltas count, live
+   * or caught up; a snapshot delivers nothing (docs/PROTOCOL.md, "Delivery receipts"). The device's
+   * own user's messages are not receipts: their sender is this user.
+   */
+  private void noteDelivered(Delta d) {
+    if (settings.deliveryReceipts() && d.getBody().isSetNewMessage()) {
+      NewMessage m = d.getBody().getNewMessage();
+      if (m.getSenderUserId() != d.getUserId()) {
+        marksToSend.merge(d.getThreadId(), m.getMessageId(), Math::max);
+      }
+    }
   }
 
   /** Frames of a kind this SDK does not know, skipped. */

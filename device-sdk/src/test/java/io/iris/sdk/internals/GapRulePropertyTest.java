@@ -227,7 +227,8 @@ class GapRulePropertyTest {
               Duration.ofMinutes(2),
               4,
               Duration.ofMillis(200),
-              PAGE);
+              PAGE,
+              true);
       machine =
           new SyncStateMachine(
               "7/phone", settings, startEpoch, startPos, this, () -> "r" + ++requestIds);

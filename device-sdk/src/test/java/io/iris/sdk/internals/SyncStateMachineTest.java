@@ -10,11 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveredMark;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBatch;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MessageEdited;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ResnapshotRequired;
 import io.iris.protocol.thrift.SendMessage;
@@ -32,6 +34,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -53,21 +56,28 @@ class SyncStateMachineTest {
 
   private static final long MS = 1_000_000L;
   private static final long SECOND = 1_000 * MS;
-  private static final SyncStateMachine.Settings SETTINGS =
-      new SyncStateMachine.Settings(
-          Duration.ofSeconds(5),
-          Duration.ofSeconds(60),
-          Duration.ofMinutes(2),
-          50,
-          Duration.ofMillis(200),
-          500);
+
+  /** Without delivery receipts, so that acks read as positions; receipts have their own tests. */
+  private static final SyncStateMachine.Settings SETTINGS = settings(false);
+
+  private static SyncStateMachine.Settings settings(boolean deliveryReceipts) {
+    return new SyncStateMachine.Settings(
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(60),
+        Duration.ofMinutes(2),
+        50,
+        Duration.ofMillis(200),
+        500,
+        deliveryReceipts);
+  }
 
   private final RecordingHost host = new RecordingHost();
   private int requests;
   private long now = 42 * SECOND; // any origin: only differences count
+  private SyncStateMachine.Settings settings = SETTINGS;
 
   private SyncStateMachine machine(String epoch, long lastPos) {
-    return new SyncStateMachine("7/phone", SETTINGS, epoch, lastPos, host, () -> "r" + ++requests);
+    return new SyncStateMachine("7/phone", settings, epoch, lastPos, host, () -> "r" + ++requests);
   }
 
   /** A device of epoch E at {@code lastPos}. */
@@ -1220,6 +1230,143 @@ class SyncStateMachineTest {
       m.timerFired(now + 200 * MS);
 
       assertEquals(List.of(new Ack(5, F)), host.acks(), "lower than 40, but of the new log");
+    }
+  }
+
+  @Nested
+  class DeliveryReceipts {
+    @BeforeEach
+    void receiptsOn() {
+      settings = settings(true);
+    }
+
+    /** Message {@code messageId} of {@code sender} in {@code thread}, at {@code pos}. */
+    private static Delta in(long thread, long sender, long messageId, long pos, long prevPos) {
+      return new Delta(
+              USER, thread, 0, DeltaBody.newMessage(new NewMessage(messageId, sender, "m")))
+          .setPos(pos)
+          .setPrevPos(prevPos);
+    }
+
+    private static DeliveredMark mark(long thread, long upTo) {
+      return new DeliveredMark(thread, upTo);
+    }
+
+    private Ack lastAck() {
+      List<Ack> acks = host.acks();
+      return acks.get(acks.size() - 1);
+    }
+
+    @Test
+    void shouldPutTheHighestMessageOfOtherUsersPerThreadInTheNextAck() {
+      SyncStateMachine m = live(10);
+      m.onFrame(push(17, in(100, OTHER_USER, 5, 13, 10), in(200, 9, 2, 17, 13)), now);
+      m.onFrame(push(22, in(100, 9, 6, 22, 17)), now + 50 * MS);
+
+      m.timerFired(now + 200 * MS);
+
+      assertEquals(
+          List.of(new Ack(22, E).setDelivered(List.of(mark(100, 6), mark(200, 2)))),
+          host.acks(),
+          "one ack as without receipts, the threads in the order they had a message");
+      assertEquals(0, m.deliveredMarksWaiting());
+
+      m.onFrame(push(25, in(200, OTHER_USER, 3, 25, 22)), now + SECOND);
+      m.timerFired(now + SECOND + 200 * MS);
+      assertEquals(List.of(mark(200, 3)), lastAck().getDelivered(), "only what came since");
+    }
+
+    @Test
+    void shouldLeaveTheDevicesOwnUsersMessagesAndOtherKindsOut() {
+      SyncStateMachine m = live(10);
+      Delta edit =
+          delta(17, 13, DeltaBody.messageEdited(new MessageEdited(4, OTHER_USER, "edited")));
+      m.onFrame(push(22, in(300, USER, 8, 13, 10), edit, own(22, 17, "c-1")), now);
+
+      m.timerFired(now + 200 * MS);
+
+      assertEquals(List.of(new Ack(22, E)), host.acks(), "no delivered field at all");
+      assertFalse(host.acks().get(0).isSetDelivered());
+    }
+
+    @Test
+    void shouldCountCatchUpPagesAndTheDeltasAfterASnapshotButNotTheSnapshot() {
+      SyncStateMachine m = fresh();
+      m.connected(now);
+      m.onFrame(push(43, in(100, OTHER_USER, 12, 43, 40)), now); // waits for the snapshot
+      m.onFrame(snapshot(host.snapshotRequests().get(0).getRequestId(), 40), now);
+      m.onFrame(page(host.lastSyncId(), 50, in(200, OTHER_USER, 7, 50, 43)), now);
+
+      m.timerFired(now + 200 * MS);
+
+      assertEquals(List.of(mark(100, 12), mark(200, 7)), lastAck().getDelivered());
+    }
+
+    @Test
+    void shouldSendAt64ThreadsPerAckAndKeepTheRestForTheNextAckWithoutAnExtraOne() {
+      SyncStateMachine m = live(10);
+      Delta[] many = new Delta[70];
+      for (int i = 0; i < many.length; i++) {
+        many[i] = in(1000 + i, OTHER_USER, 1, 11 + i, 10 + i);
+      }
+      m.onFrame(push(80, many), now); // 70 deltas: at once, ackEvery is 50
+
+      assertEquals(1, host.acks().size());
+      List<DeliveredMark> first = host.acks().get(0).getDelivered();
+      assertEquals(64, first.size());
+      assertEquals(mark(1000, 1), first.get(0));
+      assertEquals(mark(1063, 1), first.get(63));
+      assertEquals(6, m.deliveredMarksWaiting());
+
+      m.timerFired(now + SECOND);
+      m.flushAck();
+      assertEquals(1, host.acks().size(), "marks alone send no ack");
+
+      m.onFrame(push(81, in(1000, OTHER_USER, 2, 81, 80)), now + SECOND);
+      m.timerFired(now + 2 * SECOND);
+
+      assertEquals(2, host.acks().size());
+      List<DeliveredMark> expected = new ArrayList<>();
+      for (int i = 64; i < 70; i++) {
+        expected.add(mark(1000 + i, 1));
+      }
+      expected.add(mark(1000, 2));
+      assertEquals(expected, lastAck().getDelivered(), "the rest first, then the new one");
+      assertEquals(0, m.deliveredMarksWaiting());
+    }
+
+    @Test
+    void shouldSendTheMarksOfAnAckNotKnownToHaveArrivedAgainAfterAReconnect() {
+      SyncStateMachine m = live(10);
+      m.onFrame(push(13, in(100, OTHER_USER, 5, 13, 10)), now);
+      m.timerFired(now + 200 * MS);
+      String arrived = host.published.get(host.published.size() - 1).getRequestId();
+      m.requestArrived(arrived); // its PUBACK came
+      m.onFrame(push(17, in(200, OTHER_USER, 7, 17, 13)), now + SECOND);
+      m.timerFired(now + SECOND + 200 * MS);
+      m.onFrame(push(22, in(300, OTHER_USER, 2, 22, 17)), now + 2 * SECOND);
+
+      m.connectionLost(); // the second ack's PUBACK never came
+      m.connected(now + 3 * SECOND);
+      m.onFrame(push(25, in(200, OTHER_USER, 9, 25, 22)), now + 3 * SECOND);
+      m.timerFired(now + 4 * SECOND);
+
+      assertEquals(
+          List.of(mark(200, 9), mark(300, 2)),
+          lastAck().getDelivered(),
+          "thread 200 again (and raised), 300 as waiting; 100 had arrived");
+    }
+
+    @Test
+    void shouldSendNoMarksWhenReceiptsAreOff() {
+      settings = settings(false);
+      SyncStateMachine m = live(10);
+      m.onFrame(push(13, in(100, OTHER_USER, 5, 13, 10)), now);
+
+      m.timerFired(now + 200 * MS);
+
+      assertEquals(List.of(new Ack(13, E)), host.acks());
+      assertEquals(0, m.deliveredMarksWaiting());
     }
   }
 

@@ -10,9 +10,12 @@ import io.iris.protocol.FrameException;
 import io.iris.protocol.IdLimits;
 import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.DeliveredMark;
 import io.iris.protocol.thrift.DeviceCommand;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.SendResult;
 import io.iris.protocol.thrift.ServerError;
 import io.iris.protocol.thrift.ServerFrame;
@@ -54,9 +57,30 @@ import org.slf4j.LoggerFactory;
  * every resend sat in the producer's buffer and reached iris.commands when Kafka came back (about
  * 260,000 copies per bridge in a measured outage of two brokers), for the streams app to drop one
  * by one.
+ *
+ * <p>An Ack's delivered marks ({@code Ack.delivered}) become MarkDelivered commands on
+ * iris.commands, one per thread, under the device's own ids; the device is not answered for them
+ * (acks are not answered) and they do not charge its token bucket: receipts ride on acks, which the
+ * SDK paces.
  */
 public final class SendPath extends AbstractInterceptHandler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SendPath.class);
+
+  /**
+   * The delivered marks of one Ack that are written (Ack.delivered: at most 64 threads); the rest
+   * are dropped and counted. Bounds what one small frame makes the bridge write.
+   */
+  static final int MAX_DELIVERED_MARKS = 64;
+
+  /**
+   * A mark that could not be written is logged at most once per this interval: while Kafka is away
+   * every ack of every device fails this way, and the counter tells how many.
+   */
+  private static final long MARK_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+  /** The outcomes of delivered marks, for metrics (see {@link #deliveredMarks}). */
+  public static final java.util.List<String> MARK_OUTCOMES =
+      java.util.List.of("written", "dropped-invalid", "dropped-over-cap", "unavailable");
 
   private final FrameCodec codec;
   private final FrameCodec reader;
@@ -65,6 +89,10 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
   private final LongSupplier currentTimeMillis;
   private final DeviceSender replier;
   private final Map<String, AtomicLong> counters = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> marks = new ConcurrentHashMap<>();
+
+  /** When a mark that could not be written may be logged next. */
+  private final AtomicLong markFailureLogAtMs = new AtomicLong(Long.MIN_VALUE);
 
   /** Commands on their way to Kafka, by device and client id: the request ids to answer. */
   private final Map<String, java.util.List<String>> inFlight = new ConcurrentHashMap<>();
@@ -155,6 +183,22 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
     counters.computeIfAbsent(outcome, k -> new AtomicLong()).addAndGet(n);
   }
 
+  /**
+   * Delivered marks of acks by outcome (one of {@link #MARK_OUTCOMES}): written (Kafka has the
+   * MarkDelivered command), dropped-invalid (thread or message id not positive), dropped-over-cap
+   * (beyond {@link #MAX_DELIVERED_MARKS} in one Ack), unavailable (Kafka did not take it).
+   */
+  public long deliveredMarks(String outcome) {
+    AtomicLong c = marks.get(outcome);
+    return c == null ? 0 : c.get();
+  }
+
+  private void countMarks(String outcome, int n) {
+    if (n > 0) {
+      marks.computeIfAbsent(outcome, k -> new AtomicLong()).addAndGet(n);
+    }
+  }
+
   @Override
   public void onPublish(InterceptPublishMessage msg) {
     try {
@@ -229,6 +273,11 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
                 + ": take a new snapshot",
             null);
       }
+      // Written whatever the pointer's outcome: message ids are the threads', not the log's, so a
+      // mark holds even in an ack of another epoch.
+      if (ack.isSetDelivered()) {
+        delivered(device, ack.getDelivered());
+      }
       return;
     }
     if ((request.getBody().isSetSync() || request.getBody().isSetSnapshot())
@@ -276,6 +325,19 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
           "UNSUPPORTED_COMMAND",
           "a CommandBody member this server does not know (a newer app's command):"
               + " not applied, do not send it again",
+          frame);
+      return;
+    }
+    if (c.getBody().isSetMarkDelivered()) {
+      // Receipts have one way in, the Ack. As a command it would also wait for a confirming delta
+      // that a MarkDelivered never gets (the SDK would resend it until its deadline).
+      reject(
+          device,
+          request.getRequestId(),
+          clientId,
+          ErrorCode.INVALID_ARGUMENT,
+          "RESERVED_COMMAND",
+          "markDelivered is written by the bridge from Ack.delivered",
           frame);
       return;
     }
@@ -372,6 +434,67 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
             sendResult(device, waiter, result);
           }
         });
+  }
+
+  /**
+   * An Ack's delivered marks: one MarkDelivered command per valid mark, keyed by its thread and
+   * named "dlv:&lt;threadId&gt;:&lt;upTo&gt;", so that a mark the device sends again (after a lost
+   * connection) is the same command for the streams app's client-id dedup. Nobody is answered: a
+   * mark Kafka does not take is counted and lost; a later mark of the thread covers it.
+   */
+  private void delivered(DeviceTopics.DeviceId device, java.util.List<DeliveredMark> delivered) {
+    int invalid = 0;
+    int considered = 0;
+    long now = currentTimeMillis.getAsLong();
+    for (DeliveredMark m : delivered) {
+      if (considered == MAX_DELIVERED_MARKS) {
+        break;
+      }
+      considered++;
+      long threadId = m.getThreadId();
+      long upTo = m.getUpToMessageId();
+      if (threadId <= 0 || upTo <= 0) {
+        invalid++;
+        continue;
+      }
+      ClientCommand command =
+          new ClientCommand(
+              device.userId(),
+              device.deviceId(),
+              "dlv:" + threadId + ":" + upTo,
+              threadId,
+              now,
+              CommandBody.markDelivered(new MarkDelivered(upTo)));
+      try {
+        commands.send(
+            new ProducerRecord<>(Topics.COMMANDS.name(), threadId, codec.encode(command)),
+            (metadata, e) -> {
+              if (e == null) {
+                countMarks("written", 1);
+              } else {
+                markFailed(device, e);
+              }
+            });
+      } catch (RuntimeException e) {
+        markFailed(device, e); // e.g. the producer closing: the other marks are tried all the same
+      }
+    }
+    countMarks("dropped-invalid", invalid);
+    countMarks("dropped-over-cap", delivered.size() - considered);
+  }
+
+  private void markFailed(DeviceTopics.DeviceId device, Exception e) {
+    countMarks("unavailable", 1);
+    long now = currentTimeMillis.getAsLong();
+    long at = markFailureLogAtMs.get();
+    if (now >= at && markFailureLogAtMs.compareAndSet(at, now + MARK_FAILURE_LOG_INTERVAL_MS)) {
+      log.warn(
+          "Could not hand a delivered mark of {} to Kafka ({} so far; logged at most once a"
+              + " minute): {}",
+          device.clientId(),
+          deliveredMarks("unavailable"),
+          e.toString());
+    }
   }
 
   /** Typing never enters Kafka: relayed at QoS 0 to the thread's other members here. */

@@ -20,6 +20,7 @@ import io.iris.protocol.thrift.Ack;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
+import io.iris.protocol.thrift.DeliveredMark;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
 import io.iris.protocol.thrift.DeviceCommand;
@@ -27,6 +28,7 @@ import io.iris.protocol.thrift.DevicePointer;
 import io.iris.protocol.thrift.DeviceRequest;
 import io.iris.protocol.thrift.DeviceRequestBody;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.SendResult;
@@ -673,6 +675,150 @@ class SendPathTest {
     assertEquals(1, deadLetters.history().size(), "the command is kept, not lost");
     assertEquals("RETIRED_VERSION", header(deadLetters.history().get(0), DeadLetters.REASON));
     assertTrue(commands.history().isEmpty());
+  }
+
+  // --- delivered marks ---
+
+  private static byte[] ackWith(String requestId, Ack ack, DeliveredMark... marks) {
+    return request(requestId, DeviceRequestBody.ack(ack.setDelivered(List.of(marks))));
+  }
+
+  @Test
+  void shouldWriteOneMarkDeliveredCommandPerMarkOfAnAckUnderTheDevicesIds() {
+    path.handle(PHONE, ackWith("a1", ack(103), new DeliveredMark(7, 12), new DeliveredMark(9, 3)));
+
+    assertEquals(103, pointer(42, "phone"), "the ack moves the pointer as without marks");
+    assertEquals(2, commands.history().size());
+    ProducerRecord<Long, byte[]> first = commands.history().get(0);
+    assertEquals(Topics.COMMANDS.name(), first.topic());
+    assertEquals(7L, first.key(), "keyed by thread");
+    ClientCommand c = decodeCommand(first);
+    assertEquals(42, c.getSenderUserId());
+    assertEquals("phone", c.getSenderDeviceId());
+    assertEquals("dlv:7:12", c.getClientId());
+    assertEquals(7, c.getThreadId());
+    assertEquals(NOW, c.getReceivedAtMs());
+    assertEquals(CommandBody.markDelivered(new MarkDelivered(12)), c.getBody());
+    ClientCommand second = decodeCommand(commands.history().get(1));
+    assertEquals(9L, commands.history().get(1).key());
+    assertEquals("dlv:9:3", second.getClientId());
+    assertEquals(3, second.getBody().getMarkDelivered().getUpToMessageId());
+
+    assertEquals(0, path.deliveredMarks("written"), "counted once Kafka has them");
+    commands.flush();
+    assertEquals(2, path.deliveredMarks("written"));
+    assertEquals(0, devices.size(), "acks are not answered, marks neither");
+    assertEquals(Set.of("ack-moved"), path.outcomes(), "one request, counted as the ack it is");
+  }
+
+  @Test
+  void shouldWriteTheFirst64MarksOfAnAckAndCountTheRestDropped() {
+    DeliveredMark[] marks = new DeliveredMark[70];
+    for (int i = 0; i < marks.length; i++) {
+      marks[i] = new DeliveredMark(i + 1, 5);
+    }
+
+    path.handle(PHONE, ackWith("a1", ack(103), marks));
+
+    assertEquals(64, commands.history().size());
+    assertEquals(64L, commands.history().get(63).key());
+    assertEquals(6, path.deliveredMarks("dropped-over-cap"));
+    commands.flush();
+    assertEquals(64, path.deliveredMarks("written"));
+  }
+
+  @Test
+  void shouldDropAndCountMarksWithoutAPositiveThreadOrMessage() {
+    path.handle(
+        PHONE,
+        ackWith(
+            "a1",
+            ack(103),
+            new DeliveredMark(0, 5),
+            new DeliveredMark(7, 0),
+            new DeliveredMark(-3, 5),
+            new DeliveredMark(8, -1),
+            new DeliveredMark(7, 5)));
+
+    assertEquals(1, commands.history().size());
+    assertEquals("dlv:7:5", decodeCommand(commands.history().get(0)).getClientId());
+    assertEquals(4, path.deliveredMarks("dropped-invalid"));
+    assertEquals(0, devices.size(), "nobody to answer");
+    assertTrue(deadLetters.history().isEmpty(), "the ack itself is well-formed");
+  }
+
+  @Test
+  void shouldNotChargeTheDevicesTokenBucketForMarks() {
+    for (int i = 1; i <= 10; i++) {
+      path.handle(PHONE, ackWith("a" + i, ack(100 + i), new DeliveredMark(i, 1)));
+    }
+    assertEquals(10, commands.history().size(), "ten acks' marks in a burst of three");
+
+    for (int i = 1; i <= 3; i++) {
+      path.handle(PHONE, message("r" + i, "c" + i, 7));
+    }
+
+    assertEquals(13, commands.history().size(), "the device's commands still have their burst");
+    assertEquals(0, path.count("rejected-rate-limited"));
+  }
+
+  @Test
+  void shouldCountAMarkKafkaDoesNotTakeAndKeepThePointerMoved() {
+    path.handle(PHONE, ackWith("a1", ack(103), new DeliveredMark(7, 12), new DeliveredMark(9, 3)));
+
+    assertTrue(commands.errorNext(new TimeoutException("no leader")));
+    assertTrue(commands.completeNext());
+
+    assertEquals(1, path.deliveredMarks("unavailable"));
+    assertEquals(1, path.deliveredMarks("written"));
+    assertEquals(103, pointer(42, "phone"));
+    assertEquals(1, path.count("ack-moved"));
+    assertEquals(0, devices.size());
+  }
+
+  @Test
+  void shouldWriteTheMarksOfAnAckOfAnotherEpoch() {
+    // Message ids are the threads', not iris.log's: the marks hold; only the position is refused.
+    Ack other = new Ack(6, "AAAAAAAAAAAAAAAAAAAAAg");
+
+    path.handle(PHONE, ackWith("a1", other, new DeliveredMark(7, 12)));
+
+    assertEquals(ErrorCode.RESNAPSHOT_REQUIRED, devices.only().getBody().getError().getCode());
+    assertEquals(1, commands.history().size());
+    assertEquals("dlv:7:12", decodeCommand(commands.history().get(0)).getClientId());
+  }
+
+  @Test
+  void shouldWriteNothingForAnAckWithoutMarksOrWithAnEmptyList() {
+    path.handle(PHONE, request("a1", DeviceRequestBody.ack(ack(103))));
+    path.handle(PHONE, ackWith("a2", ack(104)));
+
+    assertTrue(commands.history().isEmpty());
+    assertEquals(2, path.count("ack-moved"));
+  }
+
+  @Test
+  void shouldRefuseMarkDeliveredSentByADeviceAsACommand() {
+    byte[] frame = command("r1", "c1", 7, CommandBody.markDelivered(new MarkDelivered(12)));
+
+    path.handle(PHONE, frame);
+
+    ServerFrame answer = devices.only();
+    assertEquals("r1", answer.getRequestId());
+    ServerError e = answer.getBody().getError();
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.getCode());
+    assertEquals("c1", e.getClientId(), "the device settles that command: not sent again");
+    assertEquals("markDelivered is written by the bridge from Ack.delivered", e.getMessage());
+    assertEquals(1, path.count("rejected-reserved-command"));
+    assertEquals(1, deadLetters.history().size());
+    assertArrayEquals(frame, deadLetters.history().get(0).value());
+    assertEquals("RESERVED_COMMAND", header(deadLetters.history().get(0), DeadLetters.REASON));
+    assertTrue(commands.history().isEmpty());
+
+    for (int i = 1; i <= 3; i++) {
+      path.handle(PHONE, message("m" + i, "m" + i, 7));
+    }
+    assertEquals(3, commands.history().size(), "the refusal charged no token");
   }
 
   // --- catch-up ---
