@@ -1,6 +1,7 @@
 package io.iris.streams;
 
 import io.iris.protocol.thrift.MessageFacts;
+import io.iris.protocol.thrift.ThreadDeliveries;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.streams.internals.CommandProcessor;
 import io.iris.streams.internals.KeyByThread;
@@ -29,7 +30,8 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  * commands-source ─┬─ keyed ────────────────────────────────────┬─▶ apply-commands ─▶ route ─┐
  *   (bytes)        └─ no key ─▶ key-by-thread ─▶ commands-by-thread ┘   [threads, dedup,        │
- *                                                                        messages]              │
+ *                                                                        messages, deliveries,  │
+ *                                                                        deliveries-pending]    │
  *                               (text frames, "@" client ids)  (repartition)                    │
  *   ┌───────────────────────────────────────────────────────────────────────────────────────────┘
  *   ├─▶ dead-letters ─▶ dlq-sink (iris.dlq)
@@ -38,9 +40,10 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <p>The thread's task writes each member's delta straight into iris.log, in the same exactly-once
  * transaction that updates the thread state and the dedup and messages windows: one hop, one
- * commit, from a command to every device. A delta's position is the offset the log gives it (Iris
- * v2); nothing here counts per user. The default partitioner keeps each user in one partition of
- * iris.log.
+ * commit, from a command to every device. Delivery receipts take the same way, batched by a
+ * wall-clock punctuator of the same task ({@link CommandProcessor}). A delta's position is the
+ * offset the log gives it (Iris v2); nothing here counts per user. The default partitioner keeps
+ * each user in one partition of iris.log.
  *
  * <p>The keyed path is the product path (the bridge keys every command by thread id); the unkeyed
  * path serves producers that cannot set a key, such as {@code kafka-producer-perf-test}.
@@ -56,6 +59,12 @@ public final class IrisTopology {
 
   /** What each recent message's edits and deletes are judged by ({@link MessageFacts}). */
   public static final String MESSAGES_STORE = "messages";
+
+  /** Each thread's delivery marks per device, and those not yet sent ({@link ThreadDeliveries}). */
+  public static final String DELIVERIES_STORE = "deliveries";
+
+  /** The threads with delivery marks to send at the next flush (thread id to first mark's time). */
+  public static final String DELIVERIES_PENDING_STORE = "deliveries-pending";
 
   public static final String KEY_BY_THREAD = "key-by-thread";
   public static final String COMMANDS_BY_THREAD = "commands-by-thread";
@@ -73,7 +82,8 @@ public final class IrisTopology {
             config.maxFrameBytes(),
             config.editWindow(),
             config.deleteWindow(),
-            config.maxPreviewBytes());
+            config.maxPreviewBytes(),
+            config.deliveryBatch());
     Duration window = config.dedupWindow();
 
     builder.addStateStore(
@@ -99,6 +109,22 @@ public final class IrisTopology {
                 MESSAGES_STORE, messagesRetention, messagesRetention, false),
             Serdes.ByteArray(),
             new ThriftSerde<>(MessageFacts::new)));
+    // Delivery marks: one record per thread (each device's mark and the pending ones), rewritten
+    // by every mark; the cache absorbs a batch interval's rewrites of a busy thread between
+    // commits. The pending index is small (threads marked since the last flush) and its entries
+    // are deleted by the flush, often before a commit writes them. Both added whatever the batch.
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(DELIVERIES_STORE),
+                Serdes.Long(),
+                new ThriftSerde<>(ThreadDeliveries::new))
+            .withCachingEnabled());
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(DELIVERIES_PENDING_STORE),
+                Serdes.Long(),
+                Serdes.Long())
+            .withCachingEnabled());
 
     Map<String, KStream<byte[], byte[]>> ingress =
         builder.stream(
@@ -120,11 +146,20 @@ public final class IrisTopology {
             .get("ingress-keyed")
             .merge(keyedByThread, Named.as("all-commands"))
             .process(
-                () -> new CommandProcessor(rules, THREADS_STORE, DEDUP_STORE, MESSAGES_STORE),
+                () ->
+                    new CommandProcessor(
+                        rules,
+                        THREADS_STORE,
+                        DEDUP_STORE,
+                        MESSAGES_STORE,
+                        DELIVERIES_STORE,
+                        DELIVERIES_PENDING_STORE),
                 Named.as(APPLY),
                 THREADS_STORE,
                 DEDUP_STORE,
-                MESSAGES_STORE);
+                MESSAGES_STORE,
+                DELIVERIES_STORE,
+                DELIVERIES_PENDING_STORE);
 
     Map<String, KStream<Long, Routed>> branches =
         routed

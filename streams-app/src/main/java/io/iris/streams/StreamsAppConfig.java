@@ -65,10 +65,10 @@ public final class StreamsAppConfig extends AbstractConfig {
   public static final String NUM_STANDBY_REPLICAS_CONFIG = "streams.num.standby.replicas";
   private static final String NUM_STANDBY_REPLICAS_DOC =
       "Kafka Streams' num.standby.replicas: how many other instances keep a warm copy of each"
-          + " task's stores (the thread states, the dedup window and the recent messages), so that a"
-          + " task moved off a failed instance resumes without restoring its changelogs from the"
-          + " start. Needs as many instances beyond the one running the task; 1 in a cluster of two"
-          + " or more.";
+          + " task's stores (the thread states, the dedup window, the recent messages and the"
+          + " delivery marks), so that a task moved off a failed instance resumes without"
+          + " restoring its changelogs from the start. Needs as many instances beyond the one"
+          + " running the task; 1 in a cluster of two or more.";
 
   public static final String STATIC_MEMBERSHIP_CONFIG = "streams.static.membership";
   private static final String STATIC_MEMBERSHIP_DOC =
@@ -124,6 +124,15 @@ public final class StreamsAppConfig extends AbstractConfig {
       "Largest attachment preview (a thumbnail carried in the message) in bytes; a larger one is"
           + " rejected (INVALID_ATTACHMENT). Each preview is copied into every member's delta, in"
           + " iris.log and in MySQL.";
+
+  public static final String DELIVERY_BATCH_MS_CONFIG = "commands.delivery.batch.ms";
+  private static final String DELIVERY_BATCH_MS_DOC =
+      "How often a thread's new delivery marks (a device holds its messages up to an id, from the"
+          + " device's Acks) are sent to the members whose messages they cover: at most one"
+          + " DeliveryUpdate per member and thread per interval, however many devices acknowledged"
+          + " meanwhile (in a group of 250 members, one instead of hundreds). A longer interval"
+          + " sends fewer deltas and shows a receipt later. 0: no batching, each mark is sent at"
+          + " once.";
 
   public static final String MAX_FRAME_BYTES_CONFIG = "commands.max.frame.bytes";
   private static final String MAX_FRAME_BYTES_DOC =
@@ -249,6 +258,13 @@ public final class StreamsAppConfig extends AbstractConfig {
               Importance.LOW,
               MAX_PREVIEW_BYTES_DOC)
           .define(
+              DELIVERY_BATCH_MS_CONFIG,
+              Type.LONG,
+              1000L,
+              Range.between(0, 60_000),
+              Importance.LOW,
+              DELIVERY_BATCH_MS_DOC)
+          .define(
               MAX_FRAME_BYTES_CONFIG,
               Type.INT,
               64 * 1024,
@@ -286,5 +302,9 @@ public final class StreamsAppConfig extends AbstractConfig {
 
   public int maxPreviewBytes() {
     return getInt(MAX_PREVIEW_BYTES_CONFIG);
+  }
+
+  public Duration deliveryBatch() {
+    return Duration.ofMillis(getLong(DELIVERY_BATCH_MS_CONFIG));
   }
 }

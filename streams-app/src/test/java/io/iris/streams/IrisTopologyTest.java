@@ -15,13 +15,16 @@ import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.MarkRead;
 import io.iris.protocol.thrift.MessageFacts;
 import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ThreadDeliveries;
 import io.iris.protocol.thrift.Typing;
 import io.iris.streams.internals.CommandProcessor;
 import io.iris.streams.internals.ThreadRules;
@@ -49,6 +52,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
 import org.apache.kafka.streams.test.TestRecord;
@@ -68,14 +72,22 @@ class IrisTopologyTest {
   Instant now = Instant.parse("2026-11-28T12:00:00Z");
   int clientIds;
 
+  /** The driver's wall clock, moved only by {@link #flush()}. */
+  long wallClock;
+
   @BeforeEach
   void setUp() {
     start(EDIT, DELETE);
   }
 
   void start(Duration edit, Duration delete) {
-    StreamsAppConfig config =
-        new StreamsAppConfig(
+    start(edit, delete, Map.of());
+  }
+
+  /** A new driver, its wall clock at {@link #now}, with {@code overrides} of the settings. */
+  void start(Duration edit, Duration delete, Map<String, Object> overrides) {
+    Map<String, Object> settings =
+        new HashMap<>(
             Map.of(
                 StreamsAppConfig.MAX_TEXT_BYTES_CONFIG, 100,
                 StreamsAppConfig.MAX_PARTICIPANTS_CONFIG, 5,
@@ -84,13 +96,16 @@ class IrisTopologyTest {
                 StreamsAppConfig.EDIT_WINDOW_MS_CONFIG, edit.toMillis(),
                 StreamsAppConfig.DELETE_WINDOW_MS_CONFIG, delete.toMillis(),
                 StreamsAppConfig.MAX_PREVIEW_BYTES_CONFIG, 64));
+    settings.putAll(overrides);
+    StreamsAppConfig config = new StreamsAppConfig(settings);
     if (driver != null) {
       driver.close();
     }
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "iris-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    driver = new TopologyTestDriver(IrisTopology.build(config), props);
+    driver = new TopologyTestDriver(IrisTopology.build(config), props, now);
+    wallClock = now.toEpochMilli();
     commands =
         driver.createInputTopic(
             Topics.COMMANDS.name(), new ByteArraySerializer(), new ByteArraySerializer());
@@ -737,6 +752,164 @@ class IrisTopologyTest {
     assertEquals(2, drainLog().size());
   }
 
+  // ----- delivery receipts -------------------------------------------------------------------
+
+  static final Duration BATCH = Duration.ofSeconds(1);
+
+  /** A delivery mark as the bridge writes it from an Ack of {@code user}'s {@code device}. */
+  void mark(long user, String device, long thread, long upTo) {
+    send(
+        new ClientCommand(
+            user,
+            device,
+            "dlv:" + thread + ":" + upTo,
+            thread,
+            now.toEpochMilli(),
+            CommandBody.markDelivered(new MarkDelivered(upTo))));
+  }
+
+  /** Advances the wall clock by one batch interval: the punctuator flushes. */
+  long flush() {
+    driver.advanceWallClockTime(BATCH);
+    return wallClock += BATCH.toMillis();
+  }
+
+  ThreadDeliveries deliveries(long thread) {
+    KeyValueStore<Long, ThreadDeliveries> store =
+        driver.getKeyValueStore(IrisTopology.DELIVERIES_STORE);
+    return store.get(thread);
+  }
+
+  static final List<String> DEVICES = List.of("phone", "tablet");
+
+  @Test
+  void shouldTellTheSenderOnceABatchOfEveryDeviceOfA250MemberThread() {
+    start(
+        EDIT,
+        DELETE,
+        Map.of(
+            StreamsAppConfig.MAX_PARTICIPANTS_CONFIG, 250,
+            StreamsAppConfig.MAX_FRAME_BYTES_CONFIG, 4096,
+            StreamsAppConfig.DELIVERY_BATCH_MS_CONFIG, BATCH.toMillis()));
+    List<Long> members = new ArrayList<>();
+    for (long u = 1; u <= 250; u++) {
+      members.add(u);
+    }
+    create(1, 1000, members.subList(1, 250).toArray(Long[]::new));
+    say(7, 1000, "hello everyone");
+    assertEquals(500, drainLog().size(), "250 creates, 250 messages");
+
+    List<DeviceDelivery> expected = new ArrayList<>();
+    for (long u : members) {
+      for (String device : DEVICES) {
+        mark(u, device, 1000, 1);
+        expected.add(new DeviceDelivery(u, device, 1));
+      }
+    }
+    assertTrue(drainLog().isEmpty(), "nothing before the batch interval ends");
+    assertEquals(500, deliveries(1000).getPendingSize());
+
+    long flushedAt = flush();
+    List<Delta> updates = drainLog();
+    assertEquals(1, updates.size(), "one DeliveryUpdate, to the only sender: " + updates.size());
+    Delta d = updates.get(0);
+    assertEquals(7, d.getUserId());
+    assertEquals(1000, d.getThreadId());
+    assertEquals(flushedAt, d.getServerTimestampMs());
+    assertEquals(expected, d.getBody().getDeliveryUpdate().getDeliveries());
+    assertEquals(500, total("delivery-marks"));
+    assertEquals(1, total("delivery-updates"));
+    assertTrue(dlq.isEmpty());
+    assertEquals(0, deliveries(1000).getPendingSize());
+    assertEquals(500, deliveries(1000).getUpToSize());
+
+    // Marks at or below a device's current one: nothing, even after the next interval.
+    mark(3, "phone", 1000, 1);
+    mark(250, "tablet", 1000, 1);
+    flush();
+    assertTrue(drainLog().isEmpty());
+    assertEquals(2, total("delivery-marks-ignored"));
+
+    // The next batch holds only what changed, and goes to each sender it may concern.
+    say(7, 1000, "two");
+    say(9, 1000, "three");
+    drainLog();
+    mark(1, "phone", 1000, 3);
+    mark(2, "tablet", 1000, 2);
+    mark(9, "phone", 1000, 3);
+    mark(1, "phone", 1000, 2); // below: ignored
+    assertTrue(drainLog().isEmpty());
+    flush();
+    Map<Long, List<Delta>> second = byUser(drainLog());
+    assertEquals(List.of(7L, 9L), second.keySet().stream().sorted().toList());
+    for (List<Delta> list : second.values()) {
+      assertEquals(1, list.size());
+      assertEquals(
+          List.of(
+              new DeviceDelivery(1, "phone", 3),
+              new DeviceDelivery(2, "tablet", 2),
+              new DeviceDelivery(9, "phone", 3)),
+          list.get(0).getBody().getDeliveryUpdate().getDeliveries());
+    }
+    flush();
+    assertTrue(drainLog().isEmpty(), "nothing pending");
+  }
+
+  @Test
+  void shouldDeadLetterRejectedMarksWithoutTellingTheirSender() {
+    create(1, 100, 2L);
+    say(1, 100, "one");
+    drainLog();
+    mark(2, "phone", 999, 1);
+    onlyDeadLetter("UNKNOWN_THREAD");
+    mark(7, "phone", 100, 1);
+    onlyDeadLetter("NOT_A_MEMBER");
+    mark(2, "phone", 100, 0);
+    onlyDeadLetter("UNKNOWN_MESSAGE");
+    mark(2, "phone", 100, 2);
+    onlyDeadLetter("UNKNOWN_MESSAGE");
+    flush();
+    assertTrue(drainLog().isEmpty(), "no CommandRejected, no DeliveryUpdate");
+    assertNull(deliveries(100));
+    assertEquals(1, total("rejected-unknown-thread"));
+    assertEquals(1, total("rejected-not-a-member"));
+    assertEquals(2, total("rejected-unknown-message"));
+  }
+
+  @Test
+  void shouldSendEachMarkAtOnceWhenTheBatchIsZero() {
+    start(EDIT, DELETE, Map.of(StreamsAppConfig.DELIVERY_BATCH_MS_CONFIG, 0));
+    create(1, 100, 2L, 3L);
+    say(1, 100, "one");
+    drainLog();
+    mark(2, "phone", 100, 1);
+    List<Delta> out = drainLog();
+    assertEquals(1, out.size());
+    assertEquals(1, out.get(0).getUserId());
+    assertEquals(
+        List.of(new DeviceDelivery(2, "phone", 1)),
+        out.get(0).getBody().getDeliveryUpdate().getDeliveries());
+    mark(3, "phone", 100, 1);
+    assertEquals(1, drainLog().size(), "each mark its own update");
+  }
+
+  @Test
+  void shouldNameTheDeliveriesChangelogsAfterTheStores() {
+    create(1, 100, 2L);
+    say(1, 100, "x");
+    mark(2, "phone", 100, 1);
+    flush();
+    for (String store :
+        List.of(IrisTopology.DELIVERIES_STORE, IrisTopology.DELIVERIES_PENDING_STORE)) {
+      TestOutputTopic<byte[], byte[]> changelog =
+          driver.createOutputTopic(
+              "iris-test-" + store + "-changelog",
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      assertFalse(changelog.readRecordsToList().isEmpty(), store);
+    }
+  }
+
   @Test
   void shouldNameTheMessagesChangelogAfterTheStore() {
     create(1, 100, 2L);
@@ -762,6 +935,8 @@ class IrisTopologyTest {
             IrisTopology.THREADS_STORE,
             IrisTopology.DEDUP_STORE,
             IrisTopology.MESSAGES_STORE,
+            IrisTopology.DELIVERIES_STORE,
+            IrisTopology.DELIVERIES_PENDING_STORE,
             "dlq-sink",
             "log-sink")) {
       assertTrue(description.contains(name), name + " in\n" + description);

@@ -8,9 +8,12 @@ import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CommandRejected;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.DeleteMessage;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.EditMessage;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.MarkRead;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -23,6 +26,7 @@ import io.iris.protocol.thrift.ReadReceipt;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadCreated;
+import io.iris.protocol.thrift.ThreadDeliveries;
 import io.iris.protocol.thrift.ThreadState;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +35,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.LongFunction;
 
@@ -54,6 +59,13 @@ import java.util.function.LongFunction;
  * two windows; a message it no longer knows is past both. The windows are measured in the thread's
  * server time (the time of its deltas, never going back), the same clock as the message's time.
  * Edits, deletes and reactions do not change the thread state: they do not reorder anyone's inbox.
+ *
+ * <p>Delivery marks ({@link MarkDelivered}, written by the bridge from a device's Ack, never sent
+ * by the device as a command) are judged apart ({@link #markDelivered}): no resend check (a mark is
+ * idempotent: one at or below the device's current one changes nothing), and a rejection is never
+ * told to the sender, who did not send it. An accepted mark is stored in the thread's {@link
+ * ThreadDeliveries}, with no delta: the caller sends the senders one {@link DeliveryUpdate} per
+ * batch ({@link #deliveryUpdates}).
  */
 public final class ThreadRules {
   /** Largest sender device id and client id, in UTF-8 bytes (the protocol's one rule). */
@@ -140,6 +152,13 @@ public final class ThreadRules {
   /** No recent message known: for callers that have no messages store. */
   public static final RecentMessages NO_RECENT_MESSAGES = (t, m, from, to) -> null;
 
+  /** What the rules may ask about the delivery marks of a thread. */
+  @FunctionalInterface
+  public interface DeliveryMarks {
+    /** The delivery marks of thread {@code threadId}, {@code null} when none was ever recorded. */
+    ThreadDeliveries of(long threadId);
+  }
+
   /**
    * Facts to store for message {@code messageId} of thread {@code threadId}, at the window
    * timestamp {@link #windowTimestamp()} (the message's server time): a later put for the same
@@ -152,7 +171,7 @@ public final class ThreadRules {
   }
 
   /** What to do with one command. */
-  public sealed interface Decision permits Apply, Reject, Ignore {}
+  public sealed interface Decision permits Apply, RecordDelivery, Reject, Ignore {}
 
   /**
    * Apply: store {@code state} as the thread's (when {@code threadChanged}), remember {@code
@@ -168,6 +187,13 @@ public final class ThreadRules {
       implements Decision {}
 
   /**
+   * A device's delivery mark moved up: store {@code deliveries} as the thread's (its upTo and its
+   * pending entries changed). No delta now, and nothing to remember for resends: the senders hear
+   * of it in the next {@link #deliveryUpdates flush}.
+   */
+  public record RecordDelivery(long threadId, ThreadDeliveries deliveries) implements Decision {}
+
+  /**
    * Do not apply, for {@code rejection}. When {@code tellSender}, the sender's ids are valid and
    * the sender hears of it in their own queue.
    */
@@ -179,7 +205,9 @@ public final class ThreadRules {
     /** A resend of a command applied within the dedup window. */
     DUPLICATE,
     /** Typing: ephemeral, relayed device to device by the bridge, never in iris.log. */
-    TYPING
+    TYPING,
+    /** A delivery mark at or below the device's current one (a resend, or a late Ack). */
+    DELIVERED_ALREADY
   }
 
   /**
@@ -193,6 +221,8 @@ public final class ThreadRules {
    * @param applied what was applied before, asked only when the command gets that far
    * @param messages what is remembered of recent messages, asked only by edits, deletes and
    *     reactions that get that far
+   * @param deliveries the delivery marks of a thread, asked only by delivery marks that get that
+   *     far
    */
   public Decision decide(
       ClientCommand command,
@@ -200,10 +230,14 @@ public final class ThreadRules {
       long nowMs,
       LongFunction<ThreadState> threads,
       AppliedCommands applied,
-      RecentMessages messages) {
+      RecentMessages messages,
+      DeliveryMarks deliveries) {
     String envelopeProblem = envelopeProblem(command, keyThreadId);
     if (envelopeProblem != null) {
-      return new Reject(Rejection.INVALID_COMMAND, envelopeProblem, validSender(command));
+      return new Reject(
+          Rejection.INVALID_COMMAND,
+          envelopeProblem,
+          validSender(command) && !isMarkDelivered(command));
     }
     CommandBody body = command.getBody();
     if (body.getSetField() == null) {
@@ -212,6 +246,11 @@ public final class ThreadRules {
     }
     if (body.isSetTyping()) {
       return Ignore.TYPING;
+    }
+    if (body.isSetMarkDelivered()) {
+      // Before the resend check: a mark is never remembered there (one per device and message
+      // would fill the dedup store), and needs not be, as a mark again changes nothing.
+      return markDelivered(command, threads.apply(command.getThreadId()), deliveries);
     }
     String dedupKey = dedupKey(command);
     if (applied.appliedBetween(dedupKey, nowMs - dedupWindowMs, nowMs + dedupWindowMs)) {
@@ -229,6 +268,14 @@ public final class ThreadRules {
   /** The key under which an applied command is remembered: sender, device and client id. */
   public static String dedupKey(ClientCommand c) {
     return c.getSenderUserId() + "/" + c.getSenderDeviceId() + "/" + c.getClientId();
+  }
+
+  /**
+   * Whether {@code c} is a delivery mark: written by the bridge from an Ack, so its sender, who
+   * never sent it as a command, is told of no rejection.
+   */
+  static boolean isMarkDelivered(ClientCommand c) {
+    return c.isSetBody() && c.getBody().isSetMarkDelivered();
   }
 
   static boolean validSender(ClientCommand c) {
@@ -327,6 +374,11 @@ public final class ThreadRules {
     if (body.isSetMarkRead()) {
       return markRead(c, body.getMarkRead(), thread);
     }
+    if (body.isSetMarkDelivered()) {
+      // It changes the thread's deliveries, not its state: see markDelivered.
+      return Outcome.no(
+          Rejection.UNSUPPORTED_COMMAND, "markDelivered is decided with the thread's deliveries");
+    }
     return Outcome.no(Rejection.UNSUPPORTED_COMMAND, "command type unknown to this version");
   }
 
@@ -417,6 +469,7 @@ public final class ThreadRules {
     long now = serverTime(c, thread);
     long messageId = thread.getLastMessageId() + 1;
     ThreadState next = thread.deepCopy().setLastMessageId(messageId).setLastActivityMs(now);
+    next.putToLastSentBy(c.getSenderUserId(), messageId);
     List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
     for (long user : thread.getParticipantUserIds()) {
       NewMessage m = new NewMessage(messageId, c.getSenderUserId(), text);
@@ -727,6 +780,9 @@ public final class ThreadRules {
     ThreadState next = thread.deepCopy().setParticipantUserIds(after).setLastActivityMs(now);
     for (long gone : removed) {
       next.getReadUpTo().remove(gone);
+      if (next.isSetLastSentBy()) {
+        next.getLastSentBy().remove(gone);
+      }
     }
     List<Long> recipients = new ArrayList<>(after);
     recipients.addAll(alsoTell);
@@ -774,6 +830,111 @@ public final class ThreadRules {
       drafts.add(draft(user, c, now, DeltaBody.readReceipt(rr)));
     }
     return Outcome.ok(next, drafts);
+  }
+
+  /** The key of a device in {@link ThreadDeliveries#getUpTo()}: {@code "<userId>:<deviceId>"}. */
+  public static String deviceKey(long userId, String deviceId) {
+    return userId + ":" + deviceId;
+  }
+
+  /**
+   * Decides on a delivery mark with a valid envelope: the sender's device holds the thread's
+   * messages up to {@code upToMessageId}. The thread must exist, the sender be a member and the id
+   * be one of the thread's messages; a rejection is not told to the sender (the bridge wrote the
+   * command from an Ack, the device never sent it), only dead-lettered and counted. A mark at or
+   * below the device's current one changes nothing ({@link Ignore#DELIVERED_ALREADY}). Otherwise
+   * the device's mark moves up, its entry in the pending list is replaced by one at the end (one
+   * entry per device, in the order received), and {@code pendingFrom} becomes the lowest mark a
+   * pending entry moved up from (0 for a device's first mark). Neither argument is changed.
+   *
+   * @param thread the thread's state, {@code null} if it does not exist
+   * @param deliveries the delivery marks of a thread, asked only for a mark that gets that far
+   */
+  public Decision markDelivered(ClientCommand c, ThreadState thread, DeliveryMarks deliveries) {
+    if (thread == null) {
+      return new Reject(
+          Rejection.UNKNOWN_THREAD, "thread " + c.getThreadId() + " does not exist", false);
+    }
+    long sender = c.getSenderUserId();
+    if (!thread.getParticipantUserIds().contains(sender)) {
+      return new Reject(
+          Rejection.NOT_A_MEMBER,
+          "user " + sender + " is not a member of thread " + c.getThreadId(),
+          false);
+    }
+    MarkDelivered mark = c.getBody().getMarkDelivered();
+    long upTo = mark.getUpToMessageId();
+    Outcome unknown = unknownMessage(c, upTo, thread);
+    if (unknown != null) {
+      return new Reject(unknown.rejection(), unknown.message(), false);
+    }
+    ThreadDeliveries before = deliveries.of(c.getThreadId());
+    String device = c.getSenderDeviceId();
+    String key = deviceKey(sender, device);
+    long current =
+        before == null || !before.isSetUpTo() ? 0L : before.getUpTo().getOrDefault(key, 0L);
+    if (upTo <= current) {
+      return Ignore.DELIVERED_ALREADY;
+    }
+    ThreadDeliveries next =
+        before == null
+            ? new ThreadDeliveries(new HashMap<>(), new ArrayList<>())
+            : before.deepCopy();
+    if (!next.isSetUpTo()) {
+      next.setUpTo(new HashMap<>());
+    }
+    if (!next.isSetPending()) {
+      next.setPending(new ArrayList<>());
+    }
+    next.getUpTo().put(key, upTo);
+    next.getPending().removeIf(d -> d.getUserId() == sender && device.equals(d.getDeviceId()));
+    next.getPending().add(new DeviceDelivery(sender, device, upTo));
+    next.setPendingFrom(
+        next.isSetPendingFrom() ? Math.min(next.getPendingFrom(), current) : current);
+    return new RecordDelivery(c.getThreadId(), next);
+  }
+
+  /**
+   * What a flush of a thread's pending delivery marks sends and leaves: one {@link DeliveryUpdate}
+   * draft per recipient, and the deliveries to store (the marks kept, nothing pending).
+   */
+  public record DeliveryFlush(List<Delta> drafts, ThreadDeliveries deliveries) {}
+
+  /**
+   * Flushes the pending delivery marks of a thread at {@code nowMs}. The recipients are the members
+   * whose last message is above {@code pendingFrom}, in the thread's member order: each has a
+   * message that a pending mark may cover (members who sent nothing since get nothing, whoever's
+   * devices are in the list, their own included). Each gets one {@link DeliveryUpdate} with every
+   * pending entry, in the order received, at {@code nowMs} but not before the thread's last
+   * activity (the thread's deltas do not go back in time; its activity is not changed: receipts do
+   * not reorder the inbox). With no recipient the pending entries are just cleared. Neither
+   * argument is changed.
+   *
+   * @param thread the thread's state, {@code null} if unknown (nobody to tell)
+   * @param deliveries the thread's delivery marks, {@code null} when none
+   * @return {@code null} when nothing is pending
+   */
+  public static DeliveryFlush deliveryUpdates(
+      long threadId, ThreadState thread, ThreadDeliveries deliveries, long nowMs) {
+    if (deliveries == null || deliveries.getPendingSize() == 0) {
+      return null;
+    }
+    ThreadDeliveries cleared = deliveries.deepCopy().setPending(new ArrayList<>());
+    cleared.unsetPendingFrom();
+    if (thread == null) {
+      return new DeliveryFlush(List.of(), cleared);
+    }
+    long from = deliveries.isSetPendingFrom() ? deliveries.getPendingFrom() : 0L;
+    Map<Long, Long> lastSentBy = thread.isSetLastSentBy() ? thread.getLastSentBy() : Map.of();
+    long now = Math.max(nowMs, thread.getLastActivityMs());
+    List<Delta> drafts = new ArrayList<>();
+    for (long user : thread.getParticipantUserIds()) {
+      if (lastSentBy.getOrDefault(user, 0L) > from) {
+        DeliveryUpdate update = new DeliveryUpdate(new ArrayList<>(deliveries.getPending()));
+        drafts.add(new Delta(user, threadId, now, DeltaBody.deliveryUpdate(update)));
+      }
+    }
+    return new DeliveryFlush(drafts, cleared);
   }
 
   private static Delta draft(long user, ClientCommand c, long now, DeltaBody body) {

@@ -18,11 +18,14 @@ import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.DeleteMessage;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.MessageFacts;
 import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ThreadDeliveries;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.protocol.thrift.Typing;
 import io.iris.topics.DeadLetters;
@@ -32,10 +35,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -50,8 +55,9 @@ class CommandProcessorTest {
   static final Duration WINDOW = Duration.ofMinutes(10);
   static final Duration EDIT = Duration.ofMinutes(15);
   static final Duration DELETE = Duration.ofHours(1);
+  static final Duration BATCH = Duration.ofSeconds(1);
   static final CommandProcessor.Rules RULES =
-      new CommandProcessor.Rules(100, 5, WINDOW, 1024, EDIT, DELETE, 2048);
+      new CommandProcessor.Rules(100, 5, WINDOW, 1024, EDIT, DELETE, 2048, BATCH);
   static final long TS = 1_800_000_000_000L;
   static final long SYSTEM_NOW = 1_900_000_000_000L;
   static final String GROUP = "stream-iris-commands-metrics";
@@ -60,6 +66,8 @@ class CommandProcessorTest {
   KeyValueStore<Long, ThreadState> threads;
   WindowStore<String, Long> dedup;
   WindowStore<byte[], MessageFacts> messages;
+  KeyValueStore<Long, ThreadDeliveries> deliveries;
+  KeyValueStore<Long, Long> pending;
   CommandProcessor processor;
   int clientIds;
 
@@ -93,7 +101,22 @@ class CommandProcessorTest {
                 Stores.inMemoryWindowStore("messages", retention, retention, false),
                 Serdes.ByteArray(),
                 new ThriftSerde<>(MessageFacts::new)));
-    processor = new CommandProcessor(rules, "threads", "dedup", "messages");
+    deliveries =
+        attach(
+            context,
+            Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore("deliveries"),
+                Serdes.Long(),
+                new ThriftSerde<>(ThreadDeliveries::new)));
+    pending =
+        attach(
+            context,
+            Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore("deliveries-pending"), Serdes.Long(), Serdes.Long()));
+    context.setCurrentSystemTimeMs(SYSTEM_NOW);
+    processor =
+        new CommandProcessor(
+            rules, "threads", "dedup", "messages", "deliveries", "deliveries-pending");
     processor.init(context);
     context.setRecordMetadata("iris.commands", 3, 42);
     context.setCurrentSystemTimeMs(SYSTEM_NOW);
@@ -468,7 +491,9 @@ class CommandProcessorTest {
 
   @Test
   void shouldNeverWriteTheMessagesStoreWhenBothWindowsAreZero() {
-    start(new CommandProcessor.Rules(100, 5, WINDOW, 1024, Duration.ZERO, Duration.ZERO, 2048));
+    start(
+        new CommandProcessor.Rules(
+            100, 5, WINDOW, 1024, Duration.ZERO, Duration.ZERO, 2048, BATCH));
     thread100();
     assertEquals(3, process(record(command(1, 100, say("x")), TS)).size());
     assertTrue(stored(5).isEmpty());
@@ -476,6 +501,145 @@ class CommandProcessorTest {
         command(1, 100, edit(5, "y")), TS, "EDIT_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
     assertRejected(
         command(1, 100, delete(5)), TS, "DELETE_WINDOW_PASSED", ErrorCode.INVALID_ARGUMENT);
+  }
+
+  // ----- delivery receipts -------------------------------------------------------------------
+
+  /** A mark as the bridge writes it for {@code user}'s {@code device}. */
+  static ClientCommand mark(long user, String device, long thread, long upTo) {
+    return new ClientCommand(
+        user,
+        device,
+        "dlv:" + thread + ":" + upTo,
+        thread,
+        TS,
+        CommandBody.markDelivered(new MarkDelivered(upTo)));
+  }
+
+  /** Thread 100 where user 3 sent message 5 after user 1's four. */
+  void thread100WithMessageOf3() {
+    threads.put(100L, thread100().setLastSentBy(new HashMap<>(Map.of(1L, 4L))));
+    assertEquals(3, process(record(command(3, 100, say("five")), TS)).size());
+  }
+
+  MockProcessorContext.CapturedPunctuator punctuator() {
+    assertEquals(1, context.scheduledPunctuators().size());
+    return context.scheduledPunctuators().get(0);
+  }
+
+  List<Record<Long, Routed>> punctuate(long now) {
+    context.resetForwards();
+    context.setCurrentSystemTimeMs(now);
+    punctuator().getPunctuator().punctuate(now);
+    return MockContexts.forwarded(context);
+  }
+
+  List<Long> pendingThreads() {
+    List<Long> out = new ArrayList<>();
+    try (var it = pending.all()) {
+      it.forEachRemaining(kv -> out.add(kv.key));
+    }
+    return out;
+  }
+
+  @Test
+  void shouldScheduleAWallClockPunctuatorEveryBatchInterval() {
+    MockProcessorContext.CapturedPunctuator p = punctuator();
+    assertEquals(BATCH, p.getInterval());
+    assertEquals(PunctuationType.WALL_CLOCK_TIME, p.getType());
+  }
+
+  @Test
+  void shouldHoldMarksUntilThePunctuatorAndThenTellEachSenderOnce() {
+    thread100WithMessageOf3();
+    assertTrue(process(record(mark(2, "phone", 100, 5), TS)).isEmpty());
+    assertTrue(process(record(mark(1, "laptop", 100, 5), TS)).isEmpty());
+    assertTrue(process(record(mark(2, "phone", 100, 4), TS)).isEmpty(), "below: ignored");
+    assertEquals(List.of(100L), pendingThreads());
+    assertEquals(SYSTEM_NOW, pending.get(100L), "the time of the first pending mark");
+    assertEquals(2, deliveries.get(100L).getPendingSize());
+    assertTrue(dedupTimes("2/phone/dlv:100:5").isEmpty(), "marks are not remembered");
+
+    List<Record<Long, Routed>> out = punctuate(SYSTEM_NOW + 1000);
+    // lastSentBy: user 1 (message 4), user 3 (message 5); both above pendingFrom 0.
+    assertEquals(List.of(1L, 3L), out.stream().map(Record::key).toList());
+    for (Record<Long, Routed> r : out) {
+      Delta d = userDelta(r);
+      assertEquals(SYSTEM_NOW + 1000, r.timestamp());
+      assertEquals(SYSTEM_NOW + 1000, d.getServerTimestampMs());
+      assertEquals(100, d.getThreadId());
+      assertEquals(
+          List.of(new DeviceDelivery(2, "phone", 5), new DeviceDelivery(1, "laptop", 5)),
+          d.getBody().getDeliveryUpdate().getDeliveries());
+    }
+    assertTrue(pendingThreads().isEmpty());
+    assertEquals(0, deliveries.get(100L).getPendingSize());
+    assertFalse(deliveries.get(100L).isSetPendingFrom());
+    assertEquals(2, total(context, GROUP, "delivery-marks"));
+    assertEquals(1, total(context, GROUP, "delivery-marks-ignored"));
+    assertEquals(2, total(context, GROUP, "delivery-updates"));
+    assertEquals(1, total(context, GROUP, "applied"), "only the send counts as applied");
+
+    assertTrue(punctuate(SYSTEM_NOW + 2000).isEmpty(), "nothing pending, nothing sent");
+  }
+
+  @Test
+  void shouldDeadLetterARejectedMarkWithoutTellingTheSender() {
+    thread100WithMessageOf3();
+    assertOnlyDeadLetter(record(mark(2, "phone", 999, 1), TS), "UNKNOWN_THREAD");
+    assertOnlyDeadLetter(record(mark(7, "phone", 100, 1), TS), "NOT_A_MEMBER");
+    assertOnlyDeadLetter(record(mark(2, "phone", 100, 6), TS), "UNKNOWN_MESSAGE");
+    assertOnlyDeadLetter(record(mark(2, "phone", 100, 0), TS), "UNKNOWN_MESSAGE");
+    assertOnlyDeadLetter(
+        record(mark(2, "phone", 100, 1), TS).withKey(threadKey(101)), "INVALID_COMMAND");
+    assertTrue(pendingThreads().isEmpty());
+    assertNull(deliveries.get(100L));
+    assertTrue(punctuate(SYSTEM_NOW + 1000).isEmpty());
+    assertEquals(2, total(context, GROUP, "rejected-unknown-message"));
+  }
+
+  @Test
+  void shouldFlushEachMarkAtOnceWhenTheBatchIsZero() {
+    start(new CommandProcessor.Rules(100, 5, WINDOW, 1024, EDIT, DELETE, 2048, Duration.ZERO));
+    assertTrue(context.scheduledPunctuators().isEmpty(), "no punctuator");
+    thread100WithMessageOf3();
+    Record<byte[], byte[]> in = record(mark(2, "phone", 100, 5), TS + 7);
+    List<Record<Long, Routed>> out = process(in);
+    assertEquals(List.of(1L, 3L), out.stream().map(Record::key).toList());
+    for (Record<Long, Routed> r : out) {
+      assertEquals(TS + 7, r.timestamp(), "the mark's record time, as other deltas");
+      Delta d = userDelta(r);
+      assertEquals(SYSTEM_NOW, d.getServerTimestampMs(), "the flush time");
+      assertEquals(
+          List.of(new DeviceDelivery(2, "phone", 5)),
+          d.getBody().getDeliveryUpdate().getDeliveries());
+    }
+    assertTrue(pendingThreads().isEmpty());
+    assertEquals(0, deliveries.get(100L).getPendingSize());
+    assertEquals(5, deliveries.get(100L).getUpTo().get("2:phone"));
+    assertTrue(process(record(mark(2, "phone", 100, 5), TS)).isEmpty());
+  }
+
+  @Test
+  void shouldFlushMarksLeftPendingWhenTheBatchBecameZero() {
+    thread100WithMessageOf3();
+    process(record(mark(2, "phone", 100, 4), TS));
+    assertEquals(List.of(100L), pendingThreads());
+    // Restarted with a batch of zero on the same stores.
+    processor.close();
+    processor =
+        new CommandProcessor(
+            new CommandProcessor.Rules(100, 5, WINDOW, 1024, EDIT, DELETE, 2048, Duration.ZERO),
+            "threads",
+            "dedup",
+            "messages",
+            "deliveries",
+            "deliveries-pending");
+    processor.init(context);
+    List<Record<Long, Routed>> out = process(record(mark(1, "laptop", 100, 5), TS));
+    assertEquals(List.of(1L, 3L), out.stream().map(Record::key).toList());
+    assertEquals(2, userDelta(out.get(0)).getBody().getDeliveryUpdate().getDeliveriesSize());
+    assertTrue(pendingThreads().isEmpty());
   }
 
   // ----- life cycle ----------------------------------------------------------------------------

@@ -14,9 +14,12 @@ import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.DeleteMessage;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.MarkRead;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -27,6 +30,7 @@ import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.ReactionChanged;
 import io.iris.protocol.thrift.RemoveParticipants;
 import io.iris.protocol.thrift.SendMessage;
+import io.iris.protocol.thrift.ThreadDeliveries;
 import io.iris.protocol.thrift.ThreadState;
 import io.iris.protocol.thrift.Typing;
 import java.nio.ByteBuffer;
@@ -56,6 +60,7 @@ class ThreadRulesTest {
 
   final Map<String, List<Long>> appliedAt = new HashMap<>();
   final Map<List<Long>, ThreadRules.RememberMessage> remembered = new HashMap<>();
+  final Map<Long, ThreadDeliveries> deliveries = new HashMap<>();
   int clientIds;
 
   // ----- helpers -------------------------------------------------------------------------------
@@ -127,7 +132,12 @@ class ThreadRulesTest {
   /** Decides at {@code now} and, like the processor, keeps what an applied command changed. */
   ThreadRules.Decision submit(ClientCommand c, long now) {
     ThreadRules.Decision d =
-        rules.decide(c, c.getThreadId(), now, threads::get, this::applied, this::facts);
+        rules.decide(
+            c, c.getThreadId(), now, threads::get, this::applied, this::facts, deliveries::get);
+    if (d instanceof ThreadRules.RecordDelivery r) {
+      assertEquals(c.getThreadId(), r.threadId());
+      deliveries.put(r.threadId(), r.deliveries());
+    }
     if (d instanceof ThreadRules.Apply a) {
       if (a.threadChanged()) {
         threads.put(c.getThreadId(), a.state());
@@ -174,6 +184,8 @@ class ThreadRulesTest {
       (k, from, to) -> fail("applied commands must not be looked up");
   static final ThreadRules.RecentMessages NO_MESSAGES =
       (t, m, from, to) -> fail("recent messages must not be looked up");
+  static final ThreadRules.DeliveryMarks NO_DELIVERIES =
+      t -> fail("delivery marks must not be looked up");
 
   // ----- envelope ------------------------------------------------------------------------------
 
@@ -222,7 +234,8 @@ class ThreadRulesTest {
   @Test
   void shouldRejectAThreadIdThatDiffersFromTheRecordKeyAndTellTheSender() {
     ClientCommand c = command(1, 100, create(2L));
-    ThreadRules.Decision d = rules.decide(c, 101, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
+    ThreadRules.Decision d =
+        rules.decide(c, 101, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES, NO_DELIVERIES);
     ThreadRules.Reject r = assertInstanceOf(ThreadRules.Reject.class, d);
     assertEquals(Rejection.INVALID_COMMAND, r.rejection());
     assertEquals("threadId 100 differs from the record key 101", r.message());
@@ -232,7 +245,8 @@ class ThreadRulesTest {
   @Test
   void shouldCheckTheEnvelopeBeforeTheThreadAndTheResends() {
     ClientCommand c = command(1, 999, say("x")).setClientId("");
-    ThreadRules.Decision d = rules.decide(c, 999, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
+    ThreadRules.Decision d =
+        rules.decide(c, 999, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES, NO_DELIVERIES);
     assertEquals(Rejection.INVALID_COMMAND, ((ThreadRules.Reject) d).rejection());
   }
 
@@ -241,7 +255,8 @@ class ThreadRulesTest {
   @Test
   void shouldRejectACommandWithoutABodyAsUnsupportedAndTellTheSender() {
     ClientCommand c = command(1, 100, new CommandBody());
-    ThreadRules.Decision d = rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES);
+    ThreadRules.Decision d =
+        rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES, NO_DELIVERIES);
     ThreadRules.Reject r = assertInstanceOf(ThreadRules.Reject.class, d);
     assertEquals(Rejection.UNSUPPORTED_COMMAND, r.rejection());
     assertEquals("command type unknown to this version", r.message());
@@ -252,7 +267,8 @@ class ThreadRulesTest {
   void shouldIgnoreTypingWithoutLookingAnythingUp() {
     ClientCommand c = command(1, 100, CommandBody.typing(new Typing(true)));
     assertSame(
-        ThreadRules.Ignore.TYPING, rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES));
+        ThreadRules.Ignore.TYPING,
+        rules.decide(c, 100, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES, NO_DELIVERIES));
   }
 
   // ----- resends -------------------------------------------------------------------------------
@@ -277,7 +293,8 @@ class ThreadRulesTest {
           asked.addAll(List.of(from, to));
           return false;
         },
-        NO_MESSAGES);
+        NO_MESSAGES,
+        NO_DELIVERIES);
     assertEquals(List.of(T0 - WINDOW.toMillis(), T0 + WINDOW.toMillis()), asked);
   }
 
@@ -291,7 +308,7 @@ class ThreadRulesTest {
     assertSame(ThreadRules.Ignore.DUPLICATE, submit(c, edge), "the window includes its end");
     assertSame(
         ThreadRules.Ignore.DUPLICATE,
-        rules.decide(c, 100, edge, NO_LOOKUP, this::applied, NO_MESSAGES));
+        rules.decide(c, 100, edge, NO_LOOKUP, this::applied, NO_MESSAGES, NO_DELIVERIES));
     assertEquals(1, threads.get(100L).getLastMessageId(), "applied once");
   }
 
@@ -1053,6 +1070,252 @@ class ThreadRulesTest {
     rejected(command(2, 100, react(1, "x".repeat(65))), Rejection.INVALID_REACTION);
     // Once the store has forgotten it, the deleted message's reactions are storage's to ignore.
     applied(command(2, 100, react(1, "👍")).setReceivedAtMs(T0 + DELETE.toMillis() + 1));
+  }
+
+  // ----- delivery marks ------------------------------------------------------------------------
+
+  static CommandBody delivered(long upTo) {
+    return CommandBody.markDelivered(new MarkDelivered(upTo));
+  }
+
+  /** A mark as the bridge writes it: the device's ids, client id "dlv:thread:upTo". */
+  ClientCommand mark(long user, String device, long thread, long upTo) {
+    return new ClientCommand(
+        user, device, "dlv:" + thread + ":" + upTo, thread, T0, delivered(upTo));
+  }
+
+  ThreadRules.RecordDelivery recorded(ClientCommand c) {
+    return assertInstanceOf(ThreadRules.RecordDelivery.class, submit(c, T0));
+  }
+
+  /** Asserts a rejection that only the dead letters hear of. */
+  ThreadRules.Reject unheard(ClientCommand c, Rejection expected) {
+    ThreadRules.Reject r = rejected(c, expected);
+    assertFalse(r.tellSender(), "the device never sent this command: " + r);
+    return r;
+  }
+
+  static DeviceDelivery dd(long user, String device, long upTo) {
+    return new DeviceDelivery(user, device, upTo);
+  }
+
+  @Test
+  void shouldRecordAFirstMarkAsPendingFromZeroWithoutDraftsOrAnythingToRemember() {
+    thread100(3);
+    ThreadRules.RecordDelivery r = recorded(mark(2, "phone", 100, 2));
+    assertEquals(100, r.threadId());
+    assertEquals(Map.of("2:phone", 2L), r.deliveries().getUpTo());
+    assertEquals(List.of(dd(2, "phone", 2)), r.deliveries().getPending());
+    assertEquals(0, r.deliveries().getPendingFrom());
+    assertFalse(appliedAt.containsKey("2/phone/dlv:100:2"), "a mark is not remembered for resends");
+  }
+
+  @Test
+  void shouldRejectAMarkOfAnUnknownThreadWithoutTellingTheSender() {
+    ThreadRules.Reject r = unheard(mark(2, "phone", 100, 1), Rejection.UNKNOWN_THREAD);
+    assertEquals("thread 100 does not exist", r.message());
+    assertTrue(deliveries.isEmpty());
+  }
+
+  @Test
+  void shouldRejectAMarkOfANonMemberWithoutTellingTheSender() {
+    thread100(2);
+    ThreadRules.Reject r = unheard(mark(9, "phone", 100, 1), Rejection.NOT_A_MEMBER);
+    assertEquals("user 9 is not a member of thread 100", r.message());
+    applied(command(1, 100, remove(3L)));
+    unheard(mark(3, "phone", 100, 1), Rejection.NOT_A_MEMBER);
+    assertTrue(deliveries.isEmpty());
+  }
+
+  @Test
+  void shouldLookUpTheDeliveriesOnlyForAMarkThatPassesTheRules() {
+    ThreadState thread = thread100(2);
+    for (ClientCommand c :
+        List.of(mark(9, "phone", 100, 1), mark(2, "phone", 100, 3), mark(2, "phone", 100, 0))) {
+      assertInstanceOf(
+          ThreadRules.Reject.class, rules.markDelivered(c, thread, NO_DELIVERIES), c.toString());
+    }
+    assertInstanceOf(
+        ThreadRules.Reject.class,
+        rules.markDelivered(mark(2, "phone", 100, 1), null, NO_DELIVERIES));
+  }
+
+  @Test
+  void shouldRejectAMarkOfZeroOrAboveTheLastMessageWithoutTellingTheSender() {
+    thread100(2);
+    ThreadRules.Reject r = unheard(mark(2, "phone", 100, 3), Rejection.UNKNOWN_MESSAGE);
+    assertEquals("message 3 is not in thread 100 (last is 2)", r.message());
+    unheard(mark(2, "phone", 100, 0), Rejection.UNKNOWN_MESSAGE);
+    unheard(mark(2, "phone", 100, -5), Rejection.UNKNOWN_MESSAGE);
+    recorded(mark(2, "phone", 100, 2));
+  }
+
+  @Test
+  void shouldNotTellTheSenderOfAMarkWithABadEnvelopeEither() {
+    ClientCommand c = mark(2, "phone", 100, 1);
+    ThreadRules.Decision d =
+        rules.decide(c, 101, T0, NO_LOOKUP, NO_DEDUP, NO_MESSAGES, NO_DELIVERIES);
+    ThreadRules.Reject r = assertInstanceOf(ThreadRules.Reject.class, d);
+    assertEquals(Rejection.INVALID_COMMAND, r.rejection());
+    assertFalse(r.tellSender());
+  }
+
+  @Test
+  void shouldIgnoreAMarkAtOrBelowTheDevicesCurrentOne() {
+    thread100(5);
+    recorded(mark(2, "phone", 100, 4));
+    ThreadDeliveries before = deliveries.get(100L).deepCopy();
+    for (long upTo : List.of(4L, 3L, 1L)) {
+      assertSame(ThreadRules.Ignore.DELIVERED_ALREADY, submit(mark(2, "phone", 100, upTo), T0));
+    }
+    assertEquals(before, deliveries.get(100L), "nothing changed");
+    // Another device of the same user has a mark of its own.
+    assertEquals(
+        Map.of("2:phone", 4L, "2:tablet", 1L),
+        recorded(mark(2, "tablet", 100, 1)).deliveries().getUpTo());
+  }
+
+  @Test
+  void shouldNotLookUpDedupForAMarkAndJudgeItEvenIfItsClientIdWasSeen() {
+    thread100(3);
+    ClientCommand c = mark(2, "phone", 100, 1);
+    ThreadRules.Decision d =
+        rules.decide(c, 100, T0, threads::get, NO_DEDUP, NO_MESSAGES, deliveries::get);
+    assertInstanceOf(ThreadRules.RecordDelivery.class, d);
+  }
+
+  @Test
+  void shouldKeepOnePendingEntryPerDeviceTheNewestLastAndTheLowestMarkMovedFrom() {
+    thread100(9);
+    recorded(mark(2, "phone", 100, 3));
+    recorded(mark(3, "phone", 100, 5));
+    ThreadDeliveries flushed =
+        ThreadRules.deliveryUpdates(100, threads.get(100L), deliveries.get(100L), T0).deliveries();
+    deliveries.put(100L, flushed);
+    recorded(mark(3, "phone", 100, 6)); // from 5
+    recorded(mark(2, "phone", 100, 4)); // from 3
+    ThreadDeliveries d = recorded(mark(3, "phone", 100, 8)).deliveries(); // from 6
+    assertEquals(List.of(dd(2, "phone", 4), dd(3, "phone", 8)), d.getPending());
+    assertEquals(3, d.getPendingFrom(), "the lowest mark a pending entry moved up from");
+    assertEquals(Map.of("2:phone", 4L, "3:phone", 8L), d.getUpTo());
+    ThreadDeliveries later = recorded(mark(1, "laptop", 100, 9)).deliveries();
+    assertEquals(0, later.getPendingFrom(), "a new device moves up from 0");
+  }
+
+  @Test
+  void shouldLeaveTheDeliveriesItWasGivenUnchanged() {
+    ThreadState thread = thread100(3);
+    recorded(mark(2, "phone", 100, 1));
+    ThreadDeliveries before = deliveries.get(100L);
+    ThreadDeliveries copy = before.deepCopy();
+    rules.markDelivered(mark(2, "phone", 100, 3), thread, t -> before);
+    rules.markDelivered(mark(3, "phone", 100, 3), thread, t -> before);
+    ThreadRules.deliveryUpdates(100, thread, before, T0);
+    assertEquals(copy, before);
+  }
+
+  @Test
+  void shouldNotApplyAMarkWithoutItsDeliveries() {
+    ThreadRules.Outcome o = rules.apply(mark(2, "phone", 100, 1), thread100(1));
+    assertEquals(Rejection.UNSUPPORTED_COMMAND, o.rejection());
+  }
+
+  @Test
+  void shouldKeepTheLastMessageOfEachSenderAndDropItForRemovedMembers() {
+    thread100(0);
+    assertFalse(threads.get(100L).isSetLastSentBy(), "nobody sent anything yet");
+    applied(command(2, 100, say("a")));
+    applied(command(3, 100, say("b")));
+    applied(command(2, 100, say("c")));
+    assertEquals(Map.of(2L, 3L, 3L, 2L), threads.get(100L).getLastSentBy());
+    applied(command(2, 100, markRead(3)));
+    applied(command(2, 100, react(1, "👍")));
+    assertEquals(Map.of(2L, 3L, 3L, 2L), threads.get(100L).getLastSentBy(), "only sends count");
+    applied(command(1, 100, remove(2L)));
+    assertEquals(Map.of(3L, 2L), threads.get(100L).getLastSentBy());
+    applied(command(1, 100, add(2L)));
+    assertEquals(Map.of(3L, 2L), threads.get(100L).getLastSentBy(), "back, but sent nothing since");
+  }
+
+  @Test
+  void shouldSendOneUpdateWithEveryPendingEntryToEachMemberWhoseLastMessageIsAboveTheMarksFrom() {
+    thread100(0); // members 1, 2, 3
+    applied(command(3, 100, say("m1")));
+    applied(command(1, 100, say("m2")));
+    recorded(mark(2, "phone", 100, 1));
+    recorded(mark(2, "phone", 100, 2));
+    recorded(mark(3, "tablet", 100, 2));
+    recorded(mark(2, "laptop", 100, 1));
+    ThreadState thread = threads.get(100L);
+    ThreadRules.DeliveryFlush f =
+        ThreadRules.deliveryUpdates(100, thread, deliveries.get(100L), T0 + 50);
+    assertEquals(
+        List.of(1L, 3L),
+        f.drafts().stream().map(Delta::getUserId).toList(),
+        "user 2 sent nothing; user 3 hears of its own tablet too");
+    List<DeviceDelivery> expected =
+        List.of(dd(2, "phone", 2), dd(3, "tablet", 2), dd(2, "laptop", 1));
+    for (Delta d : f.drafts()) {
+      assertEquals(100, d.getThreadId());
+      assertEquals(T0 + 50, d.getServerTimestampMs());
+      assertFalse(d.isSetPos());
+      assertEquals(new DeliveryUpdate(expected), d.getBody().getDeliveryUpdate());
+    }
+    assertTrue(f.deliveries().getPending().isEmpty());
+    assertFalse(f.deliveries().isSetPendingFrom());
+    assertEquals(
+        Map.of("2:phone", 2L, "3:tablet", 2L, "2:laptop", 1L),
+        f.deliveries().getUpTo(),
+        "the marks are kept");
+  }
+
+  @Test
+  void shouldTellOnlySendersAboveTheLowestMarkMovedFrom() {
+    thread100(0);
+    applied(command(3, 100, say("m1")));
+    applied(command(1, 100, say("m2")));
+    applied(command(2, 100, say("m3")));
+    recorded(mark(1, "phone", 100, 2));
+    assertEquals(List.of(1L, 2L, 3L), flush(T0).drafts().stream().map(Delta::getUserId).toList());
+    // From 2 to 3: only user 2 has a message above 2 (users 1 and 3 had theirs marked already).
+    recorded(mark(1, "phone", 100, 3));
+    ThreadRules.DeliveryFlush f = flush(T0);
+    assertEquals(List.of(2L), f.drafts().stream().map(Delta::getUserId).toList());
+  }
+
+  ThreadRules.DeliveryFlush flush(long now) {
+    ThreadRules.DeliveryFlush f =
+        ThreadRules.deliveryUpdates(100, threads.get(100L), deliveries.get(100L), now);
+    deliveries.put(100L, f.deliveries());
+    return f;
+  }
+
+  @Test
+  void shouldClearWithoutDraftsWhenNobodyIsConcernedOrTheThreadIsUnknown() {
+    thread100(0);
+    applied(command(1, 100, say("m1")));
+    recorded(mark(2, "phone", 100, 1));
+    applied(command(1, 100, remove(1L)));
+    ThreadRules.DeliveryFlush f = flush(T0);
+    assertTrue(f.drafts().isEmpty(), "the only sender left");
+    assertTrue(f.deliveries().getPending().isEmpty());
+    assertNull(ThreadRules.deliveryUpdates(100, threads.get(100L), f.deliveries(), T0));
+    assertNull(ThreadRules.deliveryUpdates(100, threads.get(100L), null, T0));
+    recorded(mark(2, "phone", 100, 1).setSenderDeviceId("tablet"));
+    ThreadRules.DeliveryFlush unknown =
+        ThreadRules.deliveryUpdates(100, null, deliveries.get(100L), T0);
+    assertTrue(unknown.drafts().isEmpty());
+    assertTrue(unknown.deliveries().getPending().isEmpty());
+  }
+
+  @Test
+  void shouldNotDateAnUpdateBeforeTheThreadsLastActivity() {
+    thread100(0);
+    applied(command(1, 100, say("m1")).setReceivedAtMs(T0 + 9_000));
+    recorded(mark(2, "phone", 100, 1));
+    ThreadRules.DeliveryFlush f = flush(T0 + 1);
+    assertEquals(T0 + 9_000, f.drafts().get(0).getServerTimestampMs());
+    assertEquals(T0 + 9_000, threads.get(100L).getLastActivityMs(), "not reordered");
   }
 
   // ----- telling the sender --------------------------------------------------------------------
