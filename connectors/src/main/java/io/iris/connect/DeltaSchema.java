@@ -12,12 +12,13 @@ import org.apache.kafka.connect.errors.DataException;
  * typed, optional columns, so that a stock JDBC sink writes it as is. {@code kind} says which union
  * member the row holds; columns that do not apply to it are null. Lists of user ids are
  * comma-separated strings (MySQL has no array type), a list of attachments the text of {@link
- * DeltaColumns#ATTACHMENTS}. The fields are exactly the columns {@link DeltaColumns#write}
- * produces.
+ * DeltaColumns#ATTACHMENTS}, a delivery update's list of device marks that of {@link
+ * DeltaColumns#DELIVERIES}. The fields are exactly the columns {@link DeltaColumns#write} produces.
  *
  * <p>Version 3 added {@code emoji}, {@code attachments} and {@code rule} (issue 20). The sink does
  * not evolve the table ({@code schema.evolution=none}): migration V7 must have added the columns
- * before a worker with this plugin writes a row.
+ * before a worker with this plugin writes a row. Version 4 added {@code deliveries} (delivery
+ * receipts, kind {@code delivery_update}): migration V8 must have added it first, likewise.
  *
  * <p>The row's key column {@code position} (the delta's offset in iris.log) is not in this schema:
  * a Delta's bytes carry no position. The sink adds it from the record's offset with Connect's
@@ -31,7 +32,7 @@ public final class DeltaSchema {
   public static final Schema SCHEMA =
       SchemaBuilder.struct()
           .name("io.iris.Delta")
-          .version(3)
+          .version(4)
           .doc("One delta of iris.log; see protocol/src/main/thrift/iris.thrift")
           .field(DeltaColumns.USER_ID, Schema.INT64_SCHEMA)
           .field(DeltaColumns.THREAD_ID, Schema.INT64_SCHEMA)
@@ -51,6 +52,7 @@ public final class DeltaSchema {
           .field(DeltaColumns.EMOJI, Schema.OPTIONAL_STRING_SCHEMA)
           .field(DeltaColumns.ATTACHMENTS, Schema.OPTIONAL_STRING_SCHEMA)
           .field(DeltaColumns.RULE, Schema.OPTIONAL_STRING_SCHEMA)
+          .field(DeltaColumns.DELIVERIES, Schema.OPTIONAL_STRING_SCHEMA)
           .build();
 
   /** The row of one delta. */

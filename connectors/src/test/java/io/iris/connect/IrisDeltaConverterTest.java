@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.protocol.FrameCodec;
 import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -83,7 +85,18 @@ class IrisDeltaConverterTest {
         delta(
             DeltaBody.commandRejected(
                 new CommandRejected("c6", ErrorCode.INVALID_ARGUMENT, "window passed")
-                    .setRule("EDIT_WINDOW_PASSED"))));
+                    .setRule("EDIT_WINDOW_PASSED"))),
+        delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(marks()))),
+        delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(new ArrayList<>()))));
+  }
+
+  /** Device marks in the order the thread's task received them, the recipient's own included. */
+  static List<DeviceDelivery> marks() {
+    return new ArrayList<>(
+        List.of(
+            new DeviceDelivery(44L, "phone", 7L),
+            new DeviceDelivery(42L, "t\u00e4blet", Long.MAX_VALUE),
+            new DeviceDelivery(44L, "laptop", 5L)));
   }
 
   /** An image with every optional field, binary fields holding every byte value. */
@@ -173,6 +186,39 @@ class IrisDeltaConverterTest {
                 .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(11)))
                 .value();
     assertEquals("EDIT_WINDOW_PASSED", rejected.getString("rule"));
+    assertNull(rejected.getString("deliveries"));
+    Struct delivered =
+        (Struct)
+            converter
+                .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(12)))
+                .value();
+    assertEquals("delivery_update", delivered.getString("kind"));
+    assertEquals(marks(), DeltaColumns.deliveries(delivered.getString("deliveries")));
+    assertTrue(
+        delivered
+            .getString("deliveries")
+            .startsWith("[\"rec\",3,{\"1\":{\"i64\":44},\"2\":{\"str\":\"phone\"},"),
+        delivered.getString("deliveries"));
+    assertNull(delivered.getInt64("actor_user_id"));
+    assertNull(delivered.getInt64("message_id"));
+    assertNull(delivered.getString("text"));
+    assertEquals(
+        "[\"rec\",0]",
+        ((Struct)
+                converter
+                    .toConnectData("iris.log", FrameCodec.defaults().encode(everyKind().get(13)))
+                    .value())
+            .getString("deliveries"));
+    assertNull(m.getString("deliveries"));
+  }
+
+  @Test
+  void shouldBeVersionFourWithDeliveriesAsTheLastOptionalColumn() {
+    assertEquals(4, DeltaSchema.SCHEMA.version());
+    List<org.apache.kafka.connect.data.Field> fields = DeltaSchema.SCHEMA.fields();
+    org.apache.kafka.connect.data.Field last = fields.get(fields.size() - 1);
+    assertEquals("deliveries", last.name());
+    assertEquals(org.apache.kafka.connect.data.Schema.OPTIONAL_STRING_SCHEMA, last.schema());
   }
 
   @Test

@@ -82,7 +82,7 @@ class SinkPositionTest {
   @Test
   void shouldAddTheRecordOffsetAsARequiredPositionColumn() {
     List<Delta> deltas = IrisDeltaConverterTest.everyKind();
-    long[] offsets = {0, 10, 13, 40, 41, 42, 50, 51, 60, 77, 1L << 40, Long.MAX_VALUE - 1};
+    long[] offsets = {0, 10, 13, 40, 41, 42, 50, 51, 60, 77, 78, 80, 1L << 40, Long.MAX_VALUE - 1};
     assertEquals(deltas.size(), offsets.length);
     for (int i = 0; i < deltas.size(); i++) {
       Delta d = deltas.get(i);

@@ -42,7 +42,8 @@ public final class DeltaHistory {
           DeltaColumns.ERROR_CODE,
           DeltaColumns.EMOJI,
           DeltaColumns.ATTACHMENTS,
-          DeltaColumns.RULE);
+          DeltaColumns.RULE,
+          DeltaColumns.DELIVERIES);
 
   private final DataSource dataSource;
 

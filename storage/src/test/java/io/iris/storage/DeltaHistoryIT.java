@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.ParticipantsChanged;
 import io.iris.protocol.thrift.ThreadCreated;
@@ -192,5 +194,57 @@ class DeltaHistoryIT {
                 "SELECT COUNT(*) FROM iris_deltas WHERE JSON_VALUE(attachments, '$[2].\"4\".str')"
                     + " LIKE 'blob:%'")
             > 0);
+  }
+
+  @Test
+  void shouldServeDeliveryUpdatesExactlyAsTheyWereWritten() throws Exception {
+    List<Delta> log =
+        LogPositions.assign(
+            MessageChanges.withDeliveryUpdates(MessageChanges.generate(22, 4, 2, 300), 22),
+            SnapshotServiceIT.PARTITIONS,
+            22);
+    // And one of a big thread: more than TEXT's 64 KiB of marks, ids at their extremes.
+    List<DeviceDelivery> many = new ArrayList<>();
+    for (int i = 0; i < 1500; i++) {
+      many.add(new DeviceDelivery(1000 + i, "device-" + "x".repeat(60) + i, Long.MAX_VALUE - i));
+    }
+    long after = log.stream().mapToLong(Delta::getPos).max().orElseThrow();
+    List<Delta> all = new ArrayList<>(log);
+    all.add(
+        new Delta(1, 9, 1_900_000_000_000L, DeltaBody.deliveryUpdate(new DeliveryUpdate(many)))
+            .setPos(after + 1));
+    TestDatabase.upsert(all);
+    assertTrue(
+        TestDatabase.count(
+                "SELECT MAX(LENGTH(deliveries)) FROM iris_deltas WHERE kind = 'delivery_update'")
+            > 65_535);
+    for (var e : LogPositions.byUser(all).entrySet()) {
+      List<Delta> expected = new ArrayList<>();
+      long prev = -1;
+      for (Delta d : e.getValue()) {
+        expected.add(served(d, prev));
+        prev = d.getPos();
+      }
+      assertEquals(expected, history.range(e.getKey(), -1, -1, 10_000), "user " + e.getKey());
+    }
+    long updates = all.stream().filter(d -> d.getBody().isSetDeliveryUpdate()).count();
+    assertTrue(updates > 20, "delivery updates: " + updates);
+    assertEquals(
+        updates,
+        TestDatabase.count(
+            "SELECT COUNT(*) FROM iris_deltas WHERE kind = 'delivery_update' AND deliveries IS NOT"
+                + " NULL AND actor_user_id IS NULL AND message_id IS NULL"));
+    assertEquals(
+        0,
+        TestDatabase.count(
+            "SELECT COUNT(*) FROM iris_deltas WHERE kind <> 'delivery_update' AND deliveries IS"
+                + " NOT NULL"));
+    // A data engineer reads the marks with MySQL's own JSON functions: the first device's mark.
+    assertEquals(
+        Long.MAX_VALUE,
+        TestDatabase.count(
+            "SELECT JSON_VALUE(deliveries, '$[2].\"3\".i64') FROM iris_deltas"
+                + " WHERE user_id = 1 AND position = "
+                + (after + 1)));
   }
 }

@@ -2,8 +2,10 @@ package io.iris.storage;
 
 import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -14,6 +16,7 @@ import io.iris.protocol.thrift.ThreadCreated;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -165,5 +168,73 @@ final class MessageChanges {
       }
     }
     return out;
+  }
+
+  /**
+   * {@code log} (as {@link #generate} gives it, without positions) with DeliveryUpdate deltas
+   * between its events, as the streams app's flushes put them: now and then one thread's pending
+   * device marks (one to four, any member's devices, the recipient's own included), to each member
+   * who has sent a message of the thread, at a server time after everything of the thread so far
+   * (the flush time: counted as activity, it would reorder the inbox). Once more at the end, so
+   * that some user's last delta is one.
+   */
+  static List<Delta> withDeliveryUpdates(List<Delta> log, long seed) {
+    Random r = new Random(seed);
+    Map<Long, List<Long>> members = new HashMap<>();
+    Map<Long, Map<Long, Long>> lastSentBy = new LinkedHashMap<>(); // thread -> sender -> id
+    List<Delta> out = new ArrayList<>();
+    for (int i = 0; i < log.size(); i++) {
+      Delta d = log.get(i);
+      // An event's deltas share its server time: flush only between events.
+      if (i > 0
+          && log.get(i - 1).getServerTimestampMs() != d.getServerTimestampMs()
+          && r.nextInt(4) == 0) {
+        flush(r, members, lastSentBy, log.get(i - 1).getServerTimestampMs() + 1, out);
+      }
+      out.add(d);
+      DeltaBody b = d.getBody();
+      if (b.isSetThreadCreated()) {
+        members.putIfAbsent(d.getThreadId(), b.getThreadCreated().getParticipantUserIds());
+      } else if (b.isSetNewMessage()) {
+        lastSentBy
+            .computeIfAbsent(d.getThreadId(), k -> new HashMap<>())
+            .put(b.getNewMessage().getSenderUserId(), b.getNewMessage().getMessageId());
+      }
+    }
+    if (!log.isEmpty()) {
+      flush(r, members, lastSentBy, log.get(log.size() - 1).getServerTimestampMs() + 1, out);
+    }
+    return out;
+  }
+
+  private static void flush(
+      Random r,
+      Map<Long, List<Long>> members,
+      Map<Long, Map<Long, Long>> lastSentBy,
+      long ts,
+      List<Delta> out) {
+    if (lastSentBy.isEmpty()) {
+      return;
+    }
+    List<Long> threads = new ArrayList<>(lastSentBy.keySet());
+    long t = threads.get(r.nextInt(threads.size()));
+    long last = lastSentBy.get(t).values().stream().mapToLong(Long::longValue).max().orElse(1);
+    List<Long> m = members.get(t);
+    List<DeviceDelivery> marks = new ArrayList<>();
+    for (int n = 1 + r.nextInt(4); n > 0; n--) {
+      long u = m.get(r.nextInt(m.size()));
+      marks.add(
+          new DeviceDelivery(u, r.nextBoolean() ? "d" + u : "tablet", 1 + r.nextInt((int) last)));
+    }
+    for (long recipient : m) {
+      if (lastSentBy.get(t).containsKey(recipient)) {
+        out.add(
+            new Delta(
+                recipient,
+                t,
+                ts,
+                DeltaBody.deliveryUpdate(new DeliveryUpdate(new ArrayList<>(marks)))));
+      }
+    }
   }
 }

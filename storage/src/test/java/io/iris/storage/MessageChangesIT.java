@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Edits, deletes, reactions and attachments (issue 20) read by {@link SnapshotService} from the
  * tables V7's triggers keep, held to {@link SnapshotBuilder}'s replay, whatever order and however
- * many times the rows reach MySQL.
+ * many times the rows reach MySQL. Delivery updates (V8) change nothing a snapshot shows.
  */
 class MessageChangesIT {
   static final String EPOCH = SnapshotServiceIT.EPOCH;
@@ -216,5 +216,52 @@ class MessageChangesIT {
     assertEquals(List.of(1L, 2L, 3L, 7L), shown.stream().map(Message::getMessageId).toList());
     assertEquals("\u2764", shown.get(3).getMyReaction());
     assertEquals(1, TestDatabase.count("SELECT COUNT(*) FROM iris_message_changes"));
+  }
+
+  @Test
+  void shouldShowNothingOfDeliveryUpdatesButCountTheirPositions() throws Exception {
+    List<Delta> log =
+        LogPositions.assign(
+            MessageChanges.withDeliveryUpdates(
+                MessageChanges.generate(14, USERS, THREADS, 400), 14),
+            SnapshotServiceIT.PARTITIONS,
+            14);
+    long updates = log.stream().filter(d -> d.getBody().isSetDeliveryUpdate()).count();
+    assertTrue(updates > 50, "delivery updates: " + updates);
+    // Reversed, in small shuffled transactions: as for the other kinds, order must not matter.
+    List<Delta> reversed = new ArrayList<>(log);
+    Collections.reverse(reversed);
+    Random r = new Random(5);
+    for (int from = 0; from < reversed.size(); ) {
+      int to = Math.min(reversed.size(), from + 1 + r.nextInt(30));
+      List<Delta> batch = new ArrayList<>(reversed.subList(from, to));
+      Collections.shuffle(batch, r);
+      TestDatabase.upsert(batch);
+      from = to;
+    }
+    assertEquals(
+        updates,
+        TestDatabase.count("SELECT COUNT(*) FROM iris_deltas WHERE kind = 'delivery_update'"));
+
+    int lastIsAnUpdate = 0;
+    for (int[] limits : new int[][] {{20, 60}, {2, 5}}) {
+      assertEveryUserMatchesTheReplay(log, limits[0], limits[1]);
+      for (var e : LogPositions.byUser(log).entrySet()) {
+        long user = e.getKey();
+        Snapshot s = snapshots.snapshot(user, limits[0], limits[1], -1, EPOCH);
+        List<Delta> without =
+            e.getValue().stream().filter(d -> !d.getBody().isSetDeliveryUpdate()).toList();
+        // The same snapshot as of the deltas without the updates, at the pos of all of them.
+        assertEquals(
+            SnapshotServiceIT.reference(user, without, limits[0], limits[1], s.getPos()),
+            SnapshotServiceIT.withoutTime(s),
+            "user " + user);
+        assertEquals(SnapshotServiceIT.last(e.getValue()), s.getPos());
+        if (s.getPos() > SnapshotServiceIT.last(without)) {
+          lastIsAnUpdate++;
+        }
+      }
+    }
+    assertTrue(lastIsAnUpdate > 0, "a user whose last delta is a delivery update");
   }
 }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.iris.protocol.thrift.Attachment;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.Message;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -20,7 +22,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The reference replay's meaning of edits, deletes, reactions and attachments (issue 20). */
+/**
+ * The reference replay's meaning of edits, deletes, reactions and attachments (issue 20), and of
+ * delivery updates: none.
+ */
 class SnapshotBuilderTest {
   static final long ME = 1;
   static final long THREAD = 100;
@@ -137,5 +142,55 @@ class SnapshotBuilderTest {
     assertFalse(message(1).isSetAttachments());
     add(5000, DeltaBody.newMessage(new NewMessage(4, 2, "x").setAttachments(new ArrayList<>())));
     assertFalse(message(4).isSetAttachments(), "an empty list is none");
+  }
+
+  static DeltaBody delivered(long upTo) {
+    return DeltaBody.deliveryUpdate(
+        new DeliveryUpdate(
+            new ArrayList<>(
+                List.of(
+                    new DeviceDelivery(2, "phone", upTo), new DeviceDelivery(ME, "d1", upTo)))));
+  }
+
+  @Test
+  void shouldIgnoreDeliveryUpdatesButTheirPositions() {
+    conversation();
+    add(5000, react(1, 3, "\u2764"));
+    add(5001, DeltaBody.messageEdited(new MessageEdited(3, ME, "mine!")));
+    List<Delta> without = new ArrayList<>(deltas);
+    SnapshotBuilder plain = new SnapshotBuilder(ME);
+    without.forEach(plain::apply);
+
+    // Another thread, active after this one; then updates of this one at later flush times, of
+    // a thread never created here, and one with no marks at all.
+    deltas.add(
+        new Delta(
+                ME,
+                THREAD + 1,
+                6000,
+                DeltaBody.threadCreated(new ThreadCreated(2, new ArrayList<>(List.of(1L, 2L)))))
+            .setPos(pos));
+    pos += 3;
+    without.add(deltas.get(deltas.size() - 1));
+    add(9000, delivered(3));
+    deltas.add(new Delta(ME, THREAD + 7, 9001, delivered(1)).setPos(pos));
+    pos += 3;
+    add(9002, DeltaBody.deliveryUpdate(new DeliveryUpdate(new ArrayList<>())));
+    SnapshotBuilder withUpdates = new SnapshotBuilder(ME);
+    deltas.forEach(withUpdates::apply);
+    SnapshotBuilder reference = new SnapshotBuilder(ME);
+    without.forEach(reference::apply);
+
+    assertEquals(deltas.get(deltas.size() - 1).getPos(), withUpdates.position());
+    Snapshot s = withUpdates.build(20, 20, 0, -1, "e");
+    assertEquals(reference.build(20, 20, 0, withUpdates.position(), "e"), s);
+    assertEquals(
+        List.of(THREAD + 1, THREAD),
+        s.getThreads().stream().map(ThreadSummary::getThreadId).toList(),
+        "no activity");
+    assertEquals(4000, s.getThreads().get(1).getLastActivityMs());
+    assertEquals(
+        plain.build(20, 20, 0, -1, "e").getThreads().get(0).getLastMessages(),
+        s.getThreads().get(1).getLastMessages());
   }
 }

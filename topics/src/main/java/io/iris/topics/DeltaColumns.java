@@ -2,8 +2,10 @@ package io.iris.topics;
 
 import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -17,7 +19,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.apache.thrift.TBase;
 import org.apache.thrift.TException;
 import org.apache.thrift.protocol.TJSONProtocol;
 import org.apache.thrift.protocol.TList;
@@ -29,9 +33,10 @@ import org.apache.thrift.transport.TMemoryInputTransport;
 /**
  * A {@link Delta} as one flat row: the fields of the delta, then its body union flattened into
  * optional columns, {@code kind} saying which member the row holds. Columns that do not apply to a
- * kind are null. Lists of user ids are comma-separated strings; a list of attachments is Thrift's
- * JSON protocol text ({@link #ATTACHMENTS}). The one mapping shared by the Connect converter (rows
- * the JDBC sink writes) and the storage tier (rows read back): every delta round-trips exactly.
+ * kind are null. Lists of user ids are comma-separated strings; a list of structs (attachments,
+ * deliveries) is Thrift's JSON protocol text ({@link #ATTACHMENTS}, {@link #DELIVERIES}). The one
+ * mapping shared by the Connect converter (rows the JDBC sink writes) and the storage tier (rows
+ * read back): every delta round-trips exactly.
  */
 public final class DeltaColumns {
   private DeltaColumns() {}
@@ -78,6 +83,15 @@ public final class DeltaColumns {
   /** The rule that refused a command (CommandRejected.rule), the same name as the dlq reason. */
   public static final String RULE = "rule";
 
+  /**
+   * A delivery update's list of device marks, never null in a delivery_update row: the list in
+   * Thrift's JSON protocol as {@link #ATTACHMENTS} is, fields by their ids in the IDL's {@code
+   * DeviceDelivery} ({@code 1} userId, {@code 2} deviceId, {@code 3} upToMessageId): {@code
+   * ["rec",1,{"1":{"i64":43},"2":{"str":"phone"},"3":{"i64":17}}]}, so {@code
+   * JSON_VALUE(deliveries, '$[2]."3".i64')} is the first device's mark.
+   */
+  public static final String DELIVERIES = "deliveries";
+
   public static final String KIND_NEW_MESSAGE = "new_message";
   public static final String KIND_THREAD_CREATED = "thread_created";
   public static final String KIND_PARTICIPANTS_CHANGED = "participants_changed";
@@ -86,6 +100,7 @@ public final class DeltaColumns {
   public static final String KIND_MESSAGE_EDITED = "message_edited";
   public static final String KIND_MESSAGE_DELETED = "message_deleted";
   public static final String KIND_REACTION_CHANGED = "reaction_changed";
+  public static final String KIND_DELIVERY_UPDATE = "delivery_update";
 
   /** Thrown for a delta or a row that cannot be mapped. */
   public static final class MappingException extends IllegalArgumentException {
@@ -124,6 +139,7 @@ public final class DeltaColumns {
     String emoji = null;
     String attachments = null;
     String rule = null;
+    String deliveries = null;
     String kind;
     switch (body.getSetField()) {
       case NEW_MESSAGE -> {
@@ -158,6 +174,16 @@ public final class DeltaColumns {
         messageId = r.getMessageId();
         emoji = r.getEmoji();
         clientId = r.getClientId();
+      }
+      case DELIVERY_UPDATE -> {
+        // No actor (the marks are of many devices) and no message id (each mark has its own).
+        DeliveryUpdate u = body.getDeliveryUpdate();
+        kind = KIND_DELIVERY_UPDATE;
+        if (u.getDeliveries() == null) {
+          throw new MappingException(
+              "delivery update of thread " + d.getThreadId() + " has no list of deliveries");
+        }
+        deliveries = deliveries(u.getDeliveries());
       }
       case THREAD_CREATED -> {
         ThreadCreated t = body.getThreadCreated();
@@ -210,6 +236,7 @@ public final class DeltaColumns {
     column.accept(EMOJI, emoji);
     column.accept(ATTACHMENTS, attachments);
     column.accept(RULE, rule);
+    column.accept(DELIVERIES, deliveries);
   }
 
   /** Reads a delta back from its columns; the inverse of {@link #write}. */
@@ -241,6 +268,12 @@ public final class DeltaColumns {
               new ReactionChanged(longOr0(column.apply(MESSAGE_ID)), actor)
                   .setEmoji((String) column.apply(EMOJI))
                   .setClientId(clientId));
+    } else if (KIND_DELIVERY_UPDATE.equals(kind)) {
+      List<DeviceDelivery> list = deliveries((String) column.apply(DELIVERIES));
+      if (list == null) {
+        throw new MappingException("delivery_update row without deliveries");
+      }
+      body = DeltaBody.deliveryUpdate(new DeliveryUpdate(list));
     } else if (KIND_THREAD_CREATED.equals(kind)) {
       body =
           DeltaBody.threadCreated(
@@ -310,22 +343,47 @@ public final class DeltaColumns {
    * code, so a field added to Attachment later is kept without a change here).
    */
   public static String attachments(List<Attachment> list) {
-    try {
-      TMemoryBuffer buffer = new TMemoryBuffer(256);
-      TProtocol p = new TJSONProtocol(buffer);
-      p.writeListBegin(new TList(TType.STRUCT, list.size()));
-      for (Attachment a : list) {
-        a.write(p);
-      }
-      p.writeListEnd();
-      return buffer.toString(StandardCharsets.UTF_8);
-    } catch (TException e) {
-      throw new MappingException("attachments do not encode: " + e.getMessage());
-    }
+    return structs(list, ATTACHMENTS);
   }
 
   /** The list of an {@link #ATTACHMENTS} text; null for null (the message has none). */
   public static List<Attachment> attachments(String json) {
+    return structs(json, Attachment::new, ATTACHMENTS);
+  }
+
+  /** The {@link #DELIVERIES} text of a list, written as {@link #attachments(List)} is. */
+  public static String deliveries(List<DeviceDelivery> list) {
+    return structs(list, DELIVERIES);
+  }
+
+  /** The list of a {@link #DELIVERIES} text; null for null. */
+  public static List<DeviceDelivery> deliveries(String json) {
+    return structs(json, DeviceDelivery::new, DELIVERIES);
+  }
+
+  /**
+   * A list of structs as Thrift's JSON protocol text: the list alone (no wrapper struct), each
+   * element written by its generated code, so a field added to the struct later is kept without a
+   * change here.
+   */
+  private static String structs(List<? extends TBase<?, ?>> list, String what) {
+    try {
+      TMemoryBuffer buffer = new TMemoryBuffer(256);
+      TProtocol p = new TJSONProtocol(buffer);
+      p.writeListBegin(new TList(TType.STRUCT, list.size()));
+      for (TBase<?, ?> e : list) {
+        e.write(p);
+      }
+      p.writeListEnd();
+      return buffer.toString(StandardCharsets.UTF_8);
+    } catch (TException e) {
+      throw new MappingException(what + " do not encode: " + e.getMessage());
+    }
+  }
+
+  /** The list of a {@link #structs(List, String)} text; null for null. */
+  private static <T extends TBase<?, ?>> List<T> structs(
+      String json, Supplier<T> element, String what) {
     if (json == null) {
       return null;
     }
@@ -334,18 +392,18 @@ public final class DeltaColumns {
           new TJSONProtocol(new TMemoryInputTransport(json.getBytes(StandardCharsets.UTF_8)));
       TList header = p.readListBegin();
       if (header.elemType != TType.STRUCT) {
-        throw new MappingException("attachments are not a list of structs: " + json);
+        throw new MappingException(what + " are not a list of structs: " + json);
       }
-      List<Attachment> out = new ArrayList<>(header.size);
+      List<T> out = new ArrayList<>(Math.max(0, Math.min(header.size, 1024)));
       for (int i = 0; i < header.size; i++) {
-        Attachment a = new Attachment();
-        a.read(p);
-        out.add(a);
+        T e = element.get();
+        e.read(p);
+        out.add(e);
       }
       p.readListEnd();
       return out;
     } catch (TException e) {
-      throw new MappingException("attachments do not decode (" + e.getMessage() + "): " + json);
+      throw new MappingException(what + " do not decode (" + e.getMessage() + "): " + json);
     }
   }
 }

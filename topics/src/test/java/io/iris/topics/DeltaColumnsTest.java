@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.ErrorCode;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
@@ -21,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Deltas of the kinds of issue 20 through a row and back, field for field. */
+/** Deltas of the kinds of issue 20 (delivery receipts included) through a row and back. */
 class DeltaColumnsTest {
   static Delta delta(DeltaBody body) {
     return new Delta(42L, 1001L, 1_700_000_000_000L, body).setPos(77);
@@ -142,5 +144,81 @@ class DeltaColumnsTest {
             DeltaColumns.MappingException.class,
             () -> DeltaColumns.attachments("[\"rec\",1,{\"1\":{\"str\":\"x\"}}]"));
     assertTrue(e.getMessage().contains("attachments do not decode"), e.getMessage());
+  }
+
+  /** Marks of several devices, one of them the recipient's own; ids at their extremes. */
+  static List<DeviceDelivery> marks() {
+    return new ArrayList<>(
+        List.of(
+            new DeviceDelivery(43L, "phone", 17L),
+            new DeviceDelivery(44L, "ünï \"tab\"\t\\ \uD83D\uDCF1", Long.MAX_VALUE),
+            new DeviceDelivery(42L, "laptop", 1L),
+            new DeviceDelivery(Long.MIN_VALUE, "", 0L)));
+  }
+
+  @Test
+  void shouldRoundTripADeliveryUpdateExactlyAndInOrder() {
+    for (Delta d :
+        List.of(
+            delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(marks()))),
+            delta(
+                DeltaBody.deliveryUpdate(
+                    new DeliveryUpdate(new ArrayList<>(List.of(marks().get(2)))))),
+            delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(new ArrayList<>()))))) {
+      assertEquals(d, roundTrip(d), row(d).toString());
+    }
+  }
+
+  @Test
+  void shouldWriteADeliveryUpdatesListInTheDeliveriesColumnAndNothingElse() {
+    Map<String, Object> row = row(delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(marks()))));
+    assertEquals("delivery_update", row.get(DeltaColumns.KIND));
+    assertEquals(marks(), DeltaColumns.deliveries((String) row.get(DeltaColumns.DELIVERIES)));
+    for (var e : row.entrySet()) {
+      if (!List.of(
+              DeltaColumns.USER_ID,
+              DeltaColumns.THREAD_ID,
+              DeltaColumns.SERVER_TS_MS,
+              DeltaColumns.KIND,
+              DeltaColumns.DELIVERIES,
+              DeltaColumns.POSITION)
+          .contains(e.getKey())) {
+        assertNull(e.getValue(), e.getKey());
+      }
+    }
+    for (Delta d : newKinds()) {
+      assertTrue(row(d).containsKey(DeltaColumns.DELIVERIES));
+      assertNull(row(d).get(DeltaColumns.DELIVERIES), d.toString());
+    }
+  }
+
+  @Test
+  void shouldWriteDeliveriesAsThriftJsonThatNamesFieldsByTheirIds() {
+    String json = DeltaColumns.deliveries(List.of(new DeviceDelivery(43L, "phone", 17L)));
+    assertEquals(
+        "[\"rec\",1,{\"1\":{\"i64\":43},\"2\":{\"str\":\"phone\"},\"3\":{\"i64\":17}}]", json);
+    assertEquals(List.of(new DeviceDelivery(43L, "phone", 17L)), DeltaColumns.deliveries(json));
+    assertEquals("[\"rec\",0]", DeltaColumns.deliveries(List.of()));
+    assertEquals(List.of(), DeltaColumns.deliveries("[\"rec\",0]"));
+    assertNull(DeltaColumns.deliveries((String) null));
+  }
+
+  @Test
+  void shouldSayWhyDeliveriesDoNotDecode() {
+    DeltaColumns.MappingException e =
+        assertThrows(
+            DeltaColumns.MappingException.class,
+            () -> DeltaColumns.deliveries("[\"rec\",1,{\"1\":{\"i64\":43}}]"));
+    assertTrue(e.getMessage().contains("deliveries do not decode"), e.getMessage());
+    Map<String, Object> row = row(delta(DeltaBody.deliveryUpdate(new DeliveryUpdate(marks()))));
+    row.put(DeltaColumns.DELIVERIES, null);
+    DeltaColumns.MappingException none =
+        assertThrows(DeltaColumns.MappingException.class, () -> DeltaColumns.read(row::get));
+    assertTrue(none.getMessage().contains("without deliveries"), none.getMessage());
+    DeltaColumns.MappingException unset =
+        assertThrows(
+            DeltaColumns.MappingException.class,
+            () -> row(delta(DeltaBody.deliveryUpdate(new DeliveryUpdate()))));
+    assertTrue(unset.getMessage().contains("no list of deliveries"), unset.getMessage());
   }
 }

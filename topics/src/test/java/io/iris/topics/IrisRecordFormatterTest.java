@@ -9,9 +9,12 @@ import io.iris.protocol.thrift.Attachment;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CommandRejected;
+import io.iris.protocol.thrift.DeliveryUpdate;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.DeltaBody;
+import io.iris.protocol.thrift.DeviceDelivery;
 import io.iris.protocol.thrift.ErrorCode;
+import io.iris.protocol.thrift.MarkDelivered;
 import io.iris.protocol.thrift.MessageDeleted;
 import io.iris.protocol.thrift.MessageEdited;
 import io.iris.protocol.thrift.NewMessage;
@@ -279,5 +282,49 @@ class IrisRecordFormatterTest {
                     new CommandRejected("c8", ErrorCode.UNAUTHORISED, "not yours")
                         .setRule("NOT_THE_SENDER")))
             .contains("\"rule\":\"NOT_THE_SENDER\""));
+  }
+
+  @Test
+  void shouldPrintADeliveryUpdateWithEachDevicesMarkByName() {
+    String json =
+        logJson(
+            DeltaBody.deliveryUpdate(
+                new DeliveryUpdate(
+                    List.of(
+                        new DeviceDelivery(43L, "phone", 17L),
+                        new DeviceDelivery(44L, "lap\"top", 9_007_199_254_740_993L)))));
+
+    assertTrue(
+        json.contains(
+            "\"body\":{\"deliveryUpdate\":{\"deliveries\":["
+                + "{\"userId\":\"43\",\"deviceId\":\"phone\",\"upToMessageId\":\"17\"},"
+                + "{\"userId\":\"44\",\"deviceId\":\"lap\\\"top\","
+                + "\"upToMessageId\":\"9007199254740993\"}]}}"),
+        json);
+    assertTrue(
+        logJson(DeltaBody.deliveryUpdate(new DeliveryUpdate(List.of())))
+            .contains("\"body\":{\"deliveryUpdate\":{\"deliveries\":[]}}"));
+  }
+
+  @Test
+  void shouldPrintTheMarkDeliveredCommandTheBridgeWrites() {
+    ClientCommand c =
+        new ClientCommand(
+            43L,
+            "phone",
+            "dlv:9001:17",
+            9001L,
+            TS,
+            CommandBody.markDelivered(new MarkDelivered(17L)));
+    String json =
+        IrisRecordFormatter.toJson(
+            record(
+                Topics.COMMANDS.name(),
+                longKey(9001),
+                FrameCodec.defaults().encode(c),
+                new RecordHeaders()));
+
+    assertTrue(json.contains("\"clientId\":\"dlv:9001:17\""), json);
+    assertTrue(json.contains("\"body\":{\"markDelivered\":{\"upToMessageId\":\"17\"}}"), json);
   }
 }

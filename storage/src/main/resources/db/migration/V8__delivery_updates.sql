@@ -1,0 +1,24 @@
+-- Issue 20, part 2: delivery receipts. One kind of delta, delivery_update, and one column
+-- (io.iris.topics.DeltaColumns):
+--   deliveries  delivery_update: the DeliveryUpdate's list of DeviceDelivery (which member's device
+--               holds the thread's messages up to which id) as Thrift JSON (TJSONProtocol, fields
+--               by their ids in the IDL: 1 userId, 2 deviceId, 3 upToMessageId), as attachments
+--               are; never NULL in a delivery_update row, NULL in every other
+-- A delivery_update row has no actor_user_id, message_id, text nor client_id (the marks are of
+-- many devices, each with its own id; the streams app batches them, nobody sent the delta).
+--
+-- No table is kept for it, and no trigger: a snapshot does not show deliveries (the IDL's Message
+-- and ThreadSummary have no field for them; SnapshotBuilder and SnapshotService skip the kind, and
+-- it moves neither the thread's last activity nor its last position), so nothing would read one.
+-- Deliveries reach a device as deltas only, live or caught up (DeltaHistory serves these rows as
+-- any other); an app that starts from a snapshot learns of them from the updates after its pos.
+-- The rows still count in iris_user_positions (V5's insert trigger counts every row) and in a
+-- snapshot's pos.
+--
+-- The sink does not evolve the table (schema.evolution=none): run this migration before a Connect
+-- worker with the iris plugin of Connect schema version 4 writes rows. A nullable column at the
+-- end: MySQL 8 and MariaDB 10.3+ add it instantly, without rewriting the table; rows the old
+-- plugin writes meanwhile leave it NULL (the old plugin cannot convert a delivery_update at all:
+-- such a record goes to iris.sink-dlq).
+ALTER TABLE iris_deltas
+  ADD COLUMN deliveries MEDIUMTEXT NULL;
