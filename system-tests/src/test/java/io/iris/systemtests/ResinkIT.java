@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.iris.launcher.IrisCli;
 import io.iris.launcher.IrisConfig;
 import io.iris.launcher.IrisStack;
+import io.iris.protocol.thrift.ClientCommand;
+import io.iris.protocol.thrift.CommandBody;
+import io.iris.protocol.thrift.DeleteMessage;
+import io.iris.protocol.thrift.EditMessage;
+import io.iris.protocol.thrift.React;
 import io.iris.testkit.LauncherProcess;
 import io.iris.testkit.TestStacks;
 import io.iris.testkit.UserIds;
@@ -49,9 +54,15 @@ class ResinkIT {
         for (int i = 0; i < 100; i++) {
           TestStacks.sendMessage(producer, THREAD, MEMBERS.get(i % 3), "m" + i, "again " + i);
         }
+        // Changes of messages 1 and 2 (sent by the first and second member), for the tables their
+        // triggers keep.
+        change(producer, 0, "edit", CommandBody.editMessage(new EditMessage(1, "edited")));
+        change(producer, 1, "delete", CommandBody.deleteMessage(new DeleteMessage(2)));
+        change(producer, 2, "react", CommandBody.react(new React(1).setEmoji("\uD83D\uDC4D")));
+        change(producer, 0, "react", CommandBody.react(new React(1).setEmoji("\uD83C\uDF89")));
         producer.flush();
       }
-      awaitRows(stack, 3 * 101);
+      awaitRows(stack, 3 * 105);
       String before = dump(stack);
 
       Map<String, String> env =
@@ -201,17 +212,33 @@ class ResinkIT {
     assertEquals(expected, n);
   }
 
-  /** The three tables, row by row, in a fixed order. */
+  private static void change(
+      KafkaProducer<Long, byte[]> producer, int member, String clientId, CommandBody body) {
+    TestStacks.sendCommand(
+        producer,
+        new ClientCommand(
+            MEMBERS.get(member),
+            "d" + MEMBERS.get(member),
+            clientId + "-" + member,
+            THREAD,
+            System.currentTimeMillis(),
+            body));
+  }
+
+  /** Every table the sink and its triggers keep, row by row, in a fixed order. */
   static String dump(IrisStack stack) throws Exception {
     StringBuilder b = new StringBuilder();
     try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "root", "");
         Statement s = c.createStatement()) {
       for (String q :
           List.of(
-              "SELECT user_id, position, kind, text, client_id FROM iris_deltas"
-                  + " ORDER BY user_id, position",
+              "SELECT user_id, position, kind, text, client_id, emoji, attachments, rule,"
+                  + " deliveries FROM iris_deltas ORDER BY user_id, position",
               "SELECT * FROM iris_user_threads ORDER BY user_id, thread_id",
-              "SELECT * FROM iris_user_positions ORDER BY user_id")) {
+              "SELECT * FROM iris_user_positions ORDER BY user_id",
+              "SELECT * FROM iris_message_changes ORDER BY user_id, thread_id, message_id",
+              "SELECT * FROM iris_message_reactions"
+                  + " ORDER BY user_id, thread_id, message_id, reactor_user_id")) {
         try (ResultSet rs = s.executeQuery(q)) {
           ResultSetMetaData m = rs.getMetaData();
           while (rs.next()) {
