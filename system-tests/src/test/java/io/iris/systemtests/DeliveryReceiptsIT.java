@@ -38,10 +38,10 @@ class DeliveryReceiptsIT {
     String anaTabletToken = DeviceRegistry.register(stack.bootstrapServers(), ANA, "tablet");
     String carolToken = DeviceRegistry.register(stack.bootstrapServers(), CAROL, "phone");
     TestStacks.awaitRegistered(stack, before + 4);
-    Phone ben = Phone.open(stack, BEN, "phone", benToken);
-    Phone anaPhone = Phone.open(stack, ANA, "phone", anaPhoneToken);
-    Phone anaTablet = Phone.open(stack, ANA, "tablet", anaTabletToken);
-    Phone carol = Phone.open(stack, CAROL, "phone", carolToken);
+    Phone ben = Phone.open(stack, BEN, "phone", benToken, Phone.start(stack), true);
+    Phone anaPhone = Phone.open(stack, ANA, "phone", anaPhoneToken, Phone.start(stack), true);
+    Phone anaTablet = Phone.open(stack, ANA, "tablet", anaTabletToken, Phone.start(stack), true);
+    Phone carol = Phone.open(stack, CAROL, "phone", carolToken, Phone.start(stack), true);
     List<Phone> phones = List.of(ben, anaPhone, anaTablet, carol);
     try {
       Delta created = ben.device.createThread(List.of(ANA, CAROL), "receipts").get();

@@ -81,6 +81,22 @@ public final class Phone implements IrisDevice.Listener {
   public static Phone open(
       IrisStack stack, long user, String name, String token, IrisDevice.Position from)
       throws Exception {
+    return open(stack, user, name, token, from, false);
+  }
+
+  /**
+   * The same, with or without delivery receipts. The test phones give none unless asked: a receipt
+   * is a delta of the sender's queue whose number depends on when acks went out, and the tests
+   * count deltas exactly (the receipts' own test, {@code DeliveryReceiptsIT}, turns them on).
+   */
+  public static Phone open(
+      IrisStack stack,
+      long user,
+      String name,
+      String token,
+      IrisDevice.Position from,
+      boolean deliveryReceipts)
+      throws Exception {
     Phone p = new Phone();
     p.device =
         IrisDevice.builder()
@@ -91,6 +107,7 @@ public final class Phone implements IrisDevice.Listener {
             .lastPos(from.epoch(), from.lastPos())
             .listener(p)
             .resendAfter(Duration.ofSeconds(3))
+            .deliveryReceipts(deliveryReceipts)
             .build();
     p.device.connect(Duration.ofSeconds(10));
     return p;
@@ -133,6 +150,7 @@ public final class Phone implements IrisDevice.Listener {
             .resendAfter(Duration.ofSeconds(3))
             .sendDeadline(sendDeadline)
             .maxReconnectDelay(Duration.ofSeconds(2))
+            .deliveryReceipts(false) // as above: the fault tests count deltas exactly
             .build();
     try {
       p.device.connect(Duration.ofSeconds(10));
