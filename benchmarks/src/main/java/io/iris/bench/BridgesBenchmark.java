@@ -262,6 +262,8 @@ public final class BridgesBenchmark {
           }
           IrisDevice d =
               IrisDevice.builder()
+                  // Comparable with the figures before receipts (they add MarkDelivered commands).
+                  .deliveryReceipts(false)
                   .serverUris(mine)
                   .user(user)
                   .device("phone")

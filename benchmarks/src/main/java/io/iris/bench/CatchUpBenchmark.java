@@ -760,6 +760,8 @@ public final class CatchUpBenchmark {
     Probe probe = new Probe(from, target);
     IrisDevice d =
         IrisDevice.builder()
+            // Comparable with the figures before receipts (they add MarkDelivered commands).
+            .deliveryReceipts(false)
             .serverUri(uri)
             .user(cell.user)
             .device(DEVICE)

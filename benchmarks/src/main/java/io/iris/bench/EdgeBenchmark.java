@@ -189,6 +189,8 @@ public final class EdgeBenchmark {
       AtomicLong lastApplied = new AtomicLong(-1);
       IrisDevice d =
           IrisDevice.builder()
+              // Comparable with the figures before receipts (they add MarkDelivered commands).
+              .deliveryReceipts(false)
               .serverUri("tcp://127.0.0.1:" + stack.mqtt().settings().port())
               .user(user)
               .device("phone")
@@ -444,6 +446,8 @@ public final class EdgeBenchmark {
     long t0 = System.nanoTime();
     IrisDevice tablet =
         IrisDevice.builder()
+            // Comparable with the figures before receipts (they add MarkDelivered commands).
+            .deliveryReceipts(false)
             .serverUri("tcp://127.0.0.1:" + stack.mqtt().settings().port())
             .user(user)
             .device("tablet")

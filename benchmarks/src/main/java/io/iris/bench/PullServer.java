@@ -62,20 +62,43 @@ import org.apache.kafka.common.serialization.LongSerializer;
  * <pre>
  *   GET  /v1/threads                          the inbox: threads with their last message
  *   GET  /v1/threads/{id}/messages?limit=20    the thread's latest messages
- *   GET  /v1/threads/{id}/messages?after={id}  the thread's messages after a cursor, oldest first
+ *   GET  /v1/threads/{id}/messages?after={n}   the thread's messages sent or changed after change n
  *   POST /v1/threads/{id}/messages            {"client_message_id": …, "text": …}
- *   notification socket (TLS): "AUTH user token\n", then one JSON line per new message
+ *   notification socket (TLS): "AUTH user token\n", then one JSON line per new or changed message
  * </pre>
  *
- * <p>The 2014 app asks for pages; a modern one asks for what is new since its cursor ({@code
- * after}) and sends {@code Accept-Encoding: gzip}, which every answer then honours. HTTP/1.1
- * connections are kept alive (the JDK server's default) for both.
+ * <p>The 2014 app asks for pages; a modern one asks for what was sent or changed since its change
+ * cursor ({@code after}: edits and reactions of older messages come too) and sends {@code
+ * Accept-Encoding: gzip}, which every answer then honours. HTTP/1.1 connections are kept alive (the
+ * JDK server's default) for both.
  */
 public final class PullServer implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private record Message(
-      long id, long thread, long sender, String text, long time, String clientId) {
+  /** A message as the API shows it; changed in place by edits, deletes and reactions. */
+  private static final class Message {
+    final long id;
+    final long thread;
+    final long sender;
+    final long time;
+    final String clientId;
+    String text;
+    long editedTime;
+    boolean deleted;
+    final TreeMap<Long, String> reactions = new TreeMap<>();
+
+    /** The thread's change number when it was sent or last changed: the modern app's cursor. */
+    long version;
+
+    Message(long id, long thread, long sender, String text, long time, String clientId) {
+      this.id = id;
+      this.thread = thread;
+      this.sender = sender;
+      this.text = text;
+      this.time = time;
+      this.clientId = clientId;
+    }
+
     Map<String, Object> json() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("message_id", Long.toString(id));
@@ -83,8 +106,21 @@ public final class PullServer implements AutoCloseable {
       m.put("sender_user_id", Long.toString(sender));
       m.put("text", text);
       m.put("created_time", java.time.Instant.ofEpochMilli(time).toString());
+      m.put(
+          "edited_time",
+          editedTime == 0 ? null : java.time.Instant.ofEpochMilli(editedTime).toString());
+      m.put("is_deleted", deleted);
       m.put("client_message_id", clientId);
       m.put("attachments", List.of());
+      // As a REST API lists them: each emoji with who chose it.
+      Map<String, List<String>> byEmoji = new TreeMap<>();
+      reactions.forEach(
+          (user, emoji) ->
+              byEmoji.computeIfAbsent(emoji, k -> new ArrayList<>()).add(Long.toString(user)));
+      List<Map<String, Object>> list = new ArrayList<>();
+      byEmoji.forEach((emoji, users) -> list.add(Map.of("emoji", emoji, "user_ids", users)));
+      m.put("reactions", list);
+      m.put("version", Long.toString(version));
       return m;
     }
   }
@@ -94,6 +130,9 @@ public final class PullServer implements AutoCloseable {
     String name;
     List<Long> participants = List.of();
     final TreeMap<Long, Message> messages = new TreeMap<>();
+
+    /** Counts every new or changed message of the thread. */
+    long version;
 
     ThreadView(long id) {
       this.id = id;
@@ -188,6 +227,10 @@ public final class PullServer implements AutoCloseable {
       }
       return;
     }
+    if (changed(t, d)) {
+      notify(d, "message_changed");
+      return;
+    }
     if (!d.getBody().isSetNewMessage()) {
       return;
     }
@@ -201,14 +244,56 @@ public final class PullServer implements AutoCloseable {
             d.getServerTimestampMs(),
             nm.getClientId());
     synchronized (t) {
-      t.messages.put(m.id(), m);
+      m.version = ++t.version;
+      t.messages.put(m.id, m);
     }
     if (nm.isSetClientId()) {
       confirmations.computeIfAbsent(nm.getClientId(), k -> new CompletableFuture<>()).complete(m);
       return;
     }
+    notify(d, "new_message");
+  }
+
+  /** Applies an edit, a delete or a reaction to its message; false for other deltas. */
+  private static boolean changed(ThreadView t, Delta d) {
+    var b = d.getBody();
+    long messageId;
+    if (b.isSetMessageEdited()) {
+      messageId = b.getMessageEdited().getMessageId();
+    } else if (b.isSetMessageDeleted()) {
+      messageId = b.getMessageDeleted().getMessageId();
+    } else if (b.isSetReactionChanged()) {
+      messageId = b.getReactionChanged().getMessageId();
+    } else {
+      return false;
+    }
+    synchronized (t) {
+      Message m = t.messages.get(messageId);
+      if (m == null) {
+        return true;
+      }
+      if (b.isSetMessageEdited()) {
+        m.text = b.getMessageEdited().getText();
+        m.editedTime = d.getServerTimestampMs();
+      } else if (b.isSetMessageDeleted()) {
+        m.deleted = true;
+        m.text = "";
+        m.reactions.clear();
+      } else if (b.getReactionChanged().isSetEmoji()) {
+        m.reactions.put(
+            b.getReactionChanged().getReactorUserId(), b.getReactionChanged().getEmoji());
+      } else {
+        m.reactions.remove(b.getReactionChanged().getReactorUserId());
+      }
+      m.version = ++t.version;
+    }
+    return true;
+  }
+
+  /** One notification line to every socket of the delta's user. */
+  private void notify(Delta d, String type) {
     byte[] line =
-        ("{\"type\":\"new_message\",\"thread_id\":\"" + d.getThreadId() + "\"}\n")
+        ("{\"type\":\"" + type + "\",\"thread_id\":\"" + d.getThreadId() + "\"}\n")
             .getBytes(StandardCharsets.UTF_8);
     for (OutputStream out : listeners.getOrDefault(d.getUserId(), List.of())) {
       try {
@@ -343,6 +428,7 @@ public final class PullServer implements AutoCloseable {
         m.put("name", t.name);
         m.put("participant_user_ids", t.participants.stream().map(String::valueOf).toList());
         m.put("message_count", t.messages.size());
+        m.put("version", Long.toString(t.version));
         m.put(
             "last_message", t.messages.isEmpty() ? null : t.messages.lastEntry().getValue().json());
         list.add(m);
@@ -370,20 +456,30 @@ public final class PullServer implements AutoCloseable {
     return body;
   }
 
-  /** The thread's messages after {@code after}, oldest first, with the cursor to ask from next. */
+  /**
+   * The thread's messages sent or changed after change number {@code after}, in the order of their
+   * last change, with the cursor to ask from next: a change cursor, as sync APIs have, so that an
+   * edit or a reaction of a message fetched before comes too (a cursor over message ids would miss
+   * them). Linear in the thread's messages: fine for a benchmark's few hundred.
+   */
   private static Map<String, Object> since(ThreadView t, long after, int limit) {
     List<Map<String, Object>> list = new ArrayList<>();
     long cursor = after;
     boolean more;
     synchronized (t) {
-      for (Message m : t.messages.tailMap(after, false).values()) {
+      List<Message> changed =
+          t.messages.values().stream()
+              .filter(m -> m.version > after)
+              .sorted(java.util.Comparator.comparingLong(m -> m.version))
+              .toList();
+      for (Message m : changed) {
         if (list.size() == limit) {
           break;
         }
         list.add(m.json());
-        cursor = m.id();
+        cursor = m.version;
       }
-      more = t.messages.higherKey(cursor) != null;
+      more = changed.size() > list.size();
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("thread_id", Long.toString(t.id));

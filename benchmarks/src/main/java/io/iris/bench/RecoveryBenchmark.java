@@ -540,6 +540,8 @@ final class RecoveryBenchmark {
         throws Exception {
       IrisDevice.Builder builder =
           IrisDevice.builder()
+              // Comparable with the figures before receipts (they add MarkDelivered commands).
+              .deliveryReceipts(false)
               .serverUri(uri)
               .user(user)
               .device("phone")

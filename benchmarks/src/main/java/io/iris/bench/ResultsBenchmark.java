@@ -252,7 +252,7 @@ public final class ResultsBenchmark {
     md.append("## 2. Non-media bytes on the wire per delivered message\n\n");
     md.append(
         String.format(
-            "One user, %d threads with %d messages of history each, %d simulated minutes (1 minute = %d ms), about %.1f incoming messages and %.2f sends a minute, offline from minute %d to %d. Three phones at once on the same schedule, each through byte-counting proxies: everything on the wire is counted (TLS handshakes and records, MQTT framing and acks, HTTP headers, the notification socket). All start with the same content: push takes a snapshot, the pull phones load the inbox and a 20-message page of every thread; that is reported apart. The 2014 pull phone then fetches the thread's latest 20-message page per notification; the modern one fetches only the messages after its cursor in the thread (`?after=`), gzipped; both keep HTTP/1.1 connections alive.%n%n",
+            "One user, %d threads with %d messages of history each, %d simulated minutes (1 minute = %d ms), about %.1f incoming messages and %.2f sends a minute, offline from minute %d to %d. Three phones at once on the same schedule, each through byte-counting proxies: everything on the wire is counted (TLS handshakes and records, MQTT framing and acks, HTTP headers, the notification socket). All start with the same content: push takes a snapshot, the pull phones load the inbox and a 20-message page of every thread; that is reported apart. The 2014 pull phone then fetches the thread's latest 20-message page per notification; the modern one fetches only the messages sent or changed after its change cursor in the thread (`?after=`), gzipped; both keep HTTP/1.1 connections alive. Messages change too: after %.0f%% of the incoming messages its sender edits the thread's previous one, after %.0f%% the other friend reacts to it (each change a delta to push, a notification and a fetch to pull); the bytes they cost are in the session's, the denominator stays messages.%n%n",
             s.threads(),
             s.history(),
             s.minutes(),
@@ -260,7 +260,9 @@ public final class ResultsBenchmark {
             s.incomingPerMinute(),
             s.sendsPerMinute(),
             s.offlineFrom(),
-            s.offlineTo()));
+            s.offlineTo(),
+            100 * SessionBenchmark.EDITED_SHARE,
+            100 * SessionBenchmark.REACTED_SHARE));
     md.append(
         "| | push (MQTT + Thrift, TLS) | pull, 2014 (notification + HTTPS GET 20-message pages) | pull, modern (notification + HTTPS GET after cursor, gzip) |\n|---|---:|---:|---:|\n");
     row(md, "initial load, bytes", phones, SessionBenchmark.PhoneResult::initialBytes);
@@ -276,6 +278,12 @@ public final class ResultsBenchmark {
           String.format(
               " %d / %d of %d / %d |",
               p.incomingDelivered(), p.confirmed(), p.incomingExpected(), p.sends()));
+    }
+    md.append(
+        String.format(
+            "%n| edits and reactions of messages it holds, seen (of %d made) |", r.changesMade()));
+    for (SessionBenchmark.PhoneResult p : phones) {
+      md.append(String.format(" %d |", p.changesSeen()));
     }
     md.append("\n| **bytes per delivered message** |");
     for (SessionBenchmark.PhoneResult p : phones) {

@@ -9,7 +9,9 @@ import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.CreateThread;
 import io.iris.protocol.thrift.Delta;
+import io.iris.protocol.thrift.EditMessage;
 import io.iris.protocol.thrift.Message;
+import io.iris.protocol.thrift.React;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.Snapshot;
 import io.iris.protocol.thrift.ThreadSummary;
@@ -103,7 +105,8 @@ public final class SessionBenchmark {
       int confirmed,
       long connections,
       long losses,
-      long[] sendLatenciesMs) {
+      long[] sendLatenciesMs,
+      long changesSeen) {
     public long sessionBytes() {
       return sessionBytesUp + sessionBytesDown;
     }
@@ -130,7 +133,21 @@ public final class SessionBenchmark {
    * The phones of one scenario: push, the 2014 pull app (pages) and a modern pull app (cursor,
    * gzip).
    */
-  public record Result(Scenario scenario, PhoneResult push, PhoneResult pull, PhoneResult modern) {}
+  public record Result(
+      Scenario scenario, PhoneResult push, PhoneResult pull, PhoneResult modern, int changesMade) {}
+
+  /**
+   * Of the friends' messages, the share its sender edits and the share the other friend reacts to,
+   * each right after the next incoming message of the thread (drawn from their own random stream,
+   * so the schedule of messages and sends is the one it was before changes were added).
+   */
+  static final double EDITED_SHARE = 0.10;
+
+  static final double REACTED_SHARE = 0.30;
+
+  private static final String[] EMOJIS = {
+    "\uD83D\uDC4D", "\u2764\uFE0F", "\uD83D\uDE02", "\uD83D\uDE2E"
+  };
 
   /**
    * A paired run of part 3: a push phone, a pull phone as the 2014 app was (pages) and a modern
@@ -391,6 +408,51 @@ public final class SessionBenchmark {
       SessionBenchmark.say(friends, friend(t, which), pullThreads[t], id, text);
       SessionBenchmark.say(friends, friend(t, which), modernThreads[t], id, text);
     }
+
+    /**
+     * Friend {@code which} changes, in every copy of thread {@code t}, the message the friend
+     * {@code author} sent as {@code id}; false when a copy's id is not known in time (nothing is
+     * sent).
+     */
+    boolean change(
+        KafkaProducer<Long, byte[]> friends,
+        MessageIds ids,
+        int t,
+        int which,
+        String id,
+        String changeId,
+        java.util.function.LongFunction<CommandBody> body)
+        throws InterruptedException {
+      long[] copies = {pushThreads[t], pullThreads[t], modernThreads[t]};
+      long[] messageIds = new long[copies.length];
+      for (int i = 0; i < copies.length; i++) {
+        messageIds[i] = ids.await(copies[i] + "-" + id, Duration.ofSeconds(5));
+        if (messageIds[i] == 0) {
+          return false;
+        }
+      }
+      for (int i = 0; i < copies.length; i++) {
+        StreamsBenchmark.produce(
+            friends,
+            new ClientCommand(
+                friend(t, which),
+                "friend",
+                copies[i] + "-" + changeId,
+                copies[i],
+                System.currentTimeMillis(),
+                body.apply(messageIds[i])));
+      }
+      return true;
+    }
+
+    Set<Long> friends(int threads) {
+      Set<Long> all = new java.util.HashSet<>();
+      for (int t = 0; t < threads; t++) {
+        all.add(friend(t, 0));
+        all.add(friend(t, 1));
+      }
+      return all;
+    }
   }
 
   private static final Object REGISTERING = new Object();
@@ -439,7 +501,9 @@ public final class SessionBenchmark {
       throws Exception {
     Round r = new Round(stack, round, s.threads());
     Random random = new Random(s.seed());
+    Random changes = new Random(s.seed() + 1);
     try (KafkaProducer<Long, byte[]> friends = producer(stack.bootstrapServers());
+        MessageIds ids = new MessageIds(stack.bootstrapServers(), r.friends(s.threads()));
         PullServer pullServer = new PullServer(stack.bootstrapServers(), server, r.pullUsers());
         LinkProxy pushLink = new LinkProxy("push", stack.mqtt().settings().tls().port(), s.link());
         LinkProxy pullHttps = new LinkProxy("pull-https", pullServer.httpsPort(), s.link());
@@ -501,6 +565,10 @@ public final class SessionBenchmark {
 
       // The session: a Poisson schedule of incoming messages and sends, the same for both.
       Set<String> expectedIncoming = ConcurrentHashMap.newKeySet();
+      // Per thread, the last incoming message: its sender (0 or 1) and id.
+      Map<Integer, Map.Entry<Integer, String>> lastIncoming = new java.util.HashMap<>();
+      java.util.concurrent.atomic.AtomicInteger changesMade =
+          new java.util.concurrent.atomic.AtomicInteger();
       // One thread per send in flight: a send's clock starts when the user presses send.
       ExecutorService senders = Executors.newCachedThreadPool();
       int sends = 0;
@@ -552,8 +620,43 @@ public final class SessionBenchmark {
         int t = random.nextInt(s.threads());
         String text = CommandPayloads.text(random, 10 + random.nextInt(70));
         if (nextIn <= nextSend) {
-          r.say(friends, t, random.nextInt(2), "in" + expectedIncoming.size(), text);
+          int which = random.nextInt(2);
+          String id = "in" + expectedIncoming.size();
+          r.say(friends, t, which, id, text);
           expectedIncoming.add(text + "|" + t + "|" + expectedIncoming.size());
+          // Then, now and then, the previous incoming message of the thread is edited by its
+          // sender or reacted to by the other friend.
+          Map.Entry<Integer, String> previous = lastIncoming.put(t, Map.entry(which, id));
+          double u = changes.nextDouble();
+          if (previous != null && u < EDITED_SHARE + REACTED_SHARE) {
+            boolean edit = u < EDITED_SHARE;
+            int author = previous.getKey();
+            String edited = CommandPayloads.text(changes, 10 + changes.nextInt(70));
+            String emoji = EMOJIS[changes.nextInt(EMOJIS.length)];
+            int thread = t;
+            String target = previous.getValue();
+            // Apart from the schedule: the message's ids may take a commit to be known.
+            senders.execute(
+                () -> {
+                  try {
+                    if (r.change(
+                        friends,
+                        ids,
+                        thread,
+                        edit ? author : 1 - author,
+                        target,
+                        (edit ? "edit-" : "react-") + target,
+                        messageId ->
+                            edit
+                                ? CommandBody.editMessage(new EditMessage(messageId, edited))
+                                : CommandBody.react(new React(messageId).setEmoji(emoji)))) {
+                      changesMade.incrementAndGet();
+                    }
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                });
+          }
           nextIn += exp(random, s.incomingPerMinute());
         } else {
           if (!offline) {
@@ -580,6 +683,7 @@ public final class SessionBenchmark {
       senders.awaitTermination(s.timeoutMs() * 3L, TimeUnit.MILLISECONDS);
       long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while ((push.incoming.size() < expectedIncoming.size()
+              || push.changes.get() < changesMade.get()
               || pull.incoming.size() < expectedIncoming.size()
               || modern.incoming.size() < expectedIncoming.size())
           && System.nanoTime() < settle) {
@@ -598,7 +702,8 @@ public final class SessionBenchmark {
               push.confirmed(),
               pushLink.connections(),
               pushLink.losses(),
-              push.latencies());
+              push.latencies(),
+              push.changes.get());
       PhoneResult pullResult =
           new PhoneResult(
               "pull",
@@ -611,7 +716,8 @@ public final class SessionBenchmark {
               pull.confirmed(),
               pullHttps.connections() + pullNotify.connections(),
               pullHttps.losses(),
-              pull.latencies());
+              pull.latencies(),
+              pull.changes.get());
       PhoneResult modernResult =
           new PhoneResult(
               "modern pull",
@@ -624,11 +730,12 @@ public final class SessionBenchmark {
               modern.confirmed(),
               modernHttps.connections() + modernNotify.connections(),
               modernHttps.losses(),
-              modern.latencies());
+              modern.latencies(),
+              modern.changes.get());
       push.close();
       pull.close();
       modern.close();
-      return new Result(s, pushResult, pullResult, modernResult);
+      return new Result(s, pushResult, pullResult, modernResult, changesMade.get());
     }
   }
 
@@ -939,6 +1046,9 @@ public final class SessionBenchmark {
     final List<Long> latencies = new CopyOnWriteArrayList<>();
     final AtomicLong confirmed = new AtomicLong();
 
+    /** Edits, deletes and reactions that reached the phone (for a pull phone: seen changed). */
+    final AtomicLong changes = new AtomicLong();
+
     /** Confirmation time of each send confirmed in time, by the send's index. */
     final Map<Integer, Long> outcomes = new ConcurrentHashMap<>();
 
@@ -1026,6 +1136,9 @@ public final class SessionBenchmark {
               .socketFactory(tls.getSocketFactory())
               .sendDeadline(Duration.ofMillis(timeoutMs))
               .maxReconnectDelay(Duration.ofSeconds(5))
+              // The pull baselines give no delivery receipts: neither does this phone, so that the
+              // bytes compare the same features.
+              .deliveryReceipts(false)
               .listener(
                   new IrisDevice.Listener() {
                     @Override
@@ -1046,6 +1159,10 @@ public final class SessionBenchmark {
                         if (d.getBody().isSetNewMessage()) {
                           var nm = d.getBody().getNewMessage();
                           sawMessage(nm.getSenderUserId(), nm.getMessageId(), d.getThreadId());
+                        } else if (d.getBody().isSetMessageEdited()
+                            || d.getBody().isSetMessageDeleted()
+                            || d.getBody().isSetReactionChanged()) {
+                          changes.incrementAndGet();
                         }
                       }
                     }
@@ -1111,6 +1228,13 @@ public final class SessionBenchmark {
     private final boolean modern;
     private final ExecutorService fetches = Executors.newSingleThreadExecutor();
     private final Map<Long, Long> newestSeen = new ConcurrentHashMap<>();
+
+    /** Per thread, the change number seen: the inbox's, and the modern app's cursor. */
+    private final Map<Long, Long> versionSeen = new ConcurrentHashMap<>();
+
+    /** Per message (thread * 1,000,000 + id), the change number it had when last fetched. */
+    private final Map<Long, Long> messageVersions = new ConcurrentHashMap<>();
+
     private volatile HttpClient http;
     private volatile SSLSocket socket;
     private volatile boolean online;
@@ -1216,8 +1340,8 @@ public final class SessionBenchmark {
       JsonNode inbox = get("/v1/threads");
       for (JsonNode t : inbox.path("threads")) {
         long thread = t.path("thread_id").asLong();
-        long last = t.path("last_message").path("message_id").asLong(0);
-        if (all || last > newestSeen.getOrDefault(thread, 0L)) {
+        long version = t.path("version").asLong(0);
+        if (all || version > versionSeen.getOrDefault(thread, 0L)) {
           fetchThread(thread, all);
         }
       }
@@ -1226,20 +1350,28 @@ public final class SessionBenchmark {
     private void fetchThread(long thread, boolean history)
         throws IOException, InterruptedException {
       long newest = newestSeen.getOrDefault(thread, 0L);
+      long cursor = versionSeen.getOrDefault(thread, 0L);
       JsonNode page =
           modern && !history
-              ? get("/v1/threads/" + thread + "/messages?after=" + newest + "&limit=100")
+              ? get("/v1/threads/" + thread + "/messages?after=" + cursor + "&limit=100")
               : get("/v1/threads/" + thread + "/messages?limit=20");
       for (JsonNode m : page.path("messages")) {
         long id = m.path("message_id").asLong();
+        long version = m.path("version").asLong();
         if (history) {
           this.history.add(thread * 1_000_000 + id);
         } else {
           sawMessage(m.path("sender_user_id").asLong(), id, thread);
         }
+        Long before = messageVersions.put(thread * 1_000_000 + id, version);
+        if (before != null && version > before) {
+          changes.incrementAndGet(); // an edit or a reaction of a message it had
+        }
         newest = Math.max(newest, id);
+        cursor = Math.max(cursor, version);
       }
       newestSeen.put(thread, newest);
+      versionSeen.merge(thread, cursor, Math::max);
     }
 
     private void listen(int gen, boolean catchUp) {
@@ -1266,7 +1398,8 @@ public final class SessionBenchmark {
             }
             first = false;
             attempt = 0;
-            if ("new_message".equals(n.path("type").asText())) {
+            String type = n.path("type").asText();
+            if ("new_message".equals(type) || "message_changed".equals(type)) {
               long thread = n.path("thread_id").asLong();
               fetches.execute(() -> quietFetch(thread));
             }
