@@ -34,7 +34,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -106,7 +105,7 @@ class MessageChangesIT {
           sink.stop(Names.SINK_CONNECTOR);
           sink.awaitStopped(Names.SINK_CONNECTOR, Duration.ofSeconds(60));
         }
-        Map<String, Long> before = tierCounts(stack);
+        Map<String, Long> before = TestStacks.tierCounts(stack);
         IrisDevice.Position away = tablet.position();
         int have = phone.applied.size();
         tablet.device.close();
@@ -131,7 +130,7 @@ class MessageChangesIT {
         opened.add(back);
         await(back.device + " at " + head, () -> back.device.lastPos() >= head);
         long caughtUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        Map<String, Long> served = minus(tierCounts(stack), before);
+        Map<String, Long> served = TestStacks.servedSince(stack, before);
         assertTrue(
             java.util.Arrays.stream(spell.tier().split("\\|"))
                 .anyMatch(tier -> served.getOrDefault("deltas-" + tier, 0L) > 0),
@@ -157,7 +156,8 @@ class MessageChangesIT {
         assertEquals("❤️", r.getMyReaction());
         assertEquals(2, r.getReactionsSize(), "Ben's 👍 replaced by 😂: " + r.getReactions());
         outcomes.add(
-            String.format("%s in %,d ms (%s)", spell.tier(), caughtUpMs, describe(served)));
+            String.format(
+                "%s in %,d ms (%s)", spell.tier(), caughtUpMs, TestStacks.describeServed(served)));
       }
 
       // A new laptop starts from a snapshot: MySQL's view of everything above.
@@ -290,30 +290,5 @@ class MessageChangesIT {
 
   private static void awaitCount(Phone p, int n) throws InterruptedException {
     await(p.device + " with " + n + " deltas", () -> p.applied.size() >= n);
-  }
-
-  private static Map<String, Long> tierCounts(IrisStack stack) {
-    Map<String, Long> m = new TreeMap<>();
-    for (String tier : List.of("memory", "log", "storage")) {
-      m.put("deltas-" + tier, stack.catchUp().count("deltas-" + tier));
-    }
-    return m;
-  }
-
-  private static Map<String, Long> minus(Map<String, Long> after, Map<String, Long> before) {
-    Map<String, Long> m = new TreeMap<>();
-    after.forEach((k, v) -> m.put(k, v - before.getOrDefault(k, 0L)));
-    return m;
-  }
-
-  private static String describe(Map<String, Long> served) {
-    List<String> parts = new ArrayList<>();
-    served.forEach(
-        (k, v) -> {
-          if (v > 0) {
-            parts.add(String.format("%,d from %s", v, k.substring("deltas-".length())));
-          }
-        });
-    return String.join(", ", parts);
   }
 }

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -80,7 +79,7 @@ class OfflineSpellsIT {
       List<String> outcomes = new ArrayList<>();
       int sent = 0;
       for (Spell spell : spells) {
-        Map<String, Long> before = tierCounts(stack);
+        Map<String, Long> before = TestStacks.tierCounts(stack);
         tablet.device.close();
         IrisDevice.Position away = tablet.position();
         int have = phone.applied.size();
@@ -108,7 +107,7 @@ class OfflineSpellsIT {
         opened.add(back);
         await(back.device + " at " + head, () -> back.device.lastPos() >= head);
         long caughtUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        Map<String, Long> served = minus(tierCounts(stack), before);
+        Map<String, Long> served = TestStacks.servedSince(stack, before);
         if (spell.expectedTier().equals("resnapshot")) {
           assertEquals(1, back.resnapshots.size(), "told to resnapshot once");
           assertTrue(back.resnapshots.get(0).getCatchUpDeltas() >= spell.deltas());
@@ -149,8 +148,8 @@ class OfflineSpellsIT {
                         head,
                         served.values().stream().mapToLong(Long::longValue).sum() == 0
                             ? "nothing more"
-                            : describe(served))
-                    : "from " + describe(served),
+                            : TestStacks.describeServed(served))
+                    : "from " + TestStacks.describeServed(served),
                 caughtUpMs));
         tablet = back;
       }
@@ -179,30 +178,5 @@ class OfflineSpellsIT {
 
   private static void awaitCount(Phone p, int n) throws InterruptedException {
     await(p.device + " with " + n + " deltas", () -> p.applied.size() >= n);
-  }
-
-  private static Map<String, Long> tierCounts(IrisStack stack) {
-    Map<String, Long> m = new TreeMap<>();
-    for (String tier : List.of("memory", "log", "storage")) {
-      m.put("deltas-" + tier, stack.catchUp().count("deltas-" + tier));
-    }
-    return m;
-  }
-
-  private static Map<String, Long> minus(Map<String, Long> after, Map<String, Long> before) {
-    Map<String, Long> m = new TreeMap<>();
-    after.forEach((k, v) -> m.put(k, v - before.getOrDefault(k, 0L)));
-    return m;
-  }
-
-  private static String describe(Map<String, Long> served) {
-    List<String> parts = new ArrayList<>();
-    served.forEach(
-        (k, v) -> {
-          if (v > 0) {
-            parts.add(String.format("%s %,d", k.substring("deltas-".length()), v));
-          }
-        });
-    return String.join(" + ", parts);
   }
 }

@@ -238,4 +238,32 @@ public final class TestStacks {
     b.start(line -> {});
     return b;
   }
+
+  /** How many deltas each catch-up tier served so far: keys deltas-memory, -log, -storage. */
+  public static Map<String, Long> tierCounts(IrisStack stack) {
+    Map<String, Long> m = new java.util.TreeMap<>();
+    for (String tier : java.util.List.of("memory", "log", "storage")) {
+      m.put("deltas-" + tier, stack.catchUp().count("deltas-" + tier));
+    }
+    return m;
+  }
+
+  /** What each tier served between two {@link #tierCounts} readings. */
+  public static Map<String, Long> servedSince(IrisStack stack, Map<String, Long> before) {
+    Map<String, Long> m = new java.util.TreeMap<>();
+    tierCounts(stack).forEach((k, v) -> m.put(k, v - before.getOrDefault(k, 0L)));
+    return m;
+  }
+
+  /** A {@link #servedSince} result for a report: "log 86 + storage 1", the tiers that served. */
+  public static String describeServed(Map<String, Long> served) {
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    served.forEach(
+        (k, v) -> {
+          if (v > 0) {
+            parts.add(String.format("%s %,d", k.substring("deltas-".length()), v));
+          }
+        });
+    return String.join(" + ", parts);
+  }
 }

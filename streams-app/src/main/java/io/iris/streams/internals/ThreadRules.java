@@ -616,30 +616,71 @@ public final class ThreadRules {
     return "message " + messageId + " is past the " + what + " window (" + windowMs + " ms)";
   }
 
-  private Outcome edit(
-      ClientCommand c, EditMessage edit, ThreadState thread, RecentMessages messages) {
-    long messageId = edit.getMessageId();
+  /**
+   * What an edit or a delete may change: the sender's own message, known to the messages store, not
+   * deleted (the message says "deleted already" for a delete), within {@code windowMs}. Either
+   * {@code facts} or a {@code refusal}.
+   */
+  private record OwnMessage(MessageFacts facts, Outcome refusal) {}
+
+  private OwnMessage ownMessage(
+      ClientCommand c,
+      long messageId,
+      ThreadState thread,
+      RecentMessages messages,
+      long now,
+      long windowMs,
+      Rejection windowPassed,
+      String what) {
     Outcome unknown = unknownMessage(c, messageId, thread);
     if (unknown != null) {
-      return unknown;
+      return new OwnMessage(null, unknown);
     }
-    long now = serverTime(c, thread);
     MessageFacts facts = recentFacts(c, messageId, now, messages);
     if (facts == null) {
-      return Outcome.no(
-          Rejection.EDIT_WINDOW_PASSED, windowPassed("edit", messageId, editWindowMs));
+      return new OwnMessage(
+          null, Outcome.no(windowPassed, windowPassed(what, messageId, windowMs)));
     }
     Outcome notSender = notTheSender(c, messageId, facts);
     if (notSender != null) {
-      return notSender;
+      return new OwnMessage(null, notSender);
     }
     if (facts.isDeleted()) {
-      return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted");
+      // For a delete too: refused rather than ignored, since the sender's app waits for an answer
+      // to its command, and a delete of a deleted message has no delta of its own to give.
+      return new OwnMessage(
+          null,
+          Outcome.no(
+              Rejection.MESSAGE_DELETED,
+              "message "
+                  + messageId
+                  + (what.equals("delete") ? " is deleted already" : " is deleted")));
     }
-    if (past(now - facts.getSentAtMs(), editWindowMs)) {
-      return Outcome.no(
-          Rejection.EDIT_WINDOW_PASSED, windowPassed("edit", messageId, editWindowMs));
+    if (past(now - facts.getSentAtMs(), windowMs)) {
+      return new OwnMessage(
+          null, Outcome.no(windowPassed, windowPassed(what, messageId, windowMs)));
     }
+    return new OwnMessage(facts, null);
+  }
+
+  private Outcome edit(
+      ClientCommand c, EditMessage edit, ThreadState thread, RecentMessages messages) {
+    long messageId = edit.getMessageId();
+    long now = serverTime(c, thread);
+    OwnMessage own =
+        ownMessage(
+            c,
+            messageId,
+            thread,
+            messages,
+            now,
+            editWindowMs,
+            Rejection.EDIT_WINDOW_PASSED,
+            "edit");
+    if (own.refusal() != null) {
+      return own.refusal();
+    }
+    MessageFacts facts = own.facts();
     String text = edit.getText();
     if (text == null || (text.isBlank() && !facts.isHasAttachments())) {
       return Outcome.no(Rejection.EMPTY_TEXT, "message text is empty");
@@ -662,30 +703,21 @@ public final class ThreadRules {
   private Outcome delete(
       ClientCommand c, DeleteMessage delete, ThreadState thread, RecentMessages messages) {
     long messageId = delete.getMessageId();
-    Outcome unknown = unknownMessage(c, messageId, thread);
-    if (unknown != null) {
-      return unknown;
-    }
     long now = serverTime(c, thread);
-    MessageFacts facts = recentFacts(c, messageId, now, messages);
-    if (facts == null) {
-      return Outcome.no(
-          Rejection.DELETE_WINDOW_PASSED, windowPassed("delete", messageId, deleteWindowMs));
+    OwnMessage own =
+        ownMessage(
+            c,
+            messageId,
+            thread,
+            messages,
+            now,
+            deleteWindowMs,
+            Rejection.DELETE_WINDOW_PASSED,
+            "delete");
+    if (own.refusal() != null) {
+      return own.refusal();
     }
-    Outcome notSender = notTheSender(c, messageId, facts);
-    if (notSender != null) {
-      return notSender;
-    }
-    if (facts.isDeleted()) {
-      // Deleted already, by another command of the sender. Refused rather than ignored: the
-      // sender's
-      // app waits for an answer to its command, and this one has no delta of its own to give.
-      return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted already");
-    }
-    if (past(now - facts.getSentAtMs(), deleteWindowMs)) {
-      return Outcome.no(
-          Rejection.DELETE_WINDOW_PASSED, windowPassed("delete", messageId, deleteWindowMs));
-    }
+    MessageFacts facts = own.facts();
     List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
     for (long user : thread.getParticipantUserIds()) {
       MessageDeleted m = new MessageDeleted(messageId, c.getSenderUserId());
