@@ -117,7 +117,9 @@ public final class StreamsAppConfig extends AbstractConfig {
   private static final String DELETE_WINDOW_MS_DOC =
       "How long after a message its sender may delete it for everyone; later deletes are rejected"
           + " (DELETE_WINDOW_PASSED). 0: no deletes. Bounds the messages store with"
-          + " commands.edit.window.ms (see there); both 0: the store is never written.";
+          + " commands.edit.window.ms (see there); both 0: the store is never written (one"
+          + " changelog append per message less: about a fifth more commands/s in ./iris bench"
+          + " streams).";
 
   public static final String MAX_PREVIEW_BYTES_CONFIG = "commands.max.preview.bytes";
   private static final String MAX_PREVIEW_BYTES_DOC =
