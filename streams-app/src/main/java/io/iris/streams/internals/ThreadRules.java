@@ -470,17 +470,21 @@ public final class ThreadRules {
     long messageId = thread.getLastMessageId() + 1;
     ThreadState next = thread.deepCopy().setLastMessageId(messageId).setLastActivityMs(now);
     next.putToLastSentBy(c.getSenderUserId(), messageId);
-    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
-    for (long user : thread.getParticipantUserIds()) {
-      NewMessage m = new NewMessage(messageId, c.getSenderUserId(), text);
-      if (hasAttachments) {
-        m.setAttachments(attachments);
-      }
-      if (user == c.getSenderUserId()) {
-        m.setClientId(c.getClientId()).setSenderDeviceId(c.getSenderDeviceId());
-      }
-      drafts.add(draft(user, c, now, DeltaBody.newMessage(m)));
-    }
+    List<Delta> drafts =
+        toEachMember(
+            thread,
+            c,
+            now,
+            actor -> {
+              NewMessage m = new NewMessage(messageId, c.getSenderUserId(), text);
+              if (hasAttachments) {
+                m.setAttachments(attachments);
+              }
+              if (actor) {
+                m.setClientId(c.getClientId()).setSenderDeviceId(c.getSenderDeviceId());
+              }
+              return DeltaBody.newMessage(m);
+            });
     if (longerWindowMs() == 0) {
       return Outcome.ok(next, drafts);
     }
@@ -689,14 +693,15 @@ public final class ThreadRules {
     if (tooLarge != null) {
       return tooLarge;
     }
-    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
-    for (long user : thread.getParticipantUserIds()) {
-      MessageEdited m = new MessageEdited(messageId, c.getSenderUserId(), text);
-      if (user == c.getSenderUserId()) {
-        m.setClientId(c.getClientId());
-      }
-      drafts.add(draft(user, c, now, DeltaBody.messageEdited(m)));
-    }
+    List<Delta> drafts =
+        toEachMember(
+            thread,
+            c,
+            now,
+            actor -> {
+              MessageEdited m = new MessageEdited(messageId, c.getSenderUserId(), text);
+              return DeltaBody.messageEdited(actor ? m.setClientId(c.getClientId()) : m);
+            });
     return Outcome.ok(thread, drafts);
   }
 
@@ -718,14 +723,15 @@ public final class ThreadRules {
       return own.refusal();
     }
     MessageFacts facts = own.facts();
-    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
-    for (long user : thread.getParticipantUserIds()) {
-      MessageDeleted m = new MessageDeleted(messageId, c.getSenderUserId());
-      if (user == c.getSenderUserId()) {
-        m.setClientId(c.getClientId());
-      }
-      drafts.add(draft(user, c, now, DeltaBody.messageDeleted(m)));
-    }
+    List<Delta> drafts =
+        toEachMember(
+            thread,
+            c,
+            now,
+            actor -> {
+              MessageDeleted m = new MessageDeleted(messageId, c.getSenderUserId());
+              return DeltaBody.messageDeleted(actor ? m.setClientId(c.getClientId()) : m);
+            });
     MessageFacts deleted = facts.deepCopy().setDeleted(true);
     return Outcome.ok(thread, drafts, new RememberMessage(c.getThreadId(), messageId, deleted));
   }
@@ -749,17 +755,18 @@ public final class ThreadRules {
     if (facts != null && facts.isDeleted()) {
       return Outcome.no(Rejection.MESSAGE_DELETED, "message " + messageId + " is deleted");
     }
-    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
-    for (long user : thread.getParticipantUserIds()) {
-      ReactionChanged r = new ReactionChanged(messageId, c.getSenderUserId());
-      if (emoji != null) {
-        r.setEmoji(emoji);
-      }
-      if (user == c.getSenderUserId()) {
-        r.setClientId(c.getClientId());
-      }
-      drafts.add(draft(user, c, now, DeltaBody.reactionChanged(r)));
-    }
+    List<Delta> drafts =
+        toEachMember(
+            thread,
+            c,
+            now,
+            actor -> {
+              ReactionChanged r = new ReactionChanged(messageId, c.getSenderUserId());
+              if (emoji != null) {
+                r.setEmoji(emoji);
+              }
+              return DeltaBody.reactionChanged(actor ? r.setClientId(c.getClientId()) : r);
+            });
     return Outcome.ok(thread, drafts);
   }
 
@@ -853,14 +860,15 @@ public final class ThreadRules {
     long now = serverTime(c, thread);
     ThreadState next = thread.deepCopy().setLastActivityMs(now);
     next.getReadUpTo().put(c.getSenderUserId(), upTo);
-    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
-    for (long user : thread.getParticipantUserIds()) {
-      ReadReceipt rr = new ReadReceipt(c.getSenderUserId(), upTo);
-      if (user == c.getSenderUserId()) {
-        rr.setClientId(c.getClientId());
-      }
-      drafts.add(draft(user, c, now, DeltaBody.readReceipt(rr)));
-    }
+    List<Delta> drafts =
+        toEachMember(
+            thread,
+            c,
+            now,
+            actor -> {
+              ReadReceipt rr = new ReadReceipt(c.getSenderUserId(), upTo);
+              return DeltaBody.readReceipt(actor ? rr.setClientId(c.getClientId()) : rr);
+            });
     return Outcome.ok(next, drafts);
   }
 
@@ -971,6 +979,23 @@ public final class ThreadRules {
 
   private static Delta draft(long user, ClientCommand c, long now, DeltaBody body) {
     return new Delta(user, c.getThreadId(), now, body);
+  }
+
+  /**
+   * One draft per member of {@code thread}, in member order, each with a body of its own: {@code
+   * body.apply(true)} for the command's sender (whose copy carries the client id, its
+   * confirmation), {@code body.apply(false)} for the others.
+   */
+  private static List<Delta> toEachMember(
+      ThreadState thread,
+      ClientCommand c,
+      long now,
+      java.util.function.Function<Boolean, DeltaBody> body) {
+    List<Delta> drafts = new ArrayList<>(thread.getParticipantUserIdsSize());
+    for (long user : thread.getParticipantUserIds()) {
+      drafts.add(draft(user, c, now, body.apply(user == c.getSenderUserId())));
+    }
+    return drafts;
   }
 
   /**
