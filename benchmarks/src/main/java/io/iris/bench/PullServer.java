@@ -5,15 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import io.iris.protocol.FrameCodec;
-import io.iris.protocol.FrameException;
 import io.iris.protocol.thrift.ClientCommand;
 import io.iris.protocol.thrift.CommandBody;
 import io.iris.protocol.thrift.Delta;
 import io.iris.protocol.thrift.NewMessage;
 import io.iris.protocol.thrift.SendMessage;
 import io.iris.protocol.thrift.ThreadCreated;
-import io.iris.topics.Topics;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,9 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,14 +33,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 import javax.net.ssl.SSLContext;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.LongSerializer;
 
@@ -144,11 +133,10 @@ public final class PullServer implements AutoCloseable {
   private final Map<String, CompletableFuture<Message>> confirmations = new ConcurrentHashMap<>();
   private final Map<Long, List<OutputStream>> listeners = new ConcurrentHashMap<>();
   private final KafkaProducer<Long, byte[]> producer;
-  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final LogTail log;
   private final HttpsServer http;
   private final ServerSocket notifications;
   private final ExecutorService pool = Executors.newFixedThreadPool(8);
-  private final Thread reader;
   private volatile boolean closed;
 
   /** Serves {@code users} (id to bearer token) from iris.log as of now. */
@@ -159,20 +147,7 @@ public final class PullServer implements AutoCloseable {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     producer = new KafkaProducer<>(p, new LongSerializer(), new ByteArraySerializer());
-    Properties c = new Properties();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    List<TopicPartition> parts =
-        consumer.partitionsFor(Topics.LOG.name()).stream()
-            .map(i -> new TopicPartition(Topics.LOG.name(), i.partition()))
-            .toList();
-    consumer.assign(parts);
-    consumer.seekToBeginning(parts);
-    reader = new Thread(this::readLog, "pull-server-log");
-    reader.setDaemon(true);
-    reader.start();
+    log = new LogTail(bootstrap, tokens.keySet(), true, "pull-server-log", this::apply);
 
     http = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
     http.setHttpsConfigurator(new HttpsConfigurator(tls));
@@ -195,27 +170,6 @@ public final class PullServer implements AutoCloseable {
   }
 
   // ----- iris.log -> thread views, confirmations, notifications ----------------------------------
-
-  private void readLog() {
-    try {
-      while (!closed) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          if (r.key() == null || r.key().length != Long.BYTES) {
-            continue; // not a delta (tests put poison records into iris.log on purpose)
-          }
-          if (tokens.containsKey(ByteBuffer.wrap(r.key()).getLong())) {
-            try {
-              apply(FrameCodec.defaults().decode(r.value(), Delta::new));
-            } catch (FrameException e) {
-              // not a delta: skipped, as the bridge does
-            }
-          }
-        }
-      }
-    } catch (WakeupException e) {
-      // closing
-    }
-  }
 
   private void apply(Delta d) {
     ThreadView t = threads.computeIfAbsent(d.getThreadId(), ThreadView::new);
@@ -540,13 +494,7 @@ public final class PullServer implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    consumer.wakeup();
-    try {
-      reader.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    consumer.close();
+    log.close();
     http.stop(0);
     try {
       notifications.close();
