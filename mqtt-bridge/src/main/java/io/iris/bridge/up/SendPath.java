@@ -438,9 +438,10 @@ public final class SendPath extends AbstractInterceptHandler implements AutoClos
 
   /**
    * An Ack's delivered marks: one MarkDelivered command per valid mark, keyed by its thread and
-   * named "dlv:&lt;threadId&gt;:&lt;upTo&gt;", so that a mark the device sends again (after a lost
-   * connection) is the same command for the streams app's client-id dedup. Nobody is answered: a
-   * mark Kafka does not take is counted and lost; a later mark of the thread covers it.
+   * named "dlv:&lt;threadId&gt;:&lt;upTo&gt;" (a mark the device sends again after a lost
+   * connection changes nothing: the streams app ignores a mark at or below the device's current
+   * one, without the dedup window). Nobody is answered: a mark Kafka does not take is counted and
+   * lost; a later mark of the thread covers it.
    */
   private void delivered(DeviceTopics.DeviceId device, java.util.List<DeliveredMark> delivered) {
     int invalid = 0;

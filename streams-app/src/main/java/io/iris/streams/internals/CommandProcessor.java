@@ -220,10 +220,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
         messages.put(messageKey(m.threadId(), m.messageId()), m.facts(), m.windowTimestamp());
       }
       for (Delta draft : apply.drafts()) {
-        context.forward(
-            new Record<Long, Routed>(
-                draft.getUserId(), new Routed.UserDelta(draft), ts, new RecordHeaders()));
-        deltasOut.record();
+        forward(draft, ts);
       }
       applied.record();
     } else if (decision instanceof ThreadRules.RecordDelivery mark) {
@@ -284,12 +281,17 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
     }
     deliveries.put(threadId, flush.deliveries());
     for (Delta draft : flush.drafts()) {
-      context.forward(
-          new Record<Long, Routed>(
-              draft.getUserId(), new Routed.UserDelta(draft), recordTs, new RecordHeaders()));
-      deltasOut.record();
+      forward(draft, recordTs);
       deliveryUpdates.record();
     }
+  }
+
+  /** Sends a delta draft to its user's queue (iris.log, keyed by user id), and counts it. */
+  private void forward(Delta draft, long timestamp) {
+    context.forward(
+        new Record<Long, Routed>(
+            draft.getUserId(), new Routed.UserDelta(draft), timestamp, new RecordHeaders()));
+    deltasOut.record();
   }
 
   private boolean appliedBetween(String dedupKey, long from, long to) {
@@ -346,13 +348,7 @@ public final class CommandProcessor implements Processor<byte[], byte[], Long, R
             headers));
     if (command != null) {
       Delta d = ThreadRules.rejectionDraft(command, why, message);
-      context.forward(
-          new Record<Long, Routed>(
-              command.getSenderUserId(),
-              new Routed.UserDelta(d),
-              record.timestamp(),
-              new RecordHeaders()));
-      deltasOut.record();
+      forward(d, record.timestamp());
     }
     if (log.isDebugEnabled()) {
       log.debug("Rejected {}: {}", why, message);
